@@ -1,0 +1,22 @@
+# systlab: the whole analysis DAG. Logic lives in src/systlab/; rules live in workflow/rules/.
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/simulate.smk"
+include: "workflow/rules/ingest.smk"
+include: "workflow/rules/vary.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/score.smk"
+include: "workflow/rules/templates.smk"
+include: "workflow/rules/workspace.smk"
+include: "workflow/rules/fit.smk"
+include: "workflow/rules/figures.smk"
+include: "workflow/rules/theory.smk"
+
+
+rule all:
+    input:
+        fit_results(),
+        analysis_figures(),
+        THEORY_FIGURES,

@@ -1,0 +1,249 @@
+"""Configuration: the schema-validated mapping turned into typed, frozen dataclasses.
+
+JSON-Schema validation (workflow/schemas/config.schema.yaml) runs first, at DAG build; this
+module adds the cross-field checks a schema cannot express (known feature names, processes of
+normalisation NPs, pseudo-data NPs that exist) and derives the variation list every stage shares.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from systlab.events import FEATURES
+from systlab.simulate import PROCESSES
+from systlab.vary import KNOWN_SHAPE_NPS, Variation
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """A configuration value that is not acceptable; the message names the field."""
+
+
+@dataclass(frozen=True)
+class ShapeNP:
+    name: str
+    nominal: float
+    sigma: float
+    one_sided: bool
+    grid: tuple[float, ...]  # in units of sigma
+
+    def at(self, k: float) -> float:
+        """Physical value of this NP ``k`` standard deviations from nominal."""
+        return self.nominal + k * self.sigma
+
+
+@dataclass(frozen=True)
+class NormNP:
+    name: str
+    processes: tuple[str, ...]
+    sigma: float
+
+
+@dataclass(frozen=True)
+class Truth:
+    """A pseudo-data truth: signal strength and shape-NP shifts in units of sigma."""
+
+    name: str
+    mu: float
+    shifts: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class Training:
+    hidden: tuple[int, ...]
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    patience: int
+    replicas: int
+    threads: int
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole analysis configuration as typed values."""
+
+    run_id: str
+    seed: int
+    luminosity_fb: float
+    signal_boost: float
+    write_hdf5: bool
+    events: Mapping[str, int]
+    signal: str
+    backgrounds: tuple[str, ...]
+    inputs: Mapping[str, Mapping[str, Any]]
+    chunk_size: int
+    splits: Mapping[str, float]
+    shape_nps: tuple[ShapeNP, ...]
+    norm_nps: tuple[NormNP, ...]
+    lumi_sigma: float
+    truths: tuple[Truth, ...]
+    features: tuple[str, ...]
+    methods: tuple[str, ...]
+    training: Training
+    bins: int
+    mu_range: tuple[float, float]
+    scan_points: int
+    theory_table: str
+    loop_induced: tuple[str, ...]
+    digest: str  # short hash of the whole config, stamped into models and figures
+
+    @property
+    def processes(self) -> tuple[str, ...]:
+        return (self.signal, *self.backgrounds)
+
+    def shape_np(self, name: str) -> ShapeNP:
+        return next(np_ for np_ in self.shape_nps if np_.name == name)
+
+    def variations(self) -> tuple[Variation, ...]:
+        """Every sample variation: nominal, +-1 sigma and grid points per shape NP, pseudo-data truths."""
+        out: dict[str, Variation] = {"nominal": Variation("nominal", {})}
+        for np_ in self.shape_nps:
+            for k in sorted({-1.0, 1.0, *np_.grid} - {0.0}):
+                name = variation_name(np_.name, k)
+                out[name] = Variation(name, {np_.name: np_.at(k)})
+        for truth in self.truths:
+            values = {np_: self.shape_np(np_).at(k) for np_, k in truth.shifts.items()}
+            out[truth_name(truth.name)] = Variation(truth_name(truth.name), values)
+        return tuple(out.values())
+
+    def variation_names(self) -> tuple[str, ...]:
+        return tuple(v.name for v in self.variations())
+
+
+def variation_name(np_name: str, k: float) -> str:
+    """File-safe name of a shape-NP shift of ``k`` sigma, e.g. ``tes_+1sd``, ``tes_-0.5sd``."""
+    return f"{np_name}_{k:+g}sd"
+
+
+def truth_name(name: str) -> str:
+    return f"truth_{name}"
+
+
+def validate_schema(mapping: Mapping[str, Any], source: str = "config") -> None:
+    """Validate against the JSON schema; raise ConfigError naming the offending field."""
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(dict(mapping)), key=lambda e: list(e.path))
+    if errors:
+        err = errors[0]
+        field = ".".join(str(p) for p in err.path) or "(top level)"
+        raise ConfigError(f"{source}: field '{field}': {err.message}")
+
+
+def _fail(source: str, field: str, message: str) -> ConfigError:
+    return ConfigError(f"{source}: field '{field}': {message}")
+
+
+def load_config(mapping: Mapping[str, Any], source: str = "config") -> Config:
+    """Schema-validate ``mapping`` and convert it into a :class:`Config` (cross-field checks included)."""
+    validate_schema(mapping, source)
+    m = mapping
+    signal, backgrounds = m["processes"]["signal"], tuple(m["processes"]["backgrounds"])
+    processes = (signal, *backgrounds)
+    if signal in backgrounds:
+        raise _fail(source, "processes.backgrounds", f"{signal!r} is also the signal")
+    inputs = dict(m.get("inputs") or {})
+    events = dict(m["simulate"].get("events", {}))
+    for i, proc in enumerate(processes):
+        if proc not in inputs and proc not in PROCESSES:
+            raise _fail(source, "processes", f"{proc!r} has no entry in 'inputs' and the simulator knows only "
+                        f"{sorted(PROCESSES)}")
+        if proc not in inputs and proc not in events:
+            field = "processes.signal" if i == 0 else "processes.backgrounds"
+            raise _fail(source, f"simulate.events.{proc}", f"missing: {proc!r} (from {field}) is simulated")
+    for proc in inputs:
+        if proc not in processes:
+            raise _fail(source, f"inputs.{proc}", f"not a process of the analysis {list(processes)}")
+
+    shape_cfg = m["systematics"].get("shape", {})
+    shape_nps = tuple(
+        ShapeNP(name, float(v["nominal"]), float(v["sigma"]), bool(v.get("one_sided", False)),
+                tuple(float(k) for k in v.get("grid", [0.0])))
+        for name, v in shape_cfg.items()
+    )  # fmt: skip
+    for np_ in shape_nps:
+        if np_.nominal != KNOWN_SHAPE_NPS[np_.name]:
+            raise _fail(source, f"systematics.shape.{np_.name}.nominal",
+                        f"must be {KNOWN_SHAPE_NPS[np_.name]} (the simulator's nominal)")
+    norm_nps = tuple(
+        NormNP(name, tuple(v["processes"]), float(v["sigma"])) for name, v in m["systematics"].get("norm", {}).items()
+    )
+    for np_ in norm_nps:
+        unknown = sorted(set(np_.processes) - set(processes))
+        if unknown:
+            raise _fail(source, f"systematics.norm.{np_.name}.processes", f"unknown process(es) {unknown}")
+
+    shape_names = {np_.name for np_ in shape_nps}
+    truths = []
+    for name, t in m["pseudo_data"].items():
+        shifts = {k: float(v) for k, v in t.items() if k != "mu"}
+        missing = sorted(set(shifts) - shape_names)
+        if missing:
+            raise _fail(source, f"pseudo_data.{name}", f"shifts NP(s) {missing} not in systematics.shape")
+        truths.append(Truth(name, float(t["mu"]), shifts))
+
+    unknown_features = [f for f in m["features"] if f not in FEATURES]
+    if unknown_features:
+        raise _fail(source, "features", f"unknown feature(s) {unknown_features}; known: {list(FEATURES)}")
+    mu_lo, mu_hi = (float(x) for x in m["fit"]["mu_range"])
+    if not mu_lo < mu_hi:
+        raise _fail(source, "fit.mu_range", f"needs low < high, got {[mu_lo, mu_hi]}")
+
+    t = m["training"]
+    digest = hashlib.sha256(json.dumps(m, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return Config(
+        run_id=m["run_id"],
+        seed=int(m["seed"]),
+        luminosity_fb=float(m["simulate"].get("luminosity_fb", 10.0)),
+        signal_boost=float(m["simulate"].get("signal_boost", 1.0)),
+        write_hdf5=bool(m["simulate"].get("write_hdf5", False)),
+        events=events,
+        signal=signal,
+        backgrounds=backgrounds,
+        inputs=inputs,
+        chunk_size=int(m.get("ingest", {}).get("chunk_size", 200_000)),
+        splits=dict(m["splits"]),
+        shape_nps=shape_nps,
+        norm_nps=norm_nps,
+        lumi_sigma=float(m["systematics"].get("lumi_sigma", 0.02)),
+        truths=tuple(truths),
+        features=tuple(m["features"]),
+        methods=tuple(m["methods"]),
+        training=Training(tuple(t["hidden"]), t["epochs"], t["batch_size"], float(t["learning_rate"]),
+                          t["patience"], t["replicas"], t["threads"]),
+        bins=int(m["templates"]["bins"]),
+        mu_range=(mu_lo, mu_hi),
+        scan_points=int(m["fit"]["scan_points"]),
+        theory_table=m["theory"]["table"],
+        loop_induced=tuple(m["theory"].get("loop_induced", [])),
+        digest=digest,
+    )
+
+
+def load_config_files(*paths: str | Path) -> Config:
+    """Load YAML files (later ones override earlier ones key by key, like snakemake --configfile)."""
+    merged: dict[str, Any] = {}
+    for path in paths:
+        merged = deep_update(merged, yaml.safe_load(Path(path).read_text()) or {})
+    return load_config(merged, source=", ".join(str(p) for p in paths))
+
+
+def deep_update(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Recursive dict merge: ``override`` wins, nested mappings merge."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_update(out[key], value)
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,1 @@
+"""Figures: one function per paper figure; each receives computed numbers and only draws."""

@@ -1,0 +1,72 @@
+"""Config: schema at the door, typed values, clear errors naming the field."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from systlab.config import ConfigError, deep_update, load_config, load_config_files
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = ROOT / "config" / "config.yaml"
+
+
+@pytest.fixture
+def raw():
+    return yaml.safe_load(DEFAULT.read_text())
+
+
+def test_default_and_tiny_configs_load():
+    cfg = load_config_files(DEFAULT)
+    assert cfg.processes == ("htautau", "ztautau", "ttbar", "diboson")
+    assert cfg.shape_np("tes").at(1) == pytest.approx(1.03)
+    tiny = load_config_files(DEFAULT, ROOT / "config" / "tiny.yaml")
+    assert tiny.run_id == "tiny" and tiny.shape_np("tes").grid == (-1.0, 0.0, 1.0)
+    assert "bkg_norm" in {n.name for n in tiny.norm_nps}  # overlays merge key by key
+
+
+def test_variations_cover_nominal_shifts_grid_and_truths():
+    cfg = load_config_files(DEFAULT)
+    names = cfg.variation_names()
+    assert names[0] == "nominal"
+    assert {"tes_+1sd", "tes_-1sd", "jes_+1sd", "jes_-1sd", "soft_met_+1sd", "tes_+0.5sd", "tes_-3sd"} <= set(names)
+    assert {"truth_below", "truth_nominal", "truth_above"} <= set(names)
+    assert len(names) == len(set(names))
+    by_name = {v.name: v for v in cfg.variations()}
+    assert by_name["truth_below"].value("tes") == pytest.approx(0.97)
+    assert by_name["truth_nominal"].value("tes") == 1.0
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"trainig": {}}, "(top level)", "Additional properties"),
+        ({"seed": "abc"}, "seed", "is not of type 'integer'"),
+        ({"methods": ["baseline", "magic"]}, "methods.1", "is not one of"),
+        ({"systematics": {"shape": {"tes": {"nominal": 1.0, "sigma": -0.1}}}}, "systematics.shape.tes.sigma", ""),
+        ({"systematics": {"shape": {"tes": {"nominal": 1.0, "sigma": 0.03, "grid": [-1, 1]}}}},
+         "systematics.shape.tes.grid", "does not contain"),
+        ({"features": ["PRI_tau_pt", "DER_nonsense"]}, "features", "unknown feature"),
+        ({"fit": {"mu_range": [3, 1], "scan_points": 11}}, "fit.mu_range", "low < high"),
+        ({"pseudo_data": {"x": {"mu": 1.0, "jes": 1.0}}}, None, None),
+        ({"systematics": {"norm": {"x": {"processes": ["wjets"], "sigma": 0.1}}}}, "systematics.norm.x.processes",
+         "unknown process"),
+    ],
+)
+def test_bad_config_fails_with_the_field(raw, change, field, message):
+    bad = deep_update(raw, change)
+    if field is None:  # a valid change: must load
+        load_config(bad)
+        return
+    with pytest.raises(ConfigError) as err:
+        load_config(bad, source="my.yaml")
+    assert f"my.yaml: field '{field}'" in str(err.value)
+    assert message in str(err.value)
+
+
+def test_pseudo_data_shift_of_unconfigured_np_is_refused(raw):
+    bad = deep_update(raw, {"systematics": {"shape": {"tes": raw["systematics"]["shape"]["tes"]}}})
+    bad["systematics"]["shape"] = {"tes": raw["systematics"]["shape"]["tes"]}
+    bad["pseudo_data"]["x"] = {"mu": 1.0, "jes": 1.0}
+    with pytest.raises(ConfigError, match="pseudo_data.x"):
+        load_config(bad)

@@ -1,0 +1,162 @@
+"""Profile-likelihood fits: analytic one-bin interval, Asimov closure, NP pulls, retries, JSON output."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import scipy.optimize
+
+import systlab.fit as fit
+from systlab.fit import (
+    FitResult,
+    asimov_counts,
+    fit_dataset,
+    pseudo_data_counts,
+    read_fit_result,
+    write_fit_result,
+)
+from systlab.templates import Templates, hist_from_payload
+from systlab.workspace import build_workspace
+
+S, B, N = 10.0, 50.0, 65.0  # one-bin counting model: signal, background, observed
+MU = {"name": "mu", "type": "normfactor", "data": None}
+
+
+def counting_spec(s: float = S, b: float = B) -> dict:
+    """One bin, μ on the signal, no nuisance parameters."""
+    return {
+        "version": "1.0.0",
+        "channels": [
+            {
+                "name": "bin",
+                "samples": [
+                    {"name": "sig", "data": [s], "modifiers": [MU]},
+                    {"name": "bkg", "data": [b], "modifiers": []},
+                ],
+            }
+        ],
+        "observations": [{"name": "bin", "data": [N]}],
+        "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
+    }
+
+
+def exact_q(mu: float) -> float:
+    """−2ΔlnL of the Poisson counting model, profiled analytically (no NPs): μ̂ = (n − b)/s."""
+    nu = mu * S + B
+    return 2.0 * (nu - N + N * np.log(N / nu))
+
+
+EDGES = np.linspace(0.0, 1.0, 6)
+X = 0.5 * (EDGES[1:] + EDGES[:-1])
+YIELDS = {"sig": 200 * np.exp(2 * X), "bkg_a": 4000 * np.exp(-3 * X), "bkg_b": 800 * np.ones_like(X)}
+TES = 0.08 * (X - 0.5) * 4  # relative shape change per +1σ of tes (tilts the score)
+MET = 0.03 * np.cos(np.pi * X)  # one-sided NP, a different shape
+
+
+def shifted(nominal: np.ndarray, variation: str) -> np.ndarray:
+    """Expected counts of one variation; truths are generated at tes = ±1σ."""
+    k = {"tes_+1sd": 1, "tes_-1sd": -1, "truth_above": 1, "truth_below": -1}.get(variation, 0)
+    met = 1.0 if variation == "soft_met_+1sd" else 0.0
+    return nominal * (1 + k * TES + met * MET)
+
+
+@pytest.fixture(scope="module")
+def templates() -> Templates:
+    variations = ("nominal", "tes_+1sd", "tes_-1sd", "soft_met_+1sd", "truth_above", "truth_below")
+    split = {
+        p: {v: {"counts": shifted(y, v).tolist(), "sumw2": (shifted(y, v) / 50).tolist()} for v in variations}
+        for p, y in YIELDS.items()
+    }
+    h = hist_from_payload(EDGES, split)
+    return Templates(edges=EDGES, splits={"template": h, "toy": h}, signal=("sig",))
+
+
+@pytest.fixture(scope="module")
+def spec(templates) -> dict:
+    norm = {"xsec_b": (["bkg_b"], 0.1)}
+    return build_workspace(templates, "sig", ["bkg_a", "bkg_b"], {"tes": False, "soft_met": True}, norm, 0.02)
+
+
+def test_one_bin_interval_matches_exact_poisson_profile_likelihood():
+    r = fit_dataset(counting_spec(), [N], (-2.0, 5.0), 15, "counting")
+    assert r.converged and r.interval_open == (False, False)
+    assert r.mu_hat == pytest.approx((N - B) / S, abs=1e-3)
+    lo = scipy.optimize.brentq(lambda m: exact_q(m) - 1, -2.0, 1.5)
+    hi = scipy.optimize.brentq(lambda m: exact_q(m) - 1, 1.5, 5.0)
+    assert r.interval_68 == pytest.approx((lo, hi), abs=1e-3)
+    mu, q = r.twice_dnll
+    np.testing.assert_allclose(q, [exact_q(m) for m in mu], atol=1e-4)
+
+
+def test_crossing_outside_mu_range_gives_flagged_open_interval():
+    r = fit_dataset(counting_spec(), [N], (1.2, 5.0), 9, "counting")
+    assert r.interval_open == (True, False)
+    assert r.interval_68[0] == 1.2
+    assert any("lower 68% crossing outside mu_range" in n for n in r.notes)
+
+
+def test_asimov_fit_recovers_mu_with_zero_pulls(spec):
+    r = fit_dataset(spec, asimov_counts(spec), (0.0, 2.0), 9, "asimov")
+    assert r.converged
+    assert r.mu_hat == pytest.approx(1.0, abs=1e-3)
+    assert r.interval_68[0] < 1.0 < r.interval_68[1]
+    assert {"tes", "soft_met", "xsec_b", "lumi", "staterror_score[0]"} <= set(r.pulls)
+    for name, (pull, error) in r.pulls.items():
+        assert abs(pull) < 1e-2, name
+        assert 0.0 < error <= 1.0 + 1e-2, name
+    assert np.nanmin(r.twice_dnll[1]) >= -1e-6
+
+
+@pytest.mark.parametrize(("truth", "sign"), [("above", 1), ("truth_below", -1)])
+def test_pseudo_data_at_shifted_np_pulls_it_that_way(templates, spec, truth, sign):
+    data = pseudo_data_counts(templates, truth, mu=1.0, seed=3)
+    r = fit_dataset(spec, data, (0.0, 2.0), 5, truth)
+    assert r.converged
+    assert sign * r.pulls["tes"][0] > 0.5
+
+
+def test_pseudo_data_counts_are_seeded_poisson_of_toy_expectation(templates):
+    a = pseudo_data_counts(templates, "truth_above", mu=2.0, seed=11)
+    assert np.array_equal(a, pseudo_data_counts(templates, "truth_above", mu=2.0, seed=11))
+    assert not np.array_equal(a, pseudo_data_counts(templates, "truth_above", mu=2.0, seed=12))
+    expected = sum((2.0 if p == "sig" else 1.0) * shifted(y, "truth_above") for p, y in YIELDS.items())
+    draws = np.array([pseudo_data_counts(templates, "above", 2.0, seed) for seed in range(200)])
+    np.testing.assert_allclose(draws.mean(axis=0), expected, rtol=0.02)
+    with pytest.raises(KeyError, match="sideways"):
+        pseudo_data_counts(templates, "sideways", 1.0, 0)
+
+
+def test_failed_minimisation_is_retried_then_flagged(monkeypatch):
+    real = fit.minimise_once
+    calls = {"n": 0}
+
+    def fail_first(problem, start, fixed, strategy):
+        calls["n"] += 1
+        result = real(problem, start, fixed, strategy)
+        return result._replace(converged=False) if calls["n"] == 1 else result
+
+    monkeypatch.setattr(fit, "minimise_once", fail_first)
+    r = fit_dataset(counting_spec(), [N], (-2.0, 5.0), 5, "retry")
+    assert r.converged and r.notes[0].startswith("MLE: converged on attempt 2")
+
+    monkeypatch.setattr(fit, "minimise_once", lambda *a: real(*a)._replace(converged=False))
+    r = fit_dataset(counting_spec(), [N], (-2.0, 5.0), 5, "fail")
+    assert not r.converged and "MLE: did not converge" in r.notes[0]
+
+
+def test_fit_result_json_round_trip(tmp_path):
+    r = fit_dataset(counting_spec(), [N], (-6.0, 5.0), 12, "counting")
+    assert np.isnan(r.twice_dnll[1][0])  # μ = −6 gives a negative expected count: undefined, kept as null
+    write_fit_result(r, tmp_path / "a.json")
+    payload = json.loads((tmp_path / "a.json").read_text())
+    assert payload["scan"]["twice_dnll"][0] is None
+    assert sorted(payload) == sorted(
+        ["dataset", "mu_hat", "mu_error", "interval_68", "interval_open", "scan", "pulls", "converged"]
+        + ["nll_min", "notes"]
+    )
+    back = read_fit_result(tmp_path / "a.json")
+    assert isinstance(back, FitResult) and back.interval_68 == r.interval_68
+    write_fit_result(back, tmp_path / "b.json")
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()

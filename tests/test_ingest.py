@@ -1,0 +1,446 @@
+"""Ingestion: raw ROOT/HDF5 (ours and other people's) -> one canonical Parquet table per process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import awkward as ak
+import h5py
+import numpy as np
+import pytest
+import uproot
+import yaml
+
+from systlab import rawio
+from systlab.events import CANONICAL_COLUMNS, CANONICAL_FLAT, CANONICAL_JAGGED
+from systlab.ingest import (
+    IngestError,
+    InputSpec,
+    ingest,
+    read_canonical,
+    simulated_hdf5_spec,
+    simulated_spec,
+)
+
+ROOT_DIR = Path(__file__).resolve().parents[1]
+DATA = ROOT_DIR / "tests" / "data"
+NANOAOD = DATA / "nanoAOD_2015_CMS_Open_Data_ttbar.root"
+HZZ = DATA / "uproot-HZZ.root"
+ZMUMU = DATA / "uproot-Zmumu.root"
+EXAMPLE_CONFIG = ROOT_DIR / "config" / "nanoaod_example.yaml"
+
+EXPECTED_RECORD = (
+    "{"
+    + ", ".join(
+        [f"{name}: {np.dtype(dtype).name}" for name, dtype in CANONICAL_FLAT.items()]
+        + [f"{name}: var * {np.dtype(dtype).name}" for name, dtype in CANONICAL_JAGGED.items()]
+    )
+    + "}"
+)
+
+
+def make_events(n: int, seed: int = 1, first_id: int = 1000) -> ak.Array:
+    """Canonical events with random kinematics, 0-4 jets per event (so some have none)."""
+    rng = np.random.default_rng(seed)
+    columns = {
+        "event_id": np.arange(first_id, first_id + n, dtype=np.uint64) * 7,
+        "weight": rng.uniform(0.1, 2.0, n),
+    }
+    for name in CANONICAL_FLAT:
+        if name not in columns:
+            columns[name] = rng.normal(30.0, 10.0, n).astype(np.float32)
+    counts = rng.integers(0, 5, n)
+    for name in CANONICAL_JAGGED:
+        columns[name] = ak.unflatten(rng.normal(40.0, 15.0, counts.sum()).astype(np.float32), counts)
+    return ak.zip(columns, depth_limit=1)
+
+
+@pytest.fixture(scope="module")
+def events() -> ak.Array:
+    return make_events(257)
+
+
+@pytest.fixture
+def root_file(tmp_path: Path, events: ak.Array) -> Path:
+    path = tmp_path / "sim.root"
+    rawio.write_root(events, path, chunk_size=100)
+    return path
+
+
+@pytest.fixture
+def h5_file(tmp_path: Path, events: ak.Array) -> Path:
+    path = tmp_path / "sim.h5"
+    rawio.write_hdf5(events, path, chunk_size=100)
+    return path
+
+
+def nanoaod_mapping() -> dict:
+    """The ttbar input of the example config, as a plain dict, with the file path made absolute."""
+    mapping = yaml.safe_load(EXAMPLE_CONFIG.read_text())["inputs"]["ttbar"]
+    mapping["files"] = [str(ROOT_DIR / f) for f in mapping["files"]]
+    return mapping
+
+
+def hzz_mapping() -> dict:
+    """HZZ muons: tau := second muon, lepton := leading muon, kinematics built from Px/Py/Pz by expr."""
+    pt = "sqrt(Muon_Px**2 + Muon_Py**2)"
+    columns = {
+        "tau_pt": {"expr": pt, "object": 1},
+        "tau_eta": {"expr": f"arcsinh(Muon_Pz / {pt})", "object": 1},
+        "tau_phi": {"expr": "arctan2(Muon_Py, Muon_Px)", "object": 1},
+        "lep_pt": {"expr": pt, "object": 0},
+        "lep_eta": {"expr": f"arcsinh(Muon_Pz / {pt})", "object": 0},
+        "lep_phi": {"expr": "arctan2(Muon_Py, Muon_Px)", "object": 0},
+        "met_pt": {"expr": "sqrt(MET_px**2 + MET_py**2)"},
+        "met_phi": {"expr": "arctan2(MET_py, MET_px)"},
+        "jet_pt": {"expr": "sqrt(Jet_Px**2 + Jet_Py**2)"},
+        "jet_eta": {"expr": "arcsinh(Jet_Pz / sqrt(Jet_Px**2 + Jet_Py**2))"},
+        "jet_phi": {"expr": "arctan2(Jet_Py, Jet_Px)"},
+        "weight": {"branch": "EventWeight"},
+    }
+    return {"format": "root", "files": [str(HZZ)], "tree": "events", "columns": columns}
+
+
+def ingest_mapping(mapping: dict, out: Path, chunk_size: int = 1000) -> ak.Array:
+    ingest(InputSpec.from_mapping(mapping, where="test"), out, chunk_size)
+    return read_canonical(out)
+
+
+# ------------------------------------------------------------------------------------- round trips
+
+
+def test_write_root_branch_names(root_file: Path) -> None:
+    tree = uproot.open(root_file)["events"]
+    assert tree.keys() == [*CANONICAL_FLAT, "njet", *CANONICAL_JAGGED]
+    assert tree["njet"].typename == "int32_t"
+    assert all(tree[name].typename == "float[]" for name in CANONICAL_JAGGED)
+    assert tree["event_id"].typename == "uint64_t" and tree["weight"].typename == "double"
+
+
+def test_write_hdf5_layout(h5_file: Path, events: ak.Array) -> None:
+    with h5py.File(h5_file) as h5:
+        group = h5["events"]
+        assert set(group) == {*CANONICAL_COLUMNS, "njet"}
+        assert group.attrs["layout"] == rawio.HDF5_LAYOUT
+        assert group["njet"].shape == (len(events),)
+        assert group["jet_pt"].shape == (int(ak.sum(ak.num(events.jet_pt))),)
+        assert group["event_id"].dtype == np.uint64 and group["tau_pt"].dtype == np.float32
+
+
+@pytest.mark.parametrize("fmt", ["root", "hdf5"])
+def test_round_trip_exact(fmt: str, root_file: Path, h5_file: Path, events: ak.Array, tmp_path: Path) -> None:
+    spec = simulated_spec(root_file) if fmt == "root" else simulated_hdf5_spec(h5_file)
+    summary = ingest(spec, tmp_path / "out.parquet", chunk_size=1000)
+    table = read_canonical(tmp_path / "out.parquet")
+    assert str(ak.type(table)) == f"{len(events)} * {EXPECTED_RECORD}"
+    assert ak.array_equal(table, events[list(CANONICAL_COLUMNS)], dtype_exact=True)
+    assert summary.events_read == summary.events_written == len(events)
+    assert summary.sum_weights == pytest.approx(float(np.sum(events.weight)))
+
+
+@pytest.mark.parametrize("fmt", ["root", "hdf5"])
+def test_chunked_read_equals_single_chunk(fmt: str, root_file: Path, h5_file: Path, tmp_path: Path) -> None:
+    spec = simulated_spec(root_file) if fmt == "root" else simulated_hdf5_spec(h5_file)
+    ingest(spec, tmp_path / "one.parquet", chunk_size=10**6)
+    ingest(spec, tmp_path / "many.parquet", chunk_size=13)
+    assert ak.metadata_from_parquet(tmp_path / "many.parquet")["num_row_groups"] > 1
+    assert ak.array_equal(read_canonical(tmp_path / "one.parquet"), read_canonical(tmp_path / "many.parquet"))
+
+
+def test_several_files_and_glob_concatenate(tmp_path: Path) -> None:
+    first, second = make_events(40, seed=2), make_events(25, seed=3, first_id=9000)
+    rawio.write_root(first, tmp_path / "part_a.root")
+    rawio.write_root(second, tmp_path / "part_b.root")
+    spec = simulated_spec(tmp_path / "part_a.root")
+    mapping = {
+        "format": "root",
+        "files": [str(tmp_path / "part_*.root")],
+        "columns": {c.name: {"branch": c.branch} for c in spec.columns if c.name != "event_id"},
+    }
+    table = ingest_mapping(mapping, tmp_path / "out.parquet", chunk_size=16)
+    expected = ak.concatenate([first, second])
+    assert ak.array_equal(table[list(CANONICAL_COLUMNS)[1:]], expected[list(CANONICAL_COLUMNS)[1:]])
+    np.testing.assert_array_equal(table.event_id, np.arange(65, dtype=np.uint64))  # running index
+
+
+@pytest.mark.parametrize("codec", [uproot.ZLIB(4), uproot.LZ4(1), uproot.LZMA(2), uproot.ZSTD(3)], ids=repr)
+def test_every_compression_codec(codec, events: ak.Array, tmp_path: Path) -> None:
+    path = tmp_path / "codec.root"
+    rawio.write_root(events, path, compression=codec)
+    assert type(uproot.open(path).file.compression) is type(codec)
+    ingest(simulated_spec(path), tmp_path / "out.parquet", chunk_size=100)
+    assert ak.array_equal(read_canonical(tmp_path / "out.parquet"), events[list(CANONICAL_COLUMNS)])
+
+
+def test_scale_and_jet_selection(root_file: Path, events: ak.Array, tmp_path: Path) -> None:
+    mapping = {"format": "root", "files": [str(root_file)]}
+    mapping["columns"] = {name: {"branch": name} for name in CANONICAL_COLUMNS}
+    mapping["columns"]["met_pt"] = {"branch": "met_pt", "scale": 0.001}
+    mapping["selection"] = {"jet_min_pt": 40.0}
+    table = ingest_mapping(mapping, tmp_path / "out.parquet", chunk_size=50)
+    np.testing.assert_array_equal(table.met_pt.to_numpy(), events.met_pt.to_numpy() * np.float32(0.001))
+    keep = events.jet_pt >= 40.0
+    assert ak.array_equal(table.jet_pt, events.jet_pt[keep]) and ak.array_equal(
+        table.jet_phi, events.jet_phi[keep]
+    )
+
+
+# --------------------------------------------------------------------------------- real ROOT files
+
+
+def test_nanoaod_mapping_by_config_alone(tmp_path: Path) -> None:
+    mapping = nanoaod_mapping()
+    summary = ingest(
+        InputSpec.from_mapping(mapping, "inputs.ttbar"), tmp_path / "ttbar.parquet", chunk_size=64
+    )
+    table = read_canonical(tmp_path / "ttbar.parquet")
+    raw = uproot.open(NANOAOD)["Events"].arrays(["Tau_pt", "Muon_pt", "Jet_pt", "Jet_eta", "event"])
+    has_both = (ak.num(raw.Tau_pt) >= 1) & (ak.num(raw.Muon_pt) >= 1)
+    assert summary.events_read == 200
+    assert len(table) == summary.events_written == int(ak.sum(has_both)) > 0
+    np.testing.assert_array_equal(table.tau_pt.to_numpy(), raw.Tau_pt[has_both][:, 0].to_numpy())
+    np.testing.assert_array_equal(table.event_id.to_numpy(), raw.event[has_both].to_numpy())
+    assert float(np.sum(table.weight.to_numpy())) == pytest.approx(44190.0, rel=1e-9)
+    jets = raw[has_both]
+    good = (jets.Jet_pt >= 20.0) & (abs(jets.Jet_eta) <= 4.7)
+    assert ak.array_equal(table.jet_pt, jets.Jet_pt[good])
+    assert str(ak.type(table)) == f"{len(table)} * {EXPECTED_RECORD}"
+
+
+def test_hzz_expr_mapping(tmp_path: Path) -> None:
+    table = ingest_mapping(hzz_mapping(), tmp_path / "hzz.parquet", chunk_size=500)
+    raw = uproot.open(HZZ)["events"].arrays(
+        ["Muon_Px", "Muon_Py", "Muon_Pz", "MET_px", "MET_py", "EventWeight"]
+    )
+    two_muons = raw[ak.num(raw.Muon_Px) >= 2]
+    pt = np.sqrt(two_muons.Muon_Px**2 + two_muons.Muon_Py**2)
+    assert len(table) == len(two_muons) > 0
+    np.testing.assert_allclose(table.lep_pt.to_numpy(), pt[:, 0].to_numpy(), rtol=1e-6)
+    np.testing.assert_allclose(table.tau_pt.to_numpy(), pt[:, 1].to_numpy(), rtol=1e-6)
+    eta = np.arcsinh(two_muons.Muon_Pz[:, 0] / pt[:, 0]).to_numpy()
+    np.testing.assert_allclose(table.lep_eta.to_numpy(), eta, rtol=1e-5, atol=1e-6)
+    met_phi = np.arctan2(two_muons.MET_py, two_muons.MET_px).to_numpy()
+    np.testing.assert_allclose(table.met_phi.to_numpy(), met_phi, rtol=1e-6)
+    np.testing.assert_array_equal(
+        table.weight.to_numpy(), two_muons.EventWeight.to_numpy().astype(np.float64)
+    )
+    assert table.event_id.to_numpy()[0] == np.flatnonzero(ak.num(raw.Muon_Px).to_numpy() >= 2)[0]
+
+
+# --------------------------------------------------------------------------------------- bad input
+
+
+def _mutate_nanoaod(**columns) -> dict:
+    mapping = nanoaod_mapping()
+    mapping["columns"].update(columns)
+    return mapping
+
+
+def _write_events(path: Path, events: ak.Array) -> Path:
+    rawio.write_root(events, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "needles"),
+    [
+        pytest.param(
+            lambda d: {**nanoaod_mapping(), "files": [str(d / "nope.root")]},
+            ["nope.root", "files"],
+            id="file-missing",
+        ),
+        pytest.param(
+            lambda d: {**nanoaod_mapping(), "files": [str(d / "none_*.root")]},
+            ["none_*.root", "files"],
+            id="glob-matches-nothing",
+        ),
+        pytest.param(
+            lambda d: {**nanoaod_mapping(), "tree": "Evnts"},
+            [NANOAOD.name, "Evnts", "tree"],
+            id="tree-missing",
+        ),
+        pytest.param(
+            lambda d: _mutate_nanoaod(tau_eta={"branch": "Tau_etaa", "object": 0}),
+            [NANOAOD.name, "tau_eta", "Tau_etaa", "missing"],
+            id="branch-missing",
+        ),
+        pytest.param(
+            lambda d: _mutate_nanoaod(met_pt={"branch": "HLT_IsoMu20"}),
+            [NANOAOD.name, "met_pt", "HLT_IsoMu20", "not numeric"],
+            id="bool-branch",
+        ),
+        pytest.param(
+            lambda d: _mutate_nanoaod(met_pt={"branch": "Jet_pt"}),
+            [NANOAOD.name, "met_pt", "Jet_pt", "jagged source where flat"],
+            id="jagged-for-flat",
+        ),
+        pytest.param(
+            lambda d: _mutate_nanoaod(tau_pt={"branch": "MET_pt", "object": 0}),
+            [NANOAOD.name, "tau_pt", "MET_pt", "flat source where jagged"],
+            id="flat-with-object",
+        ),
+        pytest.param(
+            lambda d: _mutate_nanoaod(jet_eta={"branch": "Tau_eta"}),
+            [NANOAOD.name, "jet_eta", "multiplicity"],
+            id="jet-multiplicity",
+        ),
+        pytest.param(
+            lambda d: _mutate_nanoaod(met_phi={"expr": "arctan2(MET_py, MET_px)"}),
+            [NANOAOD.name, "met_phi", "MET_py"],
+            id="expr-unknown-branch",
+        ),
+    ],
+)
+def test_bad_root_input_names_file_and_field(make, needles: list[str], tmp_path: Path) -> None:
+    with pytest.raises(IngestError) as info:
+        ingest_mapping(make(tmp_path), tmp_path / "out.parquet")
+    for needle in needles:
+        assert needle in str(info.value)
+    assert not (tmp_path / "out.parquet").exists()
+
+
+def test_string_branch_is_not_numeric(tmp_path: Path) -> None:
+    flat = {
+        "tau_pt": "Type",
+        "tau_eta": "eta1",
+        "tau_phi": "phi1",
+        "lep_pt": "pt2",
+        "lep_eta": "eta2",
+        "lep_phi": "phi2",
+        "met_pt": "M",
+        "met_phi": "phi1",
+        "jet_pt": "pt1",
+        "jet_eta": "eta1",
+        "jet_phi": "phi1",
+    }
+    mapping = {
+        "format": "root",
+        "files": [str(ZMUMU)],
+        "columns": {k: {"branch": v} for k, v in flat.items()},
+    }
+    with pytest.raises(
+        IngestError, match=r"uproot-Zmumu\.root: column 'tau_pt': branch 'Type' .* not numeric"
+    ):
+        ingest_mapping(mapping, tmp_path / "out.parquet")
+
+
+def test_not_a_root_file(tmp_path: Path) -> None:
+    fake = tmp_path / "fake.root"
+    fake.write_bytes(b"this is not ROOT" * 100)
+    with pytest.raises(IngestError, match=r"fake\.root: not a readable ROOT file .*field 'files'"):
+        ingest(simulated_spec(fake), tmp_path / "out.parquet", 100)
+
+
+def test_truncated_root_file(root_file: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.root"
+    broken.write_bytes(root_file.read_bytes()[: root_file.stat().st_size // 2])
+    with pytest.raises(IngestError, match=r"broken\.root: .*field 'files'"):
+        ingest(simulated_spec(broken), tmp_path / "out.parquet", 100)
+
+
+def test_zero_entries(events: ak.Array, tmp_path: Path) -> None:
+    path = _write_events(tmp_path / "empty.root", events[:0])
+    with pytest.raises(IngestError, match=r"empty\.root: tree 'events' has zero entries .*field 'tree'"):
+        ingest(simulated_spec(path), tmp_path / "out.parquet", 100)
+
+
+@pytest.mark.parametrize("column", ["tau_eta", "weight", "jet_phi"])
+def test_nan_or_inf_in_column(column: str, events: ak.Array, tmp_path: Path) -> None:
+    values = events[column]
+    if column in CANONICAL_JAGGED:
+        flat = ak.to_numpy(ak.flatten(values)).copy()
+        flat[3] = np.inf
+        values = ak.unflatten(flat, ak.num(values))
+    else:
+        values = ak.to_numpy(values).copy()
+        values[5] = np.nan
+    path = _write_events(tmp_path / "nan.root", ak.with_field(events, values, column))
+    with pytest.raises(IngestError, match=rf"nan\.root: column '{column}' .*1 NaN/inf"):
+        ingest(simulated_spec(path), tmp_path / "out.parquet", 100)
+
+
+def _edit_h5(path: Path, edit) -> Path:
+    with h5py.File(path, "a") as h5:
+        edit(h5["events"])
+    return path
+
+
+def _replace_2d(group: h5py.Group) -> None:
+    n = group["lep_phi"].shape[0]
+    del group["lep_phi"]
+    group.create_dataset("lep_phi", data=np.zeros((n, 2), dtype=np.float32))
+
+
+@pytest.mark.parametrize(
+    ("edit", "needles"),
+    [
+        pytest.param(lambda g: g.__delitem__("tau_eta"), ["tau_eta", "missing"], id="missing-dataset"),
+        pytest.param(
+            lambda g: g["met_pt"].resize((10,)), ["met_pt", "mismatched lengths"], id="short-dataset"
+        ),
+        pytest.param(
+            lambda g: g["jet_eta"].resize((10,)), ["jet_eta", "mismatched lengths"], id="short-values"
+        ),
+        pytest.param(_replace_2d, ["lep_phi", "expected 1-D"], id="two-dimensional"),
+    ],
+)
+def test_bad_hdf5_input_names_file_and_field(edit, needles: list[str], h5_file: Path, tmp_path: Path) -> None:
+    _edit_h5(h5_file, edit)
+    with pytest.raises(IngestError) as info:
+        ingest(simulated_hdf5_spec(h5_file), tmp_path / "out.parquet", 100)
+    for needle in [h5_file.name, *needles]:
+        assert needle in str(info.value)
+
+
+def test_not_an_hdf5_file(tmp_path: Path) -> None:
+    fake = tmp_path / "fake.h5"
+    fake.write_text("no hdf5 here")
+    with pytest.raises(IngestError, match=r"fake\.h5: not a readable HDF5 file"):
+        ingest(simulated_hdf5_spec(fake), tmp_path / "out.parquet", 100)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"format": "csv"}, "inputs.ttbar.format"),
+        ({"files": []}, "inputs.ttbar.files"),
+        ({"yield": -1}, "inputs.ttbar.yield"),
+        ({"selection": {"jet_min_eta": 1}}, "inputs.ttbar.selection"),
+        ({"colums": {}}, "inputs.ttbar"),
+        ({"group": "events"}, "inputs.ttbar.group"),
+    ],
+)
+def test_spec_errors_name_where_and_field(change: dict, field: str) -> None:
+    with pytest.raises(IngestError, match=rf"^{field}"):
+        InputSpec.from_mapping({**nanoaod_mapping(), **change}, "inputs.ttbar")
+
+
+@pytest.mark.parametrize(
+    ("column", "source", "field"),
+    [
+        ("tau_phi", None, "inputs.ttbar.columns: required canonical column(s) ['tau_phi']"),
+        ("jet_pt", {"branch": "Jet_pt", "object": 0}, "inputs.ttbar.columns.jet_pt.object"),
+        ("met_pt", {"branch": "MET_pt", "value": 1.0}, "inputs.ttbar.columns.met_pt"),
+        ("tau_pt", {"branch": "Tau_pt", "object": -1}, "inputs.ttbar.columns.tau_pt.object"),
+        ("met_pt", {"branch": "MET_pt", "counts": "n"}, "inputs.ttbar.columns.met_pt.counts"),
+        ("met_pt", {"branch": "MET_pt", "scale": "big"}, "inputs.ttbar.columns.met_pt.scale"),
+    ],
+)
+def test_column_spec_errors(column: str, source, field: str) -> None:
+    mapping = nanoaod_mapping()
+    if source is None:
+        del mapping["columns"][column]
+    else:
+        mapping["columns"][column] = source
+    with pytest.raises(IngestError) as info:
+        InputSpec.from_mapping(mapping, "inputs.ttbar")
+    assert str(info.value).startswith(field)
+
+
+def test_yield_needs_positive_sum_of_weights(root_file: Path, tmp_path: Path) -> None:
+    mapping = {"format": "root", "files": [str(root_file)], "yield": 10.0}
+    mapping["columns"] = {name: {"branch": name} for name in CANONICAL_COLUMNS}
+    mapping["columns"]["weight"] = {"branch": "weight", "scale": -1.0}
+    with pytest.raises(IngestError, match=r"sim\.root: sum of weights .*\(field 'yield'\)"):
+        ingest_mapping(mapping, tmp_path / "out.parquet")
+    assert not (tmp_path / "out.parquet").exists()

@@ -1,0 +1,37 @@
+# Config validation at the door, typed config, wildcard constraints and input functions.
+from snakemake.utils import validate
+
+from systlab.config import load_config
+
+validate(config, "../schemas/config.schema.yaml")
+CFG = load_config(config, source="config")
+
+PROCESSES = list(CFG.processes)
+SIMULATED = [p for p in PROCESSES if p not in CFG.inputs]
+VARIATIONS = list(CFG.variation_names())
+REPLICAS = [f"r{i}" for i in range(CFG.training.replicas)]
+DATASETS = ["asimov"] + [f"truth_{t.name}" for t in CFG.truths]
+ENV = "../../envs/systlab.yaml"
+
+
+wildcard_constraints:
+    process="|".join(PROCESSES),
+    variation="|".join(v.replace("+", r"\+").replace(".", r"\.") for v in VARIATIONS),
+    method="|".join(CFG.methods),
+    replica=r"r\d+",
+    dataset="|".join(DATASETS),
+
+
+def samples_of(process, variations=None):
+    return expand("results/samples/{process}/{variation}.parquet", process=process,
+                  variation=variations or VARIATIONS)
+
+
+def scores_of(method, replica):
+    return expand("results/scores/{method}/{replica}/{process}/{variation}.parquet", method=method,
+                  replica=replica, process=PROCESSES, variation=VARIATIONS)
+
+
+def fit_results():
+    return expand("results/fits/{method}/{replica}/{dataset}.json", method=CFG.methods, replica=REPLICAS,
+                  dataset=DATASETS)

@@ -1,0 +1,19 @@
+# One rule per figure: results/figures/<name>.pdf + .png, drawn from computed inputs only.
+
+
+def analysis_figures():
+    return expand("results/figures/templates_{method}.pdf", method=CFG.methods)
+
+
+rule figure_templates:
+    input:
+        "results/templates/{method}/r0.json",
+    output:
+        pdf="results/figures/templates_{method}.pdf",
+        png="results/figures/templates_{method}.png",
+    log:
+        "results/logs/figures/templates_{method}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/figure_templates.py"

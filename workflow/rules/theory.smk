@@ -1,0 +1,82 @@
+# Scale-uncertainty pull study (issue 4): LO scale bands vs NLO, QCD per-particle reference, figures.
+# Code: src/systlab/theory.py (numbers) and src/systlab/figures/theory.py (drawing).
+
+THEORY_FIGURES = [
+    "results/figures/theory_pulls.pdf",
+    "results/figures/theory_per_particle.pdf",
+    "results/figures/theory_tails.pdf",
+]
+
+
+rule theory_pulls:
+    input:
+        table=config["theory"]["table"],
+    output:
+        pulls="results/theory/pulls.csv",
+        summary="results/theory/summary.json",
+    params:
+        run_id=config["run_id"],
+        loop_induced=config["theory"]["loop_induced"],
+    log:
+        "results/logs/theory/theory_pulls.log",
+    conda:
+        ENV
+    script:
+        "../scripts/theory_pulls.py"
+
+
+rule theory_figure_pulls:
+    input:
+        pulls="results/theory/pulls.csv",
+        summary="results/theory/summary.json",
+    output:
+        pdf="results/figures/theory_pulls.pdf",
+        png="results/figures/theory_pulls.png",
+    params:
+        figure="pulls",
+        run_id=config["run_id"],
+        loop_induced=config["theory"]["loop_induced"],
+    log:
+        "results/logs/theory/theory_figure_pulls.log",
+    conda:
+        ENV
+    script:
+        "../scripts/theory_figures.py"
+
+
+rule theory_figure_per_particle:
+    input:
+        pulls="results/theory/pulls.csv",
+        summary="results/theory/summary.json",
+    output:
+        pdf="results/figures/theory_per_particle.pdf",
+        png="results/figures/theory_per_particle.png",
+    params:
+        figure="per_particle",
+        run_id=config["run_id"],
+        loop_induced=config["theory"]["loop_induced"],
+    log:
+        "results/logs/theory/theory_figure_per_particle.log",
+    conda:
+        ENV
+    script:
+        "../scripts/theory_figures.py"
+
+
+rule theory_figure_tails:
+    input:
+        pulls="results/theory/pulls.csv",
+        summary="results/theory/summary.json",
+    output:
+        pdf="results/figures/theory_tails.pdf",
+        png="results/figures/theory_tails.png",
+    params:
+        figure="tails",
+        run_id=config["run_id"],
+        loop_induced=config["theory"]["loop_induced"],
+    log:
+        "results/logs/theory/theory_figure_tails.log",
+    conda:
+        ENV
+    script:
+        "../scripts/theory_figures.py"

@@ -1,0 +1,21 @@
+"""Rule figure_templates: stacked score templates with the shape-systematic ratio panel."""
+
+import numpy as np
+
+from systlab.figures.style import save_figure
+from systlab.figures.templates import plot_score_templates
+from systlab.runtime import start
+from systlab.templates import counts, read_templates
+from systlab.workspace import histosys_data
+
+cfg = start(snakemake)  # noqa: F821
+templates = read_templates(snakemake.input[0])  # noqa: F821
+backgrounds = {p: counts(templates, p, "nominal") for p in cfg.backgrounds}
+# the +-1 sigma shapes exactly as the workspace uses them (one-sided NPs mirrored)
+shifted = {}
+for np_ in cfg.shape_nps:
+    shapes = [histosys_data(templates, p, np_.name, np_.one_sided) for p in cfg.backgrounds]
+    shifted[np_.name] = tuple(sum(np.asarray(s[key]) for s in shapes) for key in ("hi_data", "lo_data"))
+fig = plot_score_templates(templates.edges, backgrounds, (cfg.signal, counts(templates, cfg.signal, "nominal")),
+                           shifted, method=snakemake.wildcards.method, lumi_fb=cfg.luminosity_fb)  # noqa: F821
+save_figure(fig, snakemake.output.pdf, cfg.run_id, snakemake.output.png)  # noqa: F821

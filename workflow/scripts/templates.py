@@ -1,0 +1,13 @@
+"""Rule templates: score tables of one model -> template (template split) and pseudo-data (toy split) histograms."""
+
+from pathlib import Path
+
+from systlab.runtime import log, start
+from systlab.templates import build_templates, write_templates
+
+cfg = start(snakemake)  # noqa: F821
+# results/scores/<method>/<replica>/<process>/<variation>.parquet
+score_paths = {(Path(p).parent.name, Path(p).stem): p for p in snakemake.input}  # noqa: F821
+templates = build_templates(score_paths, bins=cfg.bins)
+write_templates(templates, snakemake.output[0])  # noqa: F821
+log.info("templates of %d (process, variation) pairs in %d bins", len(score_paths), cfg.bins)
