@@ -9,6 +9,7 @@ import pytest
 from systlab.templates import (
     build_templates,
     counts,
+    merge_sparse_bins,
     read_templates,
     shape_variation,
     sumw2,
@@ -101,6 +102,15 @@ def test_nan_score_names_file_and_field(score_paths):
         build_templates(score_paths, BINS)
 
 
+def test_labels_other_than_zero_or_one_are_refused(score_paths):
+    path = score_paths[("ttbar", "nominal")]
+    table = pd.read_parquet(path)
+    table.loc[0, "label"] = 2
+    table.to_parquet(path)
+    with pytest.raises(ValueError, match=r"ttbar__nominal\.parquet: column 'label' has value\(s\) \[2\]"):
+        build_templates(score_paths, BINS)
+
+
 def test_empty_background_bin_is_named(tmp_path):
     rng = np.random.default_rng(1)
     paths = {}
@@ -123,3 +133,25 @@ def test_incomplete_variation_grid_is_an_error(score_paths):
 
 def test_shape_variation_names():
     assert [shape_variation("tes", k) for k in (1, -1, 0.5)] == ["tes_+1sd", "tes_-1sd", "tes_+0.5sd"]
+
+
+def test_signal_quantile_binning_puts_equal_signal_in_each_bin(score_paths):
+    templates = build_templates(score_paths, BINS, binning="signal_quantiles")
+    edges = templates.edges
+    assert edges[0] == 0.0 and edges[-1] == 1.0 and np.all(np.diff(edges) > 0)
+    signal = counts(templates, "htautau", "nominal")
+    assert len(signal) == BINS
+    np.testing.assert_allclose(signal / signal.sum(), 1 / BINS, atol=0.03)
+
+
+def test_sparse_top_bins_are_merged_until_background_is_populated():
+    scores = np.r_[np.full(100, 0.1), np.full(3, 0.95)]  # only 3 background MC events above 0.5
+    edges = merge_sparse_bins(np.array([0.0, 0.5, 0.8, 0.9, 1.0]), scores, min_events=20)
+    np.testing.assert_array_equal(edges, [0.0, 1.0])
+    edges = merge_sparse_bins(np.array([0.0, 0.5, 0.8, 1.0]), np.r_[np.full(30, 0.1), np.full(25, 0.9)], 20)
+    np.testing.assert_array_equal(edges, [0.0, 0.8, 1.0])  # the empty middle bin joins the one below
+
+
+def test_unknown_binning_is_refused(score_paths):
+    with pytest.raises(ValueError, match="field 'binning'"):
+        build_templates(score_paths, BINS, binning="log")

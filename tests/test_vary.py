@@ -109,3 +109,16 @@ def test_vary_process_writes_every_variation_with_zero_split_overlap(tmp_path, e
             assert not by_split[i] & by_split[j]
     merged = tables["nominal"].merge(tables["tes_+1sd"], on="event_id")
     assert (merged["split_x"] == merged["split_y"]).all()  # an event keeps its split in every variation
+
+
+def test_vary_refuses_a_sample_without_events_or_positive_weight(tmp_path, events):
+    variations = [Variation("nominal")]
+    outs = {"nominal": tmp_path / "nominal.parquet"}
+    canonical = tmp_path / "events.parquet"
+    ak.to_parquet(ak.with_field(events, -ak.ones_like(events.weight), "weight"), canonical)
+    with pytest.raises(ValueError, match=r"events.parquet: field 'weight': total weight .* <= 0"):
+        vary_process(canonical, variations, outs, label=1, seed=42, fractions=FRACTIONS, draw_seed=3)
+    ak.to_parquet(ak.with_field(events, ak.ones_like(events.tau_pt) * 20, "tau_pt"), canonical)  # all below 26 GeV
+    with pytest.raises(ValueError, match="no event passes the thresholds"):
+        vary_process(canonical, variations, outs, label=1, seed=42, fractions=FRACTIONS, draw_seed=3)
+    assert not outs["nominal"].exists()

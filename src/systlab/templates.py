@@ -25,6 +25,10 @@ SCORE_COLUMNS = ("event_id", "weight", "split", "label", "score")
 NOMINAL = "nominal"
 TRUTH_PREFIX = "truth_"
 FORMAT = "systlab.templates/1"
+#: Binning schemes: equal-width bins in [0, 1], or edges at quantiles of the weighted nominal signal
+#: (flat-signal binning), merged from the top until every bin holds enough background MC events.
+BINNINGS = ("equal_width", "signal_quantiles")
+MIN_BACKGROUND_EVENTS = 20
 
 ScorePaths = Mapping[tuple[str, str], str | os.PathLike]
 
@@ -47,12 +51,12 @@ def is_truth(variation: str) -> bool:
     return variation.startswith(TRUTH_PREFIX)
 
 
-def empty_hist(processes: Iterable[str], variations: Iterable[str], bins: int) -> hist.Hist:
-    """An empty Hist(process, variation, score in [0, 1]) with sorted categories."""
+def empty_hist(processes: Iterable[str], variations: Iterable[str], edges: np.ndarray) -> hist.Hist:
+    """An empty Hist(process, variation, score binned by ``edges`` in [0, 1]) with sorted categories."""
     return hist.Hist(
         hist.axis.StrCategory(sorted(set(processes)), name="process"),
         hist.axis.StrCategory(sorted(set(variations)), name="variation"),
-        hist.axis.Regular(bins, 0.0, 1.0, name="score"),
+        hist.axis.Variable(np.asarray(edges, dtype=float), name="score"),
         storage=hist.storage.Weight(),
     )
 
@@ -73,12 +77,15 @@ def read_scores(path: str | os.PathLike) -> pd.DataFrame:
         raise ValueError(f"{path}: column 'score' outside [0, 1] (min {score.min()}, max {score.max()})")
     if not np.isfinite(table["weight"].to_numpy(dtype=np.float64)).all():
         raise ValueError(f"{path}: column 'weight' has non-finite value(s)")
+    bad_labels = sorted(set(np.unique(table["label"].to_numpy()).tolist()) - {0, 1})
+    if bad_labels:
+        raise ValueError(f"{path}: column 'label' has value(s) {bad_labels}; expected 0 (background) or 1 (signal)")
     return table
 
 
 def fill_split(h: hist.Hist, table: pd.DataFrame, process: str, variation: str, split: str) -> None:
     """Fill ``h`` with the events of one split; score 1.0 goes to the last bin (as in np.histogram)."""
-    rows = table[table["split"].to_numpy() == SPLITS[split]]
+    rows = _split_rows(table, split)
     score = np.minimum(rows["score"].to_numpy(dtype=np.float64), np.nextafter(1.0, 0.0))
     h.fill(process=process, variation=variation, score=score, weight=rows["weight"].to_numpy(np.float64))
 
@@ -105,18 +112,58 @@ def check_complete(keys: Iterable[tuple[str, str]]) -> None:
         raise ValueError(f"no {NOMINAL!r} score files among variations {variations}")
 
 
-def histograms(tables: Mapping[tuple[str, str], pd.DataFrame], bins: int, split: str) -> hist.Hist:
+def _split_rows(table: pd.DataFrame, split: str) -> pd.DataFrame:
+    return table[table["split"].to_numpy() == SPLITS[split]]
+
+
+def bin_edges(
+    tables: Mapping[tuple[str, str], pd.DataFrame], bins: int, binning: str, signal: Iterable[str]
+) -> np.ndarray:
+    """Score bin edges in [0, 1] for ``binning`` (see BINNINGS), from the nominal template split only."""
+    if binning not in BINNINGS:
+        raise ValueError(f"templates: field 'binning': {binning!r} is not one of {BINNINGS}")
+    if binning == "equal_width" or bins == 1:
+        return np.linspace(0.0, 1.0, bins + 1)
+    signal = set(signal)
+    nominal = {p: _split_rows(t, "template") for (p, v), t in tables.items() if v == NOMINAL}
+    sig = pd.concat([t for p, t in nominal.items() if p in signal])
+    order = np.argsort(sig["score"].to_numpy(), kind="stable")
+    score = sig["score"].to_numpy(dtype=np.float64)[order]
+    cdf = np.cumsum(sig["weight"].to_numpy(dtype=np.float64)[order])
+    inner = np.interp(np.arange(1, bins) / bins, cdf / cdf[-1], score)
+    edges = np.unique(np.concatenate([[0.0], np.round(inner, 6), [1.0]]))
+    bkg_scores = np.concatenate([t["score"].to_numpy() for p, t in nominal.items() if p not in signal])
+    return merge_sparse_bins(edges, bkg_scores, MIN_BACKGROUND_EVENTS)
+
+
+def merge_sparse_bins(edges: np.ndarray, scores: np.ndarray, min_events: int) -> np.ndarray:
+    """Drop inner edges, from the top bin down, until every bin holds ``min_events`` MC events of ``scores``."""
+    edges = list(edges)
+    i = len(edges) - 2  # index of the highest bin
+    while i >= 0 and len(edges) > 2:
+        n = np.count_nonzero((scores >= edges[i]) & (scores < edges[i + 1] if i < len(edges) - 2 else True))
+        if n >= min_events:
+            i -= 1
+        elif i > 0:
+            del edges[i]  # merge bin i into the bin below it
+            i -= 1
+        else:
+            del edges[1]  # the lowest bin absorbs the one above it
+    return np.asarray(edges)
+
+
+def histograms(tables: Mapping[tuple[str, str], pd.DataFrame], edges: np.ndarray, split: str) -> hist.Hist:
     """One Hist(process, variation, score) of ``split`` filled from ``tables``."""
-    h = empty_hist({p for p, _ in tables}, {v for _, v in tables}, bins)
+    h = empty_hist({p for p, _ in tables}, {v for _, v in tables}, edges)
     for (process, variation), table in sorted(tables.items()):
         fill_split(h, table, process, variation, split)
     return h
 
 
-def pseudo_data_histograms(tables: Mapping[tuple[str, str], pd.DataFrame], bins: int) -> hist.Hist:
+def pseudo_data_histograms(tables: Mapping[tuple[str, str], pd.DataFrame], edges: np.ndarray) -> hist.Hist:
     """Toy-split histograms of the ``truth_*`` and nominal variations: the pseudo-data expectations."""
     chosen = {k: t for k, t in tables.items() if k[1] == NOMINAL or is_truth(k[1])}
-    return histograms(chosen, bins, "toy")
+    return histograms(chosen, edges, "toy")
 
 
 def check_background_positive(h: hist.Hist, backgrounds: Iterable[str]) -> None:
@@ -137,16 +184,17 @@ def check_background_positive(h: hist.Hist, backgrounds: Iterable[str]) -> None:
             )
 
 
-def build_templates(score_paths: ScorePaths, bins: int) -> Templates:
+def build_templates(score_paths: ScorePaths, bins: int, binning: str = "equal_width") -> Templates:
     """Templates (template split, every variation) and pseudo-data expectations (toy split) from scores."""
     if bins < 1:
         raise ValueError(f"bins must be >= 1, got {bins}")
     check_complete(score_paths)
     tables = {key: read_scores(path) for key, path in score_paths.items()}
     signal = signal_processes(tables)
-    template = histograms(tables, bins, "template")
+    edges = bin_edges(tables, bins, binning, signal)
+    template = histograms(tables, edges, "template")
     check_background_positive(template, sorted({p for p, _ in tables} - set(signal)))
-    splits = {"template": template, "toy": pseudo_data_histograms(tables, bins)}
+    splits = {"template": template, "toy": pseudo_data_histograms(tables, edges)}
     return Templates(edges=template.axes["score"].edges.copy(), splits=splits, signal=signal)
 
 
@@ -199,7 +247,7 @@ def write_templates(templates: Templates, path: str | os.PathLike) -> None:
 
 def hist_from_payload(edges: np.ndarray, split: Mapping[str, Mapping[str, Mapping]]) -> hist.Hist:
     """Rebuild one split's Hist from its JSON mapping process -> variation -> {counts, sumw2}."""
-    h = empty_hist(split, {v for per in split.values() for v in per}, len(edges) - 1)
+    h = empty_hist(split, {v for per in split.values() for v in per}, edges)
     view = h.view(flow=False)
     for i, p in enumerate(h.axes["process"]):
         for j, v in enumerate(h.axes["variation"]):
@@ -209,7 +257,7 @@ def hist_from_payload(edges: np.ndarray, split: Mapping[str, Mapping[str, Mappin
 
 
 def read_templates(path: str | os.PathLike) -> Templates:
-    """Read templates written by :func:`write_templates` (equal-width bins in [0, 1])."""
+    """Read templates written by :func:`write_templates`."""
     payload = json.loads(Path(path).read_text())
     if payload.get("format") != FORMAT:
         raise ValueError(f"{path}: not a {FORMAT} file (format {payload.get('format')!r})")

@@ -146,6 +146,10 @@ def vary_process(
         sample = finish_sample(apply_variation(events, variation, draws), label, seed, fractions)
         if len(sample) == 0:
             raise ValueError(f"{canonical_path}: variation {variation.name!r}: no event passes the thresholds")
+        total = float(sample["weight"].sum())
+        if not total > 0:
+            raise ValueError(f"{canonical_path}: field 'weight': total weight {total:g} <= 0 after the thresholds "
+                             f"of variation {variation.name!r}")
         with atomic_path(out_paths[variation.name]) as tmp:
             sample.to_parquet(tmp, index=False, compression="zstd")
         counts[variation.name] = len(sample)
