@@ -8,6 +8,7 @@ include: "workflow/rules/ingest.smk"
 include: "workflow/rules/vary.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/score.smk"
+include: "workflow/rules/metrics.smk"
 include: "workflow/rules/templates.smk"
 include: "workflow/rules/workspace.smk"
 include: "workflow/rules/fit.smk"
@@ -18,5 +19,6 @@ include: "workflow/rules/theory.smk"
 rule all:
     input:
         fit_results(),
+        all_metrics(),
         analysis_figures(),
         THEORY_FIGURES,

@@ -70,3 +70,29 @@ def test_pseudo_data_shift_of_unconfigured_np_is_refused(raw):
     bad["pseudo_data"]["x"] = {"mu": 1.0, "jes": 1.0}
     with pytest.raises(ConfigError, match="pseudo_data.x"):
         load_config(bad)
+
+
+def test_model_names_and_method_settings():
+    cfg = load_config_files(DEFAULT)
+    assert cfg.model_names() == ("baseline", "augmented", "pivot", "disco", "aware", "oracle_tes_-1sd",
+                                 "oracle_tes_0sd", "oracle_tes_+1sd")  # fmt: skip
+    assert cfg.model("oracle_tes_-1sd").tes_point == -1.0 and cfg.model("pivot").method == "pivot"
+    assert cfg.training.replicas == 3 and cfg.method_settings.pivot.lam > 0 and cfg.method_settings.disco.lam > 0
+    assert 0.0 in cfg.method_settings.disco.lambda_scan
+    assert cfg.variation_shifts("truth_above") == {"tes": 1.0} and cfg.variation_shifts("jes_-1sd") == {"jes": -1.0}
+    assert cfg.variation_shifts("nominal") == {}
+    tiny = load_config_files(DEFAULT, ROOT / "config" / "tiny.yaml")
+    assert tiny.training.replicas == 2 and len(tiny.model_names()) == 8
+
+
+def test_oracle_points_default_to_the_truths_and_tes_is_required(raw):
+    raw = deep_update(raw, {"method_settings": {"oracle": None}})
+    raw["method_settings"].pop("oracle")
+    raw["pseudo_data"] = {"low": {"mu": 1.0, "tes": -2.0}, "nom": {"mu": 1.0}}
+    assert load_config(raw).method_settings.oracle_points == (-2.0, 0.0)
+    raw["systematics"]["shape"].pop("tes")
+    raw["pseudo_data"] = {"nom": {"mu": 1.0}}
+    with pytest.raises(ConfigError, match="'methods'.*need the 'tes' NP"):
+        load_config(raw)
+    with pytest.raises(ConfigError, match="method_settings.pivot"):
+        load_config(deep_update(yaml.safe_load(DEFAULT.read_text()), {"method_settings": {"pivot": {"lamda": 1}}}))

@@ -129,19 +129,20 @@ def test_pseudo_data_counts_are_seeded_poisson_of_toy_expectation(templates):
 
 
 def test_failed_minimisation_is_retried_then_flagged(monkeypatch):
-    real = fit.minimise_once
+    real_migrad = fit.Likelihood._migrad
     calls = {"n": 0}
 
-    def fail_first(problem, start, fixed, strategy):
+    def fail_first(self, start, fixed, strategy, hesse):
         calls["n"] += 1
-        result = real(problem, start, fixed, strategy)
+        result = real_migrad(self, start, fixed, strategy, hesse)
         return result._replace(converged=False) if calls["n"] == 1 else result
 
-    monkeypatch.setattr(fit, "minimise_once", fail_first)
+    monkeypatch.setattr(fit.Likelihood, "newton", lambda self, start, fixed, hesse=True: None)
+    monkeypatch.setattr(fit.Likelihood, "_migrad", fail_first)
     r = fit_dataset(counting_spec(), [N], (-2.0, 5.0), 5, "retry")
-    assert r.converged and r.notes[0].startswith("MLE: converged on attempt 2")
+    assert r.converged and r.notes[0].startswith("MLE: Newton failed; MINUIT converged on attempt 2")
 
-    monkeypatch.setattr(fit, "minimise_once", lambda *a: real(*a)._replace(converged=False))
+    monkeypatch.setattr(fit.Likelihood, "_migrad", lambda *a: real_migrad(*a)._replace(converged=False))
     r = fit_dataset(counting_spec(), [N], (-2.0, 5.0), 5, "fail")
     assert not r.converged and "MLE: did not converge" in r.notes[0]
 
@@ -160,3 +161,45 @@ def test_fit_result_json_round_trip(tmp_path):
     assert isinstance(back, FitResult) and back.interval_68 == r.interval_68
     write_fit_result(back, tmp_path / "b.json")
     assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+
+
+# ---- the fast engine (Likelihood: Newton with batched finite-difference derivatives; secant crossings) ----
+
+
+def test_fast_interval_matches_the_scan_on_the_exact_one_bin_profile():
+    lik = fit.Likelihood(counting_spec(), [N], (-2.0, 5.0))
+    r = fit.profile_interval(lik)
+    lo = scipy.optimize.brentq(lambda m: exact_q(m) - 1, -2.0, 1.5)
+    hi = scipy.optimize.brentq(lambda m: exact_q(m) - 1, 1.5, 5.0)
+    assert r.converged and r.mu_hat == pytest.approx((N - B) / S, abs=1e-5)
+    assert r.interval_68 == pytest.approx((lo, hi), abs=2e-4)
+    assert r.n_fits <= 12
+
+
+def test_fast_engine_agrees_with_fit_dataset_and_reaches_a_lower_minimum(spec, templates):
+    data = pseudo_data_counts(templates, "truth_above", mu=1.0, seed=5)
+    ref = fit_dataset(spec, data, (0.0, 2.0), 21, "ref")
+    lik = fit.Likelihood(spec, data, (0.0, 2.0))
+    r = fit.profile_interval(lik)
+    assert r.converged
+    assert r.mu_hat == pytest.approx(ref.mu_hat, abs=2e-3)
+    assert r.interval_68 == pytest.approx(ref.interval_68, abs=3e-3)
+    assert r.best.twice_nll <= 2 * ref.nll_min + 1e-6  # Newton is at least as deep as MINUIT
+
+
+def test_fast_engine_reuses_one_model_for_new_data(spec):
+    lik = fit.Likelihood(spec, asimov_counts(spec), (0.0, 2.0))
+    asimov = fit.profile_interval(lik)
+    assert asimov.mu_hat == pytest.approx(1.0, abs=1e-4)
+    lik.set_observed(asimov_counts(spec) * 1.01)
+    assert fit.profile_interval(lik).mu_hat != pytest.approx(1.0, abs=1e-3)
+    with pytest.raises(ValueError, match="shape"):
+        lik.set_observed([1.0, 2.0])
+
+
+def test_fast_engine_falls_back_to_minuit_and_notes_it(monkeypatch):
+    monkeypatch.setattr(fit.Likelihood, "newton", lambda *a, **k: None)
+    lik = fit.Likelihood(counting_spec(), [N], (-2.0, 5.0))
+    notes: list[str] = []
+    r = fit.profile_interval(lik, notes=notes)
+    assert r.converged and r.mu_hat == pytest.approx((N - B) / S, abs=1e-3)

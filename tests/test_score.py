@@ -77,3 +77,21 @@ def test_missing_feature_names_file_and_column(onnx_path, tmp_path):
     with pytest.raises(MissingFeatureError, match=r"ttbar_jes_up\.parquet.*DER_mass_vis"):
         score_sample(onnx_path, sample_path, out_path)
     assert not out_path.exists()
+
+
+def test_parameters_fill_model_inputs(tmp_path):
+    torch.manual_seed(0)
+    table = sample_table(seed=2)
+    inputs = [*FEATURES, "alpha_tes"]
+    x = table[FEATURES].assign(alpha_tes=np.float32(0.0)).to_numpy(np.float32)
+    x[:, -1] = np.random.default_rng(0).uniform(-1, 1, len(x))
+    model = Classifier.from_training_data(x, np.ones(len(x)), (16,))
+    onnx = export_onnx(model, inputs, tmp_path / "aware.onnx", {"parameters": ["alpha_tes"]})
+    assert OnnxScorer(onnx).parameters == ("alpha_tes",)
+    table.to_parquet(tmp_path / "s.parquet")
+    score_sample(onnx, tmp_path / "s.parquet", tmp_path / "o.parquet", parameters={"alpha_tes": 0.5})
+    expected = table[table["split"].isin([2, 3])].assign(alpha_tes=np.float32(0.5))
+    want = OnnxScorer(onnx).score(expected[inputs].to_numpy(np.float32))
+    np.testing.assert_array_equal(pd.read_parquet(tmp_path / "o.parquet")["score"].to_numpy(), want)
+    with pytest.raises(MissingFeatureError, match="alpha_tes"):
+        score_sample(onnx, tmp_path / "s.parquet", tmp_path / "o.parquet")

@@ -182,8 +182,18 @@ def test_custom_method_plugs_into_loop(samples):
     assert isinstance(model, Classifier)
 
 
+def test_without_early_stopping_every_epoch_runs_and_the_last_state_is_kept(samples):
+    train, validation = training_batches(samples, FEATURES)
+    settings = replace(SETTINGS, epochs=4, patience=1, learning_rate=0.5)  # a large step: validation loss jumps
+    model, history = fit(lambda: Classifier(len(FEATURES), (8,)), WeightedBCE(), train, validation, settings,
+                         seed=0, early_stopping=False)  # fmt: skip
+    assert len(history.val_loss) == 4 and history.best_epoch == 3 and not history.stopped_early
+    assert evaluate(model, WeightedBCE(), validation, 4096) == pytest.approx(history.val_loss[-1], rel=1e-5)
+
+
 def test_registry_and_settings_validation():
     assert METHODS["baseline"] is train_baseline
+    assert set(METHODS) == {"baseline", "augmented", "pivot", "disco", "aware", "oracle"}
     with pytest.raises(ValueError):
         TrainingSettings(epochs=0)
     assert TrainingSettings(hidden=[8, 4]).hidden == (8, 4)

@@ -69,6 +69,55 @@ class Training:
 
 
 @dataclass(frozen=True)
+class PivotConfig:
+    """Adversarial pivot: lambda (and the lambda values of a later scan), adversary and schedule."""
+
+    lam: float = 1.0
+    lambda_scan: tuple[float, ...] = ()
+    components: int = 5
+    adversary_hidden: tuple[int, ...] = (16, 16)
+    adversary_steps: int = 1
+    adversary_learning_rate: float = 5e-3
+    pretrain_epochs: int = 5
+    adversary_pretrain_epochs: int = 3
+
+
+@dataclass(frozen=True)
+class DiscoConfig:
+    """DisCo: lambda of the dCorr^2 penalty (and the lambda values of a later scan)."""
+
+    lam: float = 10.0
+    lambda_scan: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class MethodSettings:
+    """Per-method settings; ``oracle_points`` are TES shifts in sigma units (default: the truths' shifts)."""
+
+    pivot: PivotConfig = PivotConfig()
+    disco: DiscoConfig = DiscoConfig()
+    oracle_points: tuple[float, ...] = (-1.0, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One trained model family member: its name (the ``method`` wildcard), family, and oracle TES point."""
+
+    name: str
+    method: str
+    tes_point: float | None = None
+
+
+def oracle_name(tes_point: float) -> str:
+    """Model name of the oracle at a TES shift in sigma units: ``oracle_tes_-1sd``, ``oracle_tes_0sd``."""
+    return f"oracle_tes_{tes_point:+g}sd" if tes_point else "oracle_tes_0sd"
+
+
+#: Methods that need the TES nuisance parameter in ``systematics.shape``.
+TES_METHODS = ("pivot", "disco", "aware", "oracle")
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole analysis configuration as typed values."""
 
@@ -91,11 +140,13 @@ class Config:
     methods: tuple[str, ...]
     training: Training
     bins: int
+    binning: str
     mu_range: tuple[float, float]
     scan_points: int
     theory_table: str
     loop_induced: tuple[str, ...]
     digest: str  # short hash of the whole config, stamped into models and figures
+    method_settings: MethodSettings = MethodSettings()
 
     @property
     def processes(self) -> tuple[str, ...]:
@@ -118,6 +169,39 @@ class Config:
 
     def variation_names(self) -> tuple[str, ...]:
         return tuple(v.name for v in self.variations())
+
+    def variation_shifts(self, variation: str) -> dict[str, float]:
+        """Shape-NP shifts (sigma units) of a variation by name; NPs not listed are nominal."""
+        for np_ in self.shape_nps:
+            for k in {-1.0, 1.0, *np_.grid} - {0.0}:
+                if variation == variation_name(np_.name, k):
+                    return {np_.name: k}
+        for truth in self.truths:
+            if variation == truth_name(truth.name):
+                return dict(truth.shifts)
+        if variation == "nominal":
+            return {}
+        raise KeyError(f"unknown variation {variation!r}")
+
+    def models(self) -> tuple[ModelSpec, ...]:
+        """Every model to train: one per method, one per TES point for the oracle."""
+        out: list[ModelSpec] = []
+        for method in self.methods:
+            if method == "oracle":
+                out += [ModelSpec(oracle_name(k), method, k) for k in self.method_settings.oracle_points]
+            else:
+                out.append(ModelSpec(method, method))
+        return tuple(out)
+
+    def model_names(self) -> tuple[str, ...]:
+        """Values of the ``method`` wildcard: model directories under results/models/."""
+        return tuple(m.name for m in self.models())
+
+    def model(self, name: str) -> ModelSpec:
+        for spec in self.models():
+            if spec.name == name:
+                return spec
+        raise KeyError(f"unknown model {name!r}; known: {list(self.model_names())}")
 
 
 def variation_name(np_name: str, k: float) -> str:
@@ -199,6 +283,12 @@ def load_config(mapping: Mapping[str, Any], source: str = "config") -> Config:
     if not mu_lo < mu_hi:
         raise _fail(source, "fit.mu_range", f"needs low < high, got {[mu_lo, mu_hi]}")
 
+    if "tes" not in shape_names:
+        needs_tes = [x for x in m["methods"] if x in TES_METHODS]
+        if needs_tes:
+            raise _fail(source, "methods", f"{needs_tes} need the 'tes' NP in systematics.shape")
+    method_settings = parse_method_settings(m.get("method_settings") or {}, truths)
+
     t = m["training"]
     digest = hashlib.sha256(json.dumps(m, sort_keys=True, default=str).encode()).hexdigest()[:12]
     return Config(
@@ -222,12 +312,35 @@ def load_config(mapping: Mapping[str, Any], source: str = "config") -> Config:
         training=Training(tuple(t["hidden"]), t["epochs"], t["batch_size"], float(t["learning_rate"]),
                           t["patience"], t["replicas"], t["threads"]),
         bins=int(m["templates"]["bins"]),
+        binning=m["templates"].get("binning", "signal_quantiles"),
         mu_range=(mu_lo, mu_hi),
         scan_points=int(m["fit"]["scan_points"]),
         theory_table=m["theory"]["table"],
         loop_induced=tuple(m["theory"].get("loop_induced", [])),
         digest=digest,
+        method_settings=method_settings,
     )
+
+
+def parse_method_settings(raw: Mapping[str, Any], truths: list[Truth]) -> MethodSettings:
+    """Typed method settings; oracle points default to the distinct TES shifts of the pseudo-data truths."""
+    p, d = dict(raw.get("pivot") or {}), dict(raw.get("disco") or {})
+    default = PivotConfig()
+    pivot = PivotConfig(
+        lam=float(p.get("lambda", default.lam)),
+        lambda_scan=tuple(float(x) for x in p.get("lambda_scan", ())),
+        components=int(p.get("components", default.components)),
+        adversary_hidden=tuple(int(h) for h in p.get("adversary_hidden", default.adversary_hidden)),
+        adversary_steps=int(p.get("adversary_steps", default.adversary_steps)),
+        adversary_learning_rate=float(p.get("adversary_learning_rate", default.adversary_learning_rate)),
+        pretrain_epochs=int(p.get("pretrain_epochs", default.pretrain_epochs)),
+        adversary_pretrain_epochs=int(p.get("adversary_pretrain_epochs", default.adversary_pretrain_epochs)),
+    )
+    disco = DiscoConfig(float(d.get("lambda", DiscoConfig.lam)), tuple(float(x) for x in d.get("lambda_scan", ())))
+    points = (raw.get("oracle") or {}).get("points")
+    if points is None:
+        points = sorted({float(t.shifts.get("tes", 0.0)) for t in truths})
+    return MethodSettings(pivot, disco, tuple(float(k) for k in points))
 
 
 def load_config_files(*paths: str | Path) -> Config:

@@ -8,13 +8,15 @@ import os
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import onnx
 import onnxruntime as ort
 import pandas as pd
-import torch
+
+if TYPE_CHECKING:  # torch is imported where a model is exported, so scoring jobs never load it
+    import torch
 
 from systlab import __version__
 from systlab.atomic import atomic_path
@@ -28,6 +30,8 @@ OUTPUT_NAME = "score"
 PARITY_ATOL = 1e-5
 #: metadata_props key holding the feature names (JSON list).
 FEATURES_KEY = "features"
+#: metadata_props key naming the input columns that are model parameters, not event features (JSON list).
+PARAMETERS_KEY = "parameters"
 
 
 class OnnxParityError(RuntimeError):
@@ -40,6 +44,8 @@ class MissingFeatureError(ValueError):
 
 def parity_sample(model: torch.nn.Module, n_features: int, n_events: int = 512, seed: int = 0) -> np.ndarray:
     """Synthetic raw features around the model's standardisation (if any), with some SENTINEL entries."""
+    import torch
+
     rng = np.random.default_rng(seed)
     mean = getattr(model, "mean", torch.zeros(n_features)).detach().cpu().numpy()
     std = getattr(model, "std", torch.ones(n_features)).detach().cpu().numpy()
@@ -50,6 +56,8 @@ def parity_sample(model: torch.nn.Module, n_features: int, n_events: int = 512, 
 
 def torch_scores(model: torch.nn.Module, x: np.ndarray) -> np.ndarray:
     """The torch model's output on ``x`` (float32, CPU)."""
+    import torch
+
     with torch.no_grad():
         return model(torch.from_numpy(x)).numpy().astype(np.float32)
 
@@ -65,6 +73,8 @@ def metadata_strings(features: Sequence[str], metadata: Mapping[str, Any]) -> di
 
 def torch_export(model: torch.nn.Module, n_features: int, path: Path) -> None:
     """TorchScript-based export with a dynamic batch axis (the dynamo exporter needs onnxscript)."""
+    import torch
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
@@ -135,6 +145,7 @@ class OnnxScorer:
         if FEATURES_KEY not in self.metadata:
             raise ValueError(f"{self.path}: no {FEATURES_KEY!r} metadata (not a systlab export?)")
         self.features: tuple[str, ...] = tuple(json.loads(self.metadata[FEATURES_KEY]))
+        self.parameters: tuple[str, ...] = tuple(json.loads(self.metadata.get(PARAMETERS_KEY, "[]")))
         self.input_name = self.session.get_inputs()[0].name
 
     def check_columns(self, columns: Sequence[str], source: str | os.PathLike) -> None:

@@ -151,6 +151,7 @@ def vary_process(
             raise ValueError(f"{canonical_path}: field 'weight': total weight {total:g} <= 0 after the thresholds "
                              f"of variation {variation.name!r}")
         with atomic_path(out_paths[variation.name]) as tmp:
-            sample.to_parquet(tmp, index=False, compression="zstd")
+            # no dictionary encoding: float features rarely repeat, and it triples the write time
+            sample.to_parquet(tmp, index=False, compression="zstd", use_dictionary=False)
         counts[variation.name] = len(sample)
     return VaryResult(len(events), counts, time.perf_counter() - start)

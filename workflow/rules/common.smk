@@ -1,4 +1,6 @@
 # Config validation at the door, typed config, wildcard constraints and input functions.
+import re
+
 from snakemake.utils import validate
 
 from systlab.config import load_config
@@ -10,6 +12,7 @@ PROCESSES = list(CFG.processes)
 SIMULATED = [p for p in PROCESSES if p not in CFG.inputs]
 VARIATIONS = list(CFG.variation_names())
 REPLICAS = [f"r{i}" for i in range(CFG.training.replicas)]
+MODELS = list(CFG.model_names())  # the {method} wildcard: one per method, one per oracle TES point
 DATASETS = ["asimov"] + [f"truth_{t.name}" for t in CFG.truths]
 ENV = "../../envs/systlab.yaml"
 
@@ -17,12 +20,12 @@ ENV = "../../envs/systlab.yaml"
 wildcard_constraints:
     process="|".join(PROCESSES),
     variation="|".join(v.replace("+", r"\+").replace(".", r"\.") for v in VARIATIONS),
-    method="|".join(CFG.methods),
+    method="|".join(re.escape(m) for m in MODELS),
     replica=r"r\d+",
     dataset="|".join(DATASETS),
 
 
-def samples_of(process, variations=None):
+def samples_of(process, variations=None):  # one process or a list of processes
     return expand("results/samples/{process}/{variation}.parquet", process=process,
                   variation=variations or VARIATIONS)
 
@@ -33,5 +36,5 @@ def scores_of(method, replica):
 
 
 def fit_results():
-    return expand("results/fits/{method}/{replica}/{dataset}.json", method=CFG.methods, replica=REPLICAS,
+    return expand("results/fits/{method}/{replica}/{dataset}.json", method=MODELS, replica=REPLICAS,
                   dataset=DATASETS)

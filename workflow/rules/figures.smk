@@ -2,7 +2,7 @@
 
 
 def analysis_figures():
-    return expand("results/figures/templates_{method}.pdf", method=CFG.methods)
+    return expand("results/figures/templates_{method}.pdf", method=MODELS)
 
 
 rule figure_templates:

@@ -1,4 +1,5 @@
-# Workspace + dataset (Asimov or pseudo-data at a hidden truth) -> MLE, 68% profile interval, pulls.
+# Workspace + datasets (Asimov, Poisson pseudo-data at each hidden truth) -> MLE, 68% profile interval, pulls.
+# One job per model replica fits every dataset (a fit takes well under a second; job start-up dominates).
 
 
 rule fit:
@@ -6,9 +7,9 @@ rule fit:
         workspace="results/workspaces/{method}/{replica}.json",
         templates="results/templates/{method}/{replica}.json",
     output:
-        "results/fits/{method}/{replica}/{dataset}.json",
+        [f"results/fits/{{method}}/{{replica}}/{d}.json" for d in DATASETS],
     log:
-        "results/logs/fit/{method}/{replica}/{dataset}.log",
+        "results/logs/fit/{method}/{replica}.log",
     conda:
         ENV
     script:

@@ -1,15 +1,16 @@
-# Score every sample of a process with the ONNX model (ONNX Runtime), template and toy splits only.
+# Score every (process, variation) sample with one model replica (ONNX Runtime), template and toy splits only.
+# The aware model is evaluated at each sample's own TES shift (0 for samples that do not shift TES).
 
 
 rule score:
     input:
         model="results/models/{method}/{replica}/model.onnx",
-        samples=lambda wc: samples_of(wc.process),
+        samples=samples_of(PROCESSES),
     output:
-        [f"results/scores/{{method}}/{{replica}}/{{process}}/{v}.parquet" for v in VARIATIONS],
+        [f"results/scores/{{method}}/{{replica}}/{p}/{v}.parquet" for p in PROCESSES for v in VARIATIONS],
     threads: 1
     log:
-        "results/logs/score/{method}/{replica}/{process}.log",
+        "results/logs/score/{method}/{replica}.log",
     conda:
         ENV
     script:

@@ -1,5 +1,5 @@
 # Scale-uncertainty pull study (issue 4): LO scale bands vs NLO, QCD per-particle reference, figures.
-# Code: src/systlab/theory.py (numbers) and src/systlab/figures/theory.py (drawing).
+# Code: src/systlab/theory/ (numbers) and src/systlab/figures/theory.py (drawing).
 
 THEORY_FIGURES = [
     "results/figures/theory_pulls.pdf",
@@ -10,13 +10,10 @@ THEORY_FIGURES = [
 
 rule theory_pulls:
     input:
-        table=config["theory"]["table"],
+        table=CFG.theory_table,
     output:
         pulls="results/theory/pulls.csv",
         summary="results/theory/summary.json",
-    params:
-        run_id=config["run_id"],
-        loop_induced=config["theory"]["loop_induced"],
     log:
         "results/logs/theory/theory_pulls.log",
     conda:
@@ -34,8 +31,6 @@ rule theory_figure_pulls:
         png="results/figures/theory_pulls.png",
     params:
         figure="pulls",
-        run_id=config["run_id"],
-        loop_induced=config["theory"]["loop_induced"],
     log:
         "results/logs/theory/theory_figure_pulls.log",
     conda:
@@ -53,8 +48,6 @@ rule theory_figure_per_particle:
         png="results/figures/theory_per_particle.png",
     params:
         figure="per_particle",
-        run_id=config["run_id"],
-        loop_induced=config["theory"]["loop_induced"],
     log:
         "results/logs/theory/theory_figure_per_particle.log",
     conda:
@@ -72,8 +65,6 @@ rule theory_figure_tails:
         png="results/figures/theory_tails.png",
     params:
         figure="tails",
-        run_id=config["run_id"],
-        loop_induced=config["theory"]["loop_induced"],
     log:
         "results/logs/theory/theory_figure_tails.log",
     conda:

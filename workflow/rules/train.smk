@@ -1,9 +1,11 @@
-# One training job per (method, replica): torch on CUDA when present, else CPU; ONNX export.
+# One training job per (model, replica) from the canonical events; every method family goes through this
+# rule (model names: Config.model_names(), e.g. baseline, pivot, oracle_tes_-1sd). torch on CUDA when
+# present, else CPU (same code path); the SLURM profile maps resources.gpu to a GPU request.
 
 
 rule train:
     input:
-        nominal=expand("results/samples/{process}/nominal.parquet", process=PROCESSES),
+        events=expand("results/events/{process}.parquet", process=PROCESSES),
     output:
         onnx="results/models/{method}/{replica}/model.onnx",
         state="results/models/{method}/{replica}/model.pt",

@@ -1,6 +1,7 @@
-"""Rule fit: one dataset (Asimov, or Poisson pseudo-data at a hidden truth from the toy split) -> fit result."""
+"""Rule fit: every dataset of one model replica (Asimov; Poisson pseudo-data at each truth) -> fit results."""
 
 import zlib
+from pathlib import Path
 
 from systlab.fit import asimov_counts, fit_dataset, pseudo_data_counts, write_fit_result
 from systlab.runtime import log, start
@@ -8,15 +9,17 @@ from systlab.templates import read_templates
 from systlab.workspace import read_workspace
 
 cfg = start(snakemake)  # noqa: F821
-dataset = snakemake.wildcards.dataset  # noqa: F821
 spec = read_workspace(snakemake.input.workspace)  # noqa: F821
-if dataset == "asimov":
-    observed = asimov_counts(spec)
-else:
-    truth = next(t for t in cfg.truths if f"truth_{t.name}" == dataset)
-    observed = pseudo_data_counts(read_templates(snakemake.input.templates), dataset, mu=truth.mu,  # noqa: F821
-                                  seed=cfg.seed + zlib.crc32(dataset.encode()), signal=cfg.signal)
-result = fit_dataset(spec, observed, cfg.mu_range, cfg.scan_points, dataset)
-write_fit_result(result, snakemake.output[0])  # noqa: F821
-log.info("%s: mu_hat = %.4f, 68%% interval [%.4f, %.4f], converged %s", dataset, result.mu_hat,
-         *result.interval_68, result.converged)
+templates = read_templates(snakemake.input.templates)  # noqa: F821
+for out in snakemake.output:  # noqa: F821
+    dataset = Path(out).stem
+    if dataset == "asimov":
+        observed = asimov_counts(spec)
+    else:
+        truth = next(t for t in cfg.truths if f"truth_{t.name}" == dataset)
+        observed = pseudo_data_counts(templates, dataset, mu=truth.mu, seed=cfg.seed + zlib.crc32(dataset.encode()),
+                                      signal=cfg.signal)
+    result = fit_dataset(spec, observed, cfg.mu_range, cfg.scan_points, dataset)
+    write_fit_result(result, out)
+    log.info("%s: mu_hat = %.4f, 68%% interval [%.4f, %.4f], converged %s", dataset, result.mu_hat,
+             *result.interval_68, result.converged)

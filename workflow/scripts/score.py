@@ -1,9 +1,18 @@
-"""Rule score: ONNX Runtime scores of every variation sample of one process (template and toy splits)."""
+"""Rule score: ONNX Runtime scores of every (process, variation) sample for one model replica.
 
+Parameterised models get alpha_<np> = the sample's own shift of that NP (0 if it does not shift it).
+"""
+
+from pathlib import Path
+
+from systlab.onnx_io import OnnxScorer
 from systlab.runtime import log, start
-from systlab.score import score_sample
+from systlab.score import score_sample, scoring_parameters
 
-start(snakemake)  # noqa: F821
+cfg = start(snakemake)  # noqa: F821
+parameters = OnnxScorer(snakemake.input.model).parameters  # noqa: F821
 for sample, out in zip(snakemake.input.samples, snakemake.output, strict=True):  # noqa: F821
-    summary = score_sample(snakemake.input.model, sample, out, threads=snakemake.threads)  # noqa: F821
-    log.info("%s -> %s: %s", sample, out, summary)
+    values = scoring_parameters(parameters, cfg.variation_shifts(Path(sample).stem))
+    summary = score_sample(snakemake.input.model, sample, out, threads=snakemake.threads,  # noqa: F821
+                           parameters=values)  # fmt: skip
+    log.info("%s -> %s %s: %s", sample, out, values or "", summary)

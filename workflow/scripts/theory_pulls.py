@@ -1,18 +1,14 @@
-"""Snakemake script: run the scale-uncertainty pull study and write pulls.csv + summary.json."""
+"""Rule theory_pulls: the LO/NLO scale table -> pulls.csv + summary.json of the pull study."""
 
-import logging
-
+from systlab.runtime import log, start
 from systlab.theory import run_study, write_pulls_csv, write_summary_json
 
-snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
-log = logging.getLogger("theory_pulls")
-
-study = run_study(snakemake.input.table, loop_induced=snakemake.params.loop_induced)
-write_pulls_csv(study, snakemake.output.pulls)
-write_summary_json(study, snakemake.output.summary)
+cfg = start(snakemake)  # noqa: F821
+study = run_study(cfg.theory_table, loop_induced=cfg.loop_induced)
+write_pulls_csv(study, snakemake.output.pulls)  # noqa: F821
+write_summary_json(study, snakemake.output.summary)  # noqa: F821
 ref = study.reference
-log.info("run %s: %d rows from %s", snakemake.params.run_id, study.n_rows, snakemake.input.table)
+log.info("run %s: %d rows from %s", cfg.run_id, study.n_rows, cfg.theory_table)
 log.info("QCD per particle: up %.4f +- %.4f, down %.4f +- %.4f (%d processes)",
          ref.up.mean, ref.up.std, ref.down.mean, ref.down.std, ref.up.n_processes)
 log.info("pulls: mean %.3g -> %.3g; tails after scheme: %s",

@@ -1,19 +1,19 @@
-"""Rule train: fit one classifier replica of one method on the nominal samples; export it to ONNX."""
+"""Rule train: one replica of one model from the canonical events (method data, bootstrap), ONNX export."""
 
 from pathlib import Path
 
-import pandas as pd
-
 from systlab.runtime import log, start
 from systlab.train import METHODS
-from systlab.train.loop import TrainingSettings
+from systlab.train.data import read_events
+from systlab.train.setup import method_options, model_training_tables, training_settings
 
 cfg = start(snakemake)  # noqa: F821
-method, replica = snakemake.wildcards.method, snakemake.wildcards.replica  # noqa: F821
-samples = {Path(p).parent.name: pd.read_parquet(p) for p in snakemake.input.nominal}  # noqa: F821
-t = cfg.training
-settings = TrainingSettings(hidden=t.hidden, epochs=t.epochs, batch_size=t.batch_size,
-                            learning_rate=t.learning_rate, patience=t.patience, threads=snakemake.threads)  # noqa: F821
-trained = METHODS[method](samples, list(cfg.features), settings, seed=cfg.seed + int(replica[1:]),
-                          out_dir=Path(snakemake.output.onnx).parent)  # noqa: F821
-log.info("%s/%s trained: %s", method, replica, trained)
+spec = cfg.model(snakemake.wildcards.method)  # noqa: F821
+replica = int(snakemake.wildcards.replica[1:])  # noqa: F821
+events = read_events({Path(p).stem: p for p in snakemake.input.events})  # noqa: F821
+tables = model_training_tables(cfg, spec, events, replica)
+trained = METHODS[spec.method](tables, list(cfg.features), training_settings(cfg, snakemake.threads),  # noqa: F821
+                               seed=cfg.seed + replica, out_dir=Path(snakemake.output.onnx).parent,  # noqa: F821
+                               **method_options(cfg, spec))
+log.info("%s/r%d (%s) trained in %.1f s, best epoch %d of %d", spec.name, replica, spec.method,
+         trained.history.seconds, trained.history.best_epoch, len(trained.history.val_loss))

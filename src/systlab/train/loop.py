@@ -246,11 +246,13 @@ def fit(
     settings: TrainingSettings,
     seed: int,
     device: torch.device | None = None,
+    early_stopping: bool = True,
 ) -> tuple[nn.Module, TrainingHistory]:
     """Seed, build the model, train with Adam, early-stop on the validation loss; return the best model.
 
     ``make_model`` is called after seeding so initial weights are reproducible. The returned model holds the
-    state of the best validation epoch and lives on CPU.
+    state of the best validation epoch and lives on CPU. ``early_stopping=False`` runs every epoch and keeps
+    the last state (adversarial games, whose validation loss is no model-selection criterion).
     """
     rng = seed_everything(seed, settings.threads)
     device = device or select_device()
@@ -277,14 +279,14 @@ def fit(
         check_finite(val_loss, "validation loss", epoch)
         train_losses.append(train_loss)
         val_losses.append(val_loss)
-        if val_loss < best_loss:
+        if val_loss < best_loss or (not early_stopping and epoch == settings.epochs - 1):
             best_state, best_epoch, best_loss = state_copy(model), epoch, val_loss
         log.info(
             "epoch %3d/%d  train %.5f  val %.5f  best %.5f @ %d  %.1f s  %.0f ev/s",
             epoch + 1, settings.epochs, train_loss, val_loss, best_loss, best_epoch + 1,
             time.perf_counter() - tick, train.n_events / max(time.perf_counter() - tick, 1e-9),
         )  # fmt: skip
-        if epoch - best_epoch >= settings.patience:
+        if early_stopping and epoch - best_epoch >= settings.patience:
             log.info("early stopping: no improvement for %d epochs", settings.patience)
             stopped_early = True
             break

@@ -1,0 +1,116 @@
+"""Workflow: ``snakemake -n`` on the default config, tiny-config end to end, and a no-op rerun.
+
+Runs in a scratch directory holding symlinks to Snakefile, workflow, config and resources (as
+tests/test_workflow.py does), so results never land in the project tree.
+
+* dry run: ``python -m snakemake -n --cores 2`` (default config) vs the 3 s target; same-run
+  reference: ``python -m snakemake --version`` (interpreter + snakemake import), interleaved.
+  ratio = 3 s / dry-run seconds (>= 1 met).
+* tiny end to end: ``python -m snakemake --cores 2 --configfile config/tiny.yaml`` from scratch;
+  ratio = 90 s / wall (>= 1 met).
+* no-op rerun after completion: the same command again ("Nothing to be done"); reported as its
+  seconds ÷ the default dry run's seconds.
+* ``--with-default-e2e``: also the default config end to end (target <= 600 s; ~10 min, opt-in).
+``--quick`` does the dry run only.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+try:
+    from benchmarks.common import ROOT, Figure, check, interleave, main_for, median, scratch
+except ImportError:
+    from common import ROOT, Figure, check, interleave, main_for, median, scratch
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def workdir(tmp: Path) -> Path:
+    for name in ("Snakefile", "workflow", "config", "resources"):
+        (tmp / name).symlink_to(ROOT / name)
+    return tmp
+
+
+def snakemake(cwd: Path, *args: str, timeout: float = 1800) -> tuple[float, subprocess.CompletedProcess]:
+    t0 = time.perf_counter()
+    run = subprocess.run([*SNAKEMAKE, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    seconds = time.perf_counter() - t0
+    if run.returncode != 0:
+        raise RuntimeError(f"snakemake {' '.join(args)} failed:\n{(run.stdout + run.stderr)[-3000:]}")
+    return seconds, run
+
+
+def run(quick: bool = False, default_e2e: bool | None = None) -> list[Figure]:
+    if default_e2e is None:
+        default_e2e = "--with-default-e2e" in sys.argv[1:]
+    figures = []
+    with scratch("workflow") as tmp:
+        wd = workdir(Path(tmp))
+        times = interleave(
+            {
+                "dry_run": lambda: snakemake(wd, "-n", "--cores", "2"),
+                "snakemake_version": lambda: snakemake(wd, "--version"),
+            },
+            3 if quick else 5,
+        )
+        t_dry, t_ver = median(times["dry_run"]), median(times["snakemake_version"])
+        n_jobs = _job_count(snakemake(wd, "-n", "--cores", "2")[1].stdout)
+        figures.append(
+            Figure(
+                "workflow", "snakemake -n default config vs 3 s target", 3.0 / t_dry, "3 s / dry-run seconds",
+                ">= 1 (dry run <= 3 s)", check(3.0 / t_dry, ">=", 1.0),
+                {"dry_run": t_dry, "snakemake_version": t_ver}, extra={"jobs": n_jobs},
+            )
+        )  # fmt: skip
+        figures.append(
+            Figure(
+                "workflow", "dry run: DAG work beyond startup", (t_dry - t_ver) / t_dry,
+                "(dry run - `snakemake --version`) / dry run", seconds={"dry_run": t_dry, "startup": t_ver},
+            )
+        )  # fmt: skip
+        if quick:
+            return figures
+        tiny = ("--cores", "2", "--configfile", "config/tiny.yaml")
+        t_e2e, _ = snakemake(wd, *tiny)
+        t_noop, noop = snakemake(wd, *tiny)
+        nothing = "Nothing to be done" in noop.stdout + noop.stderr
+        figures.append(
+            Figure(
+                "workflow", "tiny config end to end vs 90 s target", 90.0 / t_e2e, "90 s / wall seconds",
+                ">= 1 (<= 90 s)", check(90.0 / t_e2e, ">=", 1.0), {"tiny_e2e": t_e2e},
+            )
+        )  # fmt: skip
+        figures.append(
+            Figure(
+                "workflow", "no-op rerun (tiny) / default dry run", t_noop / t_dry, "no-op seconds / dry-run seconds",
+                "'Nothing to be done'", nothing, {"noop_rerun": t_noop, "dry_run": t_dry},
+            )
+        )  # fmt: skip
+    if default_e2e:
+        with scratch("workflow-default") as tmp:
+            wd = workdir(Path(tmp))
+            t_default, _ = snakemake(wd, "--cores", "2", timeout=3600)
+            figures.append(
+                Figure(
+                    "workflow", "default config end to end vs 600 s target", 600.0 / t_default,
+                    "600 s / wall seconds", ">= 1 (<= 10 min)", check(600.0 / t_default, ">=", 1.0),
+                    {"default_e2e": t_default},
+                )
+            )  # fmt: skip
+    return figures
+
+
+def _job_count(stdout: str) -> int | None:
+    for line in stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == "total" and parts[1].isdigit():
+            return int(parts[1])
+    return None
+
+
+if __name__ == "__main__":
+    main_for(run)

@@ -1,0 +1,136 @@
+"""Per-model figures of merit from the score files: weighted ROC AUC at TES -1, 0, +1 sigma and decorrelation.
+
+Decorrelation is the Jensen-Shannon divergence (base 2, so in [0, 1]) between the background score
+distributions of the ``tes_-1sd`` and ``tes_+1sd`` samples in ``JS_BINS`` equal bins on [0, 1]:
+0 means the classifier output does not move with TES. Only template-split events are used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from systlab.atomic import write_json
+from systlab.events import SPLITS
+
+#: Samples the AUC is computed on (TES at -1, 0, +1 sigma), and the pair compared for decorrelation.
+AUC_VARIATIONS = ("tes_-1sd", "nominal", "tes_+1sd")
+JS_PAIR = ("tes_-1sd", "tes_+1sd")
+JS_BINS = 50
+
+#: score tables keyed by (process, variation)
+ScoreTables = Mapping[tuple[str, str], pd.DataFrame]
+
+
+class ReplicaMetrics(NamedTuple):
+    """One trained replica: AUC per variation, JS divergence of background scores at +-1 sigma, training time."""
+
+    auc: dict[str, float]
+    js_divergence: float
+    train_seconds: float
+
+
+def weighted_auc(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> float:
+    """P(score_sig > score_bkg) with event weights; ties count one half (trapezoidal ROC area)."""
+    s, y, w = np.asarray(scores, np.float64), np.asarray(labels) == 1, np.asarray(weights, np.float64)
+    order = np.argsort(s, kind="stable")
+    s, y, w = s[order], y[order], w[order]
+    unique, start = np.unique(s, return_index=True)
+    w_sig = np.add.reduceat(np.where(y, w, 0.0), start)
+    w_bkg = np.add.reduceat(np.where(y, 0.0, w), start)
+    below = np.cumsum(w_bkg) - w_bkg  # background weight strictly below each distinct score
+    total_sig, total_bkg = w_sig.sum(), w_bkg.sum()
+    if not (total_sig > 0 and total_bkg > 0):
+        raise ValueError("AUC needs signal and background events with positive total weight")
+    return float((w_sig * (below + 0.5 * w_bkg)).sum() / (total_sig * total_bkg))
+
+
+def js_divergence(p: np.ndarray, q: np.ndarray) -> float:
+    """Jensen-Shannon divergence in bits between two histograms (normalised here)."""
+    p, q = np.asarray(p, np.float64), np.asarray(q, np.float64)
+    p, q = p / p.sum(), q / q.sum()
+    m = 0.5 * (p + q)
+
+    def kl(a: np.ndarray) -> float:
+        mask = a > 0
+        return float((a[mask] * np.log2(a[mask] / m[mask])).sum())
+
+    return max(0.0, 0.5 * kl(p) + 0.5 * kl(q))
+
+
+def score_histogram(scores: np.ndarray, weights: np.ndarray, bins: int = JS_BINS) -> np.ndarray:
+    """Weighted histogram of scores in ``bins`` equal bins on [0, 1]."""
+    return np.histogram(np.clip(scores, 0.0, 1.0), bins=bins, range=(0.0, 1.0), weights=weights)[0]
+
+
+def template_events(tables: ScoreTables, variation: str) -> pd.DataFrame:
+    """Template-split events of all processes of one variation."""
+    parts = [t[t["split"] == SPLITS["template"]] for (_, v), t in tables.items() if v == variation]
+    if not parts:
+        raise KeyError(f"no score tables for variation {variation!r}")
+    return pd.concat(parts, ignore_index=True)
+
+
+def replica_metrics(tables: ScoreTables, train_seconds: float = float("nan")) -> ReplicaMetrics:
+    """AUC at each of ``AUC_VARIATIONS`` and the background JS divergence between ``JS_PAIR``."""
+    auc = {}
+    for variation in AUC_VARIATIONS:
+        events = template_events(tables, variation)
+        auc[variation] = weighted_auc(events["score"], events["label"], events["weight"])
+    histograms = []
+    for variation in JS_PAIR:
+        background = template_events(tables, variation).query("label == 0")
+        histograms.append(score_histogram(background["score"].to_numpy(), background["weight"].to_numpy()))
+    return ReplicaMetrics(auc, js_divergence(*histograms), float(train_seconds))
+
+
+def mean_std(values: Sequence[float]) -> dict[str, float]:
+    """Mean and sample standard deviation (0 for a single value)."""
+    x = np.asarray(values, np.float64)
+    return {"mean": float(x.mean()), "std": float(x.std(ddof=1)) if len(x) > 1 else 0.0}
+
+
+def summarise(model: str, replicas: Mapping[str, ReplicaMetrics]) -> dict[str, Any]:
+    """The metrics.json payload: every replica and mean +- std across replicas."""
+    per = {name: {"auc": m.auc, "js_divergence": m.js_divergence, "train_seconds": m.train_seconds}
+           for name, m in replicas.items()}  # fmt: skip
+    values = list(replicas.values())
+    return {
+        "model": model,
+        "definitions": {
+            "auc": "weighted ROC AUC, signal vs all backgrounds, template split",
+            "js_divergence": f"Jensen-Shannon divergence (bits) of background scores {JS_PAIR[0]} vs {JS_PAIR[1]}, "
+            f"{JS_BINS} equal bins on [0, 1], template split",
+        },
+        "replicas": per,
+        "summary": {
+            "auc": {v: mean_std([m.auc[v] for m in values]) for v in AUC_VARIATIONS},
+            "js_divergence": mean_std([m.js_divergence for m in values]),
+            "train_seconds": mean_std([m.train_seconds for m in values]),
+        },
+    }
+
+
+def model_metrics(
+    model: str,
+    score_paths: Mapping[str, Mapping[tuple[str, str], str | os.PathLike]],
+    history_paths: Mapping[str, str | os.PathLike],
+    out_path: str | os.PathLike,
+) -> dict[str, Any]:
+    """Read each replica's score files (keyed (process, variation)) and history; write metrics.json."""
+    replicas = {}
+    for replica, paths in score_paths.items():
+        tables = {key: pd.read_parquet(path, columns=["split", "label", "weight", "score"])
+                  for key, path in paths.items()}  # fmt: skip
+        history = json.loads(Path(history_paths[replica]).read_text())
+        seconds = history.get("total_seconds", history["seconds"])
+        replicas[replica] = replica_metrics(tables, seconds)
+    payload = summarise(model, replicas)
+    write_json(out_path, payload)
+    return payload

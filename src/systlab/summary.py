@@ -1,0 +1,139 @@
+"""The per-method comparison table: every figure of merit as mean ± std across training replicas.
+
+Input per method: one record per replica (:func:`replica_record`), a nested mapping of numbers —
+AUC at TES −1/0/+1σ (from ``results/models/<model>/metrics.json``, :func:`auc_from_metrics`),
+the Asimov interval width on μ at each true α (stat-only = every NP fixed, and profiled), the μ̂
+bias on shifted pseudo-data, coverage, mean width and FAIR score from the toys. Every leaf is
+aggregated across replicas (:func:`build_summary`, null-safe) and rendered as a markdown table.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from systlab.atomic import atomic_path, write_json
+
+FORMAT = "systlab.summary/1"
+
+
+def auc_from_metrics(path: str | os.PathLike) -> dict[str, dict[str, float]]:
+    """replica -> {variation: AUC} from a metrics.json written by :mod:`systlab.metrics`."""
+    payload = json.loads(Path(path).read_text())
+    return {replica: dict(m["auc"]) for replica, m in payload["replicas"].items()}
+
+
+def replica_record(
+    auc: Mapping[str, float] | None = None,
+    asimov_width_stat: Mapping[str, float] | None = None,
+    asimov_width_profiled: Mapping[str, float] | None = None,
+    bias: Mapping[str, float] | None = None,
+    coverage: float | None = None,
+    mean_width: float | None = None,
+    score: float | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict:
+    """One replica's figures of merit as a nested mapping (α keys as strings, e.g. "-2", "+1")."""
+    record: dict[str, Any] = {
+        "auc": dict(auc or {}),
+        "asimov_width": {"stat_only": dict(asimov_width_stat or {}), "profiled": dict(asimov_width_profiled or {})},
+        "bias": dict(bias or {}),
+        "coverage": coverage,
+        "mean_width": mean_width,
+        "score": score,
+    }
+    record.update(extra or {})
+    return record
+
+
+def flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, float | None]:
+    """Nested mapping -> {"a.b.c": number}; None/NaN kept as None, non-numbers skipped."""
+    out: dict[str, float | None] = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten(value, name + "."))
+        elif value is None:
+            out[name] = None
+        elif isinstance(value, bool):
+            out[name] = float(value)
+        elif isinstance(value, (int, float, np.floating, np.integer)):
+            out[name] = float(value) if math.isfinite(float(value)) else None
+    return out
+
+
+def aggregate(values: Sequence[float | None]) -> dict[str, float | int | None]:
+    """Mean, sample std (null for one value) and count of the finite values."""
+    x = np.array([v for v in values if v is not None and math.isfinite(v)], dtype=float)
+    if not x.size:
+        return {"mean": None, "std": None, "n": 0}
+    return {"mean": float(x.mean()), "std": float(x.std(ddof=1)) if x.size > 1 else None, "n": int(x.size)}
+
+
+def build_summary(
+    per_method: Mapping[str, Mapping[str, Mapping[str, Any]]], notes: Mapping[str, str] | None = None
+) -> dict:
+    """{method: {replica: record}} -> the summary payload: per method, every leaf as mean/std/n."""
+    methods = {}
+    for method, replicas in sorted(per_method.items()):
+        flat = [flatten(r) for r in replicas.values()]
+        keys = sorted({k for f in flat for k in f})
+        methods[method] = {
+            "n_replicas": len(flat),
+            "metrics": {k: aggregate([f.get(k) for f in flat]) for k in keys},
+            "replicas": {name: flatten(r) for name, r in sorted(replicas.items())},
+        }
+    return {"format": FORMAT, "methods": methods, "notes": dict(notes or {})}
+
+
+def default_columns(summary: Mapping) -> list[str]:
+    """Columns in a fixed order: AUC, Asimov widths (stat-only, profiled; by α), bias, coverage, width, score."""
+    keys = sorted({k for m in summary["methods"].values() for k in m["metrics"]})
+
+    def rank(key: str) -> tuple:
+        order = ("auc.", "asimov_width.stat_only.", "asimov_width.profiled.", "bias.", "coverage", "mean_width")
+        order = (*order, "score")
+        group = next((i for i, p in enumerate(order) if key.startswith(p)), len(order))
+        tail = key.split(".")[-1]
+        try:
+            number = float(tail.replace("sd", ""))
+        except ValueError:
+            number = math.inf
+        return group, number, key
+
+    return sorted(keys, key=rank)
+
+
+def format_cell(stat: Mapping[str, Any], digits: int = 3) -> str:
+    if stat is None or stat.get("mean") is None:
+        return "–"
+    mean, std = stat["mean"], stat.get("std")
+    return f"{mean:.{digits}g}" if std is None else f"{mean:.{digits}g} ± {std:.2g}"
+
+
+def markdown_table(summary: Mapping, columns: Sequence[str] | None = None) -> str:
+    """The comparison table: one row per method, mean ± std across replicas in every cell."""
+    columns = list(columns or default_columns(summary))
+    lines = ["| method | replicas | " + " | ".join(columns) + " |", "| --- | --- |" + " --- |" * len(columns)]
+    for method, entry in summary["methods"].items():
+        cells = [format_cell(entry["metrics"].get(c)) for c in columns]
+        lines.append(f"| {method} | {entry['n_replicas']} | " + " | ".join(cells) + " |")
+    for key, note in sorted(summary.get("notes", {}).items()):
+        lines.append(f"\n*{key}*: {note}")
+    return "\n".join(lines) + "\n"
+
+
+def write_summary(
+    summary: Mapping, json_path: str | os.PathLike, markdown_path: str | os.PathLike | None = None
+) -> None:
+    """Write summary.json (sorted keys, no NaN) and optionally its markdown rendering, atomically."""
+    write_json(json_path, summary)
+    if markdown_path is not None:
+        with atomic_path(markdown_path) as tmp:
+            tmp.write_text(markdown_table(summary))

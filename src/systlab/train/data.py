@@ -1,0 +1,150 @@
+"""Training tables from the canonical events, the same way for every method.
+
+Each method asks for its shape-NP values per event (nominal, drawn from the prior, uniform over a
+range, or fixed); the events of the train and validation splits are varied with those values by
+``systlab.vary.apply_variation`` (its arithmetic is elementwise, so per-event arrays work), features
+are recomputed, cuts applied, and each row keeps its NP shift in units of sigma as ``z_<np>``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import awkward as ak
+import numpy as np
+import pandas as pd
+
+from systlab.config import ShapeNP
+from systlab.events import SPLITS
+from systlab.simulate import process_seed
+from systlab.vary import KNOWN_SHAPE_NPS, apply_variation, finish_sample, soft_met_draws, split_labels
+
+#: Splits a classifier may see.
+TRAINING_SPLITS = (SPLITS["train"], SPLITS["validation"])
+
+
+def z_column(np_name: str) -> str:
+    """Column holding an event's shift of ``np_name`` in units of sigma."""
+    return f"z_{np_name}"
+
+
+@dataclass(frozen=True)
+class Draw:
+    """How one shape NP is set per event, in units of sigma: ``fixed`` at low, ``normal`` N(0,1), ``uniform``."""
+
+    kind: str = "fixed"
+    low: float = 0.0
+    high: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("fixed", "normal", "uniform"):
+            raise ValueError(f"unknown draw kind {self.kind!r}")
+        if self.kind == "uniform" and not self.low < self.high:
+            raise ValueError(f"uniform draw needs low < high, got {self.low}, {self.high}")
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        if self.kind == "normal":
+            return rng.standard_normal(n)
+        if self.kind == "uniform":
+            return rng.uniform(self.low, self.high, n)
+        return np.full(n, self.low)
+
+
+NOMINAL = Draw("fixed", 0.0)
+PRIOR = Draw("normal")
+
+
+@dataclass(frozen=True)
+class PerEventVariation:
+    """A ``vary.Variation`` look-alike whose NP values are arrays, one physical value per event."""
+
+    name: str
+    values: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+    def value(self, np_name: str) -> np.ndarray | float:
+        return self.values.get(np_name, KNOWN_SHAPE_NPS[np_name])
+
+
+def read_events(paths: Mapping[str, str | os.PathLike]) -> dict[str, ak.Array]:
+    """Canonical event tables per process (``results/events/<process>.parquet``)."""
+    return {process: ak.from_parquet(path) for process, path in paths.items()}
+
+
+def process_training_table(
+    events: ak.Array,
+    label: int,
+    shape_nps: Sequence[ShapeNP],
+    draws: Mapping[str, Draw],
+    rng: np.random.Generator,
+    soft_draws: np.ndarray,
+    split_seed: int,
+    fractions: Mapping[str, float],
+) -> pd.DataFrame:
+    """Train/validation rows of one process varied per event; bookkeeping, features and ``z_<np>`` columns."""
+    event_id = ak.to_numpy(events.event_id).astype(np.uint64)
+    keep = np.flatnonzero(np.isin(split_labels(event_id, split_seed, fractions), TRAINING_SPLITS))
+    events, soft_draws = events[keep], soft_draws[keep]
+    shifts = {np_.name: draws.get(np_.name, NOMINAL).sample(len(keep), rng) for np_ in shape_nps}
+    physical = {np_.name: np_.at(shifts[np_.name]) for np_ in shape_nps}  # soft MET: |value| is the width
+    table = apply_variation(events, PerEventVariation("training", physical), soft_draws)
+    table = finish_sample(table, label, split_seed, fractions)
+    row = pd.Index(event_id[keep]).get_indexer(table["event_id"].to_numpy())
+    if (row < 0).any():
+        raise ValueError("varied events lost their event_id (duplicate ids in the canonical table?)")
+    for name, z in shifts.items():
+        table[z_column(name)] = z[row].astype(np.float32)
+    return table
+
+
+def bootstrap(table: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Poisson(1) weights on the train-split rows (validation untouched); rows drawn zero times are dropped."""
+    counts = np.where(table["split"].to_numpy() == SPLITS["train"], rng.poisson(1.0, len(table)), 1)
+    out = table.assign(weight=table["weight"].to_numpy() * counts)
+    return out[counts > 0].reset_index(drop=True)
+
+
+def training_tables(
+    events: Mapping[str, ak.Array],
+    signal: str,
+    shape_nps: Sequence[ShapeNP],
+    draws: Mapping[str, Draw],
+    seed: int,
+    split_seed: int,
+    fractions: Mapping[str, float],
+    soft_seed: int,
+    resample: bool = False,
+) -> dict[str, pd.DataFrame]:
+    """Per-process training tables; ``seed`` drives the NP draws and the bootstrap (``resample``).
+
+    ``split_seed`` and ``soft_seed`` must be those of the vary stage (config seed, seed + 1), so the
+    train/validation events and soft-MET draws are exactly those of the sample tables.
+    """
+    out = {}
+    for process, table in events.items():
+        rng = np.random.default_rng(process_seed(seed, process))
+        soft = soft_met_draws(len(table), process_seed(soft_seed, process))
+        varied = process_training_table(
+            table, int(process == signal), shape_nps, draws, rng, soft, split_seed, fractions
+        )
+        out[process] = bootstrap(varied, rng) if resample else varied
+    return out
+
+
+def method_draws(method: str, shape_nps: Sequence[ShapeNP], tes_point: float | None = None) -> dict[str, Draw]:
+    """The NP values a method trains on: nominal (baseline), priors (augmented, pivot, disco), TES uniform
+    over its grid and other NPs from priors (aware), TES fixed at the oracle's point and others nominal."""
+    names = [np_.name for np_ in shape_nps]
+    if method == "baseline":
+        return dict.fromkeys(names, NOMINAL)
+    if method in ("augmented", "pivot", "disco"):
+        return dict.fromkeys(names, PRIOR)
+    if method == "aware":
+        grid = next(np_.grid for np_ in shape_nps if np_.name == "tes")
+        return {**dict.fromkeys(names, PRIOR), "tes": Draw("uniform", min(grid), max(grid))}
+    if method == "oracle":
+        if tes_point is None:
+            raise ValueError("the oracle needs its TES point")
+        return {**dict.fromkeys(names, NOMINAL), "tes": Draw("fixed", float(tes_point))}
+    raise ValueError(f"no training data defined for method {method!r}")

@@ -1,0 +1,60 @@
+"""From the typed config to one training call: settings, per-method options and the training tables.
+
+Replica i trains with seed ``config.seed + i``; replicas i > 0 see a Poisson(1) bootstrap of the
+train split. Splits and soft-MET draws use the vary stage's seeds, so the events are those of the samples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import awkward as ak
+import pandas as pd
+
+from systlab.config import Config, ModelSpec
+from systlab.train.data import method_draws, training_tables
+from systlab.train.loop import TrainingSettings
+from systlab.train.pivot import PivotSettings
+
+
+def training_settings(cfg: Config, threads: int | None = None) -> TrainingSettings:
+    t = cfg.training
+    return TrainingSettings(hidden=t.hidden, epochs=t.epochs, batch_size=t.batch_size, learning_rate=t.learning_rate,
+                            patience=t.patience, threads=threads or t.threads)  # fmt: skip
+
+
+def pivot_settings(cfg: Config, lam: float | None = None) -> PivotSettings:
+    p = cfg.method_settings.pivot
+    return PivotSettings(lam=p.lam if lam is None else float(lam), components=p.components,
+                         hidden=p.adversary_hidden, adversary_steps=p.adversary_steps,
+                         learning_rate=p.adversary_learning_rate, pretrain_epochs=p.pretrain_epochs,
+                         adversary_pretrain_epochs=p.adversary_pretrain_epochs)  # fmt: skip
+
+
+def method_options(cfg: Config, spec: ModelSpec) -> dict[str, Any]:
+    """Keyword options of ``METHODS[spec.method]`` for this model."""
+    if spec.method == "pivot":
+        return {"pivot": pivot_settings(cfg)}
+    if spec.method == "disco":
+        return {"lam": cfg.method_settings.disco.lam}
+    if spec.method == "oracle":
+        return {"tes_point": spec.tes_point}
+    return {}
+
+
+def model_training_tables(
+    cfg: Config, spec: ModelSpec, events: Mapping[str, ak.Array], replica: int
+) -> dict[str, pd.DataFrame]:
+    """Per-process train/validation tables for one replica of one model."""
+    return training_tables(
+        events,
+        cfg.signal,
+        cfg.shape_nps,
+        method_draws(spec.method, cfg.shape_nps, spec.tes_point),
+        seed=cfg.seed + replica,
+        split_seed=cfg.seed,
+        fractions=cfg.splits,
+        soft_seed=cfg.seed + 1,  # as workflow/scripts/vary.py: process_seed(seed + 1, process)
+        resample=replica > 0,
+    )

@@ -1,0 +1,74 @@
+"""CLs upper limits (pyhf, q̃_μ asymptotics) against the analytic asymptotic answer of a one-bin model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy.optimize import brentq
+from scipy.stats import norm
+
+from systlab.limits import UpperLimit, upper_limit, write_upper_limit
+
+S, B = 10.0, 50.0
+
+
+def one_bin_spec(s: float, b: float, n: float) -> dict:
+    """One bin, μ on the signal; a 1e-6 normsys keeps pyhf's fixed-μ fits non-empty (no effect on the limit)."""
+    return {
+        "version": "1.0.0",
+        "channels": [{"name": "bin", "samples": [
+            {"name": "sig", "data": [s], "modifiers": [{"name": "mu", "type": "normfactor", "data": None}]},
+            {"name": "bkg", "data": [b], "modifiers": [
+                {"name": "bnorm", "type": "normsys", "data": {"hi": 1 + 1e-6, "lo": 1 - 1e-6}}]},
+        ]}],
+        "observations": [{"name": "bin", "data": [n]}],
+        "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
+    }  # fmt: skip
+
+
+def q_asimov(mu: float) -> float:
+    """q_μ on the background-only Asimov data n = b."""
+    return 2.0 * (mu * S - B * np.log1p(mu * S / B))
+
+
+def q_tilde(mu: float, n: float) -> float:
+    """q̃_μ of the Poisson counting model (μ̂ = (n − b)/s, clipped at 0; 0 above μ̂)."""
+    mu_hat = (n - B) / S
+
+    def nll(m: float) -> float:
+        return m * S + B - n * np.log(m * S + B)
+
+    return 0.0 if mu_hat > mu else 2.0 * (nll(mu) - nll(max(mu_hat, 0.0)))
+
+
+def cls(mu: float, n: float) -> float:
+    """Asymptotic CLs (Cowan et al. 2011) of q̃_μ, in pyhf's shifted form."""
+    q, qa = q_tilde(mu, n), q_asimov(mu)
+    t = np.sqrt(q) - np.sqrt(qa) if q <= qa else (q - qa) / (2 * np.sqrt(qa))
+    return (1 - norm.cdf(t + np.sqrt(qa))) / (1 - norm.cdf(t))
+
+
+def expected_band(n_sigma: float) -> float:
+    """The μ where CLs of the ±nσ background-only quantile is 0.05: (1−Φ(N+√q_A))/(1−Φ(N)) = 0.05."""
+    return brentq(lambda m: (1 - norm.cdf(n_sigma + np.sqrt(q_asimov(m)))) / (1 - norm.cdf(n_sigma)) - 0.05, 1e-6, 10)
+
+
+@pytest.mark.parametrize("n", [55.0, 44.0])
+def test_one_bin_cls_limit_matches_asymptotic_formula(n, tmp_path):
+    r = upper_limit(one_bin_spec(S, B, n), [n], cl=0.95, poi_bounds=(0.0, 10.0))
+    assert isinstance(r, UpperLimit) and not r.at_bound
+    assert r.observed == pytest.approx(brentq(lambda m: cls(m, n) - 0.05, 1e-3, 10), rel=1e-3)
+    expected = sorted(expected_band(k) for k in (2, 1, 0, -1, -2))
+    assert r.expected == pytest.approx(expected, rel=1e-3)
+    # the median alone: √q_A = Φ⁻¹(0.975)
+    assert r.expected[2] == pytest.approx(brentq(lambda m: q_asimov(m) - norm.ppf(0.975) ** 2, 1e-3, 10), rel=1e-3)
+    write_upper_limit(r, tmp_path / "limit.json")
+    payload = json.loads((tmp_path / "limit.json").read_text())
+    assert payload["expected"]["0"] == pytest.approx(r.expected[2]) and payload["test_stat"] == "qtilde"
+
+
+def test_bad_bounds_rejected():
+    with pytest.raises(ValueError, match="lower POI bound"):
+        upper_limit(one_bin_spec(S, B, 50.0), [50.0], poi_bounds=(-1.0, 5.0))

@@ -1,0 +1,56 @@
+"""Comparison table: mean ± std across replicas, null-safe JSON, markdown rendering, metrics.json AUCs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from systlab.summary import auc_from_metrics, build_summary, markdown_table, replica_record, write_summary
+
+
+def records() -> dict:
+    def rec(auc: float, width: float, cov: float | None) -> dict:
+        return replica_record(
+            auc={"nominal": auc, "tes_+1sd": auc - 0.01},
+            asimov_width_stat={"-2": width * 0.8, "0": width * 0.7},
+            asimov_width_profiled={"-2": width * 1.2, "0": width},
+            bias={"truth_tes_up": 0.01},
+            coverage=cov,
+            mean_width=width,
+            score=float("nan"),
+        )
+
+    return {"baseline": {"0": rec(0.80, 0.30, 0.70), "1": rec(0.82, 0.34, None)}, "aware": {"0": rec(0.85, 0.2, 0.66)}}
+
+
+def test_summary_aggregates_across_replicas_and_writes_deterministic_json(tmp_path):
+    s = build_summary(records(), notes={"aware": "toy-based intervals not yet available"})
+    base = s["methods"]["baseline"]["metrics"]
+    assert base["auc.nominal"]["mean"] == pytest.approx(0.81)
+    assert base["auc.nominal"]["std"] == pytest.approx(0.01414, rel=1e-3)
+    assert base["coverage"] == {"mean": 0.70, "std": None, "n": 1}  # the missing replica is skipped
+    assert base["score"] == {"mean": None, "std": None, "n": 0}  # NaN -> null
+    assert s["methods"]["aware"]["metrics"]["asimov_width.profiled.0"]["std"] is None
+    write_summary(s, tmp_path / "summary.json", tmp_path / "summary.md")
+    first = (tmp_path / "summary.json").read_bytes()
+    write_summary(build_summary(records(), notes={"aware": "toy-based intervals not yet available"}),
+                  tmp_path / "summary.json")  # fmt: skip
+    assert (tmp_path / "summary.json").read_bytes() == first
+    assert json.loads(first)["format"] == "systlab.summary/1"
+    table = (tmp_path / "summary.md").read_text()
+    header = "| method | replicas | auc.nominal | auc.tes_+1sd | asimov_width.stat_only.-2"
+    assert table.splitlines()[0].startswith(header)
+    assert "| baseline | 2 | 0.81 ± 0.014 |" in table and "| – |" in table and "toy-based" in table
+
+
+def test_markdown_columns_can_be_chosen():
+    table = markdown_table(build_summary(records()), columns=["coverage", "mean_width"])
+    assert table.splitlines()[0] == "| method | replicas | coverage | mean_width |"
+    assert "| aware | 1 | 0.66 | 0.2 |" in table
+
+
+def test_auc_from_metrics_json(tmp_path):
+    payload = {"model": "baseline", "replicas": {"0": {"auc": {"nominal": 0.8}, "js_divergence": 0.1}}}
+    (tmp_path / "metrics.json").write_text(json.dumps(payload))
+    assert auc_from_metrics(tmp_path / "metrics.json") == {"0": {"nominal": 0.8}}

@@ -1,0 +1,16 @@
+"""Rule metrics: AUC at TES -1, 0, +1 sigma and background JS divergence at +-1 sigma, per replica, from scores."""
+
+from collections import defaultdict
+from pathlib import Path
+
+from systlab.metrics import model_metrics
+from systlab.runtime import log, start
+
+start(snakemake)  # noqa: F821
+# results/scores/<model>/<replica>/<process>/<variation>.parquet
+scores = defaultdict(dict)
+for path in map(Path, snakemake.input.scores):  # noqa: F821
+    scores[path.parents[1].name][(path.parent.name, path.stem)] = path
+histories = {Path(p).parent.name: p for p in snakemake.input.histories}  # noqa: F821
+payload = model_metrics(snakemake.wildcards.method, scores, histories, snakemake.output[0])  # noqa: F821
+log.info("%s: %s", snakemake.wildcards.method, payload["summary"])  # noqa: F821
