@@ -12,6 +12,8 @@ include: "workflow/rules/metrics.smk"
 include: "workflow/rules/templates.smk"
 include: "workflow/rules/workspace.smk"
 include: "workflow/rules/fit.smk"
+include: "workflow/rules/toys.smk"
+include: "workflow/rules/summary.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/theory.smk"
 
@@ -22,3 +24,4 @@ rule all:
         all_metrics(),
         analysis_figures(),
         THEORY_FIGURES,
+        "results/inference/summary.md",

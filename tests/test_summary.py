@@ -54,3 +54,17 @@ def test_auc_from_metrics_json(tmp_path):
     payload = {"model": "baseline", "replicas": {"0": {"auc": {"nominal": 0.8}, "js_divergence": 0.1}}}
     (tmp_path / "metrics.json").write_text(json.dumps(payload))
     assert auc_from_metrics(tmp_path / "metrics.json") == {"0": {"nominal": 0.8}}
+
+
+def test_record_from_results_keys_widths_and_bias_by_tes_shift():
+    from systlab.summary import record_from_results
+
+    fits = {"asimov": {"interval_68": [0.5, 1.5], "mu_hat": 1.0},
+            "expected_below": {"interval_68": [0.4, 1.8], "mu_hat": 1.1},
+            "expected_above": {"interval_68": [0.7, 1.2], "mu_hat": 0.9}}
+    record = record_from_results({"auc": {"nominal": 0.9}, "js_divergence": 0.01}, fits,
+                                 {"below": (1.0, -1.0), "above": (1.0, 1.0)},
+                                 {"coverage": 0.7, "mean_width": 0.8, "score": 0.3})
+    assert record["asimov_width"]["profiled"] == pytest.approx({"-1": 1.4, "+1": 0.5})
+    assert record["bias"] == pytest.approx({"-1": 0.1, "+1": -0.1})
+    assert record["coverage"] == 0.7 and record["js_divergence"] == 0.01 and record["auc"] == {"nominal": 0.9}

@@ -143,6 +143,7 @@ class Config:
     binning: str
     mu_range: tuple[float, float]
     scan_points: int
+    n_toys: int
     theory_table: str
     loop_induced: tuple[str, ...]
     digest: str  # short hash of the whole config, stamped into models and figures
@@ -315,6 +316,7 @@ def load_config(mapping: Mapping[str, Any], source: str = "config") -> Config:
         binning=m["templates"].get("binning", "signal_quantiles"),
         mu_range=(mu_lo, mu_hi),
         scan_points=int(m["fit"]["scan_points"]),
+        n_toys=int(m.get("toys", {}).get("n", 100)),
         theory_table=m["theory"]["table"],
         loop_induced=tuple(m["theory"].get("loop_induced", [])),
         digest=digest,

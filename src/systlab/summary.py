@@ -137,3 +137,35 @@ def write_summary(
     if markdown_path is not None:
         with atomic_path(markdown_path) as tmp:
             tmp.write_text(markdown_table(summary))
+
+
+def record_from_results(
+    metrics_replica: Mapping[str, Any],
+    fits: Mapping[str, Mapping[str, Any]],
+    truths: Mapping[str, tuple[float, float]],
+    coverage: Mapping[str, Any],
+) -> dict:
+    """One replica's record from its workflow outputs.
+
+    ``metrics_replica``: the replica's entry of metrics.json; ``fits``: dataset name -> fit-result JSON
+    (``asimov``, ``expected_<truth>``); ``truths``: truth name -> (true μ, TES shift in σ);
+    ``coverage``: the toys' coverage JSON. Widths and biases are keyed by the truth's TES shift.
+    """
+    widths, bias = {}, {}
+    for name, (mu_true, shift) in sorted(truths.items()):
+        fit = fits.get(f"expected_{name}")
+        if fit is None:
+            continue
+        lo, hi = fit["interval_68"]
+        key = f"{shift:+g}"
+        widths[key] = hi - lo
+        bias[key] = fit["mu_hat"] - mu_true
+    return replica_record(
+        auc=metrics_replica.get("auc"),
+        asimov_width_profiled=widths,
+        bias=bias,
+        coverage=coverage.get("coverage"),
+        mean_width=coverage.get("mean_width"),
+        score=coverage.get("score"),
+        extra={"js_divergence": metrics_replica.get("js_divergence")},
+    )

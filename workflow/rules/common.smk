@@ -13,7 +13,9 @@ SIMULATED = [p for p in PROCESSES if p not in CFG.inputs]
 VARIATIONS = list(CFG.variation_names())
 REPLICAS = [f"r{i}" for i in range(CFG.training.replicas)]
 MODELS = list(CFG.model_names())  # the {method} wildcard: one per method, one per oracle TES point
-DATASETS = ["asimov"] + [f"truth_{t.name}" for t in CFG.truths]
+# asimov: model expectation at mu = 1; truth_<t>: one Poisson pseudo-experiment from the toy split at truth t;
+# expected_<t>: the toy-split expectation at truth t itself (no fluctuation), for widths and biases per true alpha.
+DATASETS = ["asimov"] + [f"truth_{t.name}" for t in CFG.truths] + [f"expected_{t.name}" for t in CFG.truths]
 ENV = "../../envs/systlab.yaml"
 
 

@@ -1,4 +1,4 @@
-"""Rule fit: every dataset of one model replica (Asimov; Poisson pseudo-data at each truth) -> fit results."""
+"""Rule fit: every dataset of one model replica (Asimov; pseudo-data and expectation at each truth) -> fits."""
 
 import zlib
 from pathlib import Path
@@ -6,6 +6,7 @@ from pathlib import Path
 from systlab.fit import asimov_counts, fit_dataset, pseudo_data_counts, write_fit_result
 from systlab.runtime import log, start
 from systlab.templates import read_templates
+from systlab.toys import toy_expectation
 from systlab.workspace import read_workspace
 
 cfg = start(snakemake)  # noqa: F821
@@ -13,10 +14,14 @@ spec = read_workspace(snakemake.input.workspace)  # noqa: F821
 templates = read_templates(snakemake.input.templates)  # noqa: F821
 for out in snakemake.output:  # noqa: F821
     dataset = Path(out).stem
+    kind, _, name = dataset.partition("_")
     if dataset == "asimov":
         observed = asimov_counts(spec)
+    elif kind == "expected":
+        truth = next(t for t in cfg.truths if t.name == name)
+        observed = toy_expectation(templates, f"truth_{name}", mu=truth.mu, signal=cfg.signal)
     else:
-        truth = next(t for t in cfg.truths if f"truth_{t.name}" == dataset)
+        truth = next(t for t in cfg.truths if t.name == name)
         observed = pseudo_data_counts(templates, dataset, mu=truth.mu, seed=cfg.seed + zlib.crc32(dataset.encode()),
                                       signal=cfg.signal)
     result = fit_dataset(spec, observed, cfg.mu_range, cfg.scan_points, dataset)
