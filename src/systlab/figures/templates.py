@@ -23,6 +23,8 @@ def plot_score_templates(
 ):
     """Stacked nominal backgrounds, signal overlay, and per shape NP the total-background (+1, -1 sigma) / nominal."""
     use_style()
+    score_edges = np.asarray(edges, dtype=float)
+    edges = np.arange(len(score_edges))  # bins drawn with equal width; ticks show the score edges
     fig, (ax, rax) = plt.subplots(2, 1, figsize=(9, 9), sharex=True, gridspec_kw={"height_ratios": [3, 1.3]})
     names = sorted(backgrounds, key=lambda p: backgrounds[p].sum())
     mplhep.histplot([backgrounds[p] for p in names], edges, stack=True, histtype="fill", label=names, ax=ax,
@@ -46,6 +48,8 @@ def plot_score_templates(
     rax.set_ylim(1 - 1.3 * spread, 1 + 3.0 * spread)  # headroom for the legend
     rax.set_ylabel("Shifted / nominal")
     fig.align_ylabels([ax, rax])
-    rax.set_xlabel(f"Classifier score ({method})")
+    rax.set_xlabel(f"Classifier score bin ({method}; tick = bin edge)")
+    step = max(1, len(score_edges) // 8)
+    rax.set_xticks(edges[::step], [f"{e:.3g}" for e in score_edges[::step]], rotation=45)
     rax.legend(ncols=3, fontsize="x-small", loc="best")
     return fig
