@@ -33,8 +33,9 @@ def save_figure(fig, pdf_path: str | os.PathLike, run_id: str, png_path: str | o
     pdf_path = Path(pdf_path)
     png_path = Path(png_path) if png_path is not None else pdf_path.with_suffix(".png")
     with atomic_path(pdf_path) as tmp:
-        fig.savefig(tmp, format="pdf", bbox_inches="tight", metadata={"Title": pdf_path.stem, "Subject": f"systlab run {run_id}",
-                                                 "CreationDate": None, "Creator": "systlab"})
+        fig.savefig(tmp, format="pdf", bbox_inches="tight",
+                    metadata={"Title": pdf_path.stem, "Subject": f"systlab run {run_id}",
+                              "CreationDate": None, "Creator": "systlab"})
     with atomic_path(png_path) as tmp:
         fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight",
                     metadata={"Title": pdf_path.stem, "Description": f"systlab run {run_id}"})
