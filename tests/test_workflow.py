@@ -36,7 +36,7 @@ def _snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.Comp
 
 def _reproducible_files(results: Path) -> dict[str, bytes]:
     files = [p for stage in REPRODUCIBLE for p in sorted((results / stage).rglob("*")) if p.is_file()]
-    files += sorted((results / "models").rglob("*.onnx"))
+    files += sorted((results / "models").rglob("*.onnx")) + sorted((results / "models").rglob("*.pt"))
     return {str(p.relative_to(results)): p.read_bytes() for p in files}
 
 

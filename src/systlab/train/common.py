@@ -7,6 +7,7 @@ writes ``model.pt``, ``model.onnx``, ``history.json`` and ``meta.json`` the same
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import time
@@ -59,8 +60,10 @@ def training_batches(
 
 def save_state(model: torch.nn.Module, path: Path) -> Path:
     """Save the state_dict (tensors only, so ``torch.load(..., weights_only=True)`` works), atomically."""
+    buffer = io.BytesIO()  # a file object: torch names the archive "archive", not after the random temp file
+    torch.save(model.state_dict(), buffer)
     with atomic_path(path) as tmp:
-        torch.save(model.state_dict(), tmp)
+        tmp.write_bytes(buffer.getvalue())
     return path
 
 
