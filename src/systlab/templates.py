@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from systlab.atomic import write_json
+from systlab.config import variation_name as shape_variation  # noqa: F401  (one naming rule, re-exported)
 from systlab.events import SPLITS
 
 #: Columns every score table must have.
@@ -39,11 +40,6 @@ class Templates(NamedTuple):
     edges: np.ndarray
     splits: dict[str, hist.Hist]
     signal: tuple[str, ...] = ()  # processes whose events all carry label 1
-
-
-def shape_variation(np_name: str, k: float) -> str:
-    """Variation name of a shape-NP shift by ``k`` standard deviations, e.g. ``tes_+1sd``."""
-    return f"{np_name}_{k:+g}sd"
 
 
 def is_truth(variation: str) -> bool:
