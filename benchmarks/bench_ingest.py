@@ -50,7 +50,7 @@ def _bare_h5(path: Path):
 
 def _read_only(spec, path: Path, chunk: int) -> list:
     """systlab's read phase alone (uproot.iterate / h5py slices + unflatten), via the private readers."""
-    reader = ingest_mod._root_chunks if spec.format == "root" else ingest_mod._hdf5_chunks
+    reader = ingest_mod.root.root_chunks if spec.format == "root" else ingest_mod.hdf5.hdf5_chunks
     return list(reader(spec, str(path), chunk))
 
 
@@ -59,11 +59,11 @@ def _breakdown(spec, path: Path, chunk: int) -> dict[str, float]:
     t0 = time.perf_counter()
     raw = _read_only(spec, path, chunk)
     t1 = time.perf_counter()
-    tally = ingest_mod._Tally()
-    tables = list(ingest_mod._canonical_chunks(spec, iter(raw), tally))
+    tally = ingest_mod.pipeline.Tally()
+    tables = list(ingest_mod.pipeline.canonical_chunks(spec, iter(raw), tally))
     t2 = time.perf_counter()
     out = path.with_suffix(".breakdown.parquet")
-    ingest_mod._write_row_groups(iter(tables), out, [str(path)])
+    ingest_mod.pipeline.write_row_groups(iter(tables), out, [str(path)])
     t3 = time.perf_counter()
     return {"read": t1 - t0, "to_canonical": t2 - t1, "write_parquet": t3 - t2}
 

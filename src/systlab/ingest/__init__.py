@@ -12,23 +12,10 @@ Modules: ``spec`` (the mapping and its validation), ``root`` / ``hdf5`` (readers
 
 from __future__ import annotations
 
+from systlab.ingest import hdf5, pipeline, root  # noqa: F401  (phases timed apart by benchmarks/bench_ingest.py)
 from systlab.ingest.errors import IngestError
-from systlab.ingest.hdf5 import hdf5_chunks
-from systlab.ingest.pipeline import (
-    IngestSummary,
-    Tally,
-    canonical_chunks,
-    ingest,
-    read_canonical,
-    resolve_files,
-    write_row_groups,
-)
-from systlab.ingest.root import root_chunks
+from systlab.ingest.pipeline import IngestSummary, ingest, read_canonical, resolve_files
 from systlab.ingest.spec import ColumnSpec, InputSpec, Selection, simulated_hdf5_spec, simulated_spec
-
-# The read / map / write phases under their old private names: benchmarks/bench_ingest.py times them apart.
-_root_chunks, _hdf5_chunks, _canonical_chunks = root_chunks, hdf5_chunks, canonical_chunks
-_Tally, _write_row_groups = Tally, write_row_groups
 
 __all__ = [
     "ColumnSpec",
