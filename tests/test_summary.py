@@ -68,3 +68,27 @@ def test_record_from_results_keys_widths_and_bias_by_tes_shift():
     assert record["asimov_width"]["profiled"] == pytest.approx({"-1": 1.4, "+1": 0.5})
     assert record["bias"] == pytest.approx({"-1": 0.1, "+1": -0.1})
     assert record["coverage"] == 0.7 and record["js_divergence"] == 0.01 and record["auc"] == {"nominal": 0.9}
+
+
+def test_summary_from_files_reads_the_workflow_layout(tmp_path):
+    from systlab.summary import summary_from_files
+
+    metrics = tmp_path / "models" / "baseline" / "metrics.json"
+    metrics.parent.mkdir(parents=True)
+    metrics.write_text(json.dumps({"replicas": {"r0": {"auc": {"nominal": 0.9}, "js_divergence": 0.01},
+                                                "r1": {"auc": {"nominal": 0.8}, "js_divergence": 0.03}}}))
+    fits, toys = [], []
+    for replica, hi in (("r0", 1.5), ("r1", 1.7)):
+        fit = tmp_path / "fits" / "baseline" / replica / "expected_nominal.json"
+        fit.parent.mkdir(parents=True)
+        fit.write_text(json.dumps({"interval_68": [0.5, hi], "mu_hat": 1.0}))
+        toy = tmp_path / "toys" / "baseline" / f"{replica}.json"
+        toy.parent.mkdir(parents=True, exist_ok=True)
+        toy.write_text(json.dumps({"coverage": 0.6, "mean_width": 1.0, "score": 0.1}))
+        fits.append(fit)
+        toys.append(toy)
+    summary = summary_from_files([metrics], fits, toys, {"nominal": (1.0, 0.0)})
+    stats = summary["methods"]["baseline"]["metrics"]
+    assert stats["auc.nominal"]["mean"] == pytest.approx(0.85)
+    assert stats["asimov_width.profiled.+0"]["mean"] == pytest.approx(1.1)
+    assert stats["coverage"]["n"] == 2

@@ -169,3 +169,26 @@ def record_from_results(
         score=coverage.get("score"),
         extra={"js_divergence": metrics_replica.get("js_divergence")},
     )
+
+
+def summary_from_files(
+    metrics_paths: Sequence[str | os.PathLike],
+    fit_paths: Sequence[str | os.PathLike],
+    toy_paths: Sequence[str | os.PathLike],
+    truths: Mapping[str, tuple[float, float]],
+    notes: Mapping[str, str] | None = None,
+) -> dict:
+    """The summary payload from the workflow's files, laid out as results/models/<model>/metrics.json,
+    results/fits/<model>/<replica>/<dataset>.json and results/toys/<model>/<replica>.json."""
+    fits: dict[tuple[str, str], dict[str, Any]] = {}
+    for path in map(Path, fit_paths):
+        fits.setdefault((path.parent.parent.name, path.parent.name), {})[path.stem] = json.loads(path.read_text())
+    toys = {(Path(p).parent.name, Path(p).stem): json.loads(Path(p).read_text()) for p in toy_paths}
+    records: dict[str, dict[str, Any]] = {}
+    for path in map(Path, metrics_paths):
+        model = path.parent.name
+        for replica, entry in json.loads(path.read_text())["replicas"].items():
+            key = (model, replica)
+            records.setdefault(model, {})[replica] = record_from_results(entry, fits.get(key, {}), truths,
+                                                                         toys.get(key, {}))
+    return build_summary(records, notes)
