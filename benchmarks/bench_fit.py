@@ -33,9 +33,70 @@ except ImportError:
     from common import Figure, check, interleave, main_for, median
     from fit_batched import fit_batched
 
-from systlab.fit import asimov_counts, fit_dataset, make_problem, minimise_once, quiet_pyhf_failures, use_minuit
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from systlab.fit import Minimum, asimov_counts, fit_dataset, quiet_pyhf_failures, use_minuit
 from systlab.templates import NOMINAL, Templates, shape_variation
-from systlab.workspace import build_workspace
+from systlab.workspace import build_workspace, workspace_model
+
+# The naive contender: one pyhf.infer.mle.fit (MINUIT) per toy, as a user without systlab would write it.
+
+
+class Problem(NamedTuple):
+    """A model, its data (main + auxiliary) and the fit settings shared by every minimisation."""
+
+    model: pyhf.pdf.Model
+    data: np.ndarray
+    init: np.ndarray
+    bounds: list[tuple[float, float]]
+    fixed: list[bool]
+
+
+def make_problem(
+    workspace_spec: dict, observed_counts: Sequence[float], mu_range: tuple[float, float]
+) -> Problem:
+    """The model of ``workspace_spec`` with ``observed_counts`` as main data and μ bounded to ``mu_range``."""
+    model = workspace_model(workspace_spec)
+    observed = np.asarray(observed_counts, dtype=float)
+    if observed.shape != (model.config.nmaindata,):
+        raise ValueError(
+            f"observed counts have shape {observed.shape}, model expects ({model.config.nmaindata},)"
+        )
+    lo, hi = map(float, mu_range)
+    if not lo < hi:
+        raise ValueError(f"mu_range {mu_range} is empty")
+    poi = model.config.poi_index
+    bounds = [tuple(map(float, b)) for b in model.config.suggested_bounds()]
+    bounds[poi] = (lo, hi)
+    init = np.asarray(model.config.suggested_init(), dtype=float)
+    init[poi] = min(max(init[poi], lo), hi)
+    data = np.concatenate([observed, np.asarray(model.config.auxdata, dtype=float)])
+    return Problem(model, data, init, bounds, list(model.config.suggested_fixed()))
+
+
+def twice_nll_at(problem: Problem, pars: np.ndarray) -> float:
+    """−2lnL at ``pars``; NaN where the model is undefined (a negative expected count)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = float(-2.0 * problem.model.logpdf(pars, problem.data)[0])
+    return value if np.isfinite(value) else float("nan")
+
+
+def minimise_once(problem: Problem, start: np.ndarray, fixed: list[bool], strategy: int) -> Minimum:
+    """One MINUIT minimisation of −2lnL from ``start``; a failed one returns MINUIT's last state, flagged."""
+    if all(fixed):  # nothing to float (e.g. a scan point of a model without NPs)
+        return Minimum(start.copy(), np.zeros_like(start), twice_nll_at(problem, start), True)
+    try:
+        with quiet_pyhf_failures(), np.errstate(invalid="ignore", divide="ignore"):
+            pars, twice_nll = pyhf.infer.mle.fit(
+                problem.data, problem.model, init_pars=start.tolist(), par_bounds=problem.bounds,
+                fixed_params=fixed, return_uncertainties=True, return_fitted_val=True, strategy=strategy,
+            )  # fmt: skip
+    except pyhf.exceptions.FailedMinimization as failure:
+        minuit = failure.result.minuit
+        return Minimum(np.asarray(minuit.values), np.asarray(minuit.errors), float(minuit.fval), False)
+    return Minimum(np.asarray(pars[:, 0]), np.asarray(pars[:, 1]), float(twice_nll), True)
+
 
 BINS = 10
 SIGNAL = "htautau"
