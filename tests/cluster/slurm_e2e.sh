@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end test of the SLURM profile against a real single-node SLURM on this machine.
 #
-#   sudo tests/cluster/slurm_e2e.sh            # Debian/Ubuntu, as root; ~3-5 minutes
+#   sudo tests/cluster/slurm_e2e.sh            # Debian/Ubuntu, as root; a slice of the tiny config, ~5-8 minutes
+#   SYSTLAB_SLURM_TARGETS=all tests/cluster/slurm_e2e.sh    # the whole tiny config (~260 jobs; ~30 minutes here)
 #   SYSTLAB_SLURM_KEEP=1 tests/cluster/slurm_e2e.sh         # leave the test SLURM running afterwards
 #   SYSTLAB_SLURM_REUSE_LOCAL=1 tests/cluster/slurm_e2e.sh  # keep a previous complete local run (saves minutes)
 #   SYSTLAB_SLURM_CHECK_ONLY=1 tests/cluster/slurm_e2e.sh   # redo only the checks on the last runs (jobs are
@@ -14,7 +15,10 @@
 #      (gres gpu:fake:2 on device nodes made with mknod); no slurmdbd, so job status comes from squeue;
 #   3. starts slurmctld/slurmd (refuses if a SLURM it did not start is running), waits until the node is idle;
 #   4. runs config/tiny.yaml locally (`snakemake --cores 2`) and through `--profile workflow/profiles/slurm`,
-#      each in a scratch work dir (symlinks to Snakefile, workflow, config, resources);
+#      each in a scratch work dir (symlinks to Snakefile, workflow, config, resources). By default the targets are
+#      a slice that runs every kind of job once or more (simulate, ingest, vary, two GPU trainings, score,
+#      templates, workspace, fit, toys, metrics, a figure, the theory study): each sbatch job pays a Snakemake
+#      start-up on the node, so the whole tiny DAG takes ~30 minutes on a 2-core test node; CI runs the slice;
 #   5. checks: every job was submitted with sbatch and completed in SLURM (snakemake log vs slurmctld's
 #      job records vs the dry run's job count), training jobs and only they requested a GPU (sbatch lines
 #      and slurmctld's TresPerJob), fit results, workspaces and templates are byte-identical to the local run;
@@ -33,6 +37,11 @@ else PY="$(command -v python3)"; fi
 PYBIN="$(dirname "$PY")"
 export PATH="$PYBIN:$PATH"
 HOST="$(hostname -s)"
+# targets of both runs: the default slice, or `all` for the whole tiny DAG
+DEFAULT_TARGETS="results/fits/baseline/r0/asimov.json results/toys/baseline/r0.json
+  results/figures/templates_baseline.pdf results/models/aware/metrics.json results/theory/summary.json"
+TARGETS="${SYSTLAB_SLURM_TARGETS:-$DEFAULT_TARGETS}"
+read -r -a TARGET_ARGS <<<"$(echo $TARGETS)"
 GPU_DEVS=(/dev/systlab-fakegpu0 /dev/systlab-fakegpu1)
 
 say() { printf '[slurm_e2e] %s\n' "$*"; }
@@ -224,7 +233,7 @@ LOCAL="$WORK/local"; CLUSTER="$WORK/slurm"; DRY="$WORK/dry"
 make_workdir "$DRY"
 REUSE_LOCAL=0
 if [[ ( "${SYSTLAB_SLURM_REUSE_LOCAL:-0}" == 1 || "$CHECK_ONLY" == 1 ) && -s "$WORK/local.seconds" && -d "$LOCAL/results" ]] \
-   && [[ "$(cd "$LOCAL" && "$PY" -m snakemake -n --cores 2 --configfile config/tiny.yaml 2>&1)" == *"Nothing to be done"* ]]; then
+   && [[ "$(cd "$LOCAL" && "$PY" -m snakemake -n --cores 2 "${TARGET_ARGS[@]}" --configfile config/tiny.yaml 2>&1)" == *"Nothing to be done"* ]]; then
   REUSE_LOCAL=1
 elif [[ "$CHECK_ONLY" == 1 ]]; then
   fail "SYSTLAB_SLURM_CHECK_ONLY=1 needs a complete earlier run in $WORK"
@@ -234,7 +243,8 @@ fi
 
 # expected number of submitted jobs: every job of the dry run except the target rule `all` (no script,
 # handled by snakemake itself)
-(cd "$DRY" && "$PY" -m snakemake -n --profile workflow/profiles/slurm --workflow-profile none --configfile config/tiny.yaml) \
+(cd "$DRY" && "$PY" -m snakemake -n --profile workflow/profiles/slurm --workflow-profile none "${TARGET_ARGS[@]}" \
+  --configfile config/tiny.yaml) \
   >"$WORK/dry.log" 2>&1 || { tail -30 "$WORK/dry.log"; fail "dry run with the SLURM profile failed"; }
 TOTAL=$(awk '$1=="total" {print $2; exit}' "$WORK/dry.log")
 N_ALL=$(awk '$1=="all" {print $2; exit}' "$WORK/dry.log")
@@ -246,9 +256,9 @@ if [[ "$REUSE_LOCAL" == 1 ]]; then
   LOCAL_S=$(cat "$WORK/local.seconds")
   say "local run: reusing the complete run in $LOCAL (SYSTLAB_SLURM_REUSE_LOCAL=1; took ${LOCAL_S} s)"
 else
-  say "local run: snakemake --cores 2 --configfile config/tiny.yaml in $LOCAL"
+  say "local run: snakemake --cores 2 $TARGETS --configfile config/tiny.yaml in $LOCAL"
   t0=$(date +%s)
-  (cd "$LOCAL" && "$PY" -m snakemake --cores 2 --configfile config/tiny.yaml) >"$WORK/local.log" 2>&1 \
+  (cd "$LOCAL" && "$PY" -m snakemake --cores 2 "${TARGET_ARGS[@]}" --configfile config/tiny.yaml) >"$WORK/local.log" 2>&1 \
     || { tail -40 "$WORK/local.log"; fail "local run failed (log: $WORK/local.log)"; }
   LOCAL_S=$(( $(date +%s) - t0 )); echo "$LOCAL_S" >"$WORK/local.seconds"
 fi
@@ -264,10 +274,10 @@ if [[ "$CHECK_ONLY" == 1 ]]; then
   say "SLURM run: checking the earlier run in $CLUSTER (took ${SLURM_S} s)"
 else
   : >"$QUEUE_LOG"; rm -f "$WORK/slurm.seconds"
-  say "SLURM run: snakemake --profile workflow/profiles/slurm --configfile config/tiny.yaml in $CLUSTER"
+  say "SLURM run: snakemake --profile workflow/profiles/slurm $TARGETS --configfile config/tiny.yaml in $CLUSTER"
   t0=$(date +%s)
-  (cd "$CLUSTER" && "$PY" -m snakemake --profile workflow/profiles/slurm --workflow-profile none --configfile config/tiny.yaml \
-      --verbose --slurm-init-seconds-before-status-checks 2) >"$WORK/slurm.log" 2>&1 \
+  (cd "$CLUSTER" && "$PY" -m snakemake --profile workflow/profiles/slurm --workflow-profile none "${TARGET_ARGS[@]}" \
+      --configfile config/tiny.yaml --verbose --slurm-init-seconds-before-status-checks 2) >"$WORK/slurm.log" 2>&1 \
     || { tail -60 "$WORK/slurm.log"; fail "SLURM run failed (log: $WORK/slurm.log, $STATE/log/slurmctld.log)"; }
   SLURM_S=$(( $(date +%s) - t0 )); echo "$SLURM_S" >"$WORK/slurm.seconds"
 fi
