@@ -203,3 +203,13 @@ def test_fast_engine_falls_back_to_minuit_and_notes_it(monkeypatch):
     notes: list[str] = []
     r = fit.profile_interval(lik, notes=notes)
     assert r.converged and r.mu_hat == pytest.approx((N - B) / S, abs=1e-3)
+
+
+def test_errors_after_the_minuit_fallback_come_from_the_engine_hessian(monkeypatch, spec):
+    """MINUIT's HESSE is not trusted at a histosys kink: a fallback fit reports the Newton-style errors."""
+    lik = fit.Likelihood(spec, fit.asimov_counts(spec), (-2.0, 5.0))
+    newton = lik.mle(hesse=True)
+    monkeypatch.setattr(fit.Likelihood, "newton", lambda *a, **k: None)
+    fallback = lik.mle(hesse=True)
+    assert fallback.errors[lik.poi] == pytest.approx(newton.errors[lik.poi], rel=0.02)
+    np.testing.assert_allclose(fallback.errors, lik.hessian_errors(fallback.pars, lik.fixed))

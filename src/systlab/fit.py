@@ -426,6 +426,16 @@ class Likelihood:
             x = trial
         return None
 
+    def hessian_errors(self, x: np.ndarray, fixed: np.ndarray) -> np.ndarray:
+        """σ of every free parameter from 2H⁻¹ of −2lnL at ``x`` (the engine's finite-difference Hessian, as
+        Newton uses; MINUIT's HESSE is unreliable at the kink of piecewise-linear histosys at an exact minimum)."""
+        free = ~np.asarray(fixed, dtype=bool)
+        errors = np.zeros_like(np.asarray(x, dtype=float))
+        if free.any():
+            _, _, hess = self.derivatives(np.asarray(x, dtype=float), free)
+            errors[free] = np.sqrt(np.clip(np.diag(2.0 * inverse_pd(hess)), 0.0, None))
+        return errors
+
     def _migrad(self, start: np.ndarray, fixed: np.ndarray, strategy: int, hesse: bool) -> Minimum:
         start = np.clip(np.asarray(start, dtype=float), self.bounds[:, 0], self.bounds[:, 1])
         if fixed.all():
@@ -461,7 +471,7 @@ class Likelihood:
             if result.converged and np.isfinite(result.twice_nll):
                 if notes is not None:
                     notes.append(f"{what}: Newton failed; MINUIT converged on attempt {k + 1} of {len(attempts)}")
-                return result
+                return result._replace(errors=self.hessian_errors(result.pars, fixed)) if hesse else result
             failures.append(result)
         if notes is not None:
             notes.append(f"{what}: did not converge after Newton and {len(attempts)} MINUIT attempts; "
