@@ -197,3 +197,19 @@ def test_registry_and_settings_validation():
     with pytest.raises(ValueError):
         TrainingSettings(epochs=0)
     assert TrainingSettings(hidden=[8, 4]).hidden == (8, 4)
+
+
+def test_validation_batches_mix_the_classes():
+    """Rows arrive grouped by class; a per-batch loss that depends on the class mix must see mixed batches."""
+    from systlab.train.loop import Batch, evaluate
+
+    n = 2000
+    label = torch.cat([torch.ones(n // 2), torch.zeros(n // 2)])
+    data = Batch(torch.zeros(n, 1), label, torch.ones(n), {})
+
+    class SignalFractionSquared:
+        def loss(self, model, batch):
+            return batch.label.mean() ** 2
+
+    value = evaluate(torch.nn.Linear(1, 1), SignalFractionSquared(), data, batch_size=100)
+    assert value == pytest.approx(0.25, abs=0.02)  # row order would give 0.5 (pure batches)

@@ -222,12 +222,15 @@ def train_epoch(
 
 @torch.no_grad()
 def evaluate(model: nn.Module, method: Method, data: Batch, batch_size: int) -> float:
-    """Method loss on ``data`` (event-weighted mean over batches), without gradients."""
+    """Method loss on ``data`` (event-weighted mean over batches), without gradients.
+
+    Batches follow one fixed permutation: rows come grouped by process, and a batch of one class would get no
+    decorrelation term (pivot, DisCo), biasing the validation loss that early stopping reads."""
     model.eval()
     total = 0.0
+    order = torch.from_numpy(np.random.default_rng(0).permutation(data.n_events)).to(data.features.device)
     for start in range(0, data.n_events, batch_size):
-        index = torch.arange(start, min(start + batch_size, data.n_events), device=data.features.device)
-        batch = data.take(index)
+        batch = data.take(order[start : start + batch_size])
         total += float(method.loss(model, batch)) * batch.n_events
     return total / data.n_events
 
