@@ -9,7 +9,7 @@ import pytest
 from scipy.optimize import brentq
 from scipy.stats import norm
 
-from systlab.limits import UpperLimit, upper_limit, write_upper_limit
+from systlab.limits import UpperLimit, upper_limit, upper_limit_in_range, write_upper_limit
 
 S, B = 10.0, 50.0
 
@@ -72,3 +72,13 @@ def test_one_bin_cls_limit_matches_asymptotic_formula(n, tmp_path):
 def test_bad_bounds_rejected():
     with pytest.raises(ValueError, match="lower POI bound"):
         upper_limit(one_bin_spec(S, B, 50.0), [50.0], poi_bounds=(-1.0, 5.0))
+
+
+def test_limit_above_the_bound_is_flagged_and_the_bound_raised():
+    """μ ≤ 0.5 cannot hold the limit (≈ 1.6 for s = 10, b = 50): flagged at the bound, then found by doubling."""
+    spec, n = one_bin_spec(S, B, 50.0), [50.0]
+    capped = upper_limit(spec, n, poi_bounds=(0.0, 0.5))
+    assert capped.at_bound and capped.observed == pytest.approx(0.5)
+    found = upper_limit_in_range(spec, n, 0.5, max_high=8.0)
+    assert not found.at_bound and found.poi_bounds == (0.0, 4.0)  # the +2σ band (≈ 2.2) needs 4
+    assert found.expected[2] == pytest.approx(expected_band(0), rel=1e-3)

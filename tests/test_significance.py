@@ -60,3 +60,27 @@ def test_ks_distance_detects_a_wrong_law():
     half = np.where(rng.random(2000) < 0.5, 0.0, chi2)
     assert ks_distance("q0", half) < 1.358 / np.sqrt(2000)
     assert ks_distance("q0", chi2) > 0.3  # no point mass at zero
+
+
+def test_expected_z0_is_the_asimov_answer_whatever_the_data():
+    """The median expected Z0 uses Asimov data at μ = 1, so a deficit in the data leaves it unchanged."""
+    s, b = 10.0, 50.0
+    z_formula = np.sqrt(2 * ((s + b) * np.log(1 + s / b) - s))
+    r = discovery_significance(one_bin_spec(s, b, 45.0), [45.0])
+    assert r.z0_expected == pytest.approx(z_formula, rel=1e-4) and r.z0 == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(ValueError, match="lower bound at 0"):
+        discovery_significance(one_bin_spec(s, b, 45.0), [45.0], poi_bounds=(-1.0, 5.0))
+
+
+def test_wilks_check_of_toy_values_passes_chi2_and_fails_a_wider_law():
+    from systlab.significance import wilks_check, wilks_payload
+
+    rng = np.random.default_rng(1)
+    good = wilks_check([*rng.chisquare(1, 500), None, float("nan")])  # non-finite toys are dropped
+    assert good.n == 500 and good.wilks_ok and good.ks_p_value > 0.01
+    assert np.all(np.abs(good.tail_toys - good.tail_asymptotic) < 4 * good.tail_errors)
+    bad = wilks_check(2.0 * rng.chisquare(1, 500))
+    assert not bad.wilks_ok and bad.ks_p_value < 1e-6 and bad.ks > bad.ks_critical_95
+    json.dumps(wilks_payload(bad), allow_nan=False)
+    with pytest.raises(ValueError, match="no finite toy value"):
+        wilks_check([None, float("nan")])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from systlab.summary import auc_from_metrics, build_summary, markdown_table, replica_record, write_summary
@@ -92,3 +93,65 @@ def test_summary_from_files_reads_the_workflow_layout(tmp_path):
     assert stats["auc.nominal"]["mean"] == pytest.approx(0.85)
     assert stats["asimov_width.profiled.+0"]["mean"] == pytest.approx(1.1)
     assert stats["coverage"]["n"] == 2
+
+
+def _layout(tmp_path, q_scale: float = 1.0):
+    """metrics, fits, toys, limits and significances of one model with two replicas, as the workflow lays them out."""
+    metrics = tmp_path / "models" / "baseline" / "metrics.json"
+    metrics.parent.mkdir(parents=True)
+    metrics.write_text(json.dumps({"replicas": {r: {"auc": {"nominal": 0.9}} for r in ("r0", "r1")}}))
+    rng = np.random.default_rng(3)
+    paths: dict[str, list] = {"fits": [], "toys": [], "limits": [], "significances": []}
+    for replica, median in (("r0", 0.8), ("r1", 1.0)):
+        base = tmp_path / "inference" / "baseline" / replica
+        base.mkdir(parents=True)
+        limit = {"expected": {"-2": 0.4, "-1": 0.6, "0": median, "+1": 1.2, "+2": 1.6}, "observed": 1.5}
+        (base / "limit.json").write_text(json.dumps(limit))
+        (base / "significance.json").write_text(json.dumps({"z0_expected": 3.0 * median}))
+        toy = tmp_path / "toys" / "baseline" / f"{replica}.json"
+        toy.parent.mkdir(parents=True, exist_ok=True)
+        toy.write_text(json.dumps({"coverage": 0.68, "coverage_pull": -0.1, "mean_width": 1.0, "score": 0.1,
+                                   "q_mu_true": (q_scale * rng.chisquare(1, 300)).tolist()}))
+        paths["toys"].append(toy)
+        paths["limits"].append(base / "limit.json")
+        paths["significances"].append(base / "significance.json")
+    return metrics, paths
+
+
+def test_summary_has_limit_z0_and_wilks_columns(tmp_path):
+    from systlab.summary import markdown_table, summary_from_files
+
+    metrics, paths = _layout(tmp_path)
+    summary = summary_from_files([metrics], [], paths["toys"], {}, {"x": "note"}, paths["limits"],
+                                 paths["significances"])
+    stats = summary["methods"]["baseline"]["metrics"]
+    assert stats["cls95_expected"]["mean"] == pytest.approx(0.9) and stats["cls95_expected"]["n"] == 2
+    assert stats["z0_expected"]["mean"] == pytest.approx(2.7)
+    assert stats["cls95_band.+1"]["mean"] == pytest.approx(1.2)
+    assert stats["wilks.ks_p_value"]["mean"] > 0.01 and "asymptotics" not in summary["notes"]
+    header = markdown_table(summary).splitlines()[0]
+    for column in ("auc.nominal", "coverage", "score", "cls95_expected", "z0_expected", "wilks.ks", "wilks.ks_p_value"):
+        assert f"| {column} |" in header, column
+    assert "cls95_band" not in header  # bands: summary.json only
+    assert header.index("score") < header.index("cls95_expected") < header.index("wilks.ks")
+
+
+def test_summary_notes_where_wilks_fails(tmp_path):
+    from systlab.summary import summary_from_files
+
+    metrics, paths = _layout(tmp_path, q_scale=2.0)  # q_mu twice too wide: not chi2_1
+    summary = summary_from_files([metrics], [], paths["toys"], {})
+    assert "baseline/r0 (KS p =" in summary["notes"]["asymptotics"]
+    assert "cls95_expected" not in summary["methods"]["baseline"]["metrics"]  # no limit files given
+
+
+def test_summary_names_a_missing_or_incomplete_input(tmp_path):
+    from systlab.summary import summary_from_files
+
+    metrics, paths = _layout(tmp_path)
+    missing = tmp_path / "inference" / "baseline" / "r2" / "limit.json"
+    with pytest.raises(ValueError, match=rf"{missing}: input file missing"):
+        summary_from_files([metrics], [], paths["toys"], {}, limit_paths=[*paths["limits"], missing])
+    paths["limits"][1].write_text(json.dumps({"expected": {"0": 1.0}}))
+    with pytest.raises(ValueError, match=r"r1/limit.json: field 'expected.-2' missing"):
+        summary_from_files([metrics], [], paths["toys"], {}, limit_paths=paths["limits"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -99,3 +101,51 @@ def test_fair_score_hand_computed_cases():
     assert coverage == 0.5 and score == pytest.approx(-np.log(0.201 * (1 + low**4)))
     # closed interval: μ on an end counts as covered
     assert fair_score(np.array([1.0]), np.array([1.0]), np.array([2.0]))[1] == 1.0
+
+
+def one_bin_spec(s: float, b: float) -> dict:
+    """One bin, μ on the signal; a 1e-6 normsys keeps the fits non-empty (no effect on the likelihood)."""
+    return {
+        "version": "1.0.0",
+        "channels": [{"name": "c", "samples": [
+            {"name": "sig", "data": [s], "modifiers": [{"name": "mu", "type": "normfactor", "data": None}]},
+            {"name": "bkg", "data": [b], "modifiers": [
+                {"name": "bnorm", "type": "normsys", "data": {"hi": 1 + 1e-6, "lo": 1 - 1e-6}}]},
+        ]}],
+        "observations": [{"name": "c", "data": [s + b]}],
+        "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
+    }  # fmt: skip
+
+
+def test_q_mu_of_each_toy_equals_the_poisson_profile_value_at_mu_true(tmp_path):
+    """One bin: −2ΔlnL(μ_true) = 2[ν(μ) − n ln ν(μ)] − 2[ν(μ̂) − n ln ν(μ̂)], μ̂ = (n − b)/s inside the range."""
+    s, b, mu_range = 20.0, 100.0, (-3.0, 5.0)
+    chunk = run_toys(one_bin_spec(s, b), [s + b], 1.0, 0, 25, seed=3, mu_range=mu_range)
+    n = np.array([np.random.default_rng([3, i]).poisson(s + b) for i in range(25)], dtype=float)
+    mu_hat = np.clip((n - b) / s, *mu_range)
+
+    def twice_nll(mu: np.ndarray) -> np.ndarray:
+        return 2 * ((mu * s + b) - n * np.log(mu * s + b))
+
+    assert chunk.q_mu_true is not None and chunk.q_mu_true.shape == (25,)
+    np.testing.assert_allclose(chunk.q_mu_true, twice_nll(np.ones(25)) - twice_nll(mu_hat), atol=2e-4)
+    assert np.any(chunk.q_mu_true > 1.0) and np.all(chunk.q_mu_true >= 0.0)
+    # the JSON round trip and the merge keep it: one value per converged toy in the coverage file
+    write_toy_chunk(chunk, tmp_path / "chunk.json")
+    np.testing.assert_array_equal(read_toy_chunk(tmp_path / "chunk.json").q_mu_true, chunk.q_mu_true)
+    coverage = merge_chunks([chunk])
+    write_coverage(coverage, tmp_path / "coverage.json")
+    payload = json.loads((tmp_path / "coverage.json").read_text())
+    assert payload["q_mu_true"] == pytest.approx(chunk.q_mu_true[chunk.converged].tolist())
+    # toys inside vs outside the 68% interval: q < 1 exactly when μ_true is covered
+    covered = (chunk.lo <= 1.0) & (1.0 <= chunk.hi)
+    np.testing.assert_array_equal(covered, chunk.q_mu_true < 1.0)
+
+
+def test_chunks_without_q_mu_still_merge():
+    """A chunk built without q_mu_true (older writer, other engines) merges; its toys count as not computed."""
+    chunk = run_toys(one_bin_spec(20.0, 100.0), [120.0], 1.0, 0, 4, seed=1, mu_range=(-3.0, 5.0))
+    old = chunk._replace(start=4, stop=8, q_mu_true=None)
+    merged = concatenate([chunk, old])
+    assert merged.q_mu_true.shape == (8,) and np.isnan(merged.q_mu_true[4:]).all()
+    assert concatenate([old]).q_mu_true is None and merge_chunks([old]).q_mu_true is None

@@ -1,11 +1,16 @@
-"""Discovery significance (q0 → p0, Z0; asymptotic via pyhf) and a toy check of the asymptotic formulae.
+"""Discovery significance (q0 → p0, Z0; asymptotic formulae) and a toy check of the asymptotic formulae.
 
-:func:`discovery_significance` uses ``pyhf.infer.hypotest(0, …, test_stat="q0")``: the observed p0
-and the expected (median, Asimov at μ = 1) p0, and Z0 = Φ⁻¹(1 − p0). :func:`asymptotic_check`
-throws frequentist toys (Poisson main counts and Gaussian auxiliary data around a truth) and compares
-the toy distribution of q_μ (two-sided, μ free: χ²₁ under Wilks) or q0 (½δ(0) + ½χ²₁) with the
-asymptotic law: tail fractions above thresholds and the Kolmogorov–Smirnov distance, plus the toy
-histogram for a figure. Where Wilks fails, toy-based intervals are the fallback (not implemented here).
+:func:`discovery_significance`: q0 = −2ln L(0)/L(μ̂) with μ̂ ≥ 0 from :class:`systlab.fit.Likelihood`
+(Newton, MINUIT fallback), p0 = 1 − Φ(√q0), Z0 = √q0 (Cowan, Cranmer, Gross, Vitells 2011; what
+``pyhf.infer.hypotest(0, …, test_stat="q0")`` computes, on the fit engine that the limits need because
+pyhf's MINUIT fits fail on this project's badly conditioned workspaces, see :mod:`systlab.limits`); the
+expected (median) Z0 at μ = 1 is √q0 of the Asimov data at μ = 1 with the NPs of the μ = 1 conditional
+fit (pyhf's choice). :func:`asymptotic_check` throws frequentist toys (Poisson main counts and Gaussian
+auxiliary data around a truth) and compares the toy distribution of q_μ (two-sided, μ free: χ²₁ under
+Wilks) or q0 (½δ(0) + ½χ²₁) with the asymptotic law: tail fractions above thresholds and the
+Kolmogorov–Smirnov distance, plus the toy histogram for a figure. :func:`wilks_check` does the same
+comparison for toy values computed elsewhere (the q_μ(μ_true) of each coverage toy, :mod:`systlab.toys`).
+Where Wilks fails, toy-based intervals are the fallback (not implemented here).
 """
 
 from __future__ import annotations
@@ -15,16 +20,16 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
-import pyhf
 import scipy.stats
 
 from systlab.atomic import write_json
-from systlab.fit import Likelihood, json_float, quiet_pyhf_failures, use_minuit
+from systlab.fit import Likelihood, json_float
 from systlab.toys import aux_widths, toy_auxdata, toy_counts
-from systlab.workspace import workspace_model
 
 #: Tail thresholds of the toy check (χ²₁ quantiles at 1σ, 90%, 95%, 99%, 3σ).
 THRESHOLDS = (1.0, 2.706, 3.841, 6.635, 9.0)
+#: A KS p-value below this says the toys do not follow the asymptotic law (Wilks fails).
+WILKS_P_MIN = 0.01
 
 
 class Significance(NamedTuple):
@@ -62,30 +67,28 @@ def p_to_z(p: float) -> float:
     return float(scipy.stats.norm.isf(p))
 
 
+def discovery_q0(lik: Likelihood, start: np.ndarray | None = None) -> tuple[float, float, np.ndarray]:
+    """(q0, μ̂, parameters of the μ = 0 fit) of the likelihood's current data; μ̂ ≥ 0 by its μ range."""
+    best = lik.mle(start, hesse=False)
+    null = lik.fixed_mu(0.0, best.pars)
+    q0 = null.twice_nll - best.twice_nll
+    return (float(max(q0, 0.0)) if np.isfinite(q0) else float("nan")), float(best.pars[lik.poi]), null.pars
+
+
 def discovery_significance(
     workspace_spec: dict, observed_counts: Sequence[float], poi_bounds: tuple[float, float] = (0.0, 10.0)
 ) -> Significance:
-    """q0, p0 and Z0 of ``observed_counts`` (pyhf asymptotics) and the median expected Z0 at μ = 1."""
-    use_minuit()
-    model = workspace_model(workspace_spec)
-    data = np.concatenate([np.asarray(observed_counts, dtype=float), model.config.auxdata])
-    bounds = [tuple(b) for b in model.config.suggested_bounds()]
-    bounds[model.config.poi_index] = tuple(map(float, poi_bounds))
-    with quiet_pyhf_failures(), np.errstate(invalid="ignore", divide="ignore"):
-        p0, p0_exp = pyhf.infer.hypotest(
-            0.0, data, model, test_stat="q0", return_expected=True, par_bounds=bounds
-        )
-    lik = Likelihood(workspace_spec, observed_counts, (0.0, float(poi_bounds[1])))
-    best = lik.mle(hesse=False)
-    q0 = max(lik.fixed_mu(0.0, best.pars).twice_nll - best.twice_nll, 0.0)
-    return Significance(
-        q0=float(q0),
-        p0=float(p0),
-        z0=p_to_z(float(p0)),
-        p0_expected=float(p0_exp),
-        z0_expected=p_to_z(float(p0_exp)),
-        mu_hat=float(best.pars[lik.poi]),
-    )
+    """q0, p0 and Z0 of ``observed_counts`` and the median expected Z0 at μ = 1 (asymptotic formulae)."""
+    lo, hi = map(float, poi_bounds)
+    if lo != 0.0 or not hi > 1.0:
+        raise ValueError(f"poi_bounds {poi_bounds}: q0 needs the lower bound at 0 and the upper above 1")
+    lik = Likelihood(workspace_spec, observed_counts, (lo, hi))
+    q0, mu_hat, _ = discovery_q0(lik)
+    alt = lik.fixed_mu(1.0, lik.init)  # the NPs of the Asimov data at μ = 1: fitted to the data (pyhf's choice)
+    lik.set_observed(lik.model.expected_actualdata(alt.pars), lik.model.expected_auxdata(alt.pars))
+    q0_asimov, _, _ = discovery_q0(lik, alt.pars)
+    p0, p0_exp = (float(scipy.stats.norm.sf(np.sqrt(q))) for q in (q0, q0_asimov))
+    return Significance(q0=q0, p0=p0, z0=p_to_z(p0), p0_expected=p0_exp, z0_expected=p_to_z(p0_exp), mu_hat=mu_hat)
 
 
 def asymptotic_cdf(test_stat: str, t: np.ndarray) -> np.ndarray:
@@ -175,6 +178,67 @@ def asymptotic_check(
         p_asymptotic=None if observed is None else asymptotic_tail(test_stat, float(observed)),
         histogram=(edges, counts),
     )
+
+
+class WilksCheck(NamedTuple):
+    """Toy values of a test statistic (computed elsewhere) against its asymptotic law."""
+
+    test_stat: str
+    n: int  # finite toy values used
+    ks: float
+    ks_p_value: float  # exact one-sample KS distribution (scipy.stats.kstwo)
+    ks_critical_95: float
+    thresholds: tuple[float, ...]
+    tail_toys: np.ndarray
+    tail_errors: np.ndarray
+    tail_asymptotic: np.ndarray
+    wilks_ok: bool  # KS p-value ≥ p_min
+
+
+def wilks_check(
+    values: Sequence[float], test_stat: str = "qmu", thresholds: Sequence[float] = THRESHOLDS,
+    p_min: float = WILKS_P_MIN,
+) -> WilksCheck:  # fmt: skip
+    """KS distance (and p-value) and tail fractions of toy values against χ²₁ (q_μ) or ½δ + ½χ²₁ (q0).
+
+    Non-finite values (toys where the statistic was not computed) are dropped; ValueError if none is left.
+    """
+    if test_stat not in ("qmu", "q0"):
+        raise ValueError(f"test_stat {test_stat!r} is not 'qmu' or 'q0'")
+    v = np.asarray([x for x in values if x is not None], dtype=float)
+    v = v[np.isfinite(v)]
+    n = v.size
+    if not n:
+        raise ValueError("no finite toy value of the test statistic")
+    ks = ks_distance(test_stat, v)
+    p_value = float(scipy.stats.kstwo.sf(ks, n))
+    asym = np.array([asymptotic_tail(test_stat, t) for t in thresholds])
+    return WilksCheck(
+        test_stat=test_stat,
+        n=int(n),
+        ks=ks,
+        ks_p_value=p_value,
+        ks_critical_95=float(1.358 / np.sqrt(n)),
+        thresholds=tuple(float(t) for t in thresholds),
+        tail_toys=np.array([np.mean(v >= t) for t in thresholds]),
+        tail_errors=np.sqrt(np.clip(asym * (1 - asym), 1.0 / n**2, None) / n),
+        tail_asymptotic=asym,
+        wilks_ok=bool(p_value >= p_min),
+    )
+
+
+def wilks_payload(result: WilksCheck) -> dict:
+    """JSON-ready Wilks check (tail fractions keyed by threshold)."""
+    return {
+        "test_stat": result.test_stat,
+        "n": result.n,
+        "ks": result.ks,
+        "ks_p_value": result.ks_p_value,
+        "ks_critical_95": result.ks_critical_95,
+        "tail_toys": {f"{t:g}": float(f) for t, f in zip(result.thresholds, result.tail_toys, strict=True)},
+        "tail_asymptotic": {f"{t:g}": float(f) for t, f in zip(result.thresholds, result.tail_asymptotic, strict=True)},
+        "wilks_ok": result.wilks_ok,
+    }
 
 
 def significance_payload(result: Significance) -> dict:

@@ -3,8 +3,11 @@
 Input per method: one record per replica (:func:`replica_record`), a nested mapping of numbers —
 AUC at TES −1/0/+1σ (from ``results/models/<model>/metrics.json``, :func:`auc_from_metrics`),
 the Asimov interval width on μ at each true α (stat-only = every NP fixed, and profiled), the μ̂
-bias on shifted pseudo-data, coverage, mean width and FAIR score from the toys. Every leaf is
-aggregated across replicas (:func:`build_summary`, null-safe) and rendered as a markdown table.
+bias on shifted pseudo-data, coverage, mean width and FAIR score from the toys, the 95% CLs
+expected limit and expected Z0 on the Asimov dataset (:mod:`systlab.limits`, :mod:`systlab.significance`),
+and the Wilks check of the toys' q_μ(μ_true) against χ²₁ (KS distance and p-value). Every leaf is
+aggregated across replicas (:func:`build_summary`, null-safe) and rendered as a markdown table;
+:func:`wilks_note` names the replicas whose asymptotic intervals are not to be trusted.
 """
 
 from __future__ import annotations
@@ -19,8 +22,31 @@ from typing import Any
 import numpy as np
 
 from systlab.atomic import atomic_path, write_json
+from systlab.significance import WILKS_P_MIN, wilks_check
 
 FORMAT = "systlab.summary/1"
+#: Coverage further than this many σ68 from 0.6827 fails the asymptotic-interval check.
+COVERAGE_PULL_MAX = 3.0
+#: Keys kept in summary.json but left out of the default markdown columns (too many to read).
+JSON_ONLY = ("cls95_band.",)
+
+
+def read_input(path: str | os.PathLike, fields: Sequence[str] = ()) -> dict:
+    """One workflow JSON file; ValueError naming the file if it is missing or unreadable, or a field it lacks."""
+    path = Path(path)
+    try:
+        payload = json.loads(path.read_text())
+    except FileNotFoundError as err:
+        raise ValueError(f"{path}: input file missing") from err
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: not readable as JSON ({err})") from err
+    for field in fields:
+        node = payload
+        for part in field.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                raise ValueError(f"{path}: field {field!r} missing")
+            node = node[part]
+    return payload
 
 
 def auc_from_metrics(path: str | os.PathLike) -> dict[str, dict[str, float]]:
@@ -95,10 +121,11 @@ def build_summary(
 def default_columns(summary: Mapping) -> list[str]:
     """Columns in a fixed order: AUC, Asimov widths (stat-only, profiled; by α), bias, coverage, width, score."""
     keys = sorted({k for m in summary["methods"].values() for k in m["metrics"]})
+    keys = [k for k in keys if not k.startswith(JSON_ONLY)]
 
     def rank(key: str) -> tuple:
         order = ("auc.", "asimov_width.stat_only.", "asimov_width.profiled.", "bias.", "coverage", "mean_width")
-        order = (*order, "score")
+        order = (*order, "score", "cls95_expected", "z0_expected", "wilks.")
         group = next((i for i, p in enumerate(order) if key.startswith(p)), len(order))
         tail = key.split(".")[-1]
         try:
@@ -139,17 +166,42 @@ def write_summary(
             tmp.write_text(markdown_table(summary))
 
 
+def inference_record(
+    limit: Mapping[str, Any] | None, significance: Mapping[str, Any] | None, coverage: Mapping[str, Any]
+) -> dict:
+    """Expected CLs limit (median; bands under ``cls95_band``), expected Z0, and the Wilks check of the toys.
+
+    The Wilks check needs the toys' per-toy ``q_mu_true``; without it (or without a limit/significance
+    file) the entries are left out and the table shows "–".
+    """
+    out: dict[str, Any] = {}
+    if limit is not None:
+        expected = limit["expected"]
+        out["cls95_expected"] = expected["0"]
+        out["cls95_band"] = {k: expected[k] for k in ("-2", "-1", "+1", "+2")}
+    if significance is not None:
+        out["z0_expected"] = significance["z0_expected"]
+    q = [v for v in coverage.get("q_mu_true") or () if v is not None]
+    if q:
+        check = wilks_check(q)
+        out["wilks"] = {"ks": check.ks, "ks_p_value": check.ks_p_value}
+    return out
+
+
 def record_from_results(
     metrics_replica: Mapping[str, Any],
     fits: Mapping[str, Mapping[str, Any]],
     truths: Mapping[str, tuple[float, float]],
     coverage: Mapping[str, Any],
+    limit: Mapping[str, Any] | None = None,
+    significance: Mapping[str, Any] | None = None,
 ) -> dict:
     """One replica's record from its workflow outputs.
 
     ``metrics_replica``: the replica's entry of metrics.json; ``fits``: dataset name -> fit-result JSON
     (``asimov``, ``expected_<truth>``); ``truths``: truth name -> (true μ, TES shift in σ);
-    ``coverage``: the toys' coverage JSON. Widths and biases are keyed by the truth's TES shift.
+    ``coverage``: the toys' coverage JSON; ``limit``/``significance``: the replica's inference JSONs
+    (None where not computed). Widths and biases are keyed by the truth's TES shift.
     """
     widths, bias = {}, {}
     for name, (mu_true, shift) in sorted(truths.items()):
@@ -167,8 +219,28 @@ def record_from_results(
         coverage=coverage.get("coverage"),
         mean_width=coverage.get("mean_width"),
         score=coverage.get("score"),
-        extra={"js_divergence": metrics_replica.get("js_divergence")},
+        extra={"js_divergence": metrics_replica.get("js_divergence"), "coverage_pull": coverage.get("coverage_pull"),
+               **inference_record(limit, significance, coverage)},
     )
+
+
+def wilks_note(summary: Mapping) -> str | None:
+    """Which replicas fail the asymptotic check (KS p < 0.01 of q_μ(μ_true) vs χ²₁, or coverage > 3σ68 off)."""
+    failing = []
+    for method, entry in summary["methods"].items():
+        for replica, rec in entry["replicas"].items():
+            reasons = []
+            p, pull = rec.get("wilks.ks_p_value"), rec.get("coverage_pull")
+            if p is not None and p < WILKS_P_MIN:
+                reasons.append(f"KS p = {p:.2g}")
+            if pull is not None and abs(pull) > COVERAGE_PULL_MAX:
+                reasons.append(f"coverage {pull:+.1f} sigma68")
+            if reasons:
+                failing.append(f"{method}/{replica} ({', '.join(reasons)})")
+    if not failing:
+        return None
+    return ("asymptotic (Wilks) intervals not trusted for " + "; ".join(failing) + ". Toy-based (Neyman) "
+            "intervals are the fallback and are not implemented yet: read these widths with that caveat.")
 
 
 def summary_from_files(
@@ -177,18 +249,33 @@ def summary_from_files(
     toy_paths: Sequence[str | os.PathLike],
     truths: Mapping[str, tuple[float, float]],
     notes: Mapping[str, str] | None = None,
+    limit_paths: Sequence[str | os.PathLike] = (),
+    significance_paths: Sequence[str | os.PathLike] = (),
 ) -> dict:
     """The summary payload from the workflow's files, laid out as results/models/<model>/metrics.json,
-    results/fits/<model>/<replica>/<dataset>.json and results/toys/<model>/<replica>.json."""
+    results/fits/<model>/<replica>/<dataset>.json, results/toys/<model>/<replica>.json and
+    results/inference/<model>/<replica>/{limit,significance}.json. A missing or incomplete file raises
+    ValueError naming it; the Wilks-check note (:func:`wilks_note`) is added to the notes."""
     fits: dict[tuple[str, str], dict[str, Any]] = {}
     for path in map(Path, fit_paths):
-        fits.setdefault((path.parent.parent.name, path.parent.name), {})[path.stem] = json.loads(path.read_text())
-    toys = {(Path(p).parent.name, Path(p).stem): json.loads(Path(p).read_text()) for p in toy_paths}
+        fits.setdefault((path.parent.parent.name, path.parent.name), {})[path.stem] = read_input(path)
+    toys = {(Path(p).parent.name, Path(p).stem): read_input(p) for p in toy_paths}
+
+    def by_replica(paths: Sequence[str | os.PathLike], fields: Sequence[str]) -> dict[tuple[str, str], dict]:
+        return {(Path(p).parent.parent.name, Path(p).parent.name): read_input(p, fields) for p in paths}
+
+    limits = by_replica(limit_paths, ["expected.0", "expected.-2", "expected.-1", "expected.+1", "expected.+2"])
+    significances = by_replica(significance_paths, ["z0_expected"])
     records: dict[str, dict[str, Any]] = {}
     for path in map(Path, metrics_paths):
         model = path.parent.name
-        for replica, entry in json.loads(path.read_text())["replicas"].items():
+        for replica, entry in read_input(path, ["replicas"])["replicas"].items():
             key = (model, replica)
-            records.setdefault(model, {})[replica] = record_from_results(entry, fits.get(key, {}), truths,
-                                                                         toys.get(key, {}))
-    return build_summary(records, notes)
+            records.setdefault(model, {})[replica] = record_from_results(
+                entry, fits.get(key, {}), truths, toys.get(key, {}), limits.get(key), significances.get(key)
+            )
+    summary = build_summary(records, notes)
+    note = wilks_note(summary)
+    if note:
+        summary["notes"]["asymptotics"] = note
+    return summary

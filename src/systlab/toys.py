@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from systlab.atomic import write_json
-from systlab.fit import Likelihood, json_float, profile_interval, truth_variation
+from systlab.fit import Likelihood, Minimum, json_float, profile_interval, truth_variation
 from systlab.templates import Templates, counts
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ class ToyChunk(NamedTuple):
     open_hi: np.ndarray  # bool
     n_fits: np.ndarray  # int: MINUIT minimisations per toy
     seconds: float  # wall time of the chunk (fits only)
+    q_mu_true: np.ndarray | None = None  # −2ΔlnL at μ_true per toy (Wilks: χ²₁); None where not computed
 
 
 class Coverage(NamedTuple):
@@ -70,6 +71,7 @@ class Coverage(NamedTuple):
     score: float  # −ln((mean width + ε)·f(coverage))
     n_open: int  # intervals with an end at the μ range edge
     seconds_per_toy: float
+    q_mu_true: np.ndarray | None = None  # −2ΔlnL at μ_true of the converged toys (None: not computed)
 
 
 def toy_expectation(
@@ -129,7 +131,8 @@ def run_toys(
     with ``mu_true`` then a matching array (FAIR style: truths drawn per toy by the caller). Auxiliary
     data stay nominal (FAIR style: the NP truth is drawn, the auxiliary measurement is not), unless
     ``fluctuate_aux``: then they are Gaussian around ``aux_centre`` (default the nominal auxdata;
-    pass the true NP values) — the frequentist toy of a fixed truth. Progress is logged every
+    pass the true NP values) — the frequentist toy of a fixed truth. Each toy also gets q_μ at its
+    true μ (one more conditional fit, :func:`q_at`) for the Wilks check. Progress is logged every
     ``progress_every`` toys.
     """
     if not 0 <= start <= stop:
@@ -150,6 +153,7 @@ def run_toys(
     out = {k: np.zeros(n) for k in ("mu_true", "mu_hat", "lo", "hi")}
     flags = {k: np.zeros(n, dtype=bool) for k in ("converged", "open_lo", "open_hi")}
     n_fits = np.zeros(n, dtype=int)
+    q_mu_true = np.full(n, np.nan)
     t0 = time.perf_counter()
     for j, index in enumerate(range(start, stop)):
         aux = toy_auxdata(centre, widths, seed, index) if fluctuate_aux else None
@@ -160,12 +164,34 @@ def run_toys(
         out["lo"][j], out["hi"][j] = result.interval_68
         flags["converged"][j] = result.converged
         flags["open_lo"][j], flags["open_hi"][j] = result.interval_open
-        n_fits[j] = result.n_fits
+        q_mu_true[j] = q_at(lik, result.best, out["mu_true"][j])
+        n_fits[j] = result.n_fits + 1
         done = j + 1
         if progress_every and (done % progress_every == 0 or done == n):
             elapsed = time.perf_counter() - t0
             log.info("toys %d/%d (seed %d, %d-%d): %.3f s/toy", done, n, seed, start, stop, elapsed / done)
-    return ToyChunk(start, stop, int(seed), **out, **flags, n_fits=n_fits, seconds=time.perf_counter() - t0)
+    return ToyChunk(start, stop, int(seed), **out, **flags, n_fits=n_fits, seconds=time.perf_counter() - t0,
+                    q_mu_true=q_mu_true)
+
+
+def q_at(lik: Likelihood, best: Minimum, mu: float) -> float:
+    """q_μ = −2ΔlnL at ``mu`` (μ free in the MLE ``best``): the fixed-μ fit minus the minimum, ≥ 0.
+
+    NaN when ``mu`` is outside the likelihood's μ range or the fit is undefined. Under Wilks' theorem
+    q_μ at the true μ follows χ²₁.
+    """
+    lo, hi = lik.mu_range
+    if not lo <= mu <= hi:
+        return float("nan")
+    q = lik.fixed_mu(float(mu), best.pars).twice_nll - best.twice_nll
+    return float(max(q, 0.0)) if np.isfinite(q) else float("nan")
+
+
+def q_values(chunk: ToyChunk) -> np.ndarray:
+    """Per-toy q_μ(μ_true) of a chunk, NaN for every toy where it was not computed."""
+    n = chunk.stop - chunk.start
+    q = chunk.q_mu_true
+    return np.full(n, np.nan) if q is None else np.asarray(q, dtype=float)
 
 
 def coverage_penalty(coverage: float, n_toys: int, one_sigma: float = ONE_SIGMA) -> float:
@@ -210,10 +236,11 @@ def concatenate(chunks: Sequence[ToyChunk]) -> ToyChunk:
     arrays = {
         field: np.concatenate([getattr(c, field) for c in chunks])
         for field in ToyChunk._fields
-        if field not in ("start", "stop", "seed", "seconds")
+        if field not in ("start", "stop", "seed", "seconds", "q_mu_true")
     }
+    q = None if all(c.q_mu_true is None for c in chunks) else np.concatenate([q_values(c) for c in chunks])
     return ToyChunk(chunks[0].start, chunks[-1].stop, chunks[0].seed, **arrays,
-                    seconds=float(sum(c.seconds for c in chunks)))  # fmt: skip
+                    seconds=float(sum(c.seconds for c in chunks)), q_mu_true=q)  # fmt: skip
 
 
 def merge_chunks(chunks: Sequence[ToyChunk]) -> Coverage:
@@ -242,6 +269,7 @@ def merge_chunks(chunks: Sequence[ToyChunk]) -> Coverage:
         score=score,
         n_open=int((toys.open_lo | toys.open_hi)[ok].sum()),
         seconds_per_toy=toys.seconds / max(toys.mu_hat.size, 1),
+        q_mu_true=None if toys.q_mu_true is None else toys.q_mu_true[ok],
     )
 
 
@@ -254,6 +282,8 @@ def chunk_payload(chunk: ToyChunk) -> dict:
     for field in ("converged", "open_lo", "open_hi"):
         payload[field] = [bool(v) for v in getattr(chunk, field)]
     payload["n_fits"] = [int(v) for v in chunk.n_fits]
+    if chunk.q_mu_true is not None:
+        payload["q_mu_true"] = [json_float(v) for v in chunk.q_mu_true]
     return payload
 
 
@@ -276,12 +306,16 @@ def read_toy_chunk(path: str | os.PathLike) -> ToyChunk:
         mu_true=floats("mu_true"), mu_hat=floats("mu_hat"), lo=floats("lo"), hi=floats("hi"),
         converged=np.array(p["converged"], bool), open_lo=np.array(p["open_lo"], bool),
         open_hi=np.array(p["open_hi"], bool), n_fits=np.array(p["n_fits"], int), seconds=float(p["seconds"]),
+        q_mu_true=floats("q_mu_true") if "q_mu_true" in p else None,
     )  # fmt: skip
 
 
 def coverage_payload(result: Coverage) -> dict:
     """JSON-ready coverage summary (NaN as null), with the interval method recorded."""
     payload = {k: (json_float(v) if isinstance(v, float) else v) for k, v in result._asdict().items()}
+    q = payload.pop("q_mu_true")
+    if q is not None:  # per converged toy, for the asymptotics check (q_mu(mu_true) against chi2_1)
+        payload["q_mu_true"] = [json_float(v) for v in np.asarray(q, dtype=float)]
     payload["interval_method"] = "asymptotic profile likelihood (-2dlnL = 1)"
     payload["one_sigma"] = ONE_SIGMA
     payload["epsilon"] = EPSILON

@@ -1,4 +1,4 @@
-"""Rule summary: metrics, fits and toys of every model replica -> the method comparison table."""
+"""Rule summary: metrics, fits, toys, limits and significances of every model replica -> the comparison table."""
 
 from systlab.runtime import log, start
 from systlab.summary import summary_from_files, write_summary
@@ -7,10 +7,19 @@ cfg = start(snakemake)  # noqa: F821
 notes = {
     "widths": "68% profile-likelihood width on mu, fitted to the toy-split expectation at each truth (key: TES shift)",
     "bias": "mu_hat - mu_true on that expectation",
-    "coverage": f"{cfg.n_toys} toys per replica at mu = 1, NPs nominal, auxiliary data fluctuated",
+    "coverage": f"{cfg.n_toys} toys per replica at mu = 1, NPs nominal, auxiliary data fluctuated; coverage_pull = "
+    "(coverage - 0.6827)/sigma68",
+    "limits": "cls95_expected: median expected 95% CLs upper limit on mu (q~_mu asymptotics, background-only "
+    "Asimov; the +-1/2 sigma bands are in summary.json); z0_expected: median discovery significance at mu = 1; "
+    "both on the Asimov dataset",
+    "wilks": "KS distance and p-value of the toys' q_mu(mu_true) against chi2_1 (Wilks)",
 }
+parameterized = list(snakemake.params.parameterized)  # noqa: F821
+if parameterized:
+    notes["parameterized"] = (f"{', '.join(parameterized)}: fits and toys through the grid-profiled likelihood in "
+                              "(mu, alpha) (results/grid/); no CLs limit, Z0 or impacts for it yet")
 truths = {t.name: (t.mu, t.shifts.get("tes", 0.0)) for t in cfg.truths}
 summary = summary_from_files(snakemake.input.metrics, snakemake.input.fits, snakemake.input.toys, truths,  # noqa: F821
-                             notes)
+                             notes, snakemake.input.limits, snakemake.input.significances)  # noqa: F821
 write_summary(summary, snakemake.output.json, snakemake.output.md)  # noqa: F821
 log.info("summary of %d models written", len(summary["methods"]))

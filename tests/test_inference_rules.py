@@ -1,0 +1,89 @@
+"""Rule inference: the payloads it writes (limit, significance, impacts on the Asimov dataset of a small
+workspace with every modifier type) and its place in the DAG (fixed classifiers only; one figure target
+pulls in only its ancestors)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from systlab.fit import asimov_counts
+from systlab.impacts import impacts, write_impacts
+from systlab.limits import upper_limit_in_range, write_upper_limit
+from systlab.significance import discovery_significance, write_significance
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def small_workspace() -> dict:
+    """Two bins: μ on the signal; normsys, histosys (a TES-like shape) and staterror on the background."""
+    sig, bkg = [12.0, 30.0], [200.0, 60.0]
+    return {
+        "version": "1.0.0",
+        "channels": [{"name": "score", "samples": [
+            {"name": "sig", "data": sig, "modifiers": [{"name": "mu", "type": "normfactor", "data": None},
+                                                       {"name": "lumi", "type": "lumi", "data": None}]},
+            {"name": "bkg", "data": bkg, "modifiers": [
+                {"name": "lumi", "type": "lumi", "data": None},
+                {"name": "bkg_norm", "type": "normsys", "data": {"hi": 1.05, "lo": 0.95}},
+                {"name": "tes", "type": "histosys", "data": {"hi_data": [190.0, 66.0], "lo_data": [210.0, 54.0]}},
+                {"name": "staterror_score", "type": "staterror", "data": [4.0, 3.0]}]},
+        ]}],
+        "observations": [{"name": "score", "data": [212.0, 90.0]}],
+        "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": [
+            {"name": "lumi", "auxdata": [1.0], "sigmas": [0.02], "bounds": [[0.9, 1.1]], "inits": [1.0]}]}}],
+    }  # fmt: skip
+
+
+def test_inference_payloads_on_the_asimov_dataset(tmp_path):
+    spec = small_workspace()
+    asimov = asimov_counts(spec)
+    write_upper_limit(upper_limit_in_range(spec, asimov, 2.0, 64.0), tmp_path / "limit.json")
+    write_significance(discovery_significance(spec, asimov, (0.0, 2.0)), tmp_path / "significance.json")
+    write_impacts(impacts(spec, asimov, (-3.0, 5.0)), tmp_path / "impacts.json")
+    limit, sig, imp = (json.loads((tmp_path / f"{k}.json").read_text()) for k in ("limit", "significance", "impacts"))
+
+    bands = [limit["expected"][k] for k in ("-2", "-1", "0", "+1", "+2")]
+    assert bands == sorted(bands) and not limit["at_bound"] and limit["test_stat"] == "qtilde"
+    assert limit["observed"] > limit["expected"]["+1"]  # the Asimov data hold a μ = 1 signal
+    # on Asimov data at μ = 1 the observed Z0 is the median expected one, and Z0 = √q0
+    assert sig["z0"] == pytest.approx(sig["z0_expected"], rel=1e-4)
+    assert sig["z0"] == pytest.approx(np.sqrt(sig["q0"]), rel=1e-6) and sig["mu_hat"] == pytest.approx(1.0, abs=1e-4)
+    # impacts: every constrained NP once, ranked, pulls zero on Asimov data
+    names = [r["name"] for r in imp["ranking"]]
+    assert set(names) == {"lumi", "bkg_norm", "tes", "staterror_score[0]", "staterror_score[1]"}
+    sizes = [max(abs(r["postfit_up"]), abs(r["postfit_down"])) for r in imp["ranking"]]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] > 0
+    assert all(abs(p["pull"]) < 1e-3 for p in imp["pulls"].values()) and imp["converged"]
+
+
+def _dry_run(tmp_path: Path, *targets: str) -> list[tuple[str, str]]:
+    """(rule, wildcards line) of every job the dry run of ``targets`` on the tiny config would run."""
+    for name in ("Snakefile", "workflow", "profiles", "config", "resources"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    run = subprocess.run([sys.executable, "-m", "snakemake", "-n", *targets, "--cores", "2", "--configfile",
+                          "config/tiny.yaml"], cwd=tmp_path, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    jobs = []
+    for block in re.split(r"\n(?=rule \w+:)", run.stdout):
+        head = re.match(r"rule (\w+):", block)
+        if head:
+            wildcards = re.search(r"wildcards: (.*)", block)
+            jobs.append((head.group(1), wildcards.group(1) if wildcards else ""))
+    return jobs
+
+
+@pytest.mark.slow
+def test_impacts_figure_pulls_in_inference_of_fixed_models_only(tmp_path):
+    jobs = _dry_run(tmp_path, "results/figures/impacts_baseline.pdf", "results/inference/summary.md")
+    rules = {rule for rule, _ in jobs}
+    assert {"inference", "figure_impacts", "summary"} <= rules
+    assert not rules & {"figure_coverage", "figure_profile_curves", "theory_pulls", "figure_templates"}
+    inference = [w for rule, w in jobs if rule == "inference"]
+    assert any("method=baseline" in w for w in inference) and not any("method=aware" in w for w in inference)
