@@ -19,10 +19,43 @@ def use_style() -> None:
     plt.style.use(mplhep.style.ROOT)
 
 
+#: One colour per method family in every figure (colour-blind-safe Okabe-Ito set; the oracle is black).
+METHOD_COLOURS = {
+    "baseline": "#0072B2",
+    "augmented": "#E69F00",
+    "pivot": "#009E73",
+    "disco": "#CC79A7",
+    "aware": "#D55E00",
+    "inferno": "#56B4E9",
+    "oracle": "#000000",
+}
+
+
+def method_colour(model: str) -> str:
+    """The colour of a model name (``oracle_tes_+1sd`` takes the oracle's); grey for unknown families."""
+    family = "oracle" if model.startswith("oracle") else model
+    return METHOD_COLOURS.get(family, "#777777")
+
+
+def model_label(model: str) -> str:
+    """Legend text of a model name: ``oracle_tes_+1sd`` -> ``oracle (α_TES +1σ)``, others unchanged."""
+    if model.startswith("oracle_tes_") and model.endswith("sd"):
+        shift = model[len("oracle_tes_") : -2]
+        return rf"oracle ($\alpha_\mathrm{{TES}}$ {shift}$\sigma$)"
+    return model
+
+
 def label(ax, text: str = "Simulation", lumi_fb: float | None = None) -> None:
     """Write the experiment-style label (and the luminosity, when given) at the top of ``ax``."""
     rlabel = "(13 TeV)" if lumi_fb is None else f"{lumi_fb:g} fb$^{{-1}}$ (13 TeV)"
     mplhep.label.exp_label(exp="systlab", text="", llabel=text, rlabel=rlabel, ax=ax, loc=0, data=False)
+
+
+def label_row(first_ax, last_ax, text: str = "Simulation", lumi_fb: float | None = None) -> None:
+    """The experiment label of a row of panels: name on ``first_ax``, luminosity and energy on ``last_ax``."""
+    rlabel = "(13 TeV)" if lumi_fb is None else f"{lumi_fb:g} fb$^{{-1}}$ (13 TeV)"
+    mplhep.label.exp_label(exp="systlab", text="", llabel=text, rlabel="", ax=first_ax, loc=0, data=False)
+    mplhep.label.exp_label(exp="", text="", llabel="", rlabel=rlabel, ax=last_ax, loc=0, data=False)
 
 
 def save_figure(fig, pdf_path: str | os.PathLike, run_id: str, png_path: str | os.PathLike | None = None) -> None:

@@ -1,0 +1,18 @@
+"""Rule figure_profile_curves: -2 Delta lnL(mu) of every method on the expected pseudo-data of each truth."""
+
+from systlab.figures.inference_inputs import by_model, models_for_truth, profile_curves
+from systlab.figures.profile_curves import plot_profile_curves
+from systlab.figures.style import save_figure
+from systlab.runtime import start
+
+cfg = start(snakemake)  # noqa: F821
+curves = profile_curves(snakemake.input.fits)  # noqa: F821
+models = list(snakemake.params.models)  # noqa: F821
+panels = []
+for truth in sorted(cfg.truths, key=lambda t: t.shifts.get("tes", 0.0)):
+    shift = truth.shifts.get("tes", 0.0)
+    title = rf"pseudo-data {truth.name}: $\alpha_\mathrm{{TES}}$ = {shift:+g}$\sigma$, $\mu$ = {truth.mu:g}"
+    panels.append((title, by_model(curves[f"expected_{truth.name}"], models_for_truth(models, shift))))
+note = "Fits to the toy-split expectation at each truth (no Poisson fluctuation)."
+fig = plot_profile_curves(panels, lumi_fb=cfg.luminosity_fb, note=note)
+save_figure(fig, snakemake.output.pdf, cfg.run_id, snakemake.output.png)  # noqa: F821
