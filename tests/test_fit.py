@@ -213,3 +213,10 @@ def test_errors_after_the_minuit_fallback_come_from_the_engine_hessian(monkeypat
     fallback = lik.mle(hesse=True)
     assert fallback.errors[lik.poi] == pytest.approx(newton.errors[lik.poi], rel=0.02)
     np.testing.assert_allclose(fallback.errors, lik.hessian_errors(fallback.pars, lik.fixed))
+
+
+def test_newton_stops_at_a_bound_its_gradient_pushes_against():
+    """One free parameter (mu) pinned at its lower bound by the data: a bounded minimum, not a crash."""
+    lik = fit.Likelihood(counting_spec(), [B * 0.5], (0.0, 5.0))  # far fewer events than background: mu_hat < 0
+    best = lik.mle(hesse=False)
+    assert best.converged and best.pars[lik.poi] == pytest.approx(0.0, abs=1e-9)

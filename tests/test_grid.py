@@ -10,7 +10,15 @@ import scipy.interpolate
 import scipy.optimize
 
 from systlab.fit import Likelihood, profile_interval
-from systlab.grid import grid_profile, histosys_grid_specs, saturated_twice_nll, write_grid_profile
+from systlab.grid import (
+    GridLikelihood,
+    grid_profile,
+    histosys_grid_specs,
+    saturated_constraint,
+    saturated_twice_nll,
+    write_grid_profile,
+)
+from systlab.grid_interval import grid_interval
 
 X = np.linspace(0.1, 0.9, 5)
 TILT = 0.08 * (X - 0.5) * 4  # relative shift per unit α, the same for every sample (linear in α)
@@ -110,3 +118,46 @@ def test_saturated_term_and_input_checks():
         grid_profile([plain_spec(SIG, B1)] * 3, [SIG + B1] * 3, [0.0, 0.5, 1.0], interpolation="linear")
     with pytest.raises(KeyError, match="jes"):
         histosys_grid_specs(histosys_spec(), "jes", [0.0])
+
+
+def test_constraint_normalisations_leave_the_grid_comparison():
+    """MC-statistics widths differ between grid points (own binnings): their ln σ terms must not tilt α.
+
+    Two grid points with the same templates and data but staterror widths 1% and 20%: at the Asimov
+    point both sit on their saturated model, so −2lnL_k − prior_k must be 0 at both.
+    """
+    narrow, wide = histosys_spec(), histosys_spec()
+    for spec, scale in ((narrow, 0.5), (wide, 10.0)):
+        for sample in spec["channels"][0]["samples"]:
+            sample["modifiers"] = [m for m in sample["modifiers"] if m["type"] in ("normfactor", "staterror")]
+            for m in sample["modifiers"]:
+                if m["type"] == "staterror":
+                    m["data"] = (np.asarray(m["data"]) * scale).tolist()
+    asimov = SIG + B1 + B2
+    lik = Likelihood(wide, asimov, (0.5, 2.0))
+    sigmas = np.asarray(lik.widths)[lik.model.config.par_slice("staterror_score")]
+    assert saturated_constraint(lik) == pytest.approx(np.sum(2 * np.log(sigmas) + np.log(2 * np.pi)))
+    grid = GridLikelihood([narrow, wide, narrow], [asimov] * 3, [-1.0, 0.0, 1.0], 0.0, 1.0, (0.5, 2.0))
+    values = np.array([grid.value(k, 1.0) for k in range(3)]) - grid.prior
+    assert values == pytest.approx([0.0, 0.0, 0.0], abs=1e-6)
+
+
+def test_fast_grid_interval_matches_the_scanned_profile():
+    """The toys' scan-free interval (parabolic μ̂, secant crossings) equals the full scan's interval."""
+    alphas = np.linspace(-2.0, 2.0, 9)
+    sigs = [SIG * (1 + 0.05 * a * TILT) for a in alphas]
+    bkgs = [(B1 + B2) * (1 + a * TILT) for a in alphas]
+    obs = [np.round((1.2 * SIG + B1 + B2) * (1 + 0.5 * TILT) * (1 + 0.02 * a * TILT)) for a in alphas]
+    specs = [plain_spec(s, b) for s, b in zip(sigs, bkgs, strict=True)]
+    for interpolation in ("cubic", "quadratic"):
+        full = grid_profile(specs, obs, alphas, mu_range=(0.5, 2.0), scan_points=31, interpolation=interpolation,
+                            half_grid=False)  # fmt: skip
+        grid = GridLikelihood(specs, obs, alphas, 0.0, 1.0, (0.5, 2.0))
+        grid.set_data(obs, mle_points=[4])
+        fast = grid_interval(grid, interpolation, mu=1.0)
+        width = full.interval_68[1] - full.interval_68[0]
+        assert fast.converged and fast.mu_hat == pytest.approx(full.mu_hat, abs=1e-3 * width)
+        assert fast.interval_68 == pytest.approx(full.interval_68, abs=5e-3 * width)
+        assert fast.alpha_hat == pytest.approx(full.alpha_hat, abs=1e-2)
+        if interpolation == "quadratic":  # the downhill walk fits fewer than all 9 grid points per μ
+            assert sum(len(c) for c in grid.cache) < 9 * len(grid.cache[4])

@@ -393,6 +393,8 @@ class Likelihood:
             at_lo = (x[idx] <= lo[idx] + 1e-12) & (g > 0)
             at_hi = (x[idx] >= hi[idx] - 1e-12) & (g < 0)
             active = ~(at_lo | at_hi)
+            if not active.any():  # every free parameter pinned at a bound by its gradient: a bounded minimum
+                return Minimum(x, np.zeros_like(x), f0, True)
             ga, ha = g[active], hess[np.ix_(active, active)]
             step_a, edm = newton_step(ga, ha)
             if step_a is None:

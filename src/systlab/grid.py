@@ -29,8 +29,11 @@ import scipy.special
 
 from systlab.atomic import write_json
 from systlab.fit import Likelihood, Minimum, bracket_side, json_float, refine_crossing
+from systlab.fit import pulls as np_pulls
 
 INTERPOLATIONS = ("cubic", "quadratic")
+#: The μ scan walks outwards from the best grid point's μ̂ and stops where −2ΔlnL exceeds this (5σ).
+Q_STOP = 25.0
 #: Points of the dense α grid on which the interpolated −2lnL is first minimised.
 ALPHA_DENSE = 401
 
@@ -61,6 +64,9 @@ class GridProfile(NamedTuple):
     alpha_at_edge: bool  # α̂ on the first/last grid point: widen the grid
     converged: bool
     notes: tuple[str, ...]
+    twice_nll_min: float = float("nan")  # the global minimum of −2lnL (saturated terms removed, prior added)
+    pulls: dict[str, tuple[float, float]] = {}  # NP pulls of the fixed-μ̂ fit at the grid point nearest α̂
+    surface: dict | None = None  # a finer μ scan around the interval for figures: mu, per_point, alpha_hat
 
 
 def saturated_twice_nll(observed: np.ndarray) -> float:
@@ -71,11 +77,36 @@ def saturated_twice_nll(observed: np.ndarray) -> float:
     return float(-2.0 * np.sum(logn - n - scipy.special.gammaln(n + 1.0)))
 
 
+def saturated_constraint(lik: Likelihood) -> float:
+    """−2 ln of the constraint terms at their maximum (each constrained NP at its auxiliary datum).
+
+    Gaussian constraints carry ln σ normalisations; the per-bin MC-statistics widths differ between
+    grid points (different binnings), so this term must leave −2lnL_k like the data-only terms do.
+    """
+    config = lik.model.config
+    if not config.auxdata_order:
+        return 0.0
+    pars = np.asarray(lik.init, dtype=float).copy()
+    aux = lik.data[config.nmaindata :]
+    i = 0
+    for name in config.auxdata_order:
+        sl = config.par_slice(name)
+        n = sl.stop - sl.start
+        pars[sl] = aux[i : i + n]
+        i += n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(-2.0 * lik.model.constraint_logpdf(aux, pars))
+
+
 class GridLikelihood:
-    """−2lnL_k(μ) + prior_k for every grid point, each conditional fit cached and warm-started."""
+    """−2lnL_k(μ) + prior_k for every grid point, each conditional fit cached and warm-started.
+
+    One pyhf model per grid point serves many datasets (:meth:`set_data`), e.g. the toys of a grid.
+    """
 
     def __init__(self, specs: Sequence[dict], observed: Sequence[Sequence[float]], alphas: Sequence[float],
-                 alpha0: float, alpha_sigma: float, mu_range: tuple[float, float]) -> None:  # fmt: skip
+                 alpha0: float, alpha_sigma: float, mu_range: tuple[float, float],
+                 auxdata: Sequence[Sequence[float]] | None = None) -> None:  # fmt: skip
         if not len(specs) == len(observed) == len(alphas):
             raise ValueError(f"{len(specs)} specs, {len(observed)} observations and {len(alphas)} alphas differ")
         self.alphas = np.asarray(alphas, dtype=float)
@@ -83,33 +114,96 @@ class GridLikelihood:
             raise ValueError(f"alphas must be >= 3 increasing grid points, got {self.alphas.tolist()}")
         if not alpha_sigma > 0:
             raise ValueError(f"alpha_sigma {alpha_sigma} must be > 0")
-        self.liks = [Likelihood(s, o, mu_range) for s, o in zip(specs, observed, strict=True)]
-        self.offsets = np.array([saturated_twice_nll(o) for o in observed])
+        self.liks = [Likelihood(s, None, mu_range) for s in specs]
         self.prior = ((self.alphas - alpha0) / alpha_sigma) ** 2
         self.mu_range = tuple(map(float, mu_range))
+        self.set_data(observed, auxdata)
+
+    def set_data(self, observed: Sequence[Sequence[float]], auxdata: Sequence[Sequence[float]] | None = None,
+                 starts: Sequence[np.ndarray] | None = None,
+                 mle_points: Sequence[int] | None = None) -> None:  # fmt: skip
+        """New observed counts (and auxiliary data) per grid point: offsets, MLEs and caches start afresh.
+
+        ``starts`` are per-point start parameters (default the suggested init); ``mle_points`` limits the
+        unconditional fits to those points (default all; toys need one), the others warm-start from ``starts``.
+        """
+        if len(observed) != len(self.liks):
+            raise ValueError(f"{len(observed)} observations for {len(self.liks)} grid points")
+        auxdata = [None] * len(self.liks) if auxdata is None else auxdata
+        for lik, obs, aux in zip(self.liks, observed, auxdata, strict=True):
+            lik.set_observed(obs, aux)
+        self.offsets = np.array([saturated_twice_nll(o) + saturated_constraint(lik)
+                                 for o, lik in zip(observed, self.liks, strict=True)])  # fmt: skip
         self.notes: list[str] = []
-        self.mles: list[Minimum] = [lik.mle(notes=self.notes, hesse=False) for lik in self.liks]
+        self.starts = [lik.init if s is None else np.asarray(s, float)
+                       for lik, s in zip(self.liks, starts or [None] * len(self.liks), strict=True)]  # fmt: skip
+        wanted = set(range(len(self.liks)) if mle_points is None else mle_points)
+        self.mles: list[Minimum | None] = [
+            lik.mle(s, notes=self.notes, hesse=False) if k in wanted else None
+            for k, (lik, s) in enumerate(zip(self.liks, self.starts, strict=True))
+        ]
         self.cache: list[dict[float, Minimum]] = [{} for _ in self.liks]
-        self.converged = all(m.converged for m in self.mles)
+        self.converged = all(m.converged for m in self.mles if m is not None)
 
     def value(self, k: int, mu: float) -> float:
-        """−2lnL_k(μ) (conditional fit, saturated term removed) + prior_k."""
+        """−2lnL_k(μ) (conditional fit, saturated term removed) + prior_k; NaN where the model is undefined."""
         cache = self.cache[k]
         if mu not in cache:
             near = min(cache, key=lambda m: abs(m - mu), default=None)
-            start = self.mles[k].pars if near is None else cache[near].pars
-            cache[mu] = self.liks[k].fixed_mu(mu, start, self.notes)
-            self.converged &= cache[mu].converged
+            fallback = self.starts[k] if self.mles[k] is None else self.mles[k].pars
+            start = fallback if near is None or not np.isfinite(cache[near].twice_nll) else cache[near].pars
+            cache[mu] = self.conditional(k, mu, start)
         return cache[mu].twice_nll - self.offsets[k] + self.prior[k]
+
+    def conditional(self, k: int, mu: float, start: np.ndarray) -> Minimum:
+        """The fixed-μ fit at grid point k: Newton, MINUIT only if the model is defined at the start point.
+
+        Where the expected counts are negative at the start (μ far below 0) the fit is undefined: NaN,
+        without the costly MINUIT retries (an undefined scan point counts as excluded).
+        """
+        lik = self.liks[k]
+        fixed = lik.fixed.copy()
+        fixed[lik.poi] = True
+        first = np.asarray(start, dtype=float).copy()
+        first[lik.poi] = mu
+        found = lik.newton(first, fixed, hesse=False)
+        if found is not None:
+            return found
+        if not np.isfinite(lik.twice_nll(first)):  # try the point's own MLE and the suggested init as starts
+            mle = self.mles[k].pars if self.mles[k] is not None else self.starts[k]
+            for other in (mle, lik.init):
+                retry = np.asarray(other, dtype=float).copy()
+                retry[lik.poi] = mu
+                if np.isfinite(lik.twice_nll(retry)):
+                    return lik.newton(retry, fixed, hesse=False) or lik.fixed_mu(mu, retry, self.notes)
+            return Minimum(first, np.zeros_like(first), float("nan"), True)
+        reset = lik.init.copy()
+        reset[lik.poi] = mu
+        found = lik.newton(reset, fixed, hesse=False)  # e.g. a start exactly at the minimum stalls the line search
+        if found is not None and found.twice_nll <= lik.twice_nll(first) + 1e-6:
+            return found
+        return lik.fixed_mu(mu, start, self.notes)
+
+    def converged_between(self, lo: float, hi: float) -> bool:
+        """Whether every MLE and every conditional fit at μ in [lo, hi] converged."""
+        fits = [m for cache in self.cache for mu, m in cache.items() if lo <= mu <= hi]
+        return all(m.converged for m in [*self.mles, *fits] if m is not None)
 
     def values(self, mu: float, points: np.ndarray) -> np.ndarray:
         return np.array([self.value(int(k), float(mu)) for k in points])
 
 
 def minimise_over_alpha(alphas: np.ndarray, values: np.ndarray, interpolation: str) -> tuple[float, float]:
-    """(min over α, α̂) of the interpolated values on [α_1, α_K]; NaN values make the result NaN."""
-    if not np.isfinite(values).all():
+    """(min over α, α̂) of the interpolated values on [α_1, α_K].
+
+    A grid point whose fit is undefined (NaN) at this μ is left out of the interpolation (it counts as
+    excluded); fewer than 3 defined points make the result NaN.
+    """
+    alphas, values = np.asarray(alphas, dtype=float), np.asarray(values, dtype=float)
+    defined = np.isfinite(values)
+    if defined.sum() < 3:
         return float("nan"), float("nan")
+    alphas, values = alphas[defined], values[defined]
     if interpolation == "cubic":
         spline = scipy.interpolate.CubicSpline(alphas, values)
         dense = np.linspace(alphas[0], alphas[-1], ALPHA_DENSE)
@@ -140,7 +234,16 @@ def _profile(grid: GridLikelihood, points: np.ndarray, mu_grid: np.ndarray, inte
     def twice_nll(mu: float) -> tuple[float, float]:
         return minimise_over_alpha(alphas, grid.values(mu, points), interpolation)
 
-    scan = np.array([twice_nll(float(m)) for m in mu_grid])
+    scan = np.full((mu_grid.size, 2), np.nan)
+    totals = np.array([grid.mles[k].twice_nll - grid.offsets[k] + grid.prior[k] for k in points])
+    mu_best = grid.mles[int(points[np.nanargmin(totals)])].pars[grid.liks[0].poi]  # grid_profile fits every MLE
+    start = int(np.argmin(np.abs(mu_grid - mu_best)))
+    scan[start] = twice_nll(float(mu_grid[start]))
+    for side in (range(start - 1, -1, -1), range(start + 1, mu_grid.size)):
+        for j in side:  # walk outwards; stop once the profile is Q_STOP above its lowest value so far
+            scan[j] = twice_nll(float(mu_grid[j]))
+            if scan[j, 0] - np.nanmin(scan[:, 0]) > Q_STOP:
+                break
     q_raw, a_raw = scan[:, 0], scan[:, 1]
     i = int(np.nanargmin(q_raw))
     lo, hi = mu_grid[max(i - 1, 0)], mu_grid[min(i + 1, mu_grid.size - 1)]
@@ -164,6 +267,23 @@ def _profile(grid: GridLikelihood, points: np.ndarray, mu_grid: np.ndarray, inte
     return summary, q, a_raw, minimum
 
 
+def posterior_alpha_width(grid: GridLikelihood, mu: float, k: int) -> float:
+    """The α width (−2ΔlnL = 1) at fixed μ from the parabola through grid point k and its neighbours."""
+    centre = int(np.clip(k, 1, grid.alphas.size - 2))
+    window = np.arange(centre - 1, centre + 2)
+    values = grid.values(float(mu), window)
+    if not np.isfinite(values).all():
+        return float("nan")
+    c2 = np.polyfit(grid.alphas[window], values, 2)[0]
+    return float(1.0 / np.sqrt(c2)) if c2 > 0 else float("nan")
+
+
+def _padded(interval: tuple[float, float], mu_grid: np.ndarray) -> tuple[float, float]:
+    """The interval widened by one scan step on each side: the fits its ends depend on."""
+    step = float(mu_grid[1] - mu_grid[0]) if mu_grid.size > 1 else 0.0
+    return interval[0] - step, interval[1] + step
+
+
 def grid_profile(
     specs: Sequence[dict],
     observed: Sequence[Sequence[float]],
@@ -174,12 +294,14 @@ def grid_profile(
     scan_points: int = 41,
     interpolation: str = "cubic",
     half_grid: bool = True,
+    surface_points: int = 0,
 ) -> GridProfile:
     """Profile −2lnL(μ, α) over α (prior N(α0, α_sigma)) and every NP of the grid's workspaces.
 
     ``specs[k]``/``observed[k]`` are the workspace and observed counts at ``alphas[k]``. The half-grid
     summary (every second point, which needs an odd number of points to keep both ends) shows the
-    effect of the grid spacing.
+    effect of the grid spacing. ``surface_points`` > 0 adds a finer μ scan (that many points over the
+    interval widened by 1.5 widths each side) of every grid point, for the likelihood-surface figure.
     """
     if interpolation not in INTERPOLATIONS:
         raise ValueError(f"interpolation {interpolation!r} is not one of {INTERPOLATIONS}")
@@ -191,10 +313,20 @@ def grid_profile(
     half = None
     if half_grid and grid.alphas.size >= 5:
         half, *_ = _profile(grid, points[::2], mu_grid, interpolation, [])
-    per_point = np.array([[grid.value(int(k), float(m)) for m in mu_grid] for k in points]) - minimum
+    evaluated = np.isfinite(q) | np.array([float(m) in grid.cache[0] for m in mu_grid])
+    per_point = np.array([[grid.value(int(k), float(m)) if e else np.nan
+                           for m, e in zip(mu_grid, evaluated, strict=True)] for k in points]) - minimum  # fmt: skip
     at_edge = bool(np.isclose(summary.alpha_hat, grid.alphas[0]) or np.isclose(summary.alpha_hat, grid.alphas[-1]))
     if at_edge:
         notes.append(f"alpha_hat {summary.alpha_hat:g} on the edge of the grid: widen it")
+    nearest = int(np.nanargmin(np.abs(grid.alphas - summary.alpha_hat))) if np.isfinite(summary.alpha_hat) else 0
+    alpha_width = posterior_alpha_width(grid, summary.mu_hat, nearest)
+    spacing = float(np.max(np.diff(grid.alphas[max(nearest - 1, 0) : nearest + 2])))
+    if np.isfinite(alpha_width) and spacing > alpha_width:
+        notes.append(f"grid spacing {spacing:g} near alpha_hat exceeds the fitted alpha width {alpha_width:.3g}: "
+                     "the interpolation between grid points drives the result; refine the grid there")  # fmt: skip
+    grid.value(nearest, summary.mu_hat)
+    point_pulls = np_pulls(grid.liks[nearest].model, grid.cache[nearest][summary.mu_hat])
     return GridProfile(
         mu_hat=summary.mu_hat,
         alpha_hat=summary.alpha_hat,
@@ -208,9 +340,23 @@ def grid_profile(
         interpolation=interpolation,
         half_grid=half,
         alpha_at_edge=at_edge,
-        converged=bool(grid.converged and not any("did not converge" in n for n in grid.notes)),
+        converged=grid.converged_between(*_padded(summary.interval_68, mu_grid)),
         notes=tuple(grid.notes + notes),
+        twice_nll_min=float(minimum),
+        pulls=point_pulls,
+        surface=_surface(grid, summary, minimum, interpolation, surface_points) if surface_points > 0 else None,
     )
+
+
+def _surface(grid: GridLikelihood, summary: GridSummary, minimum: float, interpolation: str, points: int) -> dict:
+    """−2lnL_k(μ) + prior_k − minimum on a fine μ grid around the interval, and α̂(μ) there."""
+    lo, hi = summary.interval_68
+    width = max(hi - lo, 1e-3)
+    mu = np.linspace(max(grid.mu_range[0], lo - 1.5 * width), min(grid.mu_range[1], hi + 1.5 * width), points)
+    values = np.array([grid.values(float(m), np.arange(grid.alphas.size)) for m in mu]).T - minimum
+    alpha_hat = [minimise_over_alpha(grid.alphas, values[:, j] + minimum, interpolation)[1] for j in range(mu.size)]
+    return {"mu": mu.tolist(), "per_point": [[json_float(v) for v in row] for row in values],
+            "alpha_hat": [json_float(a) for a in alpha_hat]}  # fmt: skip
 
 
 def histosys_yields(nominal: np.ndarray, hi: np.ndarray, lo: np.ndarray, alpha: float) -> np.ndarray:
@@ -275,6 +421,7 @@ def grid_payload(result: GridProfile) -> dict:
         "per_point": [[json_float(v) for v in row] for row in result.per_point],
         "interpolation": result.interpolation,
         "half_grid": half,
+        "surface": result.surface,
         "alpha_at_edge": result.alpha_at_edge,
         "converged": result.converged,
         "notes": list(result.notes),
@@ -284,3 +431,53 @@ def grid_payload(result: GridProfile) -> dict:
 def write_grid_profile(result: GridProfile, path: str | os.PathLike) -> None:
     """Write a grid profile as sorted-key JSON, atomically."""
     write_json(path, grid_payload(result))
+
+
+class Surface(NamedTuple):
+    """−2ΔlnL(μ, α) of a grid fit on a dense α grid (the fit's own interpolation) and the profiled path."""
+
+    mu: np.ndarray
+    alpha: np.ndarray
+    q: np.ndarray  # (alpha, mu); NaN where a column was not evaluated
+    path_alpha: np.ndarray  # α̂(μ) at each μ
+    grid_alphas: np.ndarray
+    mu_hat: float
+    alpha_hat: float
+
+
+def local_parabolas(alphas: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Values at ``at`` of the parabola through the grid point nearest each α and its two neighbours."""
+    nearest = np.abs(np.asarray(at)[:, None] - alphas[None, :]).argmin(axis=1)
+    centre = np.clip(nearest, 1, alphas.size - 2)
+    out = np.empty(len(at))
+    for c in np.unique(centre):
+        rows = centre == c
+        out[rows] = np.polyval(np.polyfit(alphas[c - 1 : c + 2], values[c - 1 : c + 2], 2), np.asarray(at)[rows])
+    return out
+
+
+def likelihood_surface(fit_payload: dict, points: int = 201) -> Surface:
+    """The 2-D surface of a grid-fit JSON (``grid.surface``, else the scan's ``grid.per_point``, interpolated in α:
+    the fit's cubic spline, or its local parabolas when the fit used the "quadratic" interpolation).
+
+    ValueError naming the field when the payload is not a grid fit.
+    """
+    grid = fit_payload.get("grid")
+    if not grid or "per_point" not in grid:
+        raise ValueError(f"fit result {fit_payload.get('dataset')!r}: no 'grid.per_point' (not a grid fit)")
+    fine = grid.get("surface") or {"mu": fit_payload["scan"]["mu"], "per_point": grid["per_point"],
+                                   "alpha_hat": grid["scan"]["alpha_hat"]}  # fmt: skip
+    mu = np.asarray(fine["mu"], dtype=float)
+    alphas = np.asarray(grid["alphas"], dtype=float)
+    per_point = np.array([[np.nan if v is None else v for v in row] for row in fine["per_point"]], dtype=float)
+    dense = np.linspace(alphas[0], alphas[-1], points)
+    q = np.full((points, mu.size), np.nan)
+    for j in range(mu.size):
+        column = per_point[:, j]
+        if np.isfinite(column).all():
+            if grid.get("interpolation", "cubic") == "cubic":
+                q[:, j] = scipy.interpolate.CubicSpline(alphas, column)(dense)
+            else:  # the fit's parabolas: through the grid point nearest each α and its two neighbours
+                q[:, j] = local_parabolas(alphas, column, dense)
+    path = np.array([np.nan if v is None else v for v in fine["alpha_hat"]], dtype=float)
+    return Surface(mu, dense, q, path, alphas, float(fit_payload["mu_hat"]), float(grid["alpha_hat"]))

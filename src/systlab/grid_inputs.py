@@ -1,0 +1,223 @@
+"""Inputs of the grid-profiled likelihood of a parameterized classifier f(x; α): scores and workspaces per α_k.
+
+At every grid point α_k of the classifier's NP (TES) the samples it needs are scored with f(.; α_k)
+into ONE table per point (:func:`score_grid_point`), and a full pyhf workspace is built from them
+(:func:`point_workspace`): nominal templates = the sample simulated at α_k, binned with that point's
+own signal quantiles, NO histosys for the classifier's NP, every other shape NP as a histosys. The
+other shape NPs have samples at nominal TES only, so their effect at α_k is taken relative to the
+nominal-TES sample scored with f(.; α_k) (bin-by-bin ratio, applied to the α_k template): an
+approximation that neglects how their effect changes with TES.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from systlab.config import Config, variation_name
+from systlab.onnx_io import OnnxScorer
+from systlab.score import ScoreSummary, read_scored_splits, scored_table, write_parquet
+from systlab.templates import NOMINAL, Templates, bin_edges, check_background_positive, histograms, is_truth
+from systlab.workspace import build_workspace
+
+#: Method families whose classifier takes a shape NP as input ``alpha_<np>``: family -> NP.
+PARAMETERIZED = {"aware": "tes"}
+#: Bookkeeping columns added to the one score table of a grid point.
+KEY_COLUMNS = ("process", "variation")
+FORMAT = "systlab.grid_workspaces/1"
+
+
+class GridPoint(NamedTuple):
+    """One grid point: α_k in σ units, its file label and the sample variation simulated at α_k."""
+
+    alpha: float
+    label: str
+    sample: str
+
+
+def parameterized_np(cfg: Config, model_name: str) -> str | None:
+    """The shape NP the model's classifier is parameterized in, or None for a fixed classifier."""
+    return PARAMETERIZED.get(cfg.model(model_name).method)
+
+
+def parameterized_models(cfg: Config) -> tuple[str, ...]:
+    """Model names whose likelihood is the grid profile."""
+    return tuple(m for m in cfg.model_names() if parameterized_np(cfg, m) is not None)
+
+
+def grid_points(cfg: Config, np_name: str) -> tuple[GridPoint, ...]:
+    """The sorted grid of ``np_name`` (config ``systematics.shape.<np>.grid``); ValueError if unusable."""
+    grid = sorted(cfg.shape_np(np_name).grid)
+    field = f"systematics.shape.{np_name}.grid"
+    if len(grid) < 3 or 0.0 not in grid:
+        raise ValueError(f"config field '{field}': the grid profile needs >= 3 points including 0, got {grid}")
+    have = set(cfg.variation_names())
+    points = []
+    for k in grid:
+        sample = NOMINAL if k == 0 else variation_name(np_name, k)
+        if sample not in have:
+            raise ValueError(f"config field '{field}': no sample variation {sample!r} for grid point {k:g}")
+        points.append(GridPoint(float(k), variation_name(np_name, k), sample))
+    return tuple(points)
+
+
+def other_shape_nps(cfg: Config, np_name: str) -> dict[str, bool]:
+    """Shape NPs other than the classifier's, name -> one-sided: histosys inside every grid workspace."""
+    return {s.name: s.one_sided for s in cfg.shape_nps if s.name != np_name}
+
+
+def point_samples(cfg: Config, np_name: str, point: GridPoint) -> tuple[str, ...]:
+    """Sample variations scored at ``point``: its α_k sample, nominal, the other NPs' shifts, every truth."""
+    out = [point.sample, NOMINAL]
+    for name, one_sided in other_shape_nps(cfg, np_name).items():
+        out += [variation_name(name, 1)] + ([] if one_sided else [variation_name(name, -1)])
+    out += [v for v in cfg.variation_names() if is_truth(v)]
+    return tuple(dict.fromkeys(out))
+
+
+def score_grid_point(
+    onnx_path: str | os.PathLike,
+    sample_paths: Mapping[tuple[str, str], str | os.PathLike],
+    parameter: str,
+    alpha: float,
+    out_path: str | os.PathLike,
+    threads: int = 1,
+) -> ScoreSummary:
+    """Score every (process, variation) sample with ``parameter`` = ``alpha``; ONE table with key columns."""
+    start = time.perf_counter()
+    scorer = OnnxScorer(onnx_path, threads=threads)
+    if parameter not in scorer.parameters:
+        raise ValueError(f"{onnx_path}: {parameter!r} is not a parameter input of the model {scorer.parameters}")
+    frames = []
+    for (process, variation), path in sorted(sample_paths.items()):
+        table = read_scored_splits(Path(path), scorer, {parameter: alpha})
+        scores = scorer.score_table(table, path) if len(table) else np.empty(0, np.float32)
+        frame = scored_table(table, scores)
+        frames.append(frame.assign(process=process, variation=variation)[[*KEY_COLUMNS, *frame.columns]])
+    merged = pd.concat(frames, ignore_index=True)
+    write_parquet(merged, Path(out_path))
+    return ScoreSummary(events=len(merged), seconds=time.perf_counter() - start)
+
+
+def read_grid_scores(path: str | os.PathLike) -> dict[tuple[str, str], pd.DataFrame]:
+    """The score table of one grid point split into (process, variation) -> rows (file order kept)."""
+    table = pd.read_parquet(path)
+    missing = [c for c in (*KEY_COLUMNS, "event_id", "weight", "split", "label", "score") if c not in table]
+    if missing:
+        raise ValueError(f"{path}: grid score table lacks column(s) {missing}")
+    if table["score"].isna().any() or not table["weight"].notna().all():
+        raise ValueError(f"{path}: column 'score' or 'weight' has NaN value(s)")
+    return {
+        (str(p), str(v)): rows.drop(columns=list(KEY_COLUMNS)).reset_index(drop=True)
+        for (p, v), rows in table.groupby(list(KEY_COLUMNS), sort=True)
+    }
+
+
+def relative_shift(h, process_axis: int, variation: str, reference: str, target: str) -> tuple[np.ndarray, np.ndarray]:
+    """(values, variances) of ``target`` × (``variation`` / ``reference``) bin by bin (ratio 1 where empty)."""
+    view = h.view(flow=False)
+    j = {v: h.axes["variation"].index(v) for v in (variation, reference, target)}
+    num, den = view.value[process_axis, j[variation]], view.value[process_axis, j[reference]]
+    ratio = np.divide(num, den, out=np.ones_like(num), where=den > 0)
+    return view.value[process_axis, j[target]] * ratio, view.variance[process_axis, j[target]] * ratio**2
+
+
+def point_templates(
+    tables: Mapping[tuple[str, str], pd.DataFrame],
+    point: GridPoint,
+    shape_nps: Mapping[str, bool],
+    bins: int,
+    binning: str,
+    signal: str,
+) -> Templates:
+    """Template-split histograms at α_k, relabelled so that ``nominal`` is the α_k sample.
+
+    Edges come from the α_k sample's own signal (``binning`` as for fixed classifiers); each other
+    shape NP's ±1σ template is the α_k template times its ratio to the nominal-TES sample (both
+    scored with f(.; α_k)).
+    """
+    model = {(p, v): t for (p, v), t in tables.items() if not is_truth(v)}
+    at_point = {(p, NOMINAL): t for (p, v), t in model.items() if v == point.sample}
+    if not at_point:
+        raise ValueError(f"grid point {point.label}: no scores of sample {point.sample!r}")
+    edges = bin_edges(at_point, bins, binning, [signal])
+    raw = histograms(model, edges, "template")
+    shifts = [variation_name(n, s) for n, one_sided in sorted(shape_nps.items())
+              for s in ((1,) if one_sided else (1, -1))]  # fmt: skip
+    relabelled = {(p, v): at_point[(p, NOMINAL)] for p, _ in at_point for v in (NOMINAL, *shifts)}
+    out = histograms(relabelled, edges, "template")
+    view = out.view(flow=False)
+    for i, process in enumerate(out.axes["process"]):
+        ri = raw.axes["process"].index(process)
+        for variation in shifts:
+            values, variances = relative_shift(raw, ri, variation, NOMINAL, point.sample)
+            j = out.axes["variation"].index(variation)
+            view.value[i, j], view.variance[i, j] = values, variances
+    check_background_positive(out, [p for p in out.axes["process"] if p != signal])
+    return Templates(edges=np.asarray(edges, dtype=float), splits={"template": out}, signal=(signal,))
+
+
+def point_workspace(templates: Templates, cfg: Config, np_name: str) -> dict:
+    """The full pyhf workspace at one grid point: every NP but ``np_name`` as for a fixed classifier."""
+    return build_workspace(
+        templates,
+        signal=cfg.signal,
+        backgrounds=cfg.backgrounds,
+        shape_nps=other_shape_nps(cfg, np_name),
+        norm_nps={n.name: (n.processes, n.sigma) for n in cfg.norm_nps},
+        lumi_sigma=cfg.lumi_sigma,
+    )
+
+
+class GridWorkspaces(NamedTuple):
+    """Everything the grid fit needs besides the pseudo-data events: one workspace and binning per α_k."""
+
+    np_name: str
+    alphas: np.ndarray  # σ units
+    labels: tuple[str, ...]
+    edges: tuple[np.ndarray, ...]
+    specs: tuple[dict, ...]
+
+
+def build_grid_workspaces(cfg: Config, np_name: str, score_paths: Sequence[str | os.PathLike]) -> GridWorkspaces:
+    """Workspaces at every grid point from the per-point score tables (``score_paths`` in grid order)."""
+    points = grid_points(cfg, np_name)
+    if len(score_paths) != len(points):
+        raise ValueError(f"{len(score_paths)} grid score files for {len(points)} grid points of {np_name!r}")
+    edges, specs = [], []
+    for point, path in zip(points, score_paths, strict=True):
+        if Path(path).stem != point.label:
+            raise ValueError(f"{path}: expected the scores of grid point {point.label}")
+        templates = point_templates(read_grid_scores(path), point, other_shape_nps(cfg, np_name), cfg.bins,
+                                    cfg.binning, cfg.signal)  # fmt: skip
+        edges.append(templates.edges)
+        specs.append(point_workspace(templates, cfg, np_name))
+    return GridWorkspaces(np_name, np.array([p.alpha for p in points]), tuple(p.label for p in points),
+                          tuple(edges), tuple(specs))  # fmt: skip
+
+
+def grid_workspaces_payload(grid: GridWorkspaces) -> dict:
+    return {
+        "format": FORMAT,
+        "np": grid.np_name,
+        "alphas": grid.alphas.tolist(),
+        "labels": list(grid.labels),
+        "edges": [e.tolist() for e in grid.edges],
+        "workspaces": list(grid.specs),
+    }
+
+
+def read_grid_workspaces(path: str | os.PathLike) -> GridWorkspaces:
+    """Read what :func:`grid_workspaces_payload` wrote; ValueError naming the file if it is not that."""
+    p = json.loads(Path(path).read_text())
+    if p.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a {FORMAT} file (format {p.get('format')!r})")
+    return GridWorkspaces(p["np"], np.asarray(p["alphas"], float), tuple(p["labels"]),
+                          tuple(np.asarray(e, float) for e in p["edges"]), tuple(p["workspaces"]))  # fmt: skip
