@@ -1,0 +1,23 @@
+"""Rules figure_toy_*: the paper-toy figures (which one from the rule's params.figure)."""
+
+from systlab.figures.paper_toys import plot_decision_maps, plot_likelihood_ratio, plot_pivot_outputs
+from systlab.figures.style import save_figure
+from systlab.papertoys.evaluate import group_models
+from systlab.papertoys.figure_data import decision_maps, pivot_output_histograms, ratio_profiles
+from systlab.papertoys.settings import parse_paper_toys
+from systlab.runtime import start
+
+smk = snakemake  # noqa: F821
+cfg = start(smk)
+settings = parse_paper_toys(smk.config)
+models = group_models(smk.input)
+figure = smk.params.figure
+if figure == "decision_boundary":
+    fig = plot_decision_maps(decision_maps(models))
+elif figure == "likelihood_ratio":
+    fig = plot_likelihood_ratio(ratio_profiles(models, settings.test_events, settings.seed))
+elif figure == "pivot_outputs":
+    fig = plot_pivot_outputs(pivot_output_histograms(models, settings.test_events, settings.seed))
+else:
+    raise ValueError(f"rule {smk.rule}: unknown params.figure {figure!r}")
+save_figure(fig, smk.output.pdf, cfg.run_id, smk.output.png)
