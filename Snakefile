@@ -14,7 +14,14 @@ include: "workflow/rules/workspace.smk"
 include: "workflow/rules/fit.smk"
 include: "workflow/rules/toys.smk"
 include: "workflow/rules/summary.smk"
+include: "workflow/rules/inference.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/figures_models.smk"
+include: "workflow/rules/figures_inference.smk"
+include: "workflow/rules/figures_grid.smk"
+include: "workflow/rules/paper_toys.smk"
+include: "workflow/rules/lambda_scan.smk"
+include: "workflow/rules/sensitivity.smk"
 include: "workflow/rules/theory.smk"
 
 
@@ -23,5 +30,12 @@ rule all:
         fit_results(),
         all_metrics(),
         analysis_figures(),
+        MODEL_FIGURES,
+        INFERENCE_FIGURES,
+        GRID_FIGURES,
+        INFERENCE_RESULTS,
+        PAPER_TOY_RESULTS,
+        LAMBDA_FIGURES,
+        SENSITIVITY_FIGURES,
         THEORY_FIGURES,
         "results/inference/summary.md",

@@ -46,6 +46,7 @@ def test_profile_gives_the_train_rule_a_gpu_and_no_other_rule():
     resources = _profile()["set-resources"]
     assert resources["train"]["gpu"] == 1
     assert [rule for rule, res in resources.items() if "gpu" in res or "gres" in res] == ["train"]
+    assert "gpu" not in resources["paper_toy_train"]  # its rule declares gpu=1 itself
     assert re.search(r"^\s*gpu=1,?\s*$", (ROOT / "workflow/rules/train.smk").read_text(), re.M)
 
 
@@ -60,7 +61,7 @@ def test_dry_run_with_the_slurm_profile(tmp_path):
     jobs = re.findall(r"^rule (\w+):\n(?:    .*\n)*?    resources: (.*)$", run.stdout, re.M)
     assert jobs, run.stdout[-2000:]
     rules_with_gpu = {rule for rule, res in jobs if re.search(r"\bgpu=1\b", res)}
-    assert rules_with_gpu == {"train"}
+    assert rules_with_gpu == {"train", "paper_toy_train"}  # the training rules, nothing else
     assert all("runtime=" in res for _, res in jobs)
 
 

@@ -101,16 +101,26 @@ class MethodSettings:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One trained model family member: its name (the ``method`` wildcard), family, and oracle TES point."""
+    """One trained model family member: its name (the ``method`` wildcard), family, oracle TES point, lambda."""
 
     name: str
     method: str
     tes_point: float | None = None
+    lam: float | None = None  # a lambda-scan point of pivot/disco (None: the method's configured lambda)
 
 
 def oracle_name(tes_point: float) -> str:
     """Model name of the oracle at a TES shift in sigma units: ``oracle_tes_-1sd``, ``oracle_tes_0sd``."""
     return f"oracle_tes_{tes_point:+g}sd" if tes_point else "oracle_tes_0sd"
+
+
+def lambda_scan_name(method: str, lam: float) -> str:
+    """Model name of one lambda-scan point: ``pivot_lambda_0``, ``disco_lambda_2.5``."""
+    return f"{method}_lambda_{lam:g}"
+
+
+#: Methods with a decorrelation strength lambda that can be scanned.
+LAMBDA_METHODS = ("pivot", "disco")
 
 
 #: Methods that need the TES nuisance parameter in ``systematics.shape``.
@@ -148,6 +158,8 @@ class Config:
     loop_induced: tuple[str, ...]
     digest: str  # short hash of the whole config, stamped into models and figures
     method_settings: MethodSettings = MethodSettings()
+    grid_interpolation: str = "cubic"  # fit.grid_interpolation: how -2lnL is interpolated between grid points
+    n_grid_toys: int = 100  # toys.grid_n: toys per replica of a grid-profiled (parameterized) model
 
     @property
     def processes(self) -> tuple[str, ...]:
@@ -198,11 +210,24 @@ class Config:
         """Values of the ``method`` wildcard: model directories under results/models/."""
         return tuple(m.name for m in self.models())
 
+    def lambda_scan_models(self) -> tuple[ModelSpec, ...]:
+        """The extra models of the pivot/disco lambda scans (configured methods only; the configured
+        lambda itself is the main model, so it is not trained twice)."""
+        out: list[ModelSpec] = []
+        for method in LAMBDA_METHODS:
+            if method not in self.methods:
+                continue
+            settings = getattr(self.method_settings, method)
+            out += [ModelSpec(lambda_scan_name(method, lam), method, lam=lam)
+                    for lam in settings.lambda_scan if lam != settings.lam]
+        return tuple(out)
+
     def model(self, name: str) -> ModelSpec:
-        for spec in self.models():
+        for spec in (*self.models(), *self.lambda_scan_models()):
             if spec.name == name:
                 return spec
-        raise KeyError(f"unknown model {name!r}; known: {list(self.model_names())}")
+        known = [*self.model_names(), *(m.name for m in self.lambda_scan_models())]
+        raise KeyError(f"unknown model {name!r}; known: {known}")
 
 
 def variation_name(np_name: str, k: float) -> str:
@@ -321,6 +346,8 @@ def load_config(mapping: Mapping[str, Any], source: str = "config") -> Config:
         loop_induced=tuple(m["theory"].get("loop_induced", [])),
         digest=digest,
         method_settings=method_settings,
+        grid_interpolation=m["fit"].get("grid_interpolation", "cubic"),
+        n_grid_toys=int(m.get("toys", {}).get("grid_n", m.get("toys", {}).get("n", 100))),
     )
 
 

@@ -248,7 +248,8 @@ fi
   >"$WORK/dry.log" 2>&1 || { tail -30 "$WORK/dry.log"; fail "dry run with the SLURM profile failed"; }
 TOTAL=$(awk '$1=="total" {print $2; exit}' "$WORK/dry.log")
 N_ALL=$(awk '$1=="all" {print $2; exit}' "$WORK/dry.log")
-N_TRAIN=$(awk '$1=="train" {print $2; exit}' "$WORK/dry.log")
+# training rules (they request a GPU): the classifiers and the paper-toy classifiers
+N_TRAIN=$(awk '$1=="train" || $1=="paper_toy_train" {n += $2} END {print n + 0}' "$WORK/dry.log")
 EXPECTED=$(( TOTAL - ${N_ALL:-0} ))
 say "dry run: $TOTAL jobs ($N_TRAIN train), $EXPECTED to be submitted"
 
@@ -309,7 +310,7 @@ for id in "${JOBIDS[@]}"; do
   [[ "$name" == "$RUN_UUID" ]] || fail "job $id has name '$name', not this run's $RUN_UUID"
   [[ "$state" == COMPLETED && "$code" == 0:0 ]] || fail "job $id ($comment) is $state with exit code $code"
   grep -qE "JobId=$id .*JobState=COMPLETED" "$STATE/log/jobcomp.log" || fail "job $id missing from SLURM's job completion log"
-  if [[ "$rule" == train ]]; then
+  if [[ "$rule" == train || "$rule" == paper_toy_train ]]; then
     N_TRAIN_SEEN=$((N_TRAIN_SEEN + 1))
     [[ "$tres" == *gpu:1* ]] || fail "training job $id ($comment) has no GPU request (TresPerJob='$tres')"
     N_GPU=$((N_GPU + 1))
@@ -320,7 +321,8 @@ done
 [[ "$N_TRAIN_SEEN" -eq "$N_TRAIN" ]] || fail "$N_TRAIN_SEEN training jobs in SLURM, expected $N_TRAIN"
 # (b) the sbatch lines snakemake issued: --gpus=1 on exactly the training jobs
 N_GPU_CALLS=$(grep 'sbatch call: ' "$WORK/slurm.log" | grep -c -- '--gpus=1' || true)
-N_GPU_TRAIN_CALLS=$(grep 'sbatch call: ' "$WORK/slurm.log" | grep -- "--comment rule_train" | grep -c -- '--gpus=1' || true)
+N_GPU_TRAIN_CALLS=$(grep 'sbatch call: ' "$WORK/slurm.log" | grep -E -- "--comment '?rule_(paper_toy_)?train" \
+                    | grep -c -- '--gpus=1' || true)
 [[ "$N_GPU_CALLS" -eq "$N_TRAIN" && "$N_GPU_TRAIN_CALLS" -eq "$N_TRAIN" ]] \
   || fail "sbatch --gpus=1 on $N_GPU_CALLS calls ($N_GPU_TRAIN_CALLS train), expected exactly the $N_TRAIN training jobs"
 GPU_SEEN_RUNNING=$(grep -E 'RUNNING +gres:gpu:1' "$QUEUE_LOG" | awk '{print $1}' | sort -u | tr '\n' ' ' || true)

@@ -35,9 +35,9 @@ def pivot_settings(cfg: Config, lam: float | None = None) -> PivotSettings:
 def method_options(cfg: Config, spec: ModelSpec) -> dict[str, Any]:
     """Keyword options of ``METHODS[spec.method]`` for this model."""
     if spec.method == "pivot":
-        return {"pivot": pivot_settings(cfg)}
+        return {"pivot": pivot_settings(cfg, spec.lam)}
     if spec.method == "disco":
-        return {"lam": cfg.method_settings.disco.lam}
+        return {"lam": cfg.method_settings.disco.lam if spec.lam is None else spec.lam}
     if spec.method == "oracle":
         return {"tes_point": spec.tes_point}
     return {}
