@@ -249,7 +249,7 @@ fi
 TOTAL=$(awk '$1=="total" {print $2; exit}' "$WORK/dry.log")
 N_ALL=$(awk '$1=="all" {print $2; exit}' "$WORK/dry.log")
 # training rules (they request a GPU): the classifiers and the paper-toy classifiers
-N_TRAIN=$(awk '$1=="train" || $1=="paper_toy_train" {n += $2} END {print n + 0}' "$WORK/dry.log")
+N_TRAIN=$(awk '$1=="total" {exit} $1=="train" || $1=="paper_toy_train" {n += $2} END {print n + 0}' "$WORK/dry.log")
 EXPECTED=$(( TOTAL - ${N_ALL:-0} ))
 say "dry run: $TOTAL jobs ($N_TRAIN train), $EXPECTED to be submitted"
 
