@@ -155,3 +155,18 @@ def test_summary_names_a_missing_or_incomplete_input(tmp_path):
     paths["limits"][1].write_text(json.dumps({"expected": {"0": 1.0}}))
     with pytest.raises(ValueError, match=r"r1/limit.json: field 'expected.-2' missing"):
         summary_from_files([metrics], [], paths["toys"], {}, limit_paths=paths["limits"])
+
+
+def test_wilks_check_reads_the_model_toys_when_there_are_some():
+    """Held-out toys carry the templates' MC non-closure: the asymptotics check uses the model toys."""
+    from scipy.stats import chi2
+
+    from systlab.summary import inference_record
+
+    good = chi2.ppf((np.arange(200) + 0.5) / 200, 1).tolist()  # q_mu distributed as chi2_1
+    shifted = [q + 3.0 for q in good]  # what a biased (non-closing) toy sample looks like
+    held_out = {"coverage": 0.4, "coverage_pull": -4.0, "q_mu_true": shifted}
+    record = inference_record(None, None, {**held_out, "model": {"coverage": 0.69, "coverage_pull": 0.2,
+                                                                 "q_mu_true": good}})
+    assert record["coverage_model"] == 0.69 and record["wilks"]["ks_p_value"] > 0.5
+    assert inference_record(None, None, held_out)["wilks"]["ks_p_value"] < 1e-6

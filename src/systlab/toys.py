@@ -322,6 +322,10 @@ def coverage_payload(result: Coverage) -> dict:
     return payload
 
 
-def write_coverage(result: Coverage, path: str | os.PathLike) -> None:
-    """Write a coverage summary as sorted-key JSON, atomically."""
-    write_json(path, coverage_payload(result))
+def write_coverage(result: Coverage, path: str | os.PathLike, model: Coverage | None = None) -> None:
+    """Write a coverage summary as sorted-key JSON, atomically; ``model``: the same study with toys drawn
+    from the model's own expectation, stored under the key ``model`` (the Wilks check reads it)."""
+    payload = coverage_payload(result)
+    if model is not None:
+        payload["model"] = coverage_payload(model)
+    write_json(path, payload)

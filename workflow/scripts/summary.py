@@ -7,12 +7,15 @@ cfg = start(snakemake)  # noqa: F821
 notes = {
     "widths": "68% profile-likelihood width on mu, fitted to the toy-split expectation at each truth (key: TES shift)",
     "bias": "mu_hat - mu_true on that expectation",
-    "coverage": f"{cfg.n_toys} toys per replica at mu = 1, NPs nominal, auxiliary data fluctuated; coverage_pull = "
-    "(coverage - 0.6827)/sigma68",
+    "coverage": f"{cfg.n_toys} toys per replica at mu = 1, NPs nominal, auxiliary data fluctuated. coverage: "
+    "Poisson counts from the held-out toy split (FAIR-Universe way; includes the MC-statistical non-closure "
+    "between that split and the templates); coverage_model: from the model's own expectation (the statistical "
+    "procedure alone; aware's grid toys are held-out only); *_pull = (coverage - 0.6827)/sigma68",
     "limits": "cls95_expected: median expected 95% CLs upper limit on mu (q~_mu asymptotics, background-only "
     "Asimov; the +-1/2 sigma bands are in summary.json); z0_expected: median discovery significance at mu = 1; "
     "both on the Asimov dataset",
-    "wilks": "KS distance and p-value of the toys' q_mu(mu_true) against chi2_1 (Wilks)",
+    "wilks": "KS distance and p-value of the model toys' q_mu(mu_true) against chi2_1 (Wilks; held-out toys "
+    "where there are no model toys)",
 }
 parameterized = list(snakemake.params.parameterized)  # noqa: F821
 if parameterized:
