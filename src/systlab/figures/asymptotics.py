@@ -37,14 +37,16 @@ def plot_asymptotics(toys: Mapping[str, ToyFigures], bin_width: float = 0.5, lum
         ax.stairs(chi2_bins, edges, color="0.35", linestyle=":", linewidth=1.2)
         colour = method_colour(model)
         drawn = 0
-        for k, (replica, q) in enumerate(zip(toys[model].replicas, toys[model].q_mu_true, strict=True)):
+        sources = toys[model].q_source or ("held-out",) * len(toys[model].replicas)
+        for k, (replica, q, source) in enumerate(zip(toys[model].replicas, toys[model].q_mu_true, sources,
+                                                     strict=True)):
             values = None if q is None else q[np.isfinite(q)]
             if values is None or not values.size:
                 continue
             density = np.histogram(np.clip(values, 0.0, Q_MAX - 1e-9), edges)[0] / (values.size * bin_width)
             check = wilks_check(values)
             ax.stairs(density, edges, color=colour, linewidth=2, linestyle=LINESTYLES[k % len(LINESTYLES)],
-                      label=f"{replica}: KS {check.ks:.2f} (p {check.ks_p_value:.2g}), N={check.n}")  # fmt: skip
+                      label=f"{replica} ({source}): KS {check.ks:.2f} (p {check.ks_p_value:.2g}), N={check.n}")
             drawn += 1
         ax.set_yscale("log")
         ax.set_ylim(1e-3, 300.0)  # room for the legend above the χ²₁ peak

@@ -41,6 +41,10 @@ def plot_coverage(toys: Mapping[str, ToyFigures], n_toys: int | None = None, lum
             colour = method_colour(model)
             jitter = np.linspace(-0.12, 0.12, values.size) if values.size > 1 else np.zeros(1)
             ax.plot(i - 0.1 + jitter, values, "o", color=colour, markersize=6, alpha=0.55, markeredgewidth=0)
+            if field == "coverage" and toys[model].coverage_model is not None:
+                model_cov = np.asarray(toys[model].coverage_model, dtype=float)
+                ax.plot(i - 0.1 + jitter, model_cov, "D", markerfacecolor="none", markeredgecolor=colour,
+                        markersize=7, markeredgewidth=1.5)
             finite = values[np.isfinite(values)]
             if finite.size:
                 std = finite.std(ddof=1) if finite.size > 1 else 0.0
@@ -48,7 +52,8 @@ def plot_coverage(toys: Mapping[str, ToyFigures], n_toys: int | None = None, lum
                             linewidth=2)  # fmt: skip
         ax.set_ylabel(ylabel, fontsize=18)
     cov_ax.set_ylim(max(0.0, min(0.3, cov_ax.get_ylim()[0])), 1.4)  # room for the legend above coverage 1
-    cov_ax.plot([], [], "o", color="0.5", alpha=0.55, label="one replica")
+    cov_ax.plot([], [], "o", color="0.5", alpha=0.55, label="one replica (held-out toys)")
+    cov_ax.plot([], [], "D", markerfacecolor="none", markeredgecolor="0.3", label="one replica (model toys)")
     cov_ax.errorbar([], [], yerr=[], fmt="s", color="0.3", capsize=5, label="replica mean ± std")
     title = None if n_toys is None else f"{n_toys} toys per replica at $\\mu$ = 1"
     cov_ax.legend(loc="upper left", ncol=4, fontsize=12, title=title, title_fontsize=13, alignment="left")

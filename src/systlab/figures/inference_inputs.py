@@ -46,6 +46,8 @@ class ToyFigures(NamedTuple):
     mean_width: np.ndarray
     score: np.ndarray
     q_mu_true: tuple[np.ndarray | None, ...]  # None where the toys did not store it
+    coverage_model: np.ndarray | None = None  # coverage of the model toys (NaN where there are none)
+    q_source: tuple[str, ...] = ()  # per replica: "model" or "held-out", the toys q_mu_true comes from
 
 
 def _load(path: Path, fields: Sequence[str]) -> dict:
@@ -128,11 +130,15 @@ def toy_figures(toy_paths: Sequence[str | os.PathLike]) -> dict[str, ToyFigures]
         rows.setdefault(path.parent.name, []).append((path.stem, p))
     out = {}
     for model, reps in sorted(rows.items()):
-        q = tuple(None if p.get("q_mu_true") is None else _floats(p["q_mu_true"]) for _, p in reps)
+        # the Wilks check reads the model toys where there are some (held-out toys add the MC non-closure)
+        q_payloads = [p.get("model") or p for _, p in reps]
+        q = tuple(None if p.get("q_mu_true") is None else _floats(p["q_mu_true"]) for p in q_payloads)
         out[model] = ToyFigures(
             tuple(r for r, _ in reps),
             *(_floats(p[k] for _, p in reps) for k in ("coverage", "sigma68", "mean_width", "score")),
             q_mu_true=q,
+            coverage_model=_floats((p.get("model") or {}).get("coverage") for _, p in reps),
+            q_source=tuple("model" if p.get("model") else "held-out" for _, p in reps),
         )
     return out
 
