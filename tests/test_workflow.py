@@ -130,9 +130,12 @@ def _kill_when(run: subprocess.Popen, workdir: Path, pattern: str, timeout: floa
 
 def _toy_results(results: Path) -> dict[str, dict]:
     """Toy-study results without their wall times (the only fields that may differ between runs)."""
-    def untimed(path: Path) -> dict:
-        return {k: v for k, v in json.loads(path.read_text()).items() if "seconds" not in k}
-    return {str(p.relative_to(results)): untimed(p) for p in sorted((results / "toys").rglob("*.json"))}
+    def untimed(payload):
+        if isinstance(payload, dict):
+            return {k: untimed(v) for k, v in payload.items() if "seconds" not in k}
+        return payload
+    return {str(p.relative_to(results)): untimed(json.loads(p.read_text()))
+            for p in sorted((results / "toys").rglob("*.json"))}
 
 
 @pytest.mark.slow
