@@ -11,31 +11,25 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import replace
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
 
 from systlab.events import SPLITS
 from systlab.papertoys.inferno import train_inferno
 from systlab.papertoys.settings import PaperToySettings, split_model_name
 from systlab.papertoys.toys import TOYS, Toy, ToySample, get_toy
-from systlab.train.common import TrainedModel, classifier_factory, train_classifier
+from systlab.train.common import TrainedModel, train_classifier
 from systlab.train.data import z_column
 from systlab.train.disco import DiscoLoss
-from systlab.train.loop import Batch, TrainingSettings, WeightedBCE, fit, seed_everything, select_device
+from systlab.train.loop import Batch, TrainingSettings, WeightedBCE
 from systlab.train.model import Classifier
 from systlab.train.pivot import (
-    GAUSSIAN_ENTROPY,
-    PRETRAIN_CHECK_ROWS,
     MixtureDensityAdversary,
     PivotLoss,
     PivotSettings,
-    adversary_loss_on,
-    fit_adversary,
+    train_pivot,
 )
 
 #: How each method sets the toy's nuisances per training event.
@@ -110,53 +104,10 @@ class AffectedClassDiscoLoss(DiscoLoss):
 
 def train_toy_pivot(samples: dict[str, pd.DataFrame], toy: Toy, settings: TrainingSettings, pivot: PivotSettings,
                     seed: int, out_dir: str | os.PathLike) -> TrainedModel:  # fmt: skip
-    """``train.pivot.train_pivot``'s schedule (pre-train classifier, then adversary, then the game) with the
-    adversary on the toy's affected classes."""
-    device = select_device()
-    state: dict[str, Any] = {}
-
-    def make_model(train: Batch):
-        def pretrained() -> Classifier:
-            pre = replace(settings, epochs=pivot.pretrain_epochs, patience=pivot.pretrain_epochs)
-            check = train.take(torch.arange(min(train.n_events, PRETRAIN_CHECK_ROWS)))
-            model, _ = fit(classifier_factory(train, settings.hidden), WeightedBCE(), train, check, pre, seed,
-                           device=device)  # fmt: skip
-            seed_everything(seed + 1, settings.threads)
-            adversary = MixtureDensityAdversary(pivot.hidden, pivot.components).to(device)
-            game = AffectedClassPivotLoss(adversary, pivot, toy.affected_classes)
-            state["pretrain_loss"] = fit_adversary(
-                model.to(device), game, train.to(device), pivot.adversary_pretrain_epochs, settings.batch_size, seed
-            )
-            state["game"] = game
-            seed_everything(seed, settings.threads)
-            return model
-
-        return pretrained
-
-    class Game:
-        """Defers to the game built during pre-training."""
-
-        def loss(self, model: nn.Module, batch: Batch) -> torch.Tensor:
-            return state["game"].loss(model, batch)
-
-    def report(model: Classifier, train: Batch, validation: Batch) -> dict[str, Any]:
-        fresh = AffectedClassPivotLoss(
-            MixtureDensityAdversary(pivot.hidden, pivot.components), pivot, toy.affected_classes
-        )
-        seed_everything(seed + 2, settings.threads)
-        fit_adversary(model, fresh, train, pivot.adversary_pretrain_epochs, settings.batch_size, seed + 2)
-        return {
-            "adversary_pretrain_loss": state["pretrain_loss"],
-            "adversary_final_loss": adversary_loss_on(model, state["game"], validation),
-            "adversary_refit_loss": adversary_loss_on(model, fresh, validation),
-            "adversary_ideal_loss": GAUSSIAN_ENTROPY,
-        }
-
-    return train_classifier(
-        "pivot", Game(), samples, list(toy.features), settings, seed, out_dir,
-        extra_columns=[z_column(pivot.nuisance)], options={"toy": toy.name, "pivot": pivot.to_dict()},
-        make_model=make_model, early_stopping=False, after_fit=report,
-    )  # fmt: skip
+    """``train.pivot.train_pivot`` with the adversary on the toy's affected classes."""
+    return train_pivot(samples, list(toy.features), settings, seed, out_dir, pivot,
+                       game_factory=lambda adversary, p: AffectedClassPivotLoss(adversary, p, toy.affected_classes),
+                       options={"toy": toy.name})  # fmt: skip
 
 
 def replica_index(replica: str) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -153,8 +154,13 @@ def train_pivot(
     seed: int,
     out_dir: str | os.PathLike,
     pivot: PivotSettings | None = None,
+    game_factory: Callable[[MixtureDensityAdversary, PivotSettings], PivotLoss] = PivotLoss,
+    options: dict[str, Any] | None = None,
 ) -> TrainedModel:
-    """Pre-train classifier and adversary, then play the game for ``settings.epochs`` (last state kept)."""
+    """Pre-train classifier and adversary, then play the game for ``settings.epochs`` (last state kept).
+
+    ``game_factory`` builds the game from an adversary (e.g. one acting on other classes, as on the paper
+    toys); ``options`` are recorded in the model's metadata beside the pivot settings."""
     pivot = pivot or PivotSettings()
     device = select_device()
     column = z_column(pivot.nuisance)
@@ -168,7 +174,7 @@ def train_pivot(
                            device=device)  # fmt: skip
             seed_everything(seed + 1, settings.threads)
             adversary = MixtureDensityAdversary(pivot.hidden, pivot.components).to(device)
-            game = PivotLoss(adversary, pivot)
+            game = game_factory(adversary, pivot)
             on_device = train.to(device)
             state["pretrain_loss"] = fit_adversary(model.to(device), game, on_device, pivot.adversary_pretrain_epochs,
                                                    settings.batch_size, seed)  # fmt: skip
@@ -187,7 +193,7 @@ def train_pivot(
     def report(model: Classifier, train: Batch, validation: Batch) -> dict[str, Any]:
         game: PivotLoss = state["game"]
         final = adversary_loss_on(model, game, validation)
-        fresh = PivotLoss(MixtureDensityAdversary(pivot.hidden, pivot.components), pivot)
+        fresh = game_factory(MixtureDensityAdversary(pivot.hidden, pivot.components), pivot)
         seed_everything(seed + 2, settings.threads)
         fit_adversary(model, fresh, train, pivot.adversary_pretrain_epochs, settings.batch_size, seed + 2)
         return {
@@ -199,6 +205,6 @@ def train_pivot(
 
     return train_classifier(
         "pivot", Game(), samples, features, settings, seed, out_dir,
-        extra_columns=[column], options={"pivot": pivot.to_dict()}, make_model=make_model,
+        extra_columns=[column], options={**(options or {}), "pivot": pivot.to_dict()}, make_model=make_model,
         early_stopping=False, after_fit=report,
     )  # fmt: skip
