@@ -10,7 +10,8 @@ rule figure_templates:
         "results/templates/{method}/r0.json",
     output:
         pdf="results/figures/templates_{method}.pdf",
-        png="results/figures/templates_{method}.png",
+        png=report("results/figures/templates_{method}.png", caption="../report/templates.rst", category="Models",
+                   subcategory="{method}"),
     log:
         "results/logs/figures/templates_{method}.log",
     conda:

@@ -28,7 +28,7 @@ rule theory_figure_pulls:
         summary="results/theory/summary.json",
     output:
         pdf="results/figures/theory_pulls.pdf",
-        png="results/figures/theory_pulls.png",
+        png=report("results/figures/theory_pulls.png", caption="../report/theory_pulls.rst", category="Theory"),
     params:
         figure="pulls",
     log:
@@ -45,7 +45,7 @@ rule theory_figure_per_particle:
         summary="results/theory/summary.json",
     output:
         pdf="results/figures/theory_per_particle.pdf",
-        png="results/figures/theory_per_particle.png",
+        png=report("results/figures/theory_per_particle.png", caption="../report/theory_per_particle.rst", category="Theory"),
     params:
         figure="per_particle",
     log:
@@ -62,7 +62,7 @@ rule theory_figure_tails:
         summary="results/theory/summary.json",
     output:
         pdf="results/figures/theory_tails.pdf",
-        png="results/figures/theory_tails.png",
+        png=report("results/figures/theory_tails.png", caption="../report/theory_tails.rst", category="Theory"),
     params:
         figure="tails",
     log:
