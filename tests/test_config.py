@@ -48,6 +48,7 @@ def test_variations_cover_nominal_shifts_grid_and_truths():
          "systematics.shape.tes.grid", "does not contain"),
         ({"features": ["PRI_tau_pt", "DER_nonsense"]}, "features", "unknown feature"),
         ({"fit": {"mu_range": [3, 1], "scan_points": 11}}, "fit.mu_range", "low < high"),
+        ({"toys": {"n": 10, "chunks": 20}}, "toys.chunks", "needs chunks <= n"),
         ({"pseudo_data": {"x": {"mu": 1.0, "jes": 1.0}}}, None, None),
         ({"systematics": {"norm": {"x": {"processes": ["wjets"], "sigma": 0.1}}}}, "systematics.norm.x.processes",
          "unknown process"),

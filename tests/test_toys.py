@@ -149,3 +149,14 @@ def test_chunks_without_q_mu_still_merge():
     merged = concatenate([chunk, old])
     assert merged.q_mu_true.shape == (8,) and np.isnan(merged.q_mu_true[4:]).all()
     assert concatenate([old]).q_mu_true is None and merge_chunks([old]).q_mu_true is None
+
+
+def test_chunk_bounds_cover_every_toy_once():
+    from systlab.toys import chunk_bounds
+
+    assert chunk_bounds(10, 1) == [(0, 10)]
+    bounds = chunk_bounds(100, 7)
+    assert bounds[0][0] == 0 and bounds[-1][1] == 100
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:], strict=False)) and all(b > a for a, b in bounds)
+    with pytest.raises(ValueError, match="field 'chunks'"):
+        chunk_bounds(3, 4)

@@ -160,6 +160,7 @@ class Config:
     method_settings: MethodSettings = MethodSettings()
     grid_interpolation: str = "cubic"  # fit.grid_interpolation: how -2lnL is interpolated between grid points
     n_grid_toys: int = 100  # toys.grid_n: toys per replica of a grid-profiled (parameterized) model
+    toy_chunks: int = 1  # toys.chunks: jobs the toys of one fixed-model replica are split into (for clusters)
 
     @property
     def processes(self) -> tuple[str, ...]:
@@ -305,6 +306,9 @@ def load_config(mapping: Mapping[str, Any], source: str = "config") -> Config:
     unknown_features = [f for f in m["features"] if f not in FEATURES]
     if unknown_features:
         raise _fail(source, "features", f"unknown feature(s) {unknown_features}; known: {list(FEATURES)}")
+    toys = m.get("toys", {})
+    if int(toys.get("chunks", 1)) > int(toys.get("n", 100)):
+        raise _fail(source, "toys.chunks", f"{toys['chunks']} chunks for {toys.get('n', 100)} toys: needs chunks <= n")
     mu_lo, mu_hi = (float(x) for x in m["fit"]["mu_range"])
     if not mu_lo < mu_hi:
         raise _fail(source, "fit.mu_range", f"needs low < high, got {[mu_lo, mu_hi]}")
@@ -348,6 +352,7 @@ def load_config(mapping: Mapping[str, Any], source: str = "config") -> Config:
         method_settings=method_settings,
         grid_interpolation=m["fit"].get("grid_interpolation", "cubic"),
         n_grid_toys=int(m.get("toys", {}).get("grid_n", m.get("toys", {}).get("n", 100))),
+        toy_chunks=int(m.get("toys", {}).get("chunks", 1)),
     )
 
 

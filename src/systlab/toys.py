@@ -292,9 +292,21 @@ def write_toy_chunk(chunk: ToyChunk, path: str | os.PathLike) -> None:
     write_json(path, chunk_payload(chunk))
 
 
+def chunk_bounds(n_toys: int, chunks: int) -> list[tuple[int, int]]:
+    """[start, stop) of each of ``chunks`` near-equal toy chunks (toy i is the same toy in any chunking)."""
+    if n_toys < 1 or not 1 <= chunks <= n_toys:
+        raise ValueError(f"toys: field 'chunks': {chunks} chunks for {n_toys} toys (need 1 <= chunks <= toys)")
+    edges = np.linspace(0, n_toys, chunks + 1).round().astype(int)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+
+
 def read_toy_chunk(path: str | os.PathLike) -> ToyChunk:
     """Read a chunk written by :func:`write_toy_chunk`."""
-    p = json.loads(Path(path).read_text())
+    return toy_chunk_from_payload(json.loads(Path(path).read_text()), path)
+
+
+def toy_chunk_from_payload(p: dict, path: str | os.PathLike) -> ToyChunk:
+    """A chunk from its :func:`chunk_payload` form; ``path`` names the file in errors."""
     if p.get("format") != FORMAT_CHUNK:
         raise ValueError(f"{path}: not a {FORMAT_CHUNK} file")
 
