@@ -170,3 +170,11 @@ def test_wilks_check_reads_the_model_toys_when_there_are_some():
                                                                  "q_mu_true": good}})
     assert record["coverage_model"] == 0.69 and record["wilks"]["ks_p_value"] > 0.5
     assert inference_record(None, None, held_out)["wilks"]["ks_p_value"] < 1e-6
+
+
+def test_unconverged_fits_are_named_not_dropped():
+    from systlab.summary import unconverged_fits
+
+    fits = {("baseline", "r0"): {"asimov": {"converged": True}, "truth_above": {"converged": False}},
+            ("pivot", "r1"): {"asimov": {"converged": False}}}
+    assert unconverged_fits(fits) == ["baseline/r0/truth_above", "pivot/r1/asimov"]

@@ -284,4 +284,13 @@ def summary_from_files(
     note = wilks_note(summary)
     if note:
         summary["notes"]["asymptotics"] = note
+    failed = unconverged_fits(fits)
+    if failed:
+        summary["notes"]["fits"] = "not converged (kept, with their notes in the fit files): " + "; ".join(failed)
     return summary
+
+
+def unconverged_fits(fits: Mapping[tuple[str, str], Mapping[str, Mapping[str, Any]]]) -> list[str]:
+    """``model/replica/dataset`` of every fit whose result says ``converged: false`` (never silently dropped)."""
+    return [f"{model}/{replica}/{dataset}" for (model, replica), by_dataset in sorted(fits.items())
+            for dataset, fit in sorted(by_dataset.items()) if fit.get("converged") is False]
