@@ -123,3 +123,13 @@ def test_bad_inputs_raise_clear_errors(templates, spec):
     broken["channels"][0]["samples"][0]["modifiers"][0]["type"] = "nonsense"
     with pytest.raises(WorkspaceError, match="invalid pyhf workspace"):
         validate_workspace(broken)
+
+
+def test_workspace_settings_carry_every_configured_np():
+    from systlab.config import load_config_files
+    from systlab.workspace import workspace_settings
+
+    cfg = load_config_files("config/config.yaml")
+    settings = workspace_settings(cfg)
+    assert settings["shape_nps"] == {"tes": False, "jes": False, "soft_met": True}
+    assert set(settings["norm_nps"]) == {"ttbar_xsec", "diboson_xsec", "bkg_norm"} and settings["lumi_sigma"] == 0.02

@@ -25,7 +25,7 @@ from systlab.config import Config, variation_name
 from systlab.onnx_io import OnnxScorer
 from systlab.score import ScoreSummary, read_scored_splits, scored_table, write_parquet
 from systlab.templates import NOMINAL, Templates, bin_edges, check_background_positive, histograms, is_truth
-from systlab.workspace import build_workspace
+from systlab.workspace import build_workspace, workspace_settings
 
 #: Method families whose classifier takes a shape NP as input ``alpha_<np>``: family -> NP.
 PARAMETERIZED = {"aware": "tes"}
@@ -166,14 +166,7 @@ def point_templates(
 
 def point_workspace(templates: Templates, cfg: Config, np_name: str) -> dict:
     """The full pyhf workspace at one grid point: every NP but ``np_name`` as for a fixed classifier."""
-    return build_workspace(
-        templates,
-        signal=cfg.signal,
-        backgrounds=cfg.backgrounds,
-        shape_nps=other_shape_nps(cfg, np_name),
-        norm_nps={n.name: (n.processes, n.sigma) for n in cfg.norm_nps},
-        lumi_sigma=cfg.lumi_sigma,
-    )
+    return build_workspace(templates, **{**workspace_settings(cfg), "shape_nps": other_shape_nps(cfg, np_name)})
 
 
 class GridWorkspaces(NamedTuple):

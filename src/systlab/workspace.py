@@ -171,3 +171,14 @@ def read_workspace(path: str | os.PathLike) -> dict:
     spec = json.loads(Path(path).read_text())
     validate_workspace(spec)
     return spec
+
+
+def workspace_settings(cfg) -> dict:
+    """:func:`build_workspace`'s keyword arguments from a :class:`systlab.config.Config` (every configured NP)."""
+    return {
+        "signal": cfg.signal,
+        "backgrounds": cfg.backgrounds,
+        "shape_nps": {np_.name: np_.one_sided for np_ in cfg.shape_nps},
+        "norm_nps": {np_.name: (np_.processes, np_.sigma) for np_ in cfg.norm_nps},
+        "lumi_sigma": cfg.lumi_sigma,
+    }

@@ -16,7 +16,7 @@ from systlab.sensitivity import (
     settings,
 )
 from systlab.templates import bin_edges, signal_processes
-from systlab.workspace import build_workspace
+from systlab.workspace import build_workspace, workspace_settings
 
 cfg = start(snakemake)  # noqa: F821
 study, method, replica = (snakemake.wildcards.study, snakemake.wildcards.method,  # noqa: F821
@@ -24,9 +24,7 @@ study, method, replica = (snakemake.wildcards.study, snakemake.wildcards.method,
 options = settings(snakemake.config.get("sensitivity"))  # noqa: F821
 tables = read_tables({(Path(p).parent.name, Path(p).stem): p for p in snakemake.input})  # noqa: F821
 signal = signal_processes(tables)
-workspace = {"signal": cfg.signal, "backgrounds": cfg.backgrounds,
-             "shape_nps": {np_.name: np_.one_sided for np_ in cfg.shape_nps},
-             "norm_nps": {np_.name: (np_.processes, np_.sigma) for np_ in cfg.norm_nps}, "lumi_sigma": cfg.lumi_sigma}
+workspace = workspace_settings(cfg)
 truths = [Truth(t.name, t.mu, f"truth_{t.name}") for t in cfg.truths]
 seed = cfg.seed + zlib.crc32(f"sensitivity/{study}/{method}/{replica}".encode())
 common = {"truths": truths, "mu_range": cfg.mu_range, "scan_points": cfg.scan_points,
