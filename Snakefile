@@ -22,6 +22,7 @@ include: "workflow/rules/figures_grid.smk"
 include: "workflow/rules/paper_toys.smk"
 include: "workflow/rules/lambda_scan.smk"
 include: "workflow/rules/sensitivity.smk"
+include: "workflow/rules/generator_check.smk"
 include: "workflow/rules/theory.smk"
 
 
@@ -37,5 +38,6 @@ rule all:
         PAPER_TOY_RESULTS,
         LAMBDA_FIGURES,
         SENSITIVITY_FIGURES,
+        GENERATOR_CHECK_FIGURES,
         THEORY_FIGURES,
         "results/inference/summary.md",

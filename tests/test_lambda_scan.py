@@ -28,8 +28,9 @@ def test_scan_models_skip_the_configured_lambda_and_resolve_by_name(tiny):
 
 
 def test_scan_models_train_with_their_own_lambda(tiny):
-    assert method_options(tiny, tiny.model("disco_lambda_0")) == {"lam": 0.0}
-    assert method_options(tiny, tiny.model("disco")) == {"lam": 2.0}
+    assert method_options(tiny, tiny.model("disco_lambda_0")) == {"lam": 0.0, "nuisance": "tes"}
+    assert method_options(tiny, tiny.model("disco")) == {"lam": 2.0, "nuisance": "tes"}
+    assert method_options(tiny, tiny.model("disco_generator")) == {"lam": 2.0, "nuisance": "generator"}
     assert method_options(tiny, tiny.model("pivot_lambda_0"))["pivot"].lam == 0.0
     assert method_options(tiny, tiny.model("pivot"))["pivot"].lam == tiny.method_settings.pivot.lam
 

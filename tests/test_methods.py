@@ -19,12 +19,12 @@ from systlab.simulate import simulate_process
 from systlab.train import METHODS
 from systlab.train.aware import ALPHA
 from systlab.train.common import load_classifier, training_batches
-from systlab.train.data import PerEventVariation, method_draws, training_tables
+from systlab.train.data import method_draws, training_tables
 from systlab.train.disco import distance_correlation_sq, train_disco
 from systlab.train.loop import TrainingSettings
 from systlab.train.model import Classifier
 from systlab.train.pivot import GAUSSIAN_ENTROPY, MixtureDensityAdversary, PivotLoss, PivotSettings, mixture_nll
-from systlab.vary import Variation, apply_variation, finish_sample, soft_met_draws
+from systlab.vary import PerEventVariation, Variation, apply_variation, finish_sample, soft_met_draws
 
 FRACTIONS = {"train": 0.35, "validation": 0.15, "template": 0.3, "toy": 0.2}
 FEATURES = ["PRI_tau_pt", "PRI_lep_pt", "PRI_met", "DER_mass_vis", "DER_mass_transverse_met_lep", "DER_pt_h",

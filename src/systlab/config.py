@@ -107,6 +107,7 @@ class ModelSpec:
     method: str
     tes_point: float | None = None
     lam: float | None = None  # a lambda-scan point of pivot/disco (None: the method's configured lambda)
+    nuisance: str = "tes"  # what pivot/disco decorrelate from: the TES NP, or a modelling family (generator, scale)
 
 
 def oracle_name(tes_point: float) -> str:
@@ -121,6 +122,18 @@ def lambda_scan_name(method: str, lam: float) -> str:
 
 #: Methods with a decorrelation strength lambda that can be scanned.
 LAMBDA_METHODS = ("pivot", "disco")
+
+
+#: Modelling families of the generator cross-check (systlab.generators) and the methods decorrelating them.
+CROSS_CHECK_FAMILIES = ("generator", "scale")
+
+
+@dataclass(frozen=True)
+class GeneratorCheck:
+    """The ``generator_check`` section: decorrelation methods trained against each family, and the cut."""
+
+    methods: tuple[str, ...] = ()
+    cut_signal_efficiency: float = 0.3
 
 
 #: Methods that need the TES nuisance parameter in ``systematics.shape``.
@@ -161,6 +174,7 @@ class Config:
     grid_interpolation: str = "cubic"  # fit.grid_interpolation: how -2lnL is interpolated between grid points
     n_grid_toys: int = 100  # toys.grid_n: toys per replica of a grid-profiled (parameterized) model
     toy_chunks: int = 1  # toys.chunks: jobs the toys of one fixed-model replica are split into (for clusters)
+    generator_check: GeneratorCheck = GeneratorCheck()
 
     @property
     def processes(self) -> tuple[str, ...]:
@@ -223,11 +237,17 @@ class Config:
                     for lam in settings.lambda_scan if lam != settings.lam]
         return tuple(out)
 
+    def cross_check_models(self) -> tuple[ModelSpec, ...]:
+        """Models of the generator cross-check: ``<method>_generator`` and ``<method>_scale`` per configured method."""
+        return tuple(ModelSpec(f"{method}_{family}", method, nuisance=family)
+                     for method in self.generator_check.methods for family in CROSS_CHECK_FAMILIES)  # fmt: skip
+
     def model(self, name: str) -> ModelSpec:
-        for spec in (*self.models(), *self.lambda_scan_models()):
+        extra = (*self.lambda_scan_models(), *self.cross_check_models())
+        for spec in (*self.models(), *extra):
             if spec.name == name:
                 return spec
-        known = [*self.model_names(), *(m.name for m in self.lambda_scan_models())]
+        known = [*self.model_names(), *(m.name for m in extra)]
         raise KeyError(f"unknown model {name!r}; known: {known}")
 
 
@@ -318,6 +338,11 @@ def load_config(mapping: Mapping[str, Any], source: str = "config") -> Config:
         if needs_tes:
             raise _fail(source, "methods", f"{needs_tes} need the 'tes' NP in systematics.shape")
     method_settings = parse_method_settings(m.get("method_settings") or {}, truths)
+    check = m.get("generator_check") or {}
+    generator_check = GeneratorCheck(tuple(check.get("methods", ())), float(check.get("cut_signal_efficiency", 0.3)))
+    if generator_check.methods and "baseline" not in m["methods"]:
+        raise _fail(source, "generator_check.methods", "the cross-check compares with the plain classifier: "
+                    "add 'baseline' to methods")
 
     t = m["training"]
     digest = hashlib.sha256(json.dumps(m, sort_keys=True, default=str).encode()).hexdigest()[:12]
@@ -353,6 +378,7 @@ def load_config(mapping: Mapping[str, Any], source: str = "config") -> Config:
         grid_interpolation=m["fit"].get("grid_interpolation", "cubic"),
         n_grid_toys=int(m.get("toys", {}).get("grid_n", m.get("toys", {}).get("n", 100))),
         toy_chunks=int(m.get("toys", {}).get("chunks", 1)),
+        generator_check=generator_check,
     )
 
 

@@ -56,6 +56,18 @@ class Variation:
         return float(self.values.get(np_name, KNOWN_SHAPE_NPS[np_name]))
 
 
+@dataclass(frozen=True)
+class PerEventVariation:
+    """A :class:`Variation` look-alike whose NP values are arrays, one physical value per event (training data,
+    generator variants)."""
+
+    name: str
+    values: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+    def value(self, np_name: str) -> np.ndarray | float:
+        return self.values.get(np_name, KNOWN_SHAPE_NPS[np_name])
+
+
 class VaryResult(NamedTuple):
     """What one process's variation job wrote: events in and, per variation, events out and seconds."""
 

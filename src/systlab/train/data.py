@@ -8,9 +8,10 @@ are recomputed, cuts applied, and each row keeps its NP shift in units of sigma 
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import awkward as ak
 import numpy as np
@@ -19,7 +20,7 @@ import pandas as pd
 from systlab.config import ShapeNP
 from systlab.events import SPLITS
 from systlab.simulate import process_seed
-from systlab.vary import KNOWN_SHAPE_NPS, apply_variation, finish_sample, soft_met_draws, split_labels
+from systlab.vary import PerEventVariation, apply_variation, finish_sample, soft_met_draws, split_labels
 
 #: Splits a classifier may see.
 TRAINING_SPLITS = (SPLITS["train"], SPLITS["validation"])
@@ -56,17 +57,6 @@ NOMINAL = Draw("fixed", 0.0)
 PRIOR = Draw("normal")
 
 
-@dataclass(frozen=True)
-class PerEventVariation:
-    """A ``vary.Variation`` look-alike whose NP values are arrays, one physical value per event."""
-
-    name: str
-    values: Mapping[str, np.ndarray] = field(default_factory=dict)
-
-    def value(self, np_name: str) -> np.ndarray | float:
-        return self.values.get(np_name, KNOWN_SHAPE_NPS[np_name])
-
-
 def read_events(paths: Mapping[str, str | os.PathLike]) -> dict[str, ak.Array]:
     """Canonical event tables per process (``results/events/<process>.parquet``)."""
     return {process: ak.from_parquet(path) for process, path in paths.items()}
@@ -83,19 +73,32 @@ def process_training_table(
     fractions: Mapping[str, float],
 ) -> pd.DataFrame:
     """Train/validation rows of one process varied per event; bookkeeping, features and ``z_<np>`` columns."""
-    event_id = ak.to_numpy(events.event_id).astype(np.uint64)
-    keep = np.flatnonzero(np.isin(split_labels(event_id, split_seed, fractions), TRAINING_SPLITS))
-    events, soft_draws = events[keep], soft_draws[keep]
-    shifts = {np_.name: draws.get(np_.name, NOMINAL).sample(len(keep), rng) for np_ in shape_nps}
+    events, soft_draws = training_events(events, soft_draws, split_seed, fractions)
+    shifts = {np_.name: draws.get(np_.name, NOMINAL).sample(len(events), rng) for np_ in shape_nps}
     physical = {np_.name: np_.at(shifts[np_.name]) for np_ in shape_nps}  # soft MET: |value| is the width
     table = apply_variation(events, PerEventVariation("training", physical), soft_draws)
     table = finish_sample(table, label, split_seed, fractions)
-    row = pd.Index(event_id[keep]).get_indexer(table["event_id"].to_numpy())
-    if (row < 0).any():
-        raise ValueError("varied events lost their event_id (duplicate ids in the canonical table?)")
+    row = surviving_rows(events, table)
     for name, z in shifts.items():
         table[z_column(name)] = z[row].astype(np.float32)
     return table
+
+
+def training_events(
+    events: ak.Array, soft_draws: np.ndarray, split_seed: int, fractions: Mapping[str, float]
+) -> tuple[ak.Array, np.ndarray]:
+    """The events (and their soft-MET draws) of the splits a classifier may see."""
+    event_id = ak.to_numpy(events.event_id).astype(np.uint64)
+    keep = np.flatnonzero(np.isin(split_labels(event_id, split_seed, fractions), TRAINING_SPLITS))
+    return events[keep], soft_draws[keep]
+
+
+def surviving_rows(events: ak.Array, table: pd.DataFrame) -> np.ndarray:
+    """Index into ``events`` of each row of the varied ``table`` (per-event draws follow their event)."""
+    row = pd.Index(ak.to_numpy(events.event_id).astype(np.uint64)).get_indexer(table["event_id"].to_numpy())
+    if (row < 0).any():
+        raise ValueError("varied events lost their event_id (duplicate ids in the canonical table?)")
+    return row
 
 
 def bootstrap(table: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
@@ -121,13 +124,26 @@ def training_tables(
     ``split_seed`` and ``soft_seed`` must be those of the vary stage (config seed, seed + 1), so the
     train/validation events and soft-MET draws are exactly those of the sample tables.
     """
+    vary_process = functools.partial(process_training_table, shape_nps=shape_nps, draws=draws,
+                                     split_seed=split_seed, fractions=fractions)  # fmt: skip
+    return per_process_tables(events, signal, vary_process, seed, soft_seed, resample)
+
+
+def per_process_tables(
+    events: Mapping[str, ak.Array],
+    signal: str,
+    vary_process: Callable[..., pd.DataFrame],
+    seed: int,
+    soft_seed: int,
+    resample: bool,
+) -> dict[str, pd.DataFrame]:
+    """``vary_process(events, label, rng=, soft_draws=)`` per process with its own seeded generator and the vary
+    stage's soft-MET draws, then the replica's bootstrap."""
     out = {}
     for process, table in events.items():
         rng = np.random.default_rng(process_seed(seed, process))
         soft = soft_met_draws(len(table), process_seed(soft_seed, process))
-        varied = process_training_table(
-            table, int(process == signal), shape_nps, draws, rng, soft, split_seed, fractions
-        )
+        varied = vary_process(table, int(process == signal), rng=rng, soft_draws=soft)
         out[process] = bootstrap(varied, rng) if resample else varied
     return out
 

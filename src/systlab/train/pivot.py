@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from systlab.generators import TRAINING_VARIANTS
 from systlab.train.common import TrainedModel, classifier_factory, train_classifier
 from systlab.train.data import z_column
 from systlab.train.loop import Batch, TrainingSettings, WeightedBCE, fit, seed_everything, select_device
@@ -28,6 +29,14 @@ from systlab.train.model import Classifier
 GAUSSIAN_ENTROPY = 0.5 * math.log(2 * math.pi * math.e)
 #: Training rows used as the (unused for selection) validation set of the classifier pre-training.
 PRETRAIN_CHECK_ROWS = 4096
+
+
+def ideal_adversary_loss(nuisance: str) -> float:
+    """The adversary's loss when the score tells it nothing: the entropy of the nuisance's training distribution
+    (N(0, 1) for an NP in sigma units; uniform over the jittered variants of a modelling family)."""
+    if nuisance in TRAINING_VARIANTS:
+        return math.log(len(TRAINING_VARIANTS[nuisance]))
+    return GAUSSIAN_ENTROPY
 
 
 @dataclass(frozen=True)
@@ -200,7 +209,7 @@ def train_pivot(
             "adversary_pretrain_loss": state["pretrain_loss"],
             "adversary_final_loss": final,
             "adversary_refit_loss": adversary_loss_on(model, fresh, validation),
-            "adversary_ideal_loss": GAUSSIAN_ENTROPY,
+            "adversary_ideal_loss": ideal_adversary_loss(pivot.nuisance),
         }
 
     return train_classifier(

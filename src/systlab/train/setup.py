@@ -16,6 +16,7 @@ from systlab.config import Config, ModelSpec
 from systlab.train.data import method_draws, training_tables
 from systlab.train.loop import TrainingSettings
 from systlab.train.pivot import PivotSettings
+from systlab.train.theory_data import FAMILIES, theory_training_tables
 
 
 def training_settings(cfg: Config, threads: int | None = None) -> TrainingSettings:
@@ -24,20 +25,20 @@ def training_settings(cfg: Config, threads: int | None = None) -> TrainingSettin
                             patience=t.patience, threads=threads or t.threads)  # fmt: skip
 
 
-def pivot_settings(cfg: Config, lam: float | None = None) -> PivotSettings:
+def pivot_settings(cfg: Config, lam: float | None = None, nuisance: str = "tes") -> PivotSettings:
     p = cfg.method_settings.pivot
     return PivotSettings(lam=p.lam if lam is None else float(lam), components=p.components,
                          hidden=p.adversary_hidden, adversary_steps=p.adversary_steps,
                          learning_rate=p.adversary_learning_rate, pretrain_epochs=p.pretrain_epochs,
-                         adversary_pretrain_epochs=p.adversary_pretrain_epochs)  # fmt: skip
+                         adversary_pretrain_epochs=p.adversary_pretrain_epochs, nuisance=nuisance)  # fmt: skip
 
 
 def method_options(cfg: Config, spec: ModelSpec) -> dict[str, Any]:
     """Keyword options of ``METHODS[spec.method]`` for this model."""
     if spec.method == "pivot":
-        return {"pivot": pivot_settings(cfg, spec.lam)}
+        return {"pivot": pivot_settings(cfg, spec.lam, spec.nuisance)}
     if spec.method == "disco":
-        return {"lam": cfg.method_settings.disco.lam if spec.lam is None else spec.lam}
+        return {"lam": cfg.method_settings.disco.lam if spec.lam is None else spec.lam, "nuisance": spec.nuisance}
     if spec.method == "oracle":
         return {"tes_point": spec.tes_point}
     return {}
@@ -47,6 +48,9 @@ def model_training_tables(
     cfg: Config, spec: ModelSpec, events: Mapping[str, ak.Array], replica: int
 ) -> dict[str, pd.DataFrame]:
     """Per-process train/validation tables for one replica of one model."""
+    if spec.nuisance in FAMILIES:  # a generator cross-check model: variants drawn per event, NPs nominal
+        return theory_training_tables(events, cfg.signal, spec.nuisance, seed=cfg.seed + replica, split_seed=cfg.seed,
+                                      fractions=cfg.splits, soft_seed=cfg.seed + 1, resample=replica > 0)  # fmt: skip
     return training_tables(
         events,
         cfg.signal,

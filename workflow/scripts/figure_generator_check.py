@@ -1,0 +1,12 @@
+"""Rule figure_generator_check: apparent vs held-back generator and scale differences per classifier."""
+
+import json
+from pathlib import Path
+
+from systlab.figures.generator_check import plot_generator_check
+from systlab.figures.style import save_figure
+from systlab.runtime import start
+
+cfg = start(snakemake)  # noqa: F821
+fig = plot_generator_check(json.loads(Path(snakemake.input[0]).read_text()), lumi_fb=cfg.luminosity_fb)  # noqa: F821
+save_figure(fig, snakemake.output.pdf, cfg.run_id, snakemake.output.png)  # noqa: F821
