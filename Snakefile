@@ -23,6 +23,7 @@ include: "workflow/rules/paper_toys.smk"
 include: "workflow/rules/lambda_scan.smk"
 include: "workflow/rules/sensitivity.smk"
 include: "workflow/rules/generator_check.smk"
+include: "workflow/rules/interpolation_check.smk"
 include: "workflow/rules/theory.smk"
 
 
@@ -39,5 +40,6 @@ rule all:
         LAMBDA_FIGURES,
         SENSITIVITY_FIGURES,
         GENERATOR_CHECK_FIGURES,
+        INTERPOLATION_FIGURES,
         THEORY_FIGURES,
         "results/inference/summary.md",

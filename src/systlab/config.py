@@ -97,6 +97,7 @@ class MethodSettings:
     pivot: PivotConfig = PivotConfig()
     disco: DiscoConfig = DiscoConfig()
     oracle_points: tuple[float, ...] = (-1.0, 0.0, 1.0)
+    aware_leave_out: tuple[float, ...] = ()  # TES grid points of the aware interpolation check
 
 
 @dataclass(frozen=True)
@@ -108,11 +109,17 @@ class ModelSpec:
     tes_point: float | None = None
     lam: float | None = None  # a lambda-scan point of pivot/disco (None: the method's configured lambda)
     nuisance: str = "tes"  # what pivot/disco decorrelate from: the TES NP, or a modelling family (generator, scale)
+    left_out: float | None = None  # aware only: the TES grid point (sigma) whose neighbourhood training leaves out
 
 
 def oracle_name(tes_point: float) -> str:
     """Model name of the oracle at a TES shift in sigma units: ``oracle_tes_-1sd``, ``oracle_tes_0sd``."""
     return f"oracle_tes_{tes_point:+g}sd" if tes_point else "oracle_tes_0sd"
+
+
+def leave_out_name(tes_point: float) -> str:
+    """Model name of the aware classifier trained without the neighbourhood of a TES grid point."""
+    return "aware_without_" + oracle_name(tes_point).removeprefix("oracle_")
 
 
 def lambda_scan_name(method: str, lam: float) -> str:
@@ -242,8 +249,18 @@ class Config:
         return tuple(ModelSpec(f"{method}_{family}", method, nuisance=family)
                      for method in self.generator_check.methods for family in CROSS_CHECK_FAMILIES)  # fmt: skip
 
+    def interpolation_models(self) -> tuple[ModelSpec, ...]:
+        """The aware classifiers of the interpolation check, one per left-out TES grid point."""
+        if "aware" not in self.methods:
+            return ()
+        return tuple(ModelSpec(leave_out_name(k), "aware", left_out=k) for k in self.method_settings.aware_leave_out)
+
+    def study_models(self) -> tuple[ModelSpec, ...]:
+        """Models trained for one study only (lambda scans, generator cross-check, aware interpolation check)."""
+        return (*self.lambda_scan_models(), *self.cross_check_models(), *self.interpolation_models())
+
     def model(self, name: str) -> ModelSpec:
-        extra = (*self.lambda_scan_models(), *self.cross_check_models())
+        extra = self.study_models()
         for spec in (*self.models(), *extra):
             if spec.name == name:
                 return spec
@@ -338,6 +355,11 @@ def load_config(mapping: Mapping[str, Any], source: str = "config") -> Config:
         if needs_tes:
             raise _fail(source, "methods", f"{needs_tes} need the 'tes' NP in systematics.shape")
     method_settings = parse_method_settings(m.get("method_settings") or {}, truths)
+    for k in method_settings.aware_leave_out:
+        grid = sorted(next((np_.grid for np_ in shape_nps if np_.name == "tes"), ()))
+        if k not in grid[1:-1]:
+            raise _fail(source, "method_settings.aware.leave_out", f"{k:g} is not an interior point of the TES grid "
+                        f"{grid} (the check interpolates between its neighbours)")
     check = m.get("generator_check") or {}
     generator_check = GeneratorCheck(tuple(check.get("methods", ())), float(check.get("cut_signal_efficiency", 0.3)))
     if generator_check.methods and "baseline" not in m["methods"]:
@@ -400,7 +422,8 @@ def parse_method_settings(raw: Mapping[str, Any], truths: list[Truth]) -> Method
     points = (raw.get("oracle") or {}).get("points")
     if points is None:
         points = sorted({float(t.shifts.get("tes", 0.0)) for t in truths})
-    return MethodSettings(pivot, disco, tuple(float(k) for k in points))
+    leave_out = tuple(float(k) for k in (raw.get("aware") or {}).get("leave_out", ()))
+    return MethodSettings(pivot, disco, tuple(float(k) for k in points), leave_out)
 
 
 def load_config_files(*paths: str | Path) -> Config:

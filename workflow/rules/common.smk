@@ -45,8 +45,7 @@ def grid_scores_of(method, replica):
 wildcard_constraints:
     process="|".join(PROCESSES),
     variation="|".join(v.replace("+", r"\+").replace(".", r"\.") for v in VARIATIONS),
-    method="|".join(re.escape(m) for m in MODELS + [s.name for s in (*CFG.lambda_scan_models(),
-                                                                    *CFG.cross_check_models())]),
+    method="|".join(re.escape(m) for m in MODELS + [s.name for s in CFG.study_models()]),
     replica=r"r\d+",
     dataset="|".join(DATASETS),
 

@@ -33,21 +33,30 @@ def z_column(np_name: str) -> str:
 
 @dataclass(frozen=True)
 class Draw:
-    """How one shape NP is set per event, in units of sigma: ``fixed`` at low, ``normal`` N(0,1), ``uniform``."""
+    """How one shape NP is set per event, in units of sigma: ``fixed`` at low, ``normal`` N(0,1), ``uniform`` on
+    [low, high], less the open interval ``gap`` if given (the aware interpolation check leaves a region out)."""
 
     kind: str = "fixed"
     low: float = 0.0
     high: float = 0.0
+    gap: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("fixed", "normal", "uniform"):
             raise ValueError(f"unknown draw kind {self.kind!r}")
         if self.kind == "uniform" and not self.low < self.high:
             raise ValueError(f"uniform draw needs low < high, got {self.low}, {self.high}")
+        if self.gap is not None and not (self.kind == "uniform" and self.low <= self.gap[0] < self.gap[1] <= self.high
+                                         and self.gap[1] - self.gap[0] < self.high - self.low):  # fmt: skip
+            raise ValueError(f"gap {self.gap} must be a proper sub-interval of [{self.low}, {self.high}]")
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         if self.kind == "normal":
             return rng.standard_normal(n)
+        if self.kind == "uniform" and self.gap is not None:
+            width = self.gap[1] - self.gap[0]
+            x = rng.uniform(self.low, self.high - width, n)
+            return np.where(x < self.gap[0], x, x + width)
         if self.kind == "uniform":
             return rng.uniform(self.low, self.high, n)
         return np.full(n, self.low)
@@ -148,19 +157,32 @@ def per_process_tables(
     return out
 
 
-def method_draws(method: str, shape_nps: Sequence[ShapeNP], tes_point: float | None = None) -> dict[str, Draw]:
+def method_draws(
+    method: str, shape_nps: Sequence[ShapeNP], tes_point: float | None = None, left_out: float | None = None
+) -> dict[str, Draw]:
     """The NP values a method trains on: nominal (baseline), priors (augmented, pivot, disco), TES uniform
-    over its grid and other NPs from priors (aware), TES fixed at the oracle's point and others nominal."""
+    over its grid and other NPs from priors (aware; with ``left_out``, without the TES values nearer to that
+    grid point than to its neighbours), TES fixed at the oracle's point and others nominal."""
     names = [np_.name for np_ in shape_nps]
     if method == "baseline":
         return dict.fromkeys(names, NOMINAL)
     if method in ("augmented", "pivot", "disco"):
         return dict.fromkeys(names, PRIOR)
     if method == "aware":
-        grid = next(np_.grid for np_ in shape_nps if np_.name == "tes")
-        return {**dict.fromkeys(names, PRIOR), "tes": Draw("uniform", min(grid), max(grid))}
+        grid = sorted(next(np_.grid for np_ in shape_nps if np_.name == "tes"))
+        return {**dict.fromkeys(names, PRIOR), "tes": Draw("uniform", grid[0], grid[-1], nearest_cell(grid, left_out))}
     if method == "oracle":
         if tes_point is None:
             raise ValueError("the oracle needs its TES point")
         return {**dict.fromkeys(names, NOMINAL), "tes": Draw("fixed", float(tes_point))}
     raise ValueError(f"no training data defined for method {method!r}")
+
+
+def nearest_cell(grid: Sequence[float], point: float | None) -> tuple[float, float] | None:
+    """The values nearer to interior grid ``point`` than to its neighbours: (midpoint below, midpoint above)."""
+    if point is None:
+        return None
+    i = list(grid).index(point)
+    if not 0 < i < len(grid) - 1:
+        raise ValueError(f"left-out TES point {point} is not an interior point of the grid {list(grid)}")
+    return (grid[i - 1] + point) / 2, (point + grid[i + 1]) / 2

@@ -55,7 +55,7 @@ def model_training_tables(
         events,
         cfg.signal,
         cfg.shape_nps,
-        method_draws(spec.method, cfg.shape_nps, spec.tes_point),
+        method_draws(spec.method, cfg.shape_nps, spec.tes_point, spec.left_out),
         seed=cfg.seed + replica,
         split_seed=cfg.seed,
         fractions=cfg.splits,

@@ -1,0 +1,13 @@
+"""Rule figure_aware_interpolation: AUC vs true TES shift for the aware model with and without a grid region."""
+
+import json
+from pathlib import Path
+
+from systlab.figures.interpolation import plot_interpolation
+from systlab.figures.style import save_figure
+from systlab.runtime import start
+
+cfg = start(snakemake)  # noqa: F821
+payload = json.loads(Path(snakemake.input[0]).read_text())  # noqa: F821
+fig = plot_interpolation(payload, cfg.shape_np("tes").grid, lumi_fb=cfg.luminosity_fb)
+save_figure(fig, snakemake.output.pdf, cfg.run_id, snakemake.output.png)  # noqa: F821
