@@ -40,6 +40,7 @@ rule all:
         LAMBDA_FIGURES,
         SENSITIVITY_FIGURES,
         GENERATOR_CHECK_FIGURES,
+        GENERATOR_CLOSURE_FIGURES,
         INTERPOLATION_FIGURES,
         THEORY_FIGURES,
         "results/inference/summary.md",

@@ -141,6 +141,8 @@ class GeneratorCheck:
 
     methods: tuple[str, ...] = ()
     cut_signal_efficiency: float = 0.3
+    closure_models: tuple[str, ...] = ()  # fixed classifiers fitted on generator C / higher-order pseudo-data
+    closure_toys: int = 40  # toys per closure target and workspace
 
 
 #: Methods that need the TES nuisance parameter in ``systematics.shape``.
@@ -361,14 +363,15 @@ def load_config(mapping: Mapping[str, Any], source: str = "config") -> Config:
             raise _fail(source, "method_settings.aware.leave_out", f"{k:g} is not an interior point of the TES grid "
                         f"{grid} (the check interpolates between its neighbours)")
     check = m.get("generator_check") or {}
-    generator_check = GeneratorCheck(tuple(check.get("methods", ())), float(check.get("cut_signal_efficiency", 0.3)))
+    generator_check = GeneratorCheck(tuple(check.get("methods", ())), float(check.get("cut_signal_efficiency", 0.3)),
+                                     tuple(check.get("closure_models", ())), int(check.get("closure_toys", 40)))
     if generator_check.methods and "baseline" not in m["methods"]:
         raise _fail(source, "generator_check.methods", "the cross-check compares with the plain classifier: "
                     "add 'baseline' to methods")
 
     t = m["training"]
     digest = hashlib.sha256(json.dumps(m, sort_keys=True, default=str).encode()).hexdigest()[:12]
-    return Config(
+    cfg = Config(
         run_id=m["run_id"],
         seed=int(m["seed"]),
         luminosity_fb=float(m["simulate"].get("luminosity_fb", 10.0)),
@@ -402,6 +405,12 @@ def load_config(mapping: Mapping[str, Any], source: str = "config") -> Config:
         toy_chunks=int(m.get("toys", {}).get("chunks", 1)),
         generator_check=generator_check,
     )
+    fixed = {spec.name for spec in cfg.models() if spec.method != "aware"}
+    unknown = sorted(set(generator_check.closure_models) - fixed)
+    if unknown:
+        raise _fail(source, "generator_check.closure_models", f"{unknown} are not fixed classifiers of this run "
+                    f"{sorted(fixed)}")
+    return cfg
 
 
 def parse_method_settings(raw: Mapping[str, Any], truths: list[Truth]) -> MethodSettings:
