@@ -25,6 +25,7 @@ from systlab.generator_check import (
     replica_check,
     template_variants,
 )
+from systlab.generator_closure import closure, variant_score_tables
 from systlab.generators import (
     GENERATORS,
     VARIANTS,
@@ -35,7 +36,9 @@ from systlab.generators import (
     variant_samples,
 )
 from systlab.onnx_io import OnnxScorer
-from systlab.simulate import simulate_process
+from systlab.score import scored_table
+from systlab.sensitivity import make_templates
+from systlab.simulate import process_seed, simulate_process
 from systlab.train import METHODS
 from systlab.train.data import z_column
 from systlab.train.disco import train_disco
@@ -268,3 +271,63 @@ def test_cross_check_needs_the_baseline_and_known_methods():
         load_config({**raw, "generator_check": {"methods": ["aware"]}})
     with pytest.raises(ConfigError, match="field 'generator_check.cut_signal_efficiency'"):
         load_config({**raw, "generator_check": {"methods": ["disco"], "cut_signal_efficiency": 1.5}})
+
+
+# --- closure (issue 6) --------------------------------------------------------------------------------------
+
+
+def _score_table(scores, weight, label):
+    n = len(scores)
+    rows = pd.DataFrame({"event_id": np.arange(n, dtype=np.uint64), "weight": np.full(n, weight), "split": np.int8(2),
+                         "label": np.int8(label), "score": np.asarray(scores, np.float32)})  # fmt: skip
+    return pd.concat([rows, rows.assign(split=np.int8(3))], ignore_index=True)  # toy split = template split
+
+
+def test_closure_with_the_generator_np_absorbs_a_c_that_equals_b():
+    """C built as B exactly: with the two-point NP its fit closes (generator pulled to +1, bias small against the
+    wider interval); without the NP it is biased."""
+    rng = np.random.default_rng(0)
+    sig, bkg = rng.beta(5, 2, 4000), rng.beta(2, 5, 40000)
+    tables = {("sig", "nominal"): _score_table(sig, 0.05, 1), ("bkg", "nominal"): _score_table(bkg, 0.5, 0)}
+    shifted = {"sig": _score_table(np.clip(sig * 0.97, 0, 1), 0.05, 1),
+               "bkg": _score_table(np.clip(bkg * 1.05, 0, 1), 0.5, 0)}  # fmt: skip
+    for process, table in shifted.items():
+        tables[(process, "generator_+1sd")] = tables[(process, "generator_C")] = table
+    tables[("sig", "higher_order")] = tables[("sig", "nominal")]
+    tables[("bkg", "higher_order")] = tables[("bkg", "nominal")].assign(weight=0.5 * 1.05)
+    templates = make_templates(tables, np.linspace(0, 1, 11))
+    workspace = {"signal": "sig", "backgrounds": ["bkg"], "shape_nps": {}, "norm_nps": {}, "lumi_sigma": 0.02}
+    result = closure(templates, workspace, (0.0, 3.0), 13, n_toys=0, seed=1)  # S/B ~ 1: mu < 0 is unphysical here
+    with_np, without = result["with_generator_np"], result["without_generator_np"]
+    assert abs(with_np["nominal"]["bias"]) < 1e-3 and abs(without["nominal"]["bias"]) < 1e-3
+    c_with, c_without = with_np["generator_C"], without["generator_C"]
+    assert c_with["pulls"]["generator"][0] == pytest.approx(1.0, abs=0.05) and c_with["converged"]
+    assert abs(c_with["bias"]) < 0.1 * c_with["width"] and abs(c_without["bias"]) > 0.5 * c_without["width"]
+    assert c_with["width"] > without["nominal"]["width"] and "toys" not in with_np["nominal"]
+
+
+def test_closure_toys_and_variant_score_tables_on_the_simulator(tmp_path):
+    torch.set_num_threads(1)
+    events = {"htautau": simulate_process("htautau", 6_000, seed=1, signal_boost=50.0),
+              "ztautau": simulate_process("ztautau", 20_000, seed=2)}  # fmt: skip
+    tables = theory_training_tables(events, "htautau", "generator", seed=5, split_seed=11, fractions=FRACTIONS,
+                                    soft_seed=12)  # fmt: skip
+    quick = TrainingSettings(hidden=(16,), epochs=2, batch_size=512, learning_rate=3e-3, patience=2)
+    model = METHODS["baseline"](tables, FEATURES, quick, 3, tmp_path).onnx_path
+    variants = variant_score_tables(OnnxScorer(model), events, "htautau", 11, FRACTIONS)
+    assert sorted({v for _, v in variants}) == ["generator_+1sd", "generator_C", "higher_order"]
+    for table in variants.values():
+        assert set(np.unique(table["split"])) == {2, 3} and table["score"].between(0, 1).all()
+    nominal = variant_samples(events["ztautau"], soft_met_draws(len(events["ztautau"]), process_seed(12, "ztautau")),
+                              0, 11, FRACTIONS)["generator_A"]  # fmt: skip
+    scored = variants[("ztautau", "generator_C")]
+    assert len(scored) < len(nominal)  # template and toy splits only
+    tables = {(p, "nominal"): scored_table(s := variant_samples(e, soft_met_draws(len(e), process_seed(12, p)),
+                                                               int(p == "htautau"), 11, FRACTIONS)["generator_A"],
+                                           OnnxScorer(model).score_table(s)) for p, e in events.items()}  # fmt: skip
+    inner = np.quantile(tables[("ztautau", "nominal")]["score"], [0.25, 0.5, 0.75])  # background in every bin
+    templates = make_templates({**tables, **variants}, np.r_[0.0, inner, 1.0])
+    workspace = {"signal": "htautau", "backgrounds": ["ztautau"], "shape_nps": {}, "norm_nps": {}, "lumi_sigma": 0.02}
+    result = closure(templates, workspace, (-3.0, 5.0), 13, n_toys=5, seed=2)
+    toys = result["with_generator_np"]["generator_C"]["toys"]
+    assert toys["n_toys"] == 5 and 0.0 <= toys["coverage"] <= 1.0 and "q_mu_true" not in toys
