@@ -21,7 +21,8 @@ TINY = ["--configfile", "config/tiny.yaml"]
 #: Figures every tiny run must draw (a figure per model, e.g. templates_<model>, is checked for baseline).
 FIGURES = ("features", "roc", "decorrelation", "calibration", "templates_baseline", "aware_likelihood_surface",
            "profile_curves", "width_vs_alpha", "coverage", "impacts_baseline", "asymptotics", "lambda_scan",
-           "generator_check", "generator_closure", "aware_interpolation", "sensitivity", "toy_decision_boundary",
+           "generator_check", "generator_closure", "aware_interpolation", "sensitivity", "jes_granularity",
+           "toy_decision_boundary",
            "toy_likelihood_ratio", "toy_pivot_outputs", "theory_pulls", "theory_per_particle", "theory_tails")
 #: What the kill-and-resume run builds: a slice of the tiny DAG with two trainings and two toy studies.
 KILL_TARGETS = ("results/toys/baseline/r0.json", "results/toys/pivot/r1.json", "results/fits/pivot/r1/asimov.json")

@@ -164,10 +164,20 @@ def share_events(events: ak.Array, soft_draws: np.ndarray, tes_values: Iterable)
 
 
 def scaled_jet_features(shared: SharedEvents, jes) -> JetFeatures:
-    """Jet features of every event with every jet pT x ``jes`` (scalar or per event) and the jet threshold."""
+    """Jet features of every event with every jet pT x ``jes`` (scalar, per event or per jet) and the jet threshold."""
     jet_pt = shared.jet_pt * jes
     jet_passes = jet_pt > JET_PT_CUT
     return jet_features(jet_pt[jet_passes], shared.jet_eta[jet_passes], shared.jet_phi[jet_passes], shared.lep.eta)
+
+
+def jes_met_shift(shared: SharedEvents, jes) -> tuple[np.ndarray, np.ndarray]:
+    """MET change (x, y) when jets scale by ``jes``: one factor (scalar or per event), or one per jet (jagged,
+    the JES-granularity study's pT-binned NPs)."""
+    if isinstance(jes, ak.Array):
+        loss = (1.0 - jes) * shared.jet_pt
+        return (ak.to_numpy(ak.sum(loss * np.cos(shared.jet_phi), axis=1)),
+                ak.to_numpy(ak.sum(loss * np.sin(shared.jet_phi), axis=1)))  # fmt: skip
+    return (1.0 - jes) * shared.jet_px, (1.0 - jes) * shared.jet_py
 
 
 def varied_features(
@@ -180,8 +190,8 @@ def varied_features(
     met_y = shared.met_y + (1.0 - tes) * tau_pt * shared.tau_direction[1]
     tau_pt = tau_pt * tes
     # JES: every jet x alpha; MET absorbs the change of the jets' vector sum.
-    met_x = met_x + (1.0 - jes) * shared.jet_px
-    met_y = met_y + (1.0 - jes) * shared.jet_py
+    jet_dx, jet_dy = jes_met_shift(shared, jes)
+    met_x, met_y = met_x + jet_dx, met_y + jet_dy
     # soft MET: Gaussian noise of width |alpha_soft| GeV on each MET component, same draws always.
     met_x = met_x + abs(soft) * shared.soft_draws[:, 0]
     met_y = met_y + abs(soft) * shared.soft_draws[:, 1]
@@ -199,7 +209,8 @@ def apply_variation(events: ak.Array, variation: Variation, soft_draws: np.ndarr
     """Vary the objects of ``events``, recompute features, apply thresholds; one row per surviving event."""
     values = [variation.value(name) for name in ("tes", "jes", "soft_met")]
     shared = share_events(events, soft_draws, values[:1])
-    tes, jes, soft = (value[shared.index] if np.ndim(value) else value for value in values)  # per-event values too
+    tes, jes, soft = (value[shared.index] if isinstance(value, ak.Array) or np.ndim(value) else value
+                      for value in values)  # per-event (or, for JES, per-jet) values too
     keep, features = varied_features(shared, tes, jes, soft, scaled_jet_features(shared, jes))
     return pd.DataFrame({"event_id": shared.event_id[keep], "weight": shared.weight[keep], **features})
 

@@ -35,3 +35,44 @@ rule figure_sensitivity:
         ENV
     script:
         "../scripts/figure_sensitivity.py"
+
+
+# One coherent JES NP vs one per jet-pT bin (`sensitivity.jes_bins`): per studied replica, the binned NPs' +-1 sigma
+# variants scored here with its model, both workspaces fitted (Asimov and truths), constraints per NP.
+HAS_JES = any(np_.name == "jes" for np_ in CFG.shape_nps)
+JES_GRANULARITY_FIGURES = ["results/figures/jes_granularity.pdf"] if SENSITIVITY_MODELS and SENSITIVITY.jes_bins \
+    and HAS_JES else []
+
+
+rule jes_granularity:
+    input:
+        scores=lambda wc: scores_of(wc.method, wc.replica),
+        templates="results/templates/{method}/{replica}.json",
+        model="results/models/{method}/{replica}/model.onnx",
+        events=expand("results/events/{process}.parquet", process=PROCESSES),
+    output:
+        "results/jes_granularity/{method}/{replica}.json",
+    wildcard_constraints:
+        method=one_of(SENSITIVITY_MODELS),
+    threads: 1
+    log:
+        "results/logs/jes_granularity/{method}/{replica}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/jes_granularity.py"
+
+
+rule figure_jes_granularity:
+    input:
+        expand("results/jes_granularity/{method}/{replica}.json", method=SENSITIVITY_MODELS, replica=REPLICAS),
+    output:
+        pdf="results/figures/jes_granularity.pdf",
+        png=report("results/figures/jes_granularity.png", caption="../report/jes_granularity.rst",
+                   category="Inference"),
+    log:
+        "results/logs/figures/jes_granularity.log",
+    conda:
+        ENV
+    script:
+        "../scripts/figure_jes_granularity.py"
