@@ -5,7 +5,10 @@ Works on one fixed-classifier replica. The DAG's score tables (nominal and every
 the ``systlab.generators`` variants, scored here with the same ONNX model (template and toy splits) and binned
 with the replica's template edges. Generator B enters as ``generator_+1sd`` of a one-sided histosys NP
 ``generator``, mirrored below A as every one-sided NP is. For each target, the toy-split expectation at mu = 1 is
-fitted, giving the mu-hat bias and the interval width, and Poisson toys around it give the coverage. The targets
+fitted, giving the mu-hat bias and the interval width. Toys around it give the coverage: Poisson main counts and
+Gaussian auxiliary data around the nominal NPs, the frequentist toy of a fixed truth. Without the auxiliary
+fluctuation the toys would spread by statistics alone while the interval also holds the systematics, and they
+would over-cover. The targets
 are nominal A (the reference: the toy split's MC non-closure alone), C, and the higher order.
 """
 
@@ -87,8 +90,8 @@ def closure(
                                    "pulls": {k: [json_float(v) for v in p] for k, p in fit.pulls.items()}}  # fmt: skip
             if n_toys:
                 toy_seed = seed + zlib.crc32(f"{name}/{target}".encode())
-                row["toys"] = coverage_payload(merge_chunks([run_toys(spec, expected, 1.0, 0, n_toys, toy_seed,
-                                                                      mu_range)]))  # fmt: skip
+                chunk = run_toys(spec, expected, 1.0, 0, n_toys, toy_seed, mu_range, fluctuate_aux=True)
+                row["toys"] = coverage_payload(merge_chunks([chunk]))
                 row["toys"].pop("q_mu_true", None)
             out[name][target] = row
     return out
