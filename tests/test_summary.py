@@ -145,6 +145,27 @@ def test_summary_notes_where_wilks_fails(tmp_path):
     assert "cls95_expected" not in summary["methods"]["baseline"]["metrics"]  # no limit files given
 
 
+def test_where_wilks_fails_the_width_is_calibrated_on_the_toys():
+    """q_mu twice as wide as chi2_1: the toys' 68% quantile is ~2, so the scan -2 Delta lnL = (mu - 1)^2 / 0.25 is
+    cut at 2 and the calibrated width is sqrt(2) times the asymptotic one."""
+    from scipy.stats import chi2
+
+    from systlab.significance import scan_interval, toy_critical_value
+    from systlab.summary import record_from_results, wilks_note
+
+    wide = (2.0 * chi2.ppf((np.arange(400) + 0.5) / 400, 1)).tolist()
+    assert toy_critical_value(wide) == pytest.approx(2.0, rel=0.02)
+    mu = np.linspace(-3.0, 5.0, 401)
+    scan = {"mu": mu.tolist(), "twice_dnll": ((mu - 1.0) ** 2 / 0.25).tolist()}
+    fits = {"expected_nominal": {"interval_68": [0.5, 1.5], "mu_hat": 1.0, "scan": scan}}
+    record = record_from_results({}, fits, {"nominal": (1.0, 0.0)}, {"q_mu_true": wide})
+    assert record["width_toy_calibrated"]["+0"] == pytest.approx(np.sqrt(2.0), rel=0.01)
+    assert record["wilks"]["c68"] == pytest.approx(2.0, rel=0.02)
+    assert scan_interval(mu, (mu - 1.0) ** 2, 100.0) is None  # the scan never reaches the critical value: open
+    summary = {"methods": {"aware": {"replicas": {"r0": {"wilks.ks_p_value": 1e-9}}}}}
+    assert "width_toy_calibrated" in wilks_note(summary)
+
+
 def test_summary_names_a_missing_or_incomplete_input(tmp_path):
     from systlab.summary import summary_from_files
 

@@ -276,3 +276,35 @@ def write_significance(result: Significance, path: str | os.PathLike) -> None:
 def write_check(result: AsymptoticCheck, path: str | os.PathLike) -> None:
     """Write a toy check as sorted-key JSON, atomically."""
     write_json(path, check_payload(result))
+
+
+def toy_critical_value(values: Sequence[float | None], cl: float = 0.6827) -> float:
+    """The ``cl`` quantile of the toys' q_mu(mu_true): the Neyman critical value at the true mu, which replaces
+    chi2_1's 1.0 where Wilks fails. ValueError without a finite value."""
+    v = np.asarray([x for x in values if x is not None], dtype=float)
+    v = v[np.isfinite(v)]
+    if not v.size:
+        raise ValueError("no finite toy value of q_mu to calibrate on")
+    return float(np.quantile(v, cl))
+
+
+def scan_interval(mu: Sequence[float], twice_dnll: Sequence[float], critical: float) -> tuple[float, float] | None:
+    """{mu : -2 Delta lnL(mu) <= critical} of a stored profile scan, with linear interpolation at the crossings;
+    None where the scan does not cross ``critical`` on both sides of its minimum (an open interval)."""
+    x, q = np.asarray(mu, dtype=float), np.asarray(twice_dnll, dtype=float)
+    ok = np.isfinite(q)
+    x, q = x[ok], q[ok]
+    if x.size < 3:
+        return None
+    best = int(np.argmin(q))
+    ends = []
+    for side in (-1, 1):
+        i = best
+        while 0 <= i + side < x.size and q[i + side] <= critical:
+            i += side
+        j = i + side
+        if not 0 <= j < x.size:
+            return None
+        ends.append(float(np.interp(critical, [q[i], q[j]], [x[i], x[j]])))
+    return ends[0], ends[1]
+
