@@ -21,6 +21,7 @@ from systlab.train.aware import ALPHA
 from systlab.train.common import load_classifier, training_batches
 from systlab.train.data import method_draws, training_tables
 from systlab.train.disco import distance_correlation_sq, train_disco
+from systlab.train.inferno_data import inferno_training_tables
 from systlab.train.loop import TrainingSettings
 from systlab.train.model import Classifier
 from systlab.train.pivot import GAUSSIAN_ENTROPY, MixtureDensityAdversary, PivotLoss, PivotSettings, mixture_nll
@@ -38,7 +39,7 @@ SHAPE_NPS = (
 QUICK = TrainingSettings(hidden=(16,), epochs=2, batch_size=512, learning_rate=3e-3, patience=2)
 SETTINGS = TrainingSettings(hidden=(32, 32), epochs=12, batch_size=512, learning_rate=3e-3, patience=3)
 OPTIONS = {"pivot": {"pivot": PivotSettings(pretrain_epochs=1, adversary_pretrain_epochs=1)},
-           "oracle": {"tes_point": 1.0}}  # fmt: skip
+           "oracle": {"tes_point": 1.0}, "inferno": {"signal": "htautau"}}  # fmt: skip
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -165,12 +166,20 @@ def test_bootstrap_reweights_train_split_only(events):
 
 @pytest.mark.parametrize("method", sorted(METHODS))
 def test_each_method_trains_and_exports_with_parity(events, method, tmp_path):
-    tables = tables_for(events, method, tes_point=1.0 if method == "oracle" else None)
+    if method == "inferno":
+        tables = inferno_training_tables(events, "htautau", SHAPE_NPS[0], FEATURES, seed=5, split_seed=11,
+                                         fractions=FRACTIONS, soft_seed=12)  # fmt: skip
+    else:
+        tables = tables_for(events, method, tes_point=1.0 if method == "oracle" else None)
     trained = METHODS[method](tables, FEATURES, QUICK, seed=3, out_dir=tmp_path, **OPTIONS.get(method, {}))
     meta = json.loads(trained.meta_path.read_text())
     scorer = OnnxScorer(trained.onnx_path)
     assert meta["method"] == method and list(scorer.features) == meta["features"]
     x = pd.concat(list(tables.values()))
+    if method == "inferno":  # its export is the purity score, checked against torch inside export_onnx
+        scores = scorer.score(x[list(scorer.features)].to_numpy(np.float32))
+        assert scores.min() >= 0.0 and scores.max() <= 1.0 and scores.std() > 0
+        return
     if method == "aware":
         x = x.assign(**{ALPHA: x["z_tes"]})
     rows = x[list(scorer.features)].to_numpy(np.float32)

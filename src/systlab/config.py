@@ -98,6 +98,8 @@ class MethodSettings:
     disco: DiscoConfig = DiscoConfig()
     oracle_points: tuple[float, ...] = (-1.0, 0.0, 1.0)
     aware_leave_out: tuple[float, ...] = ()  # TES grid points of the aware interpolation check
+    inferno_bins: int = 10  # INFERNO's soft bins
+    inferno_temperature: float = 0.1  # INFERNO's softmax temperature in training (and in its exported score)
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,7 @@ class GeneratorCheck:
 
 
 #: Methods that need the TES nuisance parameter in ``systematics.shape``.
-TES_METHODS = ("pivot", "disco", "aware", "oracle")
+TES_METHODS = ("pivot", "disco", "aware", "oracle", "inferno")
 
 
 @dataclass(frozen=True)
@@ -432,7 +434,9 @@ def parse_method_settings(raw: Mapping[str, Any], truths: list[Truth]) -> Method
     if points is None:
         points = sorted({float(t.shifts.get("tes", 0.0)) for t in truths})
     leave_out = tuple(float(k) for k in (raw.get("aware") or {}).get("leave_out", ()))
-    return MethodSettings(pivot, disco, tuple(float(k) for k in points), leave_out)
+    inferno = dict(raw.get("inferno") or {})
+    return MethodSettings(pivot, disco, tuple(float(k) for k in points), leave_out, int(inferno.get("bins", 10)),
+                          float(inferno.get("temperature", 0.1)))
 
 
 def load_config_files(*paths: str | Path) -> Config:

@@ -4,7 +4,8 @@ The network's K outputs, softened by a temperature, assign events to bins; expec
 per bin give an Asimov Poisson likelihood in (mu, r, lambda) with the Gaussian constraints of r and lambda, and the
 loss is the (mu, mu) element of the inverse Fisher information: the expected variance of mu with r and lambda
 profiled. Background features follow the nuisances through the toy's own transformations (x1 + r, x3 / lambda), so
-the counts are differentiable in them. Only for the INFERNO toy.
+the counts are differentiable in them. The soft binner and the Fisher-information loss are those of the
+H->tautau method (``systlab.train.inferno``); this module holds the toy's own nuisances and evaluation.
 """
 
 from __future__ import annotations
@@ -21,38 +22,14 @@ from systlab.onnx_io import OnnxScorer
 from systlab.papertoys.evaluate import evaluation_sample, grid_scores
 from systlab.papertoys.toys import Toy, ToySample, get_toy
 from systlab.train.common import TrainedModel, train_classifier
+from systlab.train.inferno import BINS, TEMPERATURE, SoftBinner, fisher_mu_variance
 from systlab.train.loop import Batch, TrainingSettings
-from systlab.train.model import Classifier, feature_statistics
+from systlab.train.model import feature_statistics
 
-#: Bins of the learned summary, softmax temperature during training.
-BINS = 10
-TEMPERATURE = 0.1
 #: Finite-difference step of r and lambda in the training loss.
 FD_STEP = 0.01
 #: Finite-difference steps (in prior widths) of the nuisances when evaluating hard-binned models.
 STEP_SIGMAS = 0.25
-
-
-class SoftBinner(Classifier):
-    """The Classifier's standardising MLP with ``bins`` outputs; ``forward`` gives the bin probabilities."""
-
-    def __init__(self, n_features: int, hidden: tuple[int, ...], bins: int = BINS, mean=None, std=None) -> None:
-        super().__init__(n_features, hidden, mean, std)
-        self.net[-1] = nn.Linear(self.net[-1].in_features, bins)
-        self.bins = bins
-
-    def logits(self, x: torch.Tensor) -> torch.Tensor:
-        """Per-event bin logits, shape (batch, bins)."""
-        return self.net(self.standardise(x))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.logits(x), dim=-1)
-
-
-def fisher_mu_variance(jacobian: torch.Tensor, expected: torch.Tensor, constraint: torch.Tensor) -> torch.Tensor:
-    """(I^-1)_mu,mu for Poisson bins: I = J^T diag(1/m) J + diag(constraint); parameter 0 is mu."""
-    information = (jacobian / expected[:, None]).T @ jacobian + torch.diag(constraint)
-    return torch.linalg.inv(information)[0, 0]
 
 
 class InfernoLoss:

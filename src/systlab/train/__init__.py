@@ -13,6 +13,7 @@ from systlab.train.augmented import train_augmented
 from systlab.train.aware import train_aware
 from systlab.train.baseline import TrainedModel, train_baseline
 from systlab.train.disco import train_disco
+from systlab.train.inferno import train_inferno
 from systlab.train.loop import TrainingHistory, TrainingSettings
 from systlab.train.oracle import train_oracle
 from systlab.train.pivot import train_pivot
@@ -24,6 +25,7 @@ METHODS: dict[str, Callable[..., TrainedModel]] = {
     "disco": train_disco,
     "aware": train_aware,
     "oracle": train_oracle,
+    "inferno": train_inferno,
 }
 
 __all__ = ["METHODS", "TrainedModel", "TrainingHistory", "TrainingSettings", "train_baseline"]

@@ -96,11 +96,13 @@ def train_classifier(
     make_model: Callable[[Batch], Callable[[], Classifier]] | None = None,
     early_stopping: bool = True,
     after_fit: AfterFit | None = None,
+    export_model: Callable[[torch.nn.Module, Batch, Batch], torch.nn.Module] | None = None,
 ) -> TrainedModel:
     """Fit a Classifier on ``features`` (the ONNX inputs) with ``loss``; write model.pt, .onnx, history, meta.
 
     ``options`` (e.g. lambda) enter the training hash and meta; ``make_model`` replaces the fresh classifier
-    (pre-training); ``after_fit`` adds method facts (e.g. the adversary's final loss) to history and meta.
+    (pre-training); ``after_fit`` adds method facts (e.g. the adversary's final loss) to history and meta;
+    ``export_model`` turns the trained network into the one-score module that goes to ONNX (INFERNO's bins).
     """
     start = time.perf_counter()
     out = Path(out_dir)
@@ -120,8 +122,9 @@ def train_classifier(
     info = after_fit(model, train, validation) if after_fit else {}
 
     model_path = save_state(model, out / "model.pt")
+    exported = export_model(model, train, validation).eval() if export_model else model
     onnx_path = export_onnx(
-        model,
+        exported,
         features,
         out / "model.onnx",
         {

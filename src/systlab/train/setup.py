@@ -14,6 +14,7 @@ import pandas as pd
 
 from systlab.config import Config, ModelSpec
 from systlab.train.data import method_draws, training_tables
+from systlab.train.inferno_data import inferno_training_tables
 from systlab.train.loop import TrainingSettings
 from systlab.train.pivot import PivotSettings
 from systlab.train.theory_data import FAMILIES, theory_training_tables
@@ -41,6 +42,10 @@ def method_options(cfg: Config, spec: ModelSpec) -> dict[str, Any]:
         return {"lam": cfg.method_settings.disco.lam if spec.lam is None else spec.lam, "nuisance": spec.nuisance}
     if spec.method == "oracle":
         return {"tes_point": spec.tes_point}
+    if spec.method == "inferno":
+        return {"signal": cfg.signal, "norms": {n.name: (n.processes, n.sigma) for n in cfg.norm_nps},
+                "lumi_sigma": cfg.lumi_sigma, "bins": cfg.method_settings.inferno_bins,
+                "temperature": cfg.method_settings.inferno_temperature}  # fmt: skip
     return {}
 
 
@@ -48,6 +53,10 @@ def model_training_tables(
     cfg: Config, spec: ModelSpec, events: Mapping[str, ak.Array], replica: int
 ) -> dict[str, pd.DataFrame]:
     """Per-process train/validation tables for one replica of one model."""
+    if spec.method == "inferno":  # every event at TES -1, 0, +1 sigma; the other NPs enter its loss analytically
+        return inferno_training_tables(events, cfg.signal, cfg.shape_np("tes"), cfg.features, seed=cfg.seed + replica,
+                                       split_seed=cfg.seed, fractions=cfg.splits, soft_seed=cfg.seed + 1,
+                                       resample=replica > 0)  # fmt: skip
     if spec.nuisance in FAMILIES:  # a generator cross-check model: variants drawn per event, NPs nominal
         return theory_training_tables(events, cfg.signal, spec.nuisance, seed=cfg.seed + replica, split_seed=cfg.seed,
                                       fractions=cfg.splits, soft_seed=cfg.seed + 1, resample=replica > 0)  # fmt: skip
