@@ -54,12 +54,13 @@ def plot_generator_closure(results: Mapping[str, Sequence[Mapping[str, Any]]], l
         s68 = np.sqrt(ONE_SIGMA * (1 - ONE_SIGMA) / n_toys)
         axes[2].axhspan(ONE_SIGMA - s68, ONE_SIGMA + s68, color="0.85", zorder=0)
         axes[2].axhline(ONE_SIGMA, color="0.5", ls="--")
-        axes[2].text(0.02, 0.02, rf"band: 0.683 $\pm\sigma_{{68}}$ ({n_toys} toys)", transform=axes[2].transAxes,
-                     fontsize=13)  # fmt: skip
+        axes[2].text(0.03, 0.96, rf"band: 0.683 $\pm\sigma_{{68}}$ ({n_toys} toys)", transform=axes[2].transAxes,
+                     fontsize=13, va="top")  # fmt: skip
     axes[2].set_ylim(0, 1.05)
     for ax in axes:
         ax.set_xticks(x, models, fontsize=15)
         ax.set_xlim(-0.6, len(models) - 0.4)
-    axes[0].legend(fontsize=11, loc="best")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=14)
     label_row(axes[0], axes[2], lumi_fb=lumi_fb)
     return fig
