@@ -15,6 +15,7 @@ import yaml
 
 from systlab.config import ConfigError, load_config
 from systlab.figures.generator_check import plot_generator_check
+from systlab.figures.generator_closure import plot_generator_closure
 from systlab.figures.style import save_figure
 from systlab.generator_check import (
     CutYields,
@@ -331,3 +332,6 @@ def test_closure_toys_and_variant_score_tables_on_the_simulator(tmp_path):
     result = closure(templates, workspace, (-3.0, 5.0), 13, n_toys=5, seed=2)
     toys = result["with_generator_np"]["generator_C"]["toys"]
     assert toys["n_toys"] == 5 and 0.0 <= toys["coverage"] <= 1.0 and "q_mu_true" not in toys
+    payload = {"model": "baseline", "replica": "r0", "n_toys": 5, "results": result}
+    save_figure(plot_generator_closure({"baseline": [payload, payload]}, lumi_fb=10.0), tmp_path / "c.pdf", "test")
+    assert (tmp_path / "c.pdf").stat().st_size > 5000
