@@ -76,7 +76,8 @@ def test_pseudo_data_shift_of_unconfigured_np_is_refused(raw):
 def test_model_names_and_method_settings():
     cfg = load_config_files(DEFAULT)
     assert cfg.model_names() == ("baseline", "augmented", "pivot", "disco", "aware", "oracle_tes_-1sd",
-                                 "oracle_tes_0sd", "oracle_tes_+1sd")  # fmt: skip
+                                 "oracle_tes_0sd", "oracle_tes_+1sd", "inferno")  # fmt: skip
+    assert (cfg.method_settings.inferno_bins, cfg.method_settings.inferno_temperature) == (10, 0.1)
     assert cfg.model("oracle_tes_-1sd").tes_point == -1.0 and cfg.model("pivot").method == "pivot"
     assert cfg.training.replicas == 3 and cfg.method_settings.pivot.lam > 0 and cfg.method_settings.disco.lam > 0
     assert 0.0 in cfg.method_settings.disco.lambda_scan

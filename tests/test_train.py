@@ -193,7 +193,7 @@ def test_without_early_stopping_every_epoch_runs_and_the_last_state_is_kept(samp
 
 def test_registry_and_settings_validation():
     assert METHODS["baseline"] is train_baseline
-    assert set(METHODS) == {"baseline", "augmented", "pivot", "disco", "aware", "oracle"}
+    assert set(METHODS) == {"baseline", "augmented", "pivot", "disco", "aware", "oracle", "inferno"}
     with pytest.raises(ValueError):
         TrainingSettings(epochs=0)
     assert TrainingSettings(hidden=[8, 4]).hidden == (8, 4)
