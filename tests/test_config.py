@@ -84,7 +84,7 @@ def test_model_names_and_method_settings():
     assert cfg.variation_shifts("truth_above") == {"tes": 1.0} and cfg.variation_shifts("jes_-1sd") == {"jes": -1.0}
     assert cfg.variation_shifts("nominal") == {}
     tiny = load_config_files(DEFAULT, ROOT / "config" / "tiny.yaml")
-    assert tiny.training.replicas == 2 and len(tiny.model_names()) == 8
+    assert tiny.training.replicas == 2 and len(tiny.model_names()) == 9
 
 
 def test_oracle_points_default_to_the_truths_and_tes_is_required(raw):
