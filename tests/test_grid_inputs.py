@@ -35,6 +35,8 @@ def tes_only_config(lumi_sigma: float = 1e-4, grid: tuple[float, ...] = (-1, 0, 
                         "lumi_sigma": lumi_sigma}  # fmt: skip
     m["pseudo_data"] = {"x": {"mu": 1.2, "tes": 0.4}}
     m["methods"] = ["aware"]
+    m["method_settings"]["aware"] = {"leave_out": []}  # no interior point to leave out of a 3-point grid
+    m["generator_check"] = {"methods": [], "closure_models": []}  # needs the baseline and fixed classifiers
     m["templates"] = {"bins": 5, "binning": "signal_quantiles"}
     m["fit"] = {"mu_range": [0.0, 3.0], "scan_points": 31}
     return load_config(m)

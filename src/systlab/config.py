@@ -359,7 +359,7 @@ def load_config(mapping: Mapping[str, Any], source: str = "config") -> Config:
         if needs_tes:
             raise _fail(source, "methods", f"{needs_tes} need the 'tes' NP in systematics.shape")
     method_settings = parse_method_settings(m.get("method_settings") or {}, truths)
-    for k in method_settings.aware_leave_out:
+    for k in method_settings.aware_leave_out if "aware" in m["methods"] else ():
         grid = sorted(next((np_.grid for np_ in shape_nps if np_.name == "tes"), ()))
         if k not in grid[1:-1]:
             raise _fail(source, "method_settings.aware.leave_out", f"{k:g} is not an interior point of the TES grid "
