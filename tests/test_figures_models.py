@@ -22,7 +22,7 @@ from systlab.metrics import weighted_auc
 from systlab.result_files import SampleKey, ScoreKey, read_columns, read_samples, read_template_scores, score_key
 from systlab.roc import background_efficiency_at, rejection, roc_curve, roc_summaries
 from systlab.score_shapes import read_js_divergence, score_shapes
-from systlab.spread import replica_spread
+from systlab.spread import replica_spread, spread_of
 
 FRACTIONS = {"train": 0.35, "validation": 0.15, "template": 0.3, "toy": 0.2}
 VARIATIONS = ("tes_-1sd", "nominal", "tes_+1sd")
@@ -100,6 +100,7 @@ def test_empty_calibration_bins_are_nan_and_skipped_by_the_replica_spread():
     np.testing.assert_allclose(spread.mean, [2.0, np.nan, 2.0])
     np.testing.assert_allclose(spread.std, [np.sqrt(2.0), np.nan, 0.0])
     assert replica_spread([0.9]).std == 0.0
+    assert spread_of([1.0, None, 3.0]) == pytest.approx((2.0, np.sqrt(2.0)))  # a replica without the value
 
 
 # --- feature histograms --------------------------------------------------------------------------------------------

@@ -36,3 +36,10 @@ def replica_spread(values: Sequence[np.ndarray] | Sequence[float]) -> Spread:
         count = np.sum(~np.isnan(stack), axis=0)
         std = np.where(count > 1, np.nanstd(stack, axis=0, ddof=1) if len(stack) > 1 else 0.0, 0.0)
     return Spread(mean, np.where(np.isnan(mean), np.nan, std), len(stack))
+
+
+def spread_of(values: Sequence[float | None]) -> tuple[float, float]:
+    """(mean, std) across replicas of one figure of merit; None entries (not computed) are ignored."""
+    spread = replica_spread(np.asarray(values, dtype=np.float64))
+    return float(spread.mean), float(spread.std)
+

@@ -12,16 +12,12 @@ import numpy as np
 
 from systlab.figures.style import label_row, use_style
 from systlab.generator_closure import TARGETS, WORKSPACES
+from systlab.spread import spread_of
 
 ONE_SIGMA = 0.6827
 TARGET_STYLE = {"nominal": ("generator A (nominal)", "0.45", "o"), "generator_C": ("generator C", "#D55E00", "s"),
                 "higher_order": ("higher order", "#CC79A7", "D")}  # fmt: skip
 WORKSPACE_TEXT = {"without_generator_np": "analysis NPs only", "with_generator_np": "+ generator NP (A vs B)"}
-
-
-def _stat(values: Sequence[float | None]) -> tuple[float, float]:
-    x = np.array([np.nan if v is None else v for v in values], dtype=float)
-    return float(np.nanmean(x)), float(np.nanstd(x, ddof=1)) if np.sum(~np.isnan(x)) > 1 else 0.0
 
 
 def plot_generator_closure(results: Mapping[str, Sequence[Mapping[str, Any]]], lumi_fb: float | None = None):
@@ -40,10 +36,10 @@ def plot_generator_closure(results: Mapping[str, Sequence[Mapping[str, Any]]], l
                          mfc=colour if workspace == "with_generator_np" else "white")  # fmt: skip
             text = f"{name}, {WORKSPACE_TEXT[workspace]}"
             for ax, key in ((axes[0], "bias"), (axes[1], "width")):
-                stats = np.array([_stat([row[key] for row in per]) for per in rows])
+                stats = np.array([spread_of([row[key] for row in per]) for per in rows])
                 ax.errorbar(x + dx, stats[:, 0], yerr=stats[:, 1], label=text, **style)
             if all("toys" in row for per in rows for row in per):
-                stats = np.array([_stat([row["toys"]["coverage"] for row in per]) for per in rows])
+                stats = np.array([spread_of([row["toys"]["coverage"] for row in per]) for per in rows])
                 axes[2].errorbar(x + dx, stats[:, 0], yerr=stats[:, 1], **style)
                 n_toys = rows[0][0]["toys"]["n_used"]
     axes[0].axhline(0.0, color="0.5", ls=":")

@@ -12,14 +12,10 @@ import numpy as np
 
 from systlab.figures.style import label_row, method_colour, use_style
 from systlab.jes_granularity import OVER_CONSTRAINED, SCHEMES, bin_labels
+from systlab.spread import spread_of
 
 SCHEME_TEXT = {"coherent": "one coherent JES NP", "per_pt_bin": "one JES NP per jet-pT bin"}
 SCHEME_HATCH = {"coherent": "", "per_pt_bin": "//"}
-
-
-def _stat(values: Sequence[float | None]) -> tuple[float, float]:
-    x = np.array([np.nan if v is None else v for v in values], dtype=float)
-    return float(np.nanmean(x)), float(np.nanstd(x, ddof=1)) if np.sum(~np.isnan(x)) > 1 else 0.0
 
 
 def plot_jes_granularity(results: Mapping[str, Sequence[Mapping[str, Any]]], lumi_fb: float | None = None):
@@ -32,13 +28,13 @@ def plot_jes_granularity(results: Mapping[str, Sequence[Mapping[str, Any]]], lum
         for s, scheme in enumerate(SCHEMES):
             fits = [r["results"][scheme]["asimov"]["jes_constraints"] for r in reps]
             x = [i for i, n in enumerate(names) if n in fits[0]]
-            stats = np.array([_stat([f[names[i]] for f in fits]) for i in x])
+            stats = np.array([spread_of([f[names[i]] for f in fits]) for i in x])
             ax_c.bar(np.array(x) + 0.8 * m / len(results), stats[:, 0], width=0.7 / len(results), yerr=stats[:, 1],
                      color=colour, alpha=0.85, hatch=SCHEME_HATCH[scheme], edgecolor="black", capsize=4,
                      label=f"{model}, {SCHEME_TEXT[scheme]}")  # fmt: skip
             datasets = list(reps[0]["results"][scheme])
             for d, dataset in enumerate(datasets):
-                width = _stat([r["results"][scheme][dataset]["width"] for r in reps])
+                width = spread_of([r["results"][scheme][dataset]["width"] for r in reps])
                 ax_w.errorbar(d + (s - 0.5) * 0.25 + 0.08 * m, width[0], yerr=width[1], color=colour, capsize=4,
                               marker="o" if scheme == "coherent" else "s", ms=9,
                               mfc=colour if scheme == "coherent" else "white", ls="none",
