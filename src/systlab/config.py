@@ -18,6 +18,7 @@ import jsonschema
 import yaml
 
 from systlab.events import FEATURES
+from systlab.generators import TRAINING_VARIANTS
 from systlab.simulate import PROCESSES
 from systlab.vary import KNOWN_SHAPE_NPS, Variation
 
@@ -133,8 +134,8 @@ def lambda_scan_name(method: str, lam: float) -> str:
 LAMBDA_METHODS = ("pivot", "disco")
 
 
-#: Modelling families of the generator cross-check (systlab.generators) and the methods decorrelating them.
-CROSS_CHECK_FAMILIES = ("generator", "scale")
+#: Modelling families of the generator cross-check that pivot/DisCo can be trained against (systlab.generators).
+CROSS_CHECK_FAMILIES = tuple(TRAINING_VARIANTS)
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ class GeneratorCheck:
     """The ``generator_check`` section: decorrelation methods trained against each family, and the cut."""
 
     methods: tuple[str, ...] = ()
-    cut_signal_efficiency: float = 0.3
+    cut_signal_efficiency: float = 0.5
     closure_models: tuple[str, ...] = ()  # fixed classifiers fitted on generator C / higher-order pseudo-data
     closure_toys: int = 40  # toys per closure target and workspace
 
@@ -365,7 +366,7 @@ def load_config(mapping: Mapping[str, Any], source: str = "config") -> Config:
             raise _fail(source, "method_settings.aware.leave_out", f"{k:g} is not an interior point of the TES grid "
                         f"{grid} (the check interpolates between its neighbours)")
     check = m.get("generator_check") or {}
-    generator_check = GeneratorCheck(tuple(check.get("methods", ())), float(check.get("cut_signal_efficiency", 0.3)),
+    generator_check = GeneratorCheck(tuple(check.get("methods", ())), float(check.get("cut_signal_efficiency", 0.5)),
                                      tuple(check.get("closure_models", ())), int(check.get("closure_toys", 40)))
     if generator_check.methods and "baseline" not in m["methods"]:
         raise _fail(source, "generator_check.methods", "the cross-check compares with the plain classifier: "
