@@ -13,17 +13,17 @@ import pytest
 import torch
 import yaml
 
-from systlab.config import ConfigError, load_config
+from systlab.config import ConfigError, ModelSpec, load_config
 from systlab.figures.generator_check import plot_generator_check
 from systlab.figures.generator_closure import plot_generator_closure
 from systlab.figures.style import save_figure
 from systlab.generator_check import (
     CutYields,
+    check_payload,
     cut_threshold,
     cut_yields,
     differences,
     model_summary,
-    replica_check,
     template_variants,
 )
 from systlab.generator_closure import closure, variant_score_tables
@@ -211,8 +211,14 @@ def test_disco_against_generator_shrinks_the_apparent_difference_far_more_than_t
     base = METHODS["baseline"](plain, FEATURES, settings, 1, tmp_path / "base")
     disco = train_disco(tables, FEATURES, settings, 1, tmp_path / "disco", lam=30.0, nuisance="generator")
     variants = template_variants(events, "htautau", 11, FRACTIONS)
-    check = {name: replica_check(OnnxScorer(t.onnx_path), variants, "htautau", 0.5)["differences"]["generator"]
-             ["background"] for name, t in (("baseline", base), ("disco", disco))}  # fmt: skip
+    specs = {"baseline": ModelSpec("baseline", "baseline"), "disco_generator": ModelSpec("disco_generator", "disco",
+                                                                                         nuisance="generator")}
+    payload = check_payload({"baseline": {"r0": base.onnx_path}, "disco_generator": {"r0": disco.onnx_path}}, specs,
+                            variants, "htautau", 0.5)  # fmt: skip
+    assert payload["models"]["disco_generator"]["nuisance"] == "generator"
+    assert payload["models"]["baseline"]["nuisance"] is None and payload["cut_signal_efficiency"] == 0.5
+    check = {name: payload["models"][model]["replicas"]["r0"]["differences"]["generator"]["background"]
+             for name, model in (("baseline", "baseline"), ("disco", "disco_generator"))}  # fmt: skip
     assert check["disco"]["apparent"] < 0.4 * check["baseline"]["apparent"], check
     assert check["disco"]["held_back"] > 2 * check["disco"]["apparent"], check
     assert check["baseline"]["held_back"] < 2 * check["baseline"]["apparent"], check

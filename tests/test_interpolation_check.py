@@ -10,12 +10,13 @@ import pytest
 import torch
 import yaml
 
-from systlab.config import ConfigError, ShapeNP, load_config
+from systlab.config import ConfigError, ModelSpec, ShapeNP, load_config
 from systlab.figures.interpolation import plot_interpolation
 from systlab.figures.style import save_figure
-from systlab.interpolation_check import auc_at, gap_summary, minus_reference, model_curve
+from systlab.interpolation_check import auc_at, check_payload, gap_summary, minus_reference, model_curve
 from systlab.metrics import weighted_auc
 from systlab.onnx_io import OnnxScorer
+from systlab.result_files import model_files
 from systlab.score import score_sample
 from systlab.simulate import simulate_process
 from systlab.train import METHODS
@@ -132,6 +133,30 @@ def test_model_curve_and_gap_summary(trained):
     assert diff == {"mean": pytest.approx(want), "std": [0.0, 0.0, 0.0]}
     oracle_diff = minus_reference(oracle, curves["aware"])["mean"]
     assert oracle_diff == pytest.approx([oracle["mean"][0] - curves["aware"]["mean"][1]])
+
+
+def test_check_payload_judges_oracles_at_their_point_and_pairs_replicas(trained):
+    models, samples, _ = trained
+    onnx = {"baseline": {"r0": models["baseline"]}, "aware": {"r0": models["aware"], "r1": models["aware"]},
+            "aware_without_tes_0sd": {"r0": models["aware"], "r1": models["aware"]},
+            "oracle_tes_+1sd": {"r0": models["baseline"]}, "oracle_tes_+5sd": {"r0": models["baseline"]}}  # fmt: skip
+    specs = {"baseline": ModelSpec("baseline", "baseline"), "aware": ModelSpec("aware", "aware"),
+             "aware_without_tes_0sd": ModelSpec("aware_without_tes_0sd", "aware", left_out=0.0),
+             "oracle_tes_+1sd": ModelSpec("oracle_tes_+1sd", "oracle", 1.0),
+             "oracle_tes_+5sd": ModelSpec("oracle_tes_+5sd", "oracle", 5.0)}  # fmt: skip
+    payload = check_payload(onnx, specs, samples)
+    curves = payload["curves"]
+    assert payload["points"] == [-1.0, 0.0, 1.0] and "oracle_tes_+5sd" not in curves  # off the grid: not judged
+    assert curves["oracle_tes_+1sd"]["points"] == [1.0]
+    assert curves["oracle_tes_+1sd"]["mean"][0] == pytest.approx(curves["baseline"]["mean"][2])  # same network
+    assert curves["aware_without_tes_0sd"]["minus_aware"] == {"mean": [0.0] * 3, "std": [0.0] * 3}
+    assert list(payload["left_out"]) == ["aware_without_tes_0sd"]
+    assert payload["left_out"]["aware_without_tes_0sd"]["oracle"] is None  # no oracle trained at 0 here
+
+
+def test_model_files_groups_paths_by_model_and_replica():
+    paths = ["results/models/aware/r0/model.onnx", "results/models/aware/r1/model.onnx", "x/models/base/r0/model.onnx"]
+    assert model_files(paths) == {"aware": {"r0": paths[0], "r1": paths[1]}, "base": {"r0": paths[2]}}
 
 
 def test_figure_draws_curves_oracle_and_band(trained, tmp_path):

@@ -16,6 +16,7 @@ not the held-back difference.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -23,6 +24,7 @@ import awkward as ak
 import numpy as np
 import pandas as pd
 
+from systlab.config import ModelSpec
 from systlab.events import SPLITS
 from systlab.generators import SCALES, VARIANTS, variant_samples
 from systlab.metrics import mean_std
@@ -124,3 +126,24 @@ def model_summary(replicas: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         out[family] = {what: {kind: mean_std([r["differences"][family][what][kind] for r in replicas])
                               for kind in kinds} for what, kinds in by_what.items()}  # fmt: skip
     return out
+
+
+def check_payload(
+    onnx: Mapping[str, Mapping[str, str | os.PathLike]],
+    specs: Mapping[str, ModelSpec],
+    variants: Mapping[str, Mapping[str, pd.DataFrame]],
+    signal: str,
+    efficiency: float,
+    threads: int = 1,
+) -> dict[str, Any]:
+    """Per model: what it was decorrelated from, every replica's yields and differences, their mean and std."""
+    models = {}
+    for model, paths in onnx.items():
+        spec = specs[model]
+        replicas = {r: replica_check(OnnxScorer(path, threads=threads), variants, signal, efficiency)
+                    for r, path in paths.items()}  # fmt: skip
+        nuisance = spec.nuisance if spec.method in ("pivot", "disco") else None
+        models[model] = {"method": spec.method, "nuisance": nuisance, "replicas": replicas,
+                         "summary": model_summary(list(replicas.values()))}  # fmt: skip
+    return {"cut_signal_efficiency": efficiency, "models": models}
+

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from systlab.config import ModelSpec
 from systlab.events import SPLITS
 from systlab.metrics import mean_std, weighted_auc
 from systlab.onnx_io import OnnxScorer
@@ -77,3 +78,26 @@ def gap_summary(curves: Mapping[str, Mapping[str, Any]], left_out: Mapping[str, 
                       "baseline": auc_on_curve(curves.get("baseline"), k),
                       "oracle": auc_on_curve(oracles[0], k) if oracles else None}  # fmt: skip
     return out
+
+
+def check_payload(
+    onnx: Mapping[str, Mapping[str, str | os.PathLike]],
+    specs: Mapping[str, ModelSpec],
+    samples_by_point: Mapping[float, Sequence[str | os.PathLike]],
+) -> dict[str, Any]:
+    """Every model's AUC curve (an oracle only at its own TES point, if on the grid), each minus the full aware
+    model's replica by replica, and the summary at each left-out point."""
+    curves = {}
+    for model, paths in onnx.items():
+        spec = specs[model]
+        points = [spec.tes_point] if spec.method == "oracle" else None  # an oracle is judged where it was trained
+        if points is not None and points[0] not in samples_by_point:
+            continue
+        curves[model] = {"method": spec.method, "left_out": spec.left_out,
+                         **model_curve(paths, samples_by_point, points)}  # fmt: skip
+    if "aware" in curves:
+        for curve in curves.values():
+            curve["minus_aware"] = minus_reference(curve, curves["aware"])
+    left_out = {m: spec.left_out for m, spec in specs.items() if spec.left_out is not None and m in curves}
+    return {"points": list(samples_by_point), "curves": curves, "left_out": gap_summary(curves, left_out)}
+

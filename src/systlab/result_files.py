@@ -49,6 +49,14 @@ def sample_key(path: str | os.PathLike) -> SampleKey:
     return SampleKey(path.parent.name, path.stem)
 
 
+def model_files(paths: Iterable[str | os.PathLike]) -> dict[str, dict[str, str]]:
+    """``results/models/<model>/<replica>/<file>`` paths grouped as {model: {replica: path}}."""
+    out: dict[str, dict[str, str]] = {}
+    for path in map(Path, paths):
+        out.setdefault(path.parents[1].name, {})[path.parent.name] = str(path)
+    return out
+
+
 def read_columns(path: str | os.PathLike, columns: Sequence[str]) -> pd.DataFrame:
     """The named columns of one Parquet file; a missing column is a ValueError naming the file and column."""
     present = set(pq.read_schema(path).names)
