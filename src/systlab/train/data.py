@@ -8,10 +8,10 @@ are recomputed, cuts applied, and each row keeps its NP shift in units of sigma 
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import awkward as ak
 import numpy as np
@@ -133,26 +133,31 @@ def training_tables(
     ``split_seed`` and ``soft_seed`` must be those of the vary stage (config seed, seed + 1), so the
     train/validation events and soft-MET draws are exactly those of the sample tables.
     """
-    vary_process = functools.partial(process_training_table, shape_nps=shape_nps, draws=draws,
-                                     split_seed=split_seed, fractions=fractions)  # fmt: skip
-    return per_process_tables(events, signal, vary_process, seed, soft_seed, resample)
+    return per_process_tables(events, signal, process_training_table, seed=seed, split_seed=split_seed,
+                              fractions=fractions, soft_seed=soft_seed, resample=resample, shape_nps=shape_nps,
+                              draws=draws)  # fmt: skip
 
 
 def per_process_tables(
     events: Mapping[str, ak.Array],
     signal: str,
     vary_process: Callable[..., pd.DataFrame],
+    *,
     seed: int,
+    split_seed: int,
+    fractions: Mapping[str, float],
     soft_seed: int,
-    resample: bool,
+    resample: bool = False,
+    **options: Any,
 ) -> dict[str, pd.DataFrame]:
-    """``vary_process(events, label, rng=, soft_draws=)`` per process with its own seeded generator and the vary
-    stage's soft-MET draws, then the replica's bootstrap."""
+    """``vary_process(events, label, rng=, soft_draws=, split_seed=, fractions=, **options)`` per process, with its own
+    seeded generator and the vary stage's soft-MET draws, then the replica's bootstrap (``resample``)."""
     out = {}
     for process, table in events.items():
         rng = np.random.default_rng(process_seed(seed, process))
         soft = soft_met_draws(len(table), process_seed(soft_seed, process))
-        varied = vary_process(table, int(process == signal), rng=rng, soft_draws=soft)
+        varied = vary_process(table, int(process == signal), rng=rng, soft_draws=soft, split_seed=split_seed,
+                              fractions=fractions, **options)  # fmt: skip
         out[process] = bootstrap(varied, rng) if resample else varied
     return out
 

@@ -27,8 +27,10 @@ def inferno_training_table(
     soft_draws: np.ndarray,
     split_seed: int,
     fractions: Mapping[str, float],
+    rng: np.random.Generator | None = None,
 ) -> pd.DataFrame:
-    """One process's rows: bookkeeping and features at nominal, ``down:``/``up:`` features, ``pass_*`` flags."""
+    """One process's rows: bookkeeping and features at nominal, ``down:``/``up:`` features, ``pass_*`` flags.
+    ``rng`` is accepted for ``per_process_tables`` and unused: the three TES points need no draw."""
     events, soft_draws = training_events(events, soft_draws, split_seed, fractions)
     points = {"nominal": 0.0, **SHIFTS}
     varied = {}
@@ -60,7 +62,6 @@ def inferno_training_tables(
     resample: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """Per-process INFERNO tables (``seed`` drives only the bootstrap of replicas > 0)."""
-    def vary_process(table: ak.Array, label: int, rng: np.random.Generator, soft_draws: np.ndarray) -> pd.DataFrame:
-        return inferno_training_table(table, label, tes, features, soft_draws, split_seed, fractions)
-
-    return per_process_tables(events, signal, vary_process, seed, soft_seed, resample)
+    return per_process_tables(events, signal, inferno_training_table, seed=seed, split_seed=split_seed,
+                              fractions=fractions, soft_seed=soft_seed, resample=resample, tes=tes,
+                              features=features)  # fmt: skip

@@ -62,8 +62,5 @@ def theory_training_tables(
     resample: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """Per-process tables as ``train.data.training_tables``, with the variant drawn per event instead of NPs."""
-
-    def vary_process(table: ak.Array, label: int, rng: np.random.Generator, soft_draws: np.ndarray) -> pd.DataFrame:
-        return theory_training_table(table, label, family, rng, soft_draws, split_seed, fractions)
-
-    return per_process_tables(events, signal, vary_process, seed, soft_seed, resample)
+    return per_process_tables(events, signal, theory_training_table, seed=seed, split_seed=split_seed,
+                              fractions=fractions, soft_seed=soft_seed, resample=resample, family=family)  # fmt: skip
