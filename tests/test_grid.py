@@ -35,16 +35,16 @@ def staterror(n: np.ndarray) -> dict:
     return {"name": "staterror_score", "type": "staterror", "data": (0.02 * n).tolist()}
 
 
-def histosys_spec() -> dict:
+def histosys_spec(sig: np.ndarray = SIG) -> dict:
     xs = {"name": "xs", "type": "normsys", "data": {"hi": 1.1, "lo": 0.9}}
     return {
         "version": "1.0.0",
         "channels": [{"name": "score", "samples": [
-            {"name": "sig", "data": SIG.tolist(), "modifiers": [MU, tes(SIG)]},
+            {"name": "sig", "data": sig.tolist(), "modifiers": [MU, tes(sig)]},
             {"name": "b1", "data": B1.tolist(), "modifiers": [tes(B1), staterror(B1)]},
             {"name": "b2", "data": B2.tolist(), "modifiers": [tes(B2), xs, staterror(B2)]},
         ]}],
-        "observations": [{"name": "score", "data": (SIG + B1 + B2).tolist()}],
+        "observations": [{"name": "score", "data": (sig + B1 + B2).tolist()}],
         "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
     }  # fmt: skip
 

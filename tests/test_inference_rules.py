@@ -1,6 +1,6 @@
 """Rule inference: the payloads it writes (limit, significance, impacts on the Asimov dataset of a small
-workspace with every modifier type) and its place in the DAG (fixed classifiers only; one figure target
-pulls in only its ancestors)."""
+workspace with every modifier type) and its place in the DAG (fixed classifiers; the parameterized one goes
+through rule inference_grid; one figure target pulls in only its ancestors)."""
 
 from __future__ import annotations
 
@@ -87,3 +87,6 @@ def test_impacts_figure_pulls_in_inference_of_fixed_models_only(tmp_path):
     assert not rules & {"figure_coverage", "figure_profile_curves", "theory_pulls", "figure_templates"}
     inference = [w for rule, w in jobs if rule == "inference"]
     assert any("method=baseline" in w for w in inference) and not any("method=aware" in w for w in inference)
+    # the summary's limits and Z0 of the parameterized model come from its grid-profiled likelihood
+    grid = [w for rule, w in jobs if rule == "inference_grid"]
+    assert grid and all("method=aware" in w for w in grid)

@@ -91,6 +91,9 @@ def test_tiny_config_end_to_end(tiny_run):
     assert aware["mu_hat"] == pytest.approx(1.0, abs=0.05)
     assert aware["grid"]["alpha_hat"] == pytest.approx(0.0, abs=0.3)  # 3-point tiny grid, 1 sigma apart
     assert "grid" in json.loads((results / "toys" / "aware" / "r0.json").read_text())
+    aware_limit = json.loads((results / "inference" / "aware" / "r0" / "limit.json").read_text())
+    bands = [aware_limit["expected"][k] for k in ("-2", "-1", "0", "+1", "+2")]
+    assert bands == sorted(bands) and 0 < bands[0] and aware_limit["observed"] > bands[2]  # Asimov data hold mu = 1
     figures = sorted((results / "figures").glob("*.pdf"))
     assert {f.stem for f in figures} >= set(FIGURES), sorted(set(FIGURES) - {f.stem for f in figures})
     for figure in figures:

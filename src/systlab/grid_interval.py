@@ -7,11 +7,12 @@ interpolation only the grid points a downhill walk in α visits are fitted (:fun
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 
-from systlab.fit import Q_CAP, Q_TOL, XTOL
+from systlab.fit import Q_CAP, Q_TOL, XTOL, Minimum
 from systlab.grid import GridLikelihood, minimise_over_alpha
 
 
@@ -124,6 +125,31 @@ def parabolic_minimum(f, x0: float, step: float, bounds: tuple[float, float], to
     return xs[i], fs[i], float(c2) if np.isfinite(c2) else float("nan")
 
 
+def best_grid_mle(grid: GridLikelihood) -> Minimum:
+    """The unconditional fit of the grid point with the lowest −2lnL_k + prior_k (points without an MLE skipped)."""
+    totals = np.array([np.nan if m is None else m.twice_nll for m in grid.mles]) - grid.offsets + grid.prior
+    return grid.mles[int(np.nanargmin(totals))]
+
+
+def alpha_profile(grid: GridLikelihood, interpolation: str) -> Callable[[float], tuple[float, float]]:
+    """μ ↦ (−2lnL profiled over α and every NP, α̂) of the grid's current data.
+
+    "quadratic" fits only the grid points a downhill walk in α visits (:func:`local_quadratic`), starting
+    from the last μ's lowest point; "cubic" fits every point.
+    """
+    if interpolation == "quadratic":  # the parabola needs the lowest point and its neighbours only
+        nearest = [int(np.nanargmin(np.array([np.nan if m is None else m.twice_nll for m in grid.mles])
+                                    - grid.offsets + grid.prior))]  # fmt: skip
+
+        def profile(m: float) -> tuple[float, float]:
+            value, alpha, nearest[0] = local_quadratic(grid, float(m), nearest[0])
+            return value, alpha
+
+        return profile
+    points = np.arange(grid.alphas.size)
+    return lambda m: minimise_over_alpha(grid.alphas, grid.values(float(m), points), interpolation)
+
+
 def grid_interval(grid: GridLikelihood, interpolation: str = "cubic", mu: float | None = None,
                   q_tol: float = 1e-2) -> GridInterval:  # fmt: skip
     """μ̂, α̂ and the 68% interval of the grid's current data without a scan (the toys' fast path).
@@ -132,22 +158,9 @@ def grid_interval(grid: GridLikelihood, interpolation: str = "cubic", mu: float 
     the crossings: a safeguarded secant on √q from μ̂ ± the parabola's width, accepted at
     |q − 1| < ``q_tol`` (1e-2: the end within ~0.005σ). ``mu`` also gets q_μ (the Wilks check).
     """
-    points = np.arange(grid.alphas.size)
     lo_mu, hi_mu = grid.mu_range
-    if interpolation == "quadratic":  # the parabola needs the lowest point and its neighbours only
-        nearest = [int(np.nanargmin(np.array([np.nan if m is None else m.twice_nll for m in grid.mles])
-                                    - grid.offsets + grid.prior))]  # fmt: skip
-
-        def profile(m: float) -> tuple[float, float]:
-            value, alpha, nearest[0] = local_quadratic(grid, float(m), nearest[0])
-            return value, alpha
-    else:
-
-        def profile(m: float) -> tuple[float, float]:
-            return minimise_over_alpha(grid.alphas, grid.values(float(m), points), interpolation)
-
-    totals = np.array([np.nan if m is None else m.twice_nll for m in grid.mles]) - grid.offsets + grid.prior
-    best = grid.mles[int(np.nanargmin(totals))]
+    profile = alpha_profile(grid, interpolation)
+    best = best_grid_mle(grid)
     poi = grid.liks[0].poi
     sigma = float(best.errors[poi])
     if not (np.isfinite(sigma) and sigma > 0):

@@ -11,7 +11,7 @@ one limit took 85 s. Each band is a Brent root in μ, fits warm-started from the
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -90,16 +90,33 @@ def upper_limit(
         raise ValueError(f"poi_bounds {poi_bounds} are empty")
     lik = Likelihood(workspace_spec, observed_counts, (lo, hi))
     best = lik.mle(hesse=False)  # μ̂ ≥ 0: q̃_μ compares with L(0) when the free μ̂ would be negative
-    mu_hat = float(best.pars[lik.poi])
-    observed = ProfileCache(lik, best)
     null = lik.fixed_mu(0.0, best.pars)  # background-only Asimov data with the NPs fitted to the data (pyhf)
     asimov_lik = Likelihood(workspace_spec, None, (lo, hi))
     asimov_lik.set_observed(lik.model.expected_actualdata(null.pars), lik.model.expected_auxdata(null.pars))
     asimov = ProfileCache(asimov_lik, asimov_lik.fixed_mu(0.0, null.pars))
+    return limit_from_profiles(ProfileCache(lik, best), asimov, float(best.pars[lik.poi]), cl, (lo, hi), rtol)
+
+
+def limit_from_profiles(
+    observed: Callable[[float], float],
+    asimov: Callable[[float], float],
+    mu_hat: float,
+    cl: float,
+    poi_bounds: tuple[float, float],
+    rtol: float = 1e-4,
+) -> UpperLimit:
+    """The CLs limits from two profile curves: −2ΔlnL(μ) of the data (μ̂ ≥ 0) and of the background-only Asimov data.
+
+    Any likelihood that can profile μ serves (one pyhf model, or the α-profiled grid of a parameterized
+    classifier); each band is a Brent root in μ inside ``poi_bounds`` (lower bound 0).
+    """
+    lo, hi = map(float, poi_bounds)
     alpha = 1.0 - cl
+    tested: dict[float, float] = {}
 
     def cls_obs(mu: float) -> float:
-        return cls_observed(0.0 if mu_hat > mu else observed(mu), asimov(mu))
+        tested[float(mu)] = cls_observed(0.0 if mu_hat > mu else observed(mu), asimov(mu))
+        return tested[float(mu)]
 
     def solve(f) -> float:
         low = lo + 1e-3 * (hi - lo)
@@ -111,14 +128,14 @@ def upper_limit(
 
     limit_obs = solve(cls_obs)
     expected = tuple(sorted(solve(lambda m, n=n: cls_expected(asimov(m), n)) for n in BANDS))
-    mus = np.array(sorted(observed.fits))
+    mus = np.array(sorted(tested))
     return UpperLimit(
         observed=limit_obs,
         expected=expected,  # type: ignore[arg-type]
         cl=float(cl),
-        test_stat=test_stat,
+        test_stat="qtilde",
         poi_bounds=(lo, hi),
-        scan=(mus, np.array([cls_obs(m) for m in mus])),
+        scan=(mus, np.array([tested[m] for m in mus])),
         at_bound=any(np.isclose(v, hi, rtol=1e-3) for v in (limit_obs, *expected)),
     )
 

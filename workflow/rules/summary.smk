@@ -1,6 +1,6 @@
 # Everything per model -> the comparison table results/inference/summary.{json,md} (mean +- std over replicas).
-# Limits and significances exist for fixed classifiers only (inference.smk, included after this file:
-# hence the input functions, evaluated once every rule file is read).
+# Limits and significances come from inference.smk (included after this file: hence the input functions,
+# evaluated once every rule file is read).
 
 
 rule summary:
