@@ -24,6 +24,7 @@ include: "workflow/rules/lambda_scan.smk"
 include: "workflow/rules/sensitivity.smk"
 include: "workflow/rules/generator_check.smk"
 include: "workflow/rules/interpolation_check.smk"
+include: "workflow/rules/histosys_check.smk"
 include: "workflow/rules/theory.smk"
 
 
@@ -42,6 +43,7 @@ rule all:
         JES_GRANULARITY_FIGURES,
         GENERATOR_CHECK_FIGURES,
         GENERATOR_CLOSURE_FIGURES,
+        HISTOSYS_CHECK_FIGURES,
         INTERPOLATION_FIGURES,
         THEORY_FIGURES,
         "results/inference/summary.md",

@@ -184,6 +184,7 @@ class Config:
     digest: str  # short hash of the whole config, stamped into models and figures
     method_settings: MethodSettings = MethodSettings()
     grid_interpolation: str = "cubic"  # fit.grid_interpolation: how -2lnL is interpolated between grid points
+    histosys_check: tuple[str, ...] = ()  # fit.histosys_check: fixed classifiers also fitted through the TES grid
     n_grid_toys: int = 100  # toys.grid_n: toys per replica of a grid-profiled (parameterized) model
     toy_chunks: int = 1  # toys.chunks: jobs the toys of one fixed-model replica are split into (for clusters)
     generator_check: GeneratorCheck = GeneratorCheck()
@@ -404,15 +405,17 @@ def load_config(mapping: Mapping[str, Any], source: str = "config") -> Config:
         digest=digest,
         method_settings=method_settings,
         grid_interpolation=m["fit"].get("grid_interpolation", "cubic"),
+        histosys_check=tuple(m["fit"].get("histosys_check", ())),
         n_grid_toys=int(m.get("toys", {}).get("grid_n", m.get("toys", {}).get("n", 100))),
         toy_chunks=int(m.get("toys", {}).get("chunks", 1)),
         generator_check=generator_check,
     )
     fixed = {spec.name for spec in cfg.models() if spec.method != "aware"}
-    unknown = sorted(set(generator_check.closure_models) - fixed)
-    if unknown:
-        raise _fail(source, "generator_check.closure_models", f"{unknown} are not fixed classifiers of this run "
-                    f"{sorted(fixed)}")
+    for field, names in (("generator_check.closure_models", generator_check.closure_models),
+                         ("fit.histosys_check", cfg.histosys_check)):  # fmt: skip
+        unknown = sorted(set(names) - fixed)
+        if unknown:
+            raise _fail(source, field, f"{unknown} are not fixed classifiers of this run {sorted(fixed)}")
     return cfg
 
 
