@@ -17,10 +17,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from systlab.catalogue import KNOWN_SHAPE_NPS, PROCESSES, TRAINING_VARIANTS, Variation
 from systlab.events import FEATURES
-from systlab.generators import TRAINING_VARIANTS
-from systlab.simulate import PROCESSES
-from systlab.vary import KNOWN_SHAPE_NPS, Variation
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 

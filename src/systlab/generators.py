@@ -25,16 +25,8 @@ import awkward as ak
 import numpy as np
 import pandas as pd
 
+from systlab.catalogue import GENERATORS, SCALES, TRAINING_VARIANTS, VARIANTS  # noqa: F401  (re-exported)
 from systlab.vary import PerEventVariation, apply_variation, finish_sample
-
-#: The two-point generators (A = the simulation as it is, B = the alternative) and the held-back third.
-GENERATORS = ("A", "B", "C")
-#: Points of the scale-like family: the knob xi (x1/2, x1, x2); xi = 1 is the nominal prediction.
-SCALES = (0.5, 1.0, 2.0)
-#: The families a classifier can be decorrelated from, with the variants it is trained on (C is held back).
-TRAINING_VARIANTS = {"generator": GENERATORS[:2], "scale": SCALES}
-#: Every variant the cross-check compares, by name.
-VARIANTS = ("generator_A", "generator_B", "generator_C", "scale_0.5", "scale_1", "scale_2", "higher_order")
 
 
 def tau_response(generator: str, tau_pt: np.ndarray) -> np.ndarray:

@@ -24,6 +24,7 @@ import pandas as pd
 
 from systlab.events import SPLITS
 from systlab.fit import asimov_counts, fit_dataset, json_float
+from systlab.sensitivity_settings import STUDIES, Settings, settings  # noqa: F401  (re-exported)
 from systlab.templates import (
     NOMINAL,
     Templates,
@@ -37,7 +38,6 @@ from systlab.toys import coverage_payload, merge_chunks, run_toys
 from systlab.workspace import workspace_model
 
 ScoreTables = Mapping[tuple[str, str], pd.DataFrame]
-STUDIES = ("bins", "prior")
 
 
 class Truth(NamedTuple):
@@ -166,22 +166,3 @@ def point_payload(point: StudyPoint) -> dict:
     out["asimov_mu_hat"] = json_float(point.asimov_mu_hat)
     out["expected"] = {k: {f: json_float(v) for f, v in d.items()} for k, d in point.expected.items()}
     return out
-
-
-class Settings(NamedTuple):
-    """The ``sensitivity:`` config section (validated by the schema; empty models = studies off)."""
-
-    models: tuple[str, ...]
-    bins: tuple[int, ...]  # 1 = the single-bin cut
-    cut_signal_efficiency: float
-    prior_scales: tuple[float, ...]
-    n_toys: int
-    jes_bins: tuple[float, ...] = ()  # jet-pT edges (GeV) of the JES-granularity study; () = off
-
-
-def settings(raw: Mapping[str, Any] | None) -> Settings:
-    raw = raw or {}
-    return Settings(tuple(raw.get("models", ())), tuple(int(b) for b in raw.get("bins", (1, 2, 5, 10, 20))),
-                    float(raw.get("cut_signal_efficiency", 0.3)),
-                    tuple(float(s) for s in raw.get("prior_scales", (0.5, 1.0, 2.0))), int(raw.get("n_toys", 100)),
-                    tuple(float(e) for e in raw.get("jes_bins", ())))

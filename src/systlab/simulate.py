@@ -10,10 +10,11 @@ user's own ntuples. Systematics are NOT applied here: ``vary`` applies them to t
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
 
 import awkward as ak
 import numpy as np
+
+from systlab.catalogue import PROCESSES, ProcessModel  # noqa: F401  (re-exported)
 
 #: Generator-level thresholds, looser than the analysis ones (tau 26, lepton 20, jets 26 GeV)
 #: so that energy-scale variations can move objects across the analysis thresholds.
@@ -24,25 +25,6 @@ TAU_PT_CUT, LEP_PT_CUT, JET_PT_CUT = 26.0, 20.0, 26.0
 Z_MASS, Z_WIDTH, H_MASS = 91.19, 2.5, 125.0
 
 
-@dataclass(frozen=True)
-class ProcessModel:
-    """Phenomenological knobs of one process (GeV); tuned to the FAIR-Universe medians in DESIGN.md."""
-
-    expected_yield: float  # expected events per 10 fb^-1 after the analysis thresholds
-    resonant: bool  # tau pair from a resonance (H, Z) or from independent W-like decays
-    jet_fractions: tuple[float, float, float, float]  # P(0, 1, 2, >=3 jets with pT > 26 GeV)
-    jet_pt_scale: float  # exponential slope of jet pT above threshold
-    jet_eta_width: float
-    tau_pt_scale: float = 0.0  # non-resonant only: Gamma scale of each parent tau pT
-    extra_met: float = 0.0  # non-resonant only: Gamma scale of genuine MET from W neutrinos
-
-
-PROCESSES: dict[str, ProcessModel] = {
-    "htautau": ProcessModel(1015.0, True, (0.30, 0.32, 0.20, 0.18), 45.0, 2.2),
-    "ztautau": ProcessModel(1002395.0, True, (0.65, 0.23, 0.08, 0.04), 25.0, 1.8),
-    "ttbar": ProcessModel(44190.0, False, (0.0, 0.08, 0.19, 0.73), 45.0, 1.4, tau_pt_scale=24.0, extra_met=17.0),
-    "diboson": ProcessModel(3783.0, False, (0.55, 0.27, 0.12, 0.06), 25.0, 1.8, tau_pt_scale=20.0, extra_met=12.0),
-}
 DEFAULT_LUMINOSITY_FB = 10.0
 
 # Detector resolutions (DESIGN.md): lepton 2 %, tau_had 10 %, MET per component.

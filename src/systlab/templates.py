@@ -18,13 +18,12 @@ import numpy as np
 import pandas as pd
 
 from systlab.atomic import write_json
+from systlab.catalogue import NOMINAL, TRUTH_PREFIX, is_truth  # noqa: F401  (re-exported)
 from systlab.config import variation_name as shape_variation  # noqa: F401  (one naming rule, re-exported)
 from systlab.events import SPLITS
 
 #: Columns every score table must have.
 SCORE_COLUMNS = ("event_id", "weight", "split", "label", "score")
-NOMINAL = "nominal"
-TRUTH_PREFIX = "truth_"
 FORMAT = "systlab.templates/1"
 #: Binning schemes: equal-width bins in [0, 1], or edges at quantiles of the weighted nominal signal
 #: (flat-signal binning), merged from the top until every bin holds enough background MC events.
@@ -40,11 +39,6 @@ class Templates(NamedTuple):
     edges: np.ndarray
     splits: dict[str, hist.Hist]
     signal: tuple[str, ...] = ()  # processes whose events all carry label 1
-
-
-def is_truth(variation: str) -> bool:
-    """Whether ``variation`` names a pseudo-data truth sample."""
-    return variation.startswith(TRUTH_PREFIX)
 
 
 def empty_hist(processes: Iterable[str], variations: Iterable[str], edges: np.ndarray) -> hist.Hist:

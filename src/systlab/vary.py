@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from systlab.atomic import atomic_path
+from systlab.catalogue import KNOWN_SHAPE_NPS, Variation  # noqa: F401  (re-exported)
 from systlab.events import FEATURES, SAMPLE_COLUMNS, SPLITS
 from systlab.features import (
     JetFeatures,
@@ -40,20 +41,6 @@ from systlab.features import (
     visible,
 )
 from systlab.simulate import JET_PT_CUT, LEP_PT_CUT, TAU_PT_CUT
-
-#: Shape nuisance parameters this stage knows how to apply, with their nominal values.
-KNOWN_SHAPE_NPS = {"tes": 1.0, "jes": 1.0, "soft_met": 0.0}
-
-
-@dataclass(frozen=True)
-class Variation:
-    """A named point in nuisance-parameter space; ``values`` are physical (alpha, or GeV for soft MET)."""
-
-    name: str
-    values: Mapping[str, float] = field(default_factory=dict)
-
-    def value(self, np_name: str) -> float:
-        return float(self.values.get(np_name, KNOWN_SHAPE_NPS[np_name]))
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ import re
 from snakemake.utils import validate
 
 from systlab.config import load_config
-from systlab.grid_inputs import grid_points, parameterized_models, parameterized_np, point_samples
+from systlab.grid_points import grid_points, parameterized_models, parameterized_np, point_samples
 
 validate(config, "../schemas/config.schema.yaml")
 CFG = load_config(config, source="config")

@@ -1,6 +1,6 @@
 # Sensitivity studies of the inference (issues 6 and 7, figure 14): binning (incl. a single-bin cut) and
 # pseudo-data drawn with a TES prior width other than the fit's, for the fixed classifiers in `sensitivity.models`.
-from systlab.sensitivity import STUDIES, settings as sensitivity_settings
+from systlab.sensitivity_settings import STUDIES, settings as sensitivity_settings
 
 SENSITIVITY = sensitivity_settings(config.get("sensitivity"))
 SENSITIVITY_MODELS = [m for m in SENSITIVITY.models if m in FIXED_FIT_MODELS]

@@ -6,13 +6,11 @@ parameters (e.g. an adversary) are optimised together with the model's.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
@@ -22,38 +20,9 @@ import torch
 from torch import nn
 
 from systlab.atomic import write_json
+from systlab.train_settings import TrainingSettings  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TrainingSettings:
-    """Hyper-parameters shared by all methods."""
-
-    hidden: tuple[int, ...] = (64, 64)
-    epochs: int = 50
-    batch_size: int = 2048
-    learning_rate: float = 1e-3
-    patience: int = 5
-    threads: int = 1
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
-        if self.epochs < 1 or self.batch_size < 1 or self.patience < 1 or self.threads < 1:
-            raise ValueError(f"epochs, batch_size, patience and threads must be >= 1: {self}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0: {self}")
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (hidden as a list)."""
-        out = dataclasses.asdict(self)
-        out["hidden"] = list(self.hidden)
-        return out
-
-    @classmethod
-    def from_dict(cls, payload: Mapping[str, Any]) -> TrainingSettings:
-        """Inverse of ``to_dict``; unknown keys are an error so typos in configs surface."""
-        return cls(**{**payload, "hidden": tuple(payload.get("hidden", cls.hidden))})
 
 
 class Batch(NamedTuple):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ from systlab.train.common import TrainedModel, classifier_factory, train_classif
 from systlab.train.data import z_column
 from systlab.train.loop import Batch, TrainingSettings, WeightedBCE, fit, seed_everything, select_device
 from systlab.train.model import Classifier
+from systlab.train_settings import PivotSettings  # noqa: F401  (re-exported)
 
 #: Differential entropy of N(0, 1): the adversary's loss when it learns nothing beyond the prior.
 GAUSSIAN_ENTROPY = 0.5 * math.log(2 * math.pi * math.e)
@@ -37,23 +38,6 @@ def ideal_adversary_loss(nuisance: str) -> float:
     if nuisance in TRAINING_VARIANTS:
         return math.log(len(TRAINING_VARIANTS[nuisance]))
     return GAUSSIAN_ENTROPY
-
-
-@dataclass(frozen=True)
-class PivotSettings:
-    """Adversary architecture, game strength and schedule (epochs of the two pre-trainings)."""
-
-    lam: float = 1.0
-    components: int = 5
-    hidden: tuple[int, ...] = (16, 16)
-    adversary_steps: int = 1
-    learning_rate: float = 5e-3
-    pretrain_epochs: int = 5
-    adversary_pretrain_epochs: int = 3
-    nuisance: str = "tes"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "hidden": list(self.hidden)}
 
 
 def mixture_nll(logit_pi: torch.Tensor, mu: torch.Tensor, log_sigma: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
