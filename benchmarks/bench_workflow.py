@@ -72,6 +72,7 @@ def run(quick: bool = False, default_e2e: bool | None = None) -> list[Figure]:
                 "(dry run - `snakemake --version`) / dry run", seconds={"dry_run": t_dry, "startup": t_ver},
             )
         )  # fmt: skip
+        figures.append(startup_figure(3 if quick else 5))
         if quick:
             return figures
         tiny = ("--cores", "2", "--configfile", "config/tiny.yaml")
@@ -102,6 +103,26 @@ def run(quick: bool = False, default_e2e: bool | None = None) -> list[Figure]:
                 )
             )  # fmt: skip
     return figures
+
+
+def startup_figure(repeats: int) -> Figure:
+    """Import cost every rule script pays before its work: the config-only start (``systlab.runtime``) and a fit
+    job's imports, against a bare interpreter start, interleaved."""
+
+    def python(code: str) -> None:
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, timeout=300)
+
+    times = interleave(
+        {
+            "python": lambda: python("pass"),
+            "runtime": lambda: python("import systlab.runtime"),
+            "fit_job": lambda: python("import systlab.runtime, systlab.fit, systlab.toys"),
+        },
+        repeats,
+    )
+    t = {k: median(v) for k, v in times.items()}
+    return Figure("workflow", "job start-up: fit-job imports / config only", t["fit_job"] / t["runtime"],
+                  "import systlab.runtime+fit+toys / import systlab.runtime", seconds=t)  # fmt: skip
 
 
 def _job_count(stdout: str) -> int | None:

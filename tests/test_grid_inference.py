@@ -7,7 +7,8 @@ import pytest
 
 from systlab.fit import Likelihood
 from systlab.grid import histosys_grid_specs
-from systlab.grid_inference import grid_significance, grid_upper_limit
+from systlab.grid_inference import grid_impacts, grid_significance, grid_upper_limit
+from systlab.impacts import impacts
 from systlab.limits import ProfileCache, UpperLimit, limit_from_profiles, upper_limit
 from systlab.significance import discovery_significance
 from test_grid import ALPHAS, B1, B2, SIG, TILT, histosys_spec
@@ -53,3 +54,25 @@ def test_grid_limit_widens_its_range_when_the_limit_sits_at_the_bound():
     assert result.poi_bounds[1] > 1.0 and not result.at_bound and result.observed > 1.8
     with pytest.raises(ValueError, match="upper POI bound"):
         grid_upper_limit(specs, data, [BACKGROUND] * ALPHAS.size, ALPHAS, 0.0, 16.0)
+
+
+def test_grid_impacts_equal_the_histosys_workspace_for_a_linear_variation():
+    spec = histosys_spec(WEAK)
+    observed = np.round((1.2 * WEAK + B1 + B2) * (1 + 0.7 * TILT))  # truth mu = 1.2, tes = 0.7
+    ref = impacts(spec, observed, (-3.0, 5.0))
+    grid = grid_impacts(histosys_grid_specs(spec, "tes", ALPHAS), [observed] * ALPHAS.size, ALPHAS, (-3.0, 5.0),
+                        "tes", "cubic")  # fmt: skip
+    assert grid.mu_hat == pytest.approx(ref.mu_hat, abs=0.01 * ref.mu_error)
+    assert grid.mu_error == pytest.approx(ref.mu_error, rel=0.02)  # profile half-width vs Hessian error
+    want = {r.name: r for r in ref.ranking}
+    have = {r.name: r for r in grid.ranking}
+    assert set(have) == {"tes", "xs"}  # per-bin MC-statistics NPs are left out of the grid's impacts
+    for name in have:
+        for field in ("postfit_up", "postfit_down", "prefit_up", "prefit_down"):
+            assert getattr(have[name], field) == pytest.approx(getattr(want[name], field), abs=0.03 * ref.mu_error), (
+                name, field)
+    pulls = {p.name: p for p in grid.pulls}
+    ref_pulls = {p.name: p for p in ref.pulls}
+    for name in ("tes", "xs"):
+        assert pulls[name].pull == pytest.approx(ref_pulls[name].pull, abs=0.02)
+        assert pulls[name].constraint == pytest.approx(ref_pulls[name].constraint, rel=0.05)

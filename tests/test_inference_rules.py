@@ -80,13 +80,14 @@ def _dry_run(tmp_path: Path, *targets: str) -> list[tuple[str, str]]:
 
 
 @pytest.mark.slow
-def test_impacts_figure_pulls_in_inference_of_fixed_models_only(tmp_path):
-    jobs = _dry_run(tmp_path, "results/figures/impacts_baseline.pdf", "results/inference/summary.md")
+def test_impacts_figures_and_summary_pull_in_the_inference_rule_of_each_model_kind(tmp_path):
+    jobs = _dry_run(tmp_path, "results/figures/impacts_baseline.pdf", "results/figures/impacts_aware.pdf",
+                    "results/inference/summary.md")  # fmt: skip
     rules = {rule for rule, _ in jobs}
     assert {"inference", "figure_impacts", "summary"} <= rules
     assert not rules & {"figure_coverage", "figure_profile_curves", "theory_pulls", "figure_templates"}
     inference = [w for rule, w in jobs if rule == "inference"]
     assert any("method=baseline" in w for w in inference) and not any("method=aware" in w for w in inference)
-    # the summary's limits and Z0 of the parameterized model come from its grid-profiled likelihood
+    # the parameterized model's limits, Z0 and impacts come from its grid-profiled likelihood
     grid = [w for rule, w in jobs if rule == "inference_grid"]
     assert grid and all("method=aware" in w for w in grid)

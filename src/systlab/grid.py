@@ -117,7 +117,30 @@ class GridLikelihood:
         self.liks = [Likelihood(s, None, mu_range) for s in specs]
         self.prior = ((self.alphas - alpha0) / alpha_sigma) ** 2
         self.mu_range = tuple(map(float, mu_range))
+        self.held: dict[str, float] = {}  # scalar NPs held fixed in every conditional fit (impacts)
         self.set_data(observed, auxdata)
+
+    def hold(self, name: str | None, value: float = 0.0) -> None:
+        """Hold the scalar NP ``name`` at ``value`` in every conditional fit from now on (None releases all).
+
+        The conditional-fit caches start afresh; the MLEs stay (they only serve as start points).
+        """
+        if name is None:
+            self.held = {}
+        else:
+            for lik in self.liks:
+                sl = lik.model.config.par_slice(name)  # KeyError names the parameter
+                if sl.stop - sl.start != 1:
+                    raise ValueError(f"{name!r} has {sl.stop - sl.start} parameters; only scalar NPs can be held")
+            self.held = {name: float(value)}
+        self.cache = [{} for _ in self.liks]
+
+    def _with_held(self, lik: Likelihood, pars: np.ndarray, fixed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pars, fixed = np.asarray(pars, dtype=float).copy(), fixed.copy()
+        for name, value in self.held.items():
+            j = lik.model.config.par_slice(name).start
+            pars[j], fixed[j] = value, True
+        return pars, fixed
 
     def set_data(self, observed: Sequence[Sequence[float]], auxdata: Sequence[Sequence[float]] | None = None,
                  starts: Sequence[np.ndarray] | None = None,
@@ -164,25 +187,30 @@ class GridLikelihood:
         lik = self.liks[k]
         fixed = lik.fixed.copy()
         fixed[lik.poi] = True
-        first = np.asarray(start, dtype=float).copy()
-        first[lik.poi] = mu
+
+        def at_mu(pars: np.ndarray) -> np.ndarray:
+            out, _ = self._with_held(lik, pars, fixed)
+            out[lik.poi] = mu
+            return out
+
+        fixed = self._with_held(lik, start, fixed)[1]
+        first = at_mu(start)
         found = lik.newton(first, fixed, hesse=False)
         if found is not None:
             return found
         if not np.isfinite(lik.twice_nll(first)):  # try the point's own MLE and the suggested init as starts
             mle = self.mles[k].pars if self.mles[k] is not None else self.starts[k]
             for other in (mle, lik.init):
-                retry = np.asarray(other, dtype=float).copy()
-                retry[lik.poi] = mu
+                retry = at_mu(other)
                 if np.isfinite(lik.twice_nll(retry)):
-                    return lik.newton(retry, fixed, hesse=False) or lik.fixed_mu(mu, retry, self.notes)
+                    return lik.newton(retry, fixed, hesse=False) or lik.minimise(retry, fixed, self.notes,
+                                                                             f"fixed mu={mu:.6g}")
             return Minimum(first, np.zeros_like(first), float("nan"), True)
-        reset = lik.init.copy()
-        reset[lik.poi] = mu
+        reset = at_mu(lik.init)
         found = lik.newton(reset, fixed, hesse=False)  # e.g. a start exactly at the minimum stalls the line search
         if found is not None and found.twice_nll <= lik.twice_nll(first) + 1e-6:
             return found
-        return lik.fixed_mu(mu, start, self.notes)
+        return lik.minimise(first, fixed, self.notes, f"fixed mu={mu:.6g}")
 
     def converged_between(self, lo: float, hi: float) -> bool:
         """Whether every MLE and every conditional fit at μ in [lo, hi] converged."""

@@ -4,8 +4,9 @@
 EXPECTED_FITS = expand("results/fits/{method}/{replica}/expected_{truth}.json", method=MODELS, replica=REPLICAS,
                        truth=[t.name for t in CFG.truths])
 ALL_TOYS = expand("results/toys/{method}/{replica}.json", method=MODELS, replica=REPLICAS)
-# impacts figures: every fixed classifier but the oracles (one per TES point; the baseline is oracle_tes_0sd)
-IMPACT_MODELS = [m for m in FIXED_MODELS if CFG.model(m).method != "oracle"]
+# impacts figures: every model but the oracles (one per TES point; the baseline is oracle_tes_0sd); the
+# parameterized model's come from its grid-profiled likelihood (rule inference_grid)
+IMPACT_MODELS = [m for m in MODELS if CFG.model(m).method != "oracle"]
 
 INFERENCE_FIGURES = expand("results/figures/{name}.pdf", name=["profile_curves", "width_vs_alpha", "coverage",
                            "asymptotics"]) + expand("results/figures/impacts_{method}.pdf", method=IMPACT_MODELS)

@@ -1,10 +1,10 @@
 # Limits, discovery significance and impacts per model replica (issue 6), beside the fits of fit.smk.
-# Fixed classifiers: from their pyhf workspace. Parameterized models: limit and Z0 from the grid-profiled
-# likelihood (their single workspace is not their likelihood: the observable moves with alpha); no impacts.
+# Fixed classifiers: from their pyhf workspace. Parameterized models: from the grid-profiled likelihood (their
+# single workspace is not their likelihood: the observable moves with alpha), impacts without per-bin MC stat.
 
 FIXED_MODELS = [m for m in MODELS if m not in GRID_MODELS]  # GRID_MODELS: common.smk, by method family
 INFERENCE_KINDS = ["limit", "significance", "impacts"]
-GRID_INFERENCE_KINDS = ["limit", "significance"]
+GRID_INFERENCE_KINDS = INFERENCE_KINDS
 
 
 def inference_results(kinds=INFERENCE_KINDS, models=FIXED_MODELS, grid_models=GRID_MODELS):
@@ -41,6 +41,7 @@ rule inference_grid:
     output:
         limit="results/inference/{method}/{replica}/limit.json",
         significance="results/inference/{method}/{replica}/significance.json",
+        impacts="results/inference/{method}/{replica}/impacts.json",
     wildcard_constraints:
         method=one_of(GRID_MODELS),
     params:

@@ -1,11 +1,12 @@
 """Rule inference_grid: the Asimov data (mu = 1, alpha = 0) of one parameterized-model replica through its
-grid-profiled likelihood -> CLs limit and Z0 (systlab.grid_inference)."""
+grid-profiled likelihood -> CLs limit, Z0, pulls and impacts (systlab.grid_inference)."""
 
 import time
 
 from systlab.grid_fit import asimov_at_points, grid_observations
-from systlab.grid_inference import grid_significance, grid_upper_limit
+from systlab.grid_inference import grid_impacts, grid_significance, grid_upper_limit
 from systlab.grid_inputs import read_grid_scores, read_grid_workspaces
+from systlab.impacts import write_impacts
 from systlab.limits import write_upper_limit
 from systlab.runtime import log, start
 from systlab.significance import write_significance
@@ -28,3 +29,8 @@ significance = grid_significance(grid.specs, observed, grid.alphas, high, interp
 write_significance(significance, snakemake.output.significance)  # noqa: F821
 log.info("grid expected Z0 at mu = 1: %.4f (p0 %.3g); %.1f s", significance.z0_expected, significance.p0_expected,
          time.perf_counter() - t1)
+t2 = time.perf_counter()
+result = grid_impacts(grid.specs, observed, grid.alphas, cfg.mu_range, grid.np_name, interpolation)
+write_impacts(result, snakemake.output.impacts)  # noqa: F821
+log.info("grid impacts: mu_hat %.4f, top %s; converged %s; %.1f s", result.mu_hat,
+         [(r.name, round(r.size, 4)) for r in result.ranking[:3]], result.converged, time.perf_counter() - t2)

@@ -21,7 +21,8 @@ parameterized = list(snakemake.params.parameterized)  # noqa: F821
 if parameterized:
     notes["parameterized"] = (f"{', '.join(parameterized)}: fits and toys through the grid-profiled likelihood in "
                               "(mu, alpha) (results/grid/); CLs limit and Z0 from the same likelihood with "
-                              "background-only Asimov data at alpha = 0 and nominal NPs; no impacts")
+                              "background-only Asimov data at alpha = 0 and nominal NPs; impacts without per-bin "
+                              "MC statistics")
 truths = {t.name: (t.mu, t.shifts.get("tes", 0.0)) for t in cfg.truths}
 summary = summary_from_files(snakemake.input.metrics, snakemake.input.fits, snakemake.input.toys, truths,  # noqa: F821
                              notes, snakemake.input.limits, snakemake.input.significances)  # noqa: F821
