@@ -10,7 +10,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
-from systlab.figures.style import label_row, use_style
+from systlab.figures.style import finish_category_row, use_style
 from systlab.generator_closure import TARGETS, WORKSPACES
 from systlab.spread import spread_of
 
@@ -53,10 +53,5 @@ def plot_generator_closure(results: Mapping[str, Sequence[Mapping[str, Any]]], l
         axes[2].text(0.03, 0.96, rf"band: 0.683 $\pm\sigma_{{68}}$ ({n_toys} toys)", transform=axes[2].transAxes,
                      fontsize=13, va="top")  # fmt: skip
     axes[2].set_ylim(0, 1.05)
-    for ax in axes:
-        ax.set_xticks(x, models, fontsize=15)
-        ax.set_xlim(-0.6, len(models) - 0.4)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=14)
-    label_row(axes[0], axes[2], lumi_fb=lumi_fb)
+    finish_category_row(fig, axes, models, ncol=3, lumi_fb=lumi_fb)
     return fig

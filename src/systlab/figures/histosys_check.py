@@ -9,7 +9,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
-from systlab.figures.style import label_row, method_colour, model_label, use_style
+from systlab.figures.style import finish_category_row, method_colour, model_label, use_style
 from systlab.spread import spread_of
 
 FITS = {"histosys": ("histosys (±1σ templates)", "white"), "grid": ("TES grid (simulated sample per point)", None)}
@@ -51,10 +51,5 @@ def plot_histosys_check(results: Mapping[str, Sequence[Mapping[str, Any]]], true
                     label="true TES")  # fmt: skip
     axes[2].legend(loc="upper left", fontsize=14)
     names = [d.replace("expected_", "expected\n") for d in datasets]
-    for ax in axes:
-        ax.set_xticks(x, names, fontsize=14)
-        ax.set_xlim(-0.6, len(datasets) - 0.4)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=14)
-    label_row(axes[0], axes[2], lumi_fb=lumi_fb)
+    finish_category_row(fig, axes, names, ncol=2, lumi_fb=lumi_fb, fontsize=14)
     return fig

@@ -9,7 +9,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import mplhep  # noqa: E402
+import mplhep
+import numpy as np  # noqa: E402
 
 from systlab.atomic import atomic_path  # noqa: E402
 
@@ -56,6 +57,18 @@ def label_row(first_ax, last_ax, text: str = "Simulation", lumi_fb: float | None
     rlabel = "(13 TeV)" if lumi_fb is None else f"{lumi_fb:g} fb$^{{-1}}$ (13 TeV)"
     mplhep.label.exp_label(exp="systlab", text="", llabel=text, rlabel="", ax=first_ax, loc=0, data=False)
     mplhep.label.exp_label(exp="", text="", llabel="", rlabel=rlabel, ax=last_ax, loc=0, data=False)
+
+
+def finish_category_row(fig, axes, names, ncol: int, lumi_fb: float | None = None, fontsize: int = 15) -> None:
+    """A row of panels over the same categories: their names under every panel, the first panel's legend below
+    the figure, the experiment label across the row."""
+    x = np.arange(len(names))
+    for ax in axes:
+        ax.set_xticks(x, names, fontsize=fontsize)
+        ax.set_xlim(-0.6, len(names) - 0.4)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=ncol, fontsize=14)
+    label_row(axes[0], axes[-1], lumi_fb=lumi_fb)
 
 
 def save_figure(fig, pdf_path: str | os.PathLike, run_id: str, png_path: str | os.PathLike | None = None) -> None:
