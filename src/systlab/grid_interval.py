@@ -125,10 +125,15 @@ def parabolic_minimum(f, x0: float, step: float, bounds: tuple[float, float], to
     return xs[i], fs[i], float(c2) if np.isfinite(c2) else float("nan")
 
 
-def best_grid_mle(grid: GridLikelihood) -> Minimum:
-    """The unconditional fit of the grid point with the lowest −2lnL_k + prior_k (points without an MLE skipped)."""
+def best_grid_point(grid: GridLikelihood) -> int:
+    """The grid point whose unconditional fit has the lowest −2lnL_k + prior_k (points without an MLE skipped)."""
     totals = np.array([np.nan if m is None else m.twice_nll for m in grid.mles]) - grid.offsets + grid.prior
-    return grid.mles[int(np.nanargmin(totals))]
+    return int(np.nanargmin(totals))
+
+
+def best_grid_mle(grid: GridLikelihood) -> Minimum:
+    """The unconditional fit of :func:`best_grid_point`."""
+    return grid.mles[best_grid_point(grid)]
 
 
 def alpha_profile(grid: GridLikelihood, interpolation: str) -> Callable[[float], tuple[float, float]]:
@@ -138,8 +143,7 @@ def alpha_profile(grid: GridLikelihood, interpolation: str) -> Callable[[float],
     from the last μ's lowest point; "cubic" fits every point.
     """
     if interpolation == "quadratic":  # the parabola needs the lowest point and its neighbours only
-        nearest = [int(np.nanargmin(np.array([np.nan if m is None else m.twice_nll for m in grid.mles])
-                                    - grid.offsets + grid.prior))]  # fmt: skip
+        nearest = [best_grid_point(grid)]
 
         def profile(m: float) -> tuple[float, float]:
             value, alpha, nearest[0] = local_quadratic(grid, float(m), nearest[0])
