@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from systlab.figures.style import save_figure
 from systlab.interpolation_check import auc_at, check_payload, gap_summary, minus_reference, model_curve
 from systlab.metrics import weighted_auc
 from systlab.onnx_io import OnnxScorer
-from systlab.result_files import model_files
+from systlab.result_files import model_files, payloads_by_model
 from systlab.score import score_sample
 from systlab.simulate import simulate_process
 from systlab.train import METHODS
@@ -170,3 +171,15 @@ def test_figure_draws_curves_oracle_and_band(trained, tmp_path):
     fig = plot_interpolation({"curves": curves}, [-1.0, 0.0, 1.0], lumi_fb=10.0)
     save_figure(fig, tmp_path / "aware_interpolation.pdf", "test")
     assert (tmp_path / "aware_interpolation.pdf").stat().st_size > 5000
+
+
+def test_payloads_by_model_groups_replicas_and_names_a_file_without_model(tmp_path):
+    paths = []
+    for i, model in enumerate(("base", "aware", "base")):
+        paths.append(tmp_path / f"{i}.json")
+        paths[-1].write_text(json.dumps({"model": model, "replica": f"r{i}"}))
+    grouped = payloads_by_model(paths)
+    assert list(grouped) == ["base", "aware"] and [p["replica"] for p in grouped["base"]] == ["r0", "r2"]
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(ValueError, match="bad.json.*'model'"):
+        payloads_by_model([tmp_path / "bad.json"])

@@ -6,6 +6,7 @@ Layout (README): ``results/scores/<method>/<replica>/<process>/<variation>.parqu
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -54,6 +55,17 @@ def model_files(paths: Iterable[str | os.PathLike]) -> dict[str, dict[str, str]]
     out: dict[str, dict[str, str]] = {}
     for path in map(Path, paths):
         out.setdefault(path.parents[1].name, {})[path.parent.name] = str(path)
+    return out
+
+
+def payloads_by_model(paths: Iterable[str | os.PathLike]) -> dict[str, list[dict]]:
+    """Per-replica JSON payloads (each with a ``model`` key) grouped as {model: [payload, ...]}, in path order."""
+    out: dict[str, list[dict]] = {}
+    for path in paths:
+        payload = json.loads(Path(path).read_text())
+        if "model" not in payload:
+            raise ValueError(f"{path}: field 'model' is missing")
+        out.setdefault(payload["model"], []).append(payload)
     return out
 
 
