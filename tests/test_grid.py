@@ -12,6 +12,7 @@ import scipy.optimize
 from systlab.fit import Likelihood, profile_interval
 from systlab.grid import (
     GridLikelihood,
+    morph_points,
     grid_profile,
     histosys_grid_specs,
     saturated_constraint,
@@ -161,3 +162,17 @@ def test_fast_grid_interval_matches_the_scanned_profile():
         assert fast.alpha_hat == pytest.approx(full.alpha_hat, abs=1e-2)
         if interpolation == "quadratic":  # the downhill walk fits fewer than all 9 grid points per μ
             assert sum(len(c) for c in grid.cache) < 9 * len(grid.cache[4])
+
+
+def test_morph_points_fill_each_grid_points_cell_once():
+    alphas = np.array([-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0])
+    owner, shifts = morph_points(alphas, 0.25)
+    fine = alphas[owner] + shifts
+    assert fine == pytest.approx(np.arange(-3.0, 3.0 + 1e-9, 0.25))  # every step once, both ends included
+    for k, a in enumerate(alphas):  # each fine point belongs to the nearest grid point (ties: the upper one)
+        mine = fine[owner == k]
+        assert np.all(np.abs(mine - a) <= np.min(np.abs(mine[:, None] - alphas[None, :]), axis=1) + 1e-12)
+    owner0, shifts0 = morph_points(alphas, 0.0)
+    assert owner0.tolist() == list(range(alphas.size)) and not shifts0.any()
+    with pytest.raises(ValueError, match="step"):
+        morph_points(alphas, -0.1)

@@ -17,7 +17,13 @@ from systlab.event_toys import binned, binned_at_points, poisson_multiplicities,
 from systlab.events import SPLITS
 from systlab.grid import grid_profile
 from systlab.grid_fit import grid_fit, grid_fit_payload, grid_observations
-from systlab.grid_inputs import build_grid_workspaces, grid_points, parameterized_models, read_grid_scores
+from systlab.grid_inputs import (
+    build_grid_workspaces,
+    grid_points,
+    parameterized_models,
+    point_samples,
+    read_grid_scores,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 N_EVENTS = {"htautau": 60_000, "ztautau": 300_000}
@@ -64,7 +70,7 @@ def write_point_tables(cfg, directory: Path) -> list[Path]:
         for process, base in bases.items():
             n = base.size
             split = np.where(np.arange(n) % 2 == 0, SPLITS["template"], SPLITS["toy"]).astype(np.int8)
-            for variation in dict.fromkeys((point.sample, "nominal", "truth_x")):
+            for variation in point_samples(cfg, "tes", point):
                 frames.append(pd.DataFrame({
                     "process": process, "variation": variation, "event_id": np.arange(n, dtype=np.uint64),
                     "weight": np.full(n, 2.0 * YIELD[process] / n), "split": split,
@@ -113,13 +119,24 @@ def plain_grid_profile(grid, observed, mu_range):
     return best.x, (lo, hi)
 
 
-def test_grid_workspaces_have_no_tes_histosys_and_their_own_binning(tes_only):
-    cfg, grid, _ = tes_only
+def test_grid_workspaces_morph_tes_to_the_neighbours_and_have_their_own_binning(tes_only):
+    cfg, grid, per_point = tes_only
     assert parameterized_models(cfg) == ("aware",)
     assert grid.labels == ("tes_-1sd", "tes_+0sd", "tes_+1sd") and grid.alphas.tolist() == [-1.0, 0.0, 1.0]
-    for spec in grid.specs:
+    for spec, alpha in zip(grid.specs, grid.alphas, strict=True):
         types = {m["type"] for s in spec["channels"][0]["samples"] for m in s["modifiers"]}
-        assert types == {"normfactor", "lumi", "staterror"}
+        assert types == {"normfactor", "lumi", "staterror", "histosys"}
+        assert {"name": "tes", "auxdata": [-alpha]} in spec["measurements"][0]["config"]["parameters"]
+    # at the middle point the TES histosys leads (one σ away) exactly to the neighbours' samples, scored with
+    # the middle point's f(x; 0) and binned with its edges
+    middle = {s["name"]: s for s in grid.specs[1]["channels"][0]["samples"]}["ztautau"]
+    tes = next(m for m in middle["modifiers"] if m["name"] == "tes")["data"]
+    rows = per_point[1]
+    for key, variation in (("hi_data", "tes_+1sd"), ("lo_data", "tes_-1sd")):
+        t = rows[("ztautau", variation)]
+        t = t[t["split"] == SPLITS["template"]]
+        expected = binned(t["score"].to_numpy(), t["weight"].to_numpy(), grid.edges[1])
+        assert tes[key] == pytest.approx(expected, rel=1e-9)
     # each point is binned at its own signal quantiles (the classifier's output stretches with α)
     assert not np.allclose(grid.edges[0], grid.edges[2], atol=1e-3)
 

@@ -182,6 +182,7 @@ class Config:
     digest: str  # short hash of the whole config, stamped into models and figures
     method_settings: MethodSettings = MethodSettings()
     grid_interpolation: str = "cubic"  # fit.grid_interpolation: how -2lnL is interpolated between grid points
+    grid_morph_step: float = 0.0  # fit.grid_morph_step: sigma; the grid NP moved inside each point's cell (0 = off)
     histosys_check: tuple[str, ...] = ()  # fit.histosys_check: fixed classifiers also fitted through the TES grid
     n_grid_toys: int = 100  # toys.grid_n: toys per replica of a grid-profiled (parameterized) model
     toy_chunks: int = 1  # toys.chunks: jobs the toys of one fixed-model replica are split into (for clusters)
@@ -403,6 +404,7 @@ def load_config(mapping: Mapping[str, Any], source: str = "config") -> Config:
         digest=digest,
         method_settings=method_settings,
         grid_interpolation=m["fit"].get("grid_interpolation", "cubic"),
+        grid_morph_step=float(m["fit"].get("grid_morph_step", 0.0)),
         histosys_check=tuple(m["fit"].get("histosys_check", ())),
         n_grid_toys=int(m.get("toys", {}).get("grid_n", m.get("toys", {}).get("n", 100))),
         toy_chunks=int(m.get("toys", {}).get("chunks", 1)),

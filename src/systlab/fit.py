@@ -6,6 +6,7 @@ result (``converged`` false, ``notes``), never dropped.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -310,6 +311,23 @@ class Likelihood:
         self.data = np.concatenate([np.zeros(self.model.config.nmaindata), self.auxdata])
         if observed_counts is not None:
             self.set_observed(observed_counts)
+
+    def pinned(self, name: str, value: float) -> Likelihood:
+        """A view of this likelihood with the scalar parameter ``name`` fixed at ``value`` in every fit.
+
+        The pyhf models are shared (building them is the expensive part); data, start and fixed flags are
+        the view's own. ValueError naming the parameter if it is not scalar or ``value`` is out of bounds.
+        """
+        sl = self.model.config.par_slice(name)  # KeyError names the parameter
+        if sl.stop - sl.start != 1:
+            raise ValueError(f"{name!r} has {sl.stop - sl.start} parameters; only a scalar can be pinned")
+        j = sl.start
+        if not self.bounds[j, 0] <= value <= self.bounds[j, 1]:
+            raise ValueError(f"{name!r} = {value} is outside its bounds {self.bounds[j].tolist()}")
+        view = copy.copy(self)
+        view.init, view.fixed, view.data = self.init.copy(), self.fixed.copy(), self.data.copy()
+        view.init[j], view.fixed[j] = float(value), True
+        return view
 
     @property
     def mu_range(self) -> tuple[float, float]:

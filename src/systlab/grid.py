@@ -98,6 +98,58 @@ def saturated_constraint(lik: Likelihood) -> float:
         return float(-2.0 * lik.model.constraint_logpdf(aux, pars))
 
 
+class Morph(NamedTuple):
+    """The grid NP as a fit parameter between grid points (the cure for the noisy −2lnL interpolation).
+
+    Every point's workspace carries the NP as a histosys whose ±1 templates extend, per unit α, the
+    neighbouring grid points' samples scored with the point's own f(x; α_k) (:func:`unit_shift_templates`),
+    and an auxiliary datum α0 − α_k: pyhf's piecewise-linear interpolation then moves the templates
+    continuously in α with the observable held fixed. The NP is pinned on a fine grid of ``step`` inside each
+    point's cell (half-way to its neighbours), so −2lnL varies smoothly in α except where the observable
+    changes at a cell boundary. ``step`` 0 keeps only the grid points (the interpolation of −2lnL alone).
+    """
+
+    np_name: str
+    step: float  # σ units
+
+
+def morph_points(alphas: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """(owning grid point k, shift δ) of every fine-grid point α_k + i·step inside the cell of α_k.
+
+    The cell of α_k reaches half-way to each neighbour (lower end included) and to the grid's end points.
+    """
+    if step < 0:
+        raise ValueError(f"morph step {step} must be >= 0")
+    alphas = np.asarray(alphas, dtype=float)
+    owner, shifts = [], []
+    for k, a in enumerate(alphas):
+        lo = alphas[0] if k == 0 else 0.5 * (alphas[k - 1] + a)
+        hi = alphas[-1] if k == alphas.size - 1 else 0.5 * (a + alphas[k + 1])
+        if step == 0:
+            deltas = np.zeros(1)
+        else:
+            i = np.arange(np.ceil((lo - a) / step - 1e-9), np.floor((hi - a) / step + 1e-9) + 1)
+            deltas = i * step
+            keep = (a + deltas >= lo - 1e-9) & ((a + deltas < hi - 1e-9) | (k == alphas.size - 1))
+            deltas = deltas[keep]
+        owner += [k] * deltas.size
+        shifts += deltas.tolist()
+    return np.asarray(owner, dtype=int), np.asarray(shifts, dtype=float)
+
+
+def _morph_view(lik: Likelihood, np_name: str, alpha_k: float, delta: float, alpha0: float) -> Likelihood:
+    """Point k's likelihood with the grid NP pinned at δ and its auxiliary datum at α0 − α_k (prior N(α0, 1))."""
+    config = lik.model.config
+    if np_name not in config.auxdata_order:
+        raise KeyError(f"morph: no constrained parameter {np_name!r} in the grid point's workspace")
+    view = lik.pinned(np_name, delta)
+    i = sum(config.param_set(n).n_parameters for n in config.auxdata_order[: config.auxdata_order.index(np_name)])
+    view.auxdata = lik.auxdata.copy()
+    view.auxdata[i] = alpha0 - alpha_k
+    view.data[config.nmaindata + i] = alpha0 - alpha_k
+    return view
+
+
 class GridLikelihood:
     """−2lnL_k(μ) + prior_k for every grid point, each conditional fit cached and warm-started.
 
@@ -106,19 +158,36 @@ class GridLikelihood:
 
     def __init__(self, specs: Sequence[dict], observed: Sequence[Sequence[float]], alphas: Sequence[float],
                  alpha0: float, alpha_sigma: float, mu_range: tuple[float, float],
-                 auxdata: Sequence[Sequence[float]] | None = None) -> None:  # fmt: skip
+                 auxdata: Sequence[Sequence[float]] | None = None, morph: Morph | None = None) -> None:  # fmt: skip
         if not len(specs) == len(observed) == len(alphas):
             raise ValueError(f"{len(specs)} specs, {len(observed)} observations and {len(alphas)} alphas differ")
-        self.alphas = np.asarray(alphas, dtype=float)
-        if self.alphas.size < 3 or not np.all(np.diff(self.alphas) > 0):
-            raise ValueError(f"alphas must be >= 3 increasing grid points, got {self.alphas.tolist()}")
+        grid_alphas = np.asarray(alphas, dtype=float)
+        if grid_alphas.size < 3 or not np.all(np.diff(grid_alphas) > 0):
+            raise ValueError(f"alphas must be >= 3 increasing grid points, got {grid_alphas.tolist()}")
         if not alpha_sigma > 0:
             raise ValueError(f"alpha_sigma {alpha_sigma} must be > 0")
-        self.liks = [Likelihood(s, None, mu_range) for s in specs]
-        self.prior = ((self.alphas - alpha0) / alpha_sigma) ** 2
+        base = [Likelihood(s, None, mu_range) for s in specs]
+        self.grid_alphas, self.alpha0, self.morph = grid_alphas, float(alpha0), morph
+        if morph is None:
+            self.owner, shifts = np.arange(grid_alphas.size), np.zeros(grid_alphas.size)
+            self.liks = base
+            self.prior = ((grid_alphas - alpha0) / alpha_sigma) ** 2
+        else:
+            if alpha_sigma != 1.0:
+                raise ValueError(f"morph: the grid NP's constraint is pyhf's unit Gaussian, alpha_sigma {alpha_sigma}")
+            self.owner, shifts = morph_points(grid_alphas, morph.step)
+            self.liks = [_morph_view(base[k], morph.np_name, grid_alphas[k], d, self.alpha0)
+                         for k, d in zip(self.owner, shifts, strict=True)]  # fmt: skip
+            self.prior = np.zeros(self.owner.size)  # the prior is each model's own constraint term
+        self.alphas = grid_alphas[self.owner] + shifts
         self.mu_range = tuple(map(float, mu_range))
         self.held: dict[str, float] = {}  # scalar NPs held fixed in every conditional fit (impacts)
         self.set_data(observed, auxdata)
+
+    @property
+    def centre(self) -> int:
+        """The point nearest the prior's centre α0."""
+        return int(np.argmin(np.abs(self.alphas - self.alpha0)))
 
     def hold(self, name: str | None, value: float = 0.0) -> None:
         """Hold the scalar NP ``name`` at ``value`` in every conditional fit from now on (None releases all).
@@ -150,9 +219,7 @@ class GridLikelihood:
         ``starts`` are per-point start parameters (default the suggested init); ``mle_points`` limits the
         unconditional fits to those points (default all; toys need one), the others warm-start from ``starts``.
         """
-        if len(observed) != len(self.liks):
-            raise ValueError(f"{len(observed)} observations for {len(self.liks)} grid points")
-        auxdata = [None] * len(self.liks) if auxdata is None else auxdata
+        observed, auxdata = self._per_point(observed, "observations"), self._per_point(auxdata, "auxdata")
         for lik, obs, aux in zip(self.liks, observed, auxdata, strict=True):
             lik.set_observed(obs, aux)
         self.offsets = np.array([saturated_twice_nll(o) + saturated_constraint(lik)
@@ -167,6 +234,16 @@ class GridLikelihood:
         ]
         self.cache: list[dict[float, Minimum]] = [{} for _ in self.liks]
         self.converged = all(m.converged for m in self.mles if m is not None)
+
+    def _per_point(self, values: Sequence | None, what: str) -> list:
+        """One entry per point: given per grid point (repeated over each point's fine α grid) or per point."""
+        if values is None:
+            return [None] * len(self.liks)
+        if len(values) == self.grid_alphas.size:
+            return [values[k] for k in self.owner]
+        if len(values) != len(self.liks):
+            raise ValueError(f"{len(values)} {what} for {self.grid_alphas.size} grid points ({len(self.liks)} points)")
+        return list(values)
 
     def value(self, k: int, mu: float) -> float:
         """−2lnL_k(μ) (conditional fit, saturated term removed) + prior_k; NaN where the model is undefined."""
@@ -323,6 +400,7 @@ def grid_profile(
     interpolation: str = "cubic",
     half_grid: bool = True,
     surface_points: int = 0,
+    morph: Morph | None = None,
 ) -> GridProfile:
     """Profile −2lnL(μ, α) over α (prior N(α0, α_sigma)) and every NP of the grid's workspaces.
 
@@ -330,10 +408,12 @@ def grid_profile(
     summary (every second point, which needs an odd number of points to keep both ends) shows the
     effect of the grid spacing. ``surface_points`` > 0 adds a finer μ scan (that many points over the
     interval widened by 1.5 widths each side) of every grid point, for the likelihood-surface figure.
+    ``morph`` moves the grid NP inside each point's workspace on a fine α grid (:class:`Morph`); the
+    profile's ``alphas`` are then that fine grid.
     """
     if interpolation not in INTERPOLATIONS:
         raise ValueError(f"interpolation {interpolation!r} is not one of {INTERPOLATIONS}")
-    grid = GridLikelihood(specs, observed, alphas, alpha0, alpha_sigma, mu_range)
+    grid = GridLikelihood(specs, observed, alphas, alpha0, alpha_sigma, mu_range, morph=morph)
     mu_grid = np.linspace(float(mu_range[0]), float(mu_range[1]), int(scan_points))
     notes: list[str] = []
     points = np.arange(grid.alphas.size)
@@ -355,6 +435,8 @@ def grid_profile(
                      "the interpolation between grid points drives the result; refine the grid there")  # fmt: skip
     grid.value(nearest, summary.mu_hat)
     point_pulls = np_pulls(grid.liks[nearest].model, grid.cache[nearest][summary.mu_hat])
+    if morph is not None:  # the grid NP is pinned in every point's fits: its pull is α̂, set by the caller
+        point_pulls.pop(morph.np_name, None)
     return GridProfile(
         mu_hat=summary.mu_hat,
         alpha_hat=summary.alpha_hat,

@@ -29,7 +29,7 @@ from systlab.event_toys import (
 )
 from systlab.events import SPLITS
 from systlab.fit import FitResult, fit_result_payload
-from systlab.grid import GridLikelihood, GridProfile, grid_payload, grid_profile
+from systlab.grid import GridLikelihood, GridProfile, Morph, grid_payload, grid_profile
 from systlab.grid_inputs import GridWorkspaces
 from systlab.grid_interval import grid_interval
 from systlab.templates import NOMINAL, TRUTH_PREFIX
@@ -82,13 +82,15 @@ SURFACE_POINTS = 31
 
 def grid_fit(cfg: Config, grid: GridWorkspaces, observed: Sequence[np.ndarray], dataset: str,
              interpolation: str = "cubic") -> tuple[FitResult, GridProfile]:  # fmt: skip
-    """The α-profiled fit (prior N(0, 1) in σ units) as a FitResult and the full grid profile.
+    """The α-profiled fit (prior N(0, 1) in σ units; α morphed between grid points as configured) as a FitResult
+    and the full grid profile.
 
     Asimov and expected_* fits also keep a fine (μ, α_k) surface for the figure.
     """
     surface = SURFACE_POINTS if dataset == "asimov" or dataset.startswith("expected_") else 0
     profile = grid_profile(grid.specs, observed, grid.alphas, 0.0, 1.0, cfg.mu_range, cfg.scan_points,
-                           interpolation, half_grid=True, surface_points=surface)  # fmt: skip
+                           interpolation, half_grid=True, surface_points=surface,
+                           morph=Morph(grid.np_name, cfg.grid_morph_step))  # fmt: skip
     lo, hi = profile.interval_68
     pulls = {grid.np_name: (profile.alpha_hat, float("nan")), **profile.pulls}
     result = FitResult(
@@ -114,8 +116,8 @@ def grid_fit_payload(result: FitResult, profile: GridProfile, np_name: str) -> d
         extras.pop(key)
     extras["np"] = np_name
     extras["alpha_units"] = "sigma"
-    extras["nll_min_meaning"] = ("half the global minimum of -2lnL_k(mu) + prior_k, saturated data and "
-                                 "constraint terms removed")
+    extras["nll_min_meaning"] = ("half the global minimum over alpha of -2lnL(mu, alpha) with alpha's prior, "
+                                 "saturated data and constraint terms removed")
     payload["grid"] = extras
     return payload
 
@@ -153,16 +155,16 @@ TOY_INTERPOLATION = "quadratic"
 
 def run_grid_toys(grid_ws: GridWorkspaces, events: TruthEvents, mu_true: float, start: int, stop: int, seed: int,
                   mu_range: tuple[float, float], interpolation: str = TOY_INTERPOLATION,
-                  progress_every: int = 10) -> ToyChunk:  # fmt: skip
+                  progress_every: int = 10, morph: Morph | None = None) -> ToyChunk:  # fmt: skip
     """Toys ``start`` … ``stop``−1 through the grid: event-level Poisson data, aux fluctuated, fast interval.
 
     Toy i draws its multiplicities from ``default_rng([seed, i])`` (chunking does not change a toy).
     """
     expected = expected_multiplicities(events, mu_true)
     asimov = binned_at_points(events, expected, grid_ws.edges)
-    grid = GridLikelihood(grid_ws.specs, asimov, grid_ws.alphas, 0.0, 1.0, mu_range)
+    grid = GridLikelihood(grid_ws.specs, asimov, grid_ws.alphas, 0.0, 1.0, mu_range, morph=morph)
     warm = [m.pars for m in grid.mles]
-    centre = [int(np.argmin(grid.prior))]  # toys fit one MLE, at the prior's centre; the rest warm-start
+    centre = [grid.centre]  # toys fit one MLE, at the prior's centre; the rest warm-start
     n = stop - start
     arrays = {k: np.zeros(n) for k in ("mu_hat", "lo", "hi", "q")}
     flags = {k: np.zeros(n, dtype=bool) for k in ("converged", "open_lo", "open_hi")}

@@ -23,7 +23,7 @@ import numpy as np
 import scipy.interpolate
 import scipy.stats
 
-from systlab.grid import GridLikelihood
+from systlab.grid import GridLikelihood, Morph
 from systlab.grid_interval import alpha_profile, best_grid_mle, grid_interval, parabolic_minimum
 from systlab.impacts import OVER_CONSTRAINT, Impact, Impacts, Pull, constrained_parameters
 from systlab.limits import UpperLimit, limit_from_profiles
@@ -66,14 +66,15 @@ def grid_upper_limit(
     max_high: float,
     interpolation: str = "quadratic",
     cl: float = 0.95,
+    morph: Morph | None = None,
 ) -> UpperLimit:
     """Asymptotic CLs limit on μ of the grid likelihood; the upper μ bound doubles from ``high`` while a limit sits
     at it (up to ``max_high``). ``observed`` and ``background_asimov``: counts at every grid point."""
     if not 0.0 < high <= max_high:
         raise ValueError(f"upper POI bound {high} not in (0, {max_high}]")
     while True:
-        data = GridLikelihood(specs, observed, alphas, 0.0, 1.0, (0.0, high))
-        asimov = GridLikelihood(specs, background_asimov, alphas, 0.0, 1.0, (0.0, high))
+        data = GridLikelihood(specs, observed, alphas, 0.0, 1.0, (0.0, high), morph=morph)
+        asimov = GridLikelihood(specs, background_asimov, alphas, 0.0, 1.0, (0.0, high), morph=morph)
         q_data, mu_hat = bounded_profile(data, interpolation)
         q_asimov, _ = bounded_profile(asimov, interpolation)
         result = limit_from_profiles(q_data, q_asimov, mu_hat, cl, (0.0, high))
@@ -88,10 +89,11 @@ def grid_significance(
     alphas: Sequence[float],
     high: float,
     interpolation: str = "quadratic",
+    morph: Morph | None = None,
 ) -> Significance:
     """q0 = −2ΔlnL(μ = 0) of the grid likelihood (μ̂ ≥ 0) → p0, Z0. ``observed`` is the μ = 1 Asimov data of the
     grid, so the observed and the expected (median at μ = 1) significance are the same number here."""
-    grid = GridLikelihood(specs, observed, alphas, 0.0, 1.0, (0.0, high))
+    grid = GridLikelihood(specs, observed, alphas, 0.0, 1.0, (0.0, high), morph=morph)
     q, mu_hat = bounded_profile(grid, interpolation)
     q0 = q(0.0)
     p0 = float(scipy.stats.norm.sf(np.sqrt(q0))) if np.isfinite(q0) else float("nan")
@@ -120,9 +122,10 @@ def grid_impacts(
     np_name: str,
     interpolation: str = "quadratic",
     over_constraint: float = OVER_CONSTRAINT,
+    morph: Morph | None = None,
 ) -> Impacts:
     """Pulls, constraints and the impact ranking on μ̂ of the grid likelihood (see the module docstring)."""
-    grid = GridLikelihood(specs, observed, alphas, 0.0, 1.0, mu_range)
+    grid = GridLikelihood(specs, observed, alphas, 0.0, 1.0, mu_range, morph=morph)
     found = grid_interval(grid, interpolation)
     mu_hat, alpha_hat = found.mu_hat, found.alpha_hat
     sigma_mu = 0.5 * (found.interval_68[1] - found.interval_68[0])

@@ -49,14 +49,22 @@ def grid_points(cfg: Config, np_name: str) -> tuple[GridPoint, ...]:
     return tuple(points)
 
 
+def grid_neighbours(points: tuple[GridPoint, ...], k: int) -> tuple[GridPoint | None, GridPoint | None]:
+    """The grid points below and above point ``k`` (None at the ends)."""
+    return (points[k - 1] if k > 0 else None, points[k + 1] if k + 1 < len(points) else None)
+
+
 def other_shape_nps(cfg: Config, np_name: str) -> dict[str, bool]:
     """Shape NPs other than the classifier's, name -> one-sided: histosys inside every grid workspace."""
     return {s.name: s.one_sided for s in cfg.shape_nps if s.name != np_name}
 
 
 def point_samples(cfg: Config, np_name: str, point: GridPoint) -> tuple[str, ...]:
-    """Sample variations scored at ``point``: its α_k sample, nominal, the other NPs' shifts, every truth."""
-    out = [point.sample, NOMINAL]
+    """Sample variations scored at ``point``: its α_k sample and its grid neighbours' (the morph), nominal, the
+    other NPs' shifts, every truth."""
+    points = grid_points(cfg, np_name)
+    k = points.index(point)
+    out = [point.sample, *(p.sample for p in grid_neighbours(points, k) if p is not None), NOMINAL]
     for name, one_sided in other_shape_nps(cfg, np_name).items():
         out += [variation_name(name, 1)] + ([] if one_sided else [variation_name(name, -1)])
     out += [v for v in cfg.variation_names() if is_truth(v)]

@@ -21,8 +21,16 @@ import numpy as np
 from systlab.atomic import write_json
 from systlab.config import Config, variation_name
 from systlab.fit import asimov_counts, json_float
-from systlab.grid import GridProfile, grid_profile
-from systlab.grid_inputs import GridPoint, grid_points, other_shape_nps, point_workspace, relative_shift
+from systlab.grid import GridProfile, Morph, grid_profile
+from systlab.grid_inputs import (
+    GridPoint,
+    grid_neighbours,
+    grid_np_shifts,
+    grid_points,
+    other_shape_nps,
+    point_workspace,
+    relative_shift,
+)
 from systlab.templates import NOMINAL, Templates, check_background_positive, empty_hist
 from systlab.toys import toy_expectation
 
@@ -43,27 +51,35 @@ class DatasetCheck(NamedTuple):
     converged: bool
 
 
-def fixed_point_templates(templates: Templates, point: GridPoint, shape_nps: Mapping[str, bool]) -> Templates:
+def fixed_point_templates(templates: Templates, point: GridPoint, shape_nps: Mapping[str, bool], np_name: str,
+                          neighbours: tuple[GridPoint | None, GridPoint | None]) -> Templates:  # fmt: skip
     """Template-split histograms of a fixed classifier at α_k: ``nominal`` is the α_k sample, every other
-    shape NP's shift is that sample times its ratio to the nominal sample (same edges as the classifier's)."""
+    shape NP's shift is that sample times its ratio to the nominal sample (same edges as the classifier's),
+    ``np_name``'s ±1 templates lead to the neighbouring grid points (:func:`systlab.grid_inputs.unit_shifts`)."""
     h = templates.splits["template"]
     have = list(h.axes["variation"])
-    if point.sample not in have:
-        raise ValueError(f"templates lack the sample {point.sample!r} of grid point {point.label}")
+    for p in (point, *(n for n in neighbours if n is not None)):
+        if p.sample not in have:
+            raise ValueError(f"templates lack the sample {p.sample!r} of grid point {p.label}")
     shifts = [variation_name(n, s) for n, one_sided in sorted(shape_nps.items())
               for s in ((1,) if one_sided else (1, -1))]  # fmt: skip
     missing = [v for v in shifts if v not in have]
     if missing:
         raise ValueError(f"templates lack the shape variation(s) {missing}")
     processes = list(h.axes["process"])
-    out = empty_hist(processes, [NOMINAL, *shifts], templates.edges)
-    view = out.view(flow=False)
+    own = [variation_name(np_name, 1), variation_name(np_name, -1)]
+    out = empty_hist(processes, [NOMINAL, *shifts, *own], templates.edges)
+    view, source = out.view(flow=False), h.view(flow=False)
     for i, process in enumerate(out.axes["process"]):
         ri = h.axes["process"].index(process)
-        for variation in out.axes["variation"]:
+        for variation in [NOMINAL, *shifts]:
             j = out.axes["variation"].index(variation)
-            ratio_of = NOMINAL if variation == NOMINAL else variation
-            view.value[i, j], view.variance[i, j] = relative_shift(h, ri, ratio_of, NOMINAL, point.sample)
+            view.value[i, j], view.variance[i, j] = relative_shift(h, ri, variation, NOMINAL, point.sample)
+        shifted = grid_np_shifts(lambda sample, ri=ri: source.value[ri, h.axes["variation"].index(sample)], point,
+                                 neighbours)  # fmt: skip
+        for variation, values in zip(own, shifted, strict=True):
+            j = out.axes["variation"].index(variation)
+            view.value[i, j], view.variance[i, j] = values, view.variance[i, out.axes["variation"].index(NOMINAL)]
     check_background_positive(out, [p for p in processes if p not in templates.signal])
     return Templates(edges=np.asarray(templates.edges, dtype=float), splits={"template": out}, signal=templates.signal)
 
@@ -72,7 +88,8 @@ def grid_specs(cfg: Config, templates: Templates, np_name: str) -> tuple[np.ndar
     """(α_k, workspace at each α_k) of a fixed classifier: the histosys of ``np_name`` replaced by the grid."""
     points = grid_points(cfg, np_name)
     shape_nps = other_shape_nps(cfg, np_name)
-    specs = [point_workspace(fixed_point_templates(templates, p, shape_nps), cfg, np_name) for p in points]
+    specs = [point_workspace(fixed_point_templates(templates, p, shape_nps, np_name, grid_neighbours(points, k)), cfg,
+                             np_name, p.alpha) for k, p in enumerate(points)]  # fmt: skip
     return np.array([p.alpha for p in points]), specs
 
 
@@ -91,9 +108,11 @@ def check_dataset(
     cfg: Config, alphas: np.ndarray, specs: Sequence[dict], observed: np.ndarray, histosys_fit: Mapping, np_name: str,
     interpolation: str,
 ) -> tuple[DatasetCheck, GridProfile]:  # fmt: skip
-    """Profile the grid on ``observed`` and set it beside the histosys fit's payload of the same dataset."""
+    """Profile the grid on ``observed`` (the NP morphed between grid points as configured, ``fit.grid_morph_step``)
+    and set it beside the histosys fit's payload of the same dataset."""
+    morph = Morph(np_name, cfg.grid_morph_step)
     profile = grid_profile(specs, [observed] * len(specs), alphas, 0.0, 1.0, cfg.mu_range, cfg.scan_points,
-                           interpolation, half_grid=True)  # fmt: skip
+                           interpolation, half_grid=True, morph=morph)  # fmt: skip
     half = profile.half_grid
     pull = (histosys_fit.get("pulls") or {}).get(np_name) or {}
     check = DatasetCheck(

@@ -27,5 +27,6 @@ for path in snakemake.input.fits:  # noqa: F821
              check.histosys_interval[0], check.grid_interval[1] - check.grid_interval[0], check.histosys_alpha,
              check.grid_alpha, time.perf_counter() - t0, "".join(f"\n  note: {n}" for n in profile.notes))
 payload = check_payload(checks, "tes", alphas, interpolation)
+payload["morph_step"] = cfg.grid_morph_step
 payload["model"], payload["replica"] = snakemake.wildcards.method, snakemake.wildcards.replica  # noqa: F821
 write_check(payload, snakemake.output[0])  # noqa: F821
