@@ -9,6 +9,12 @@ points, each −2lnL_k is taken relative to its saturated Poisson term (the devi
 interpolating across k (cubic spline, or a parabola through the lowest point and its neighbours)
 gives −2lnL(μ, α), minimised over α → the profile −2ΔlnL(μ), μ̂, α̂ and the 68% interval.
 
+Interpolating −2lnL between grid points fails where the data pin α more tightly than the grid spacing:
+each point's templates carry their own MC noise and the parabola through three points spaced wider than
+the α width does not follow the likelihood. :class:`Morph` cures it: every point's workspace carries α as a
+histosys towards its neighbours' samples (scored with the same f(x; α_k)), so inside a point's cell α
+moves the templates at a fixed observable, and the profile is taken on a fine α grid of pinned values.
+
 The same construction for a fixed classifier (:func:`histosys_grid_specs`: the workspace at α_k
 with one histosys NP replaced by its interpolated templates, identical observed counts) is the
 cross-check of pyhf's histosys interpolation. The grid-spacing effect is reported by redoing the
@@ -67,6 +73,8 @@ class GridProfile(NamedTuple):
     twice_nll_min: float = float("nan")  # the global minimum of −2lnL (saturated terms removed, prior added)
     pulls: dict[str, tuple[float, float]] = {}  # NP pulls of the fixed-μ̂ fit at the grid point nearest α̂
     surface: dict | None = None  # a finer μ scan around the interval for figures: mu, per_point, alpha_hat
+    simulated_alphas: np.ndarray | None = None  # the grid points with simulated samples (alphas: the morph's grid)
+    morph_step: float | None = None  # None: −2lnL interpolated between the simulated points
 
 
 def saturated_twice_nll(observed: np.ndarray) -> float:
@@ -455,6 +463,8 @@ def grid_profile(
         twice_nll_min=float(minimum),
         pulls=point_pulls,
         surface=_surface(grid, summary, minimum, interpolation, surface_points) if surface_points > 0 else None,
+        simulated_alphas=grid.grid_alphas,
+        morph_step=None if morph is None else float(morph.step),
     )
 
 
@@ -528,6 +538,8 @@ def grid_payload(result: GridProfile) -> dict:
             "alpha_hat": [json_float(v) for v in result.scan_alpha],
         },
         "alphas": result.alphas.tolist(),
+        "simulated_alphas": (result.alphas if result.simulated_alphas is None else result.simulated_alphas).tolist(),
+        "morph_step": result.morph_step,
         "per_point": [[json_float(v) for v in row] for row in result.per_point],
         "interpolation": result.interpolation,
         "half_grid": half,
@@ -550,7 +562,7 @@ class Surface(NamedTuple):
     alpha: np.ndarray
     q: np.ndarray  # (alpha, mu); NaN where a column was not evaluated
     path_alpha: np.ndarray  # α̂(μ) at each μ
-    grid_alphas: np.ndarray
+    grid_alphas: np.ndarray  # the simulated grid points
     mu_hat: float
     alpha_hat: float
 
@@ -590,4 +602,5 @@ def likelihood_surface(fit_payload: dict, points: int = 201) -> Surface:
             else:  # the fit's parabolas: through the grid point nearest each α and its two neighbours
                 q[:, j] = local_parabolas(alphas, column, dense)
     path = np.array([np.nan if v is None else v for v in fine["alpha_hat"]], dtype=float)
-    return Surface(mu, dense, q, path, alphas, float(fit_payload["mu_hat"]), float(grid["alpha_hat"]))
+    simulated = np.asarray(grid.get("simulated_alphas", alphas), dtype=float)
+    return Surface(mu, dense, q, path, simulated, float(fit_payload["mu_hat"]), float(grid["alpha_hat"]))

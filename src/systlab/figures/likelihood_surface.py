@@ -59,7 +59,7 @@ def plot_likelihood_surface(panels: Sequence[SurfacePanel], lumi_fb: float | Non
         ax.set_ylim(y_lo, y_hi)
         shown = s.grid_alphas[(s.grid_alphas >= y_lo - 1e-9) & (s.grid_alphas <= y_hi + 1e-9)]
         ax.plot(np.full(shown.size, mu.max()), shown, marker="<", ms=11, color="black", ls="none", clip_on=False,
-                zorder=5, label=r"grid points $\alpha_k$")  # fmt: skip
+                zorder=5, label=r"simulated grid points $\alpha_k$")  # fmt: skip
         ax.set_xlabel(r"signal strength $\mu$")
         unit = rf" (1$\sigma$ = {100 * tes_sigma:g}%)" if tes_sigma else ""
         ax.set_ylabel(rf"$\alpha_\mathrm{{TES}}$ [$\sigma$]{unit}")
