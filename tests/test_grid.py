@@ -12,9 +12,9 @@ import scipy.optimize
 from systlab.fit import Likelihood, profile_interval
 from systlab.grid import (
     GridLikelihood,
-    morph_points,
     grid_profile,
     histosys_grid_specs,
+    morph_points,
     saturated_constraint,
     saturated_twice_nll,
     write_grid_profile,
