@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,13 @@ import scipy.optimize
 import yaml
 
 from systlab.config import load_config
-from systlab.event_toys import binned, binned_at_points, poisson_multiplicities, truth_events
+from systlab.event_toys import (
+    binned,
+    binned_at_points,
+    expected_multiplicities,
+    poisson_multiplicities,
+    truth_events,
+)
 from systlab.events import SPLITS
 from systlab.grid import grid_profile
 from systlab.grid_fit import grid_fit, grid_fit_payload, grid_observations
@@ -174,6 +181,29 @@ def test_asimov_through_the_grid_gives_mu_one_and_alpha_zero(tmp_path):
         assert result.mu_hat == pytest.approx(1.0, abs=tolerance), grid_alphas
         assert profile.alpha_hat == pytest.approx(0.0, abs=5 * tolerance), grid_alphas
         assert "tes" in result.pulls and result.interval_68[0] < 1.0 < result.interval_68[1]
+
+
+def test_with_the_morph_the_3_point_grid_finds_mu_one_and_alpha_zero_on_asimov(tmp_path):
+    """The α = 0 point's cell is the nominal model moved by TES at a fixed observable: no interpolation error."""
+    cfg = dataclasses.replace(tes_only_config(grid=(-1, 0, 1)), grid_morph_step=0.1)
+    paths = write_point_tables(cfg, tmp_path)
+    grid = build_grid_workspaces(cfg, "tes", paths)
+    per_point = [read_grid_scores(p) for p in paths]
+    result, profile = grid_fit(cfg, grid, grid_observations(cfg, grid, per_point, "asimov"), "asimov", "quadratic")
+    assert result.mu_hat == pytest.approx(1.0, abs=0.01) and profile.alpha_hat == pytest.approx(0.0, abs=0.02)
+    assert profile.alphas.size == 21 and profile.simulated_alphas.tolist() == [-1.0, 0.0, 1.0]
+
+
+def test_model_toys_of_the_grid_draw_around_the_templates(tes_only):
+    """Template-split nominal events at μ = 1, binned at the α = 0 point: exactly that point's workspace yields."""
+    cfg, grid, per_point = tes_only
+    events = truth_events(per_point, "nominal", [cfg.signal], split="template")
+    centre = int(np.argmin(np.abs(grid.alphas)))
+    counts = binned_at_points(events, expected_multiplicities(events, 1.0), grid.edges)[centre]
+    yields = np.sum([s["data"] for s in grid.specs[centre]["channels"][0]["samples"]], axis=0)
+    assert counts == pytest.approx(yields, rel=1e-9)
+    held_out = truth_events(per_point, "nominal", [cfg.signal])
+    assert not np.isin(held_out.event_id, events.event_id).any()  # the two splits share no event
 
 
 def test_event_level_poisson_data_give_the_same_totals_in_any_binning(tes_only):

@@ -27,24 +27,29 @@ class TruthEvents(NamedTuple):
     scores: np.ndarray  # (K, n): the score of f(x; α_k)
 
 
-def toy_rows(tables: Mapping[tuple[str, str], pd.DataFrame], variation: str) -> list[tuple[str, pd.DataFrame]]:
-    """(process, toy-split rows) of ``variation``, processes sorted; KeyError if the variation is absent."""
-    rows = [(p, t[t["split"].to_numpy() == SPLITS["toy"]]) for (p, v), t in sorted(tables.items()) if v == variation]
+def toy_rows(tables: Mapping[tuple[str, str], pd.DataFrame], variation: str,
+             split: str = "toy") -> list[tuple[str, pd.DataFrame]]:  # fmt: skip
+    """(process, ``split`` rows) of ``variation``, processes sorted; KeyError if the variation is absent."""
+    rows = [(p, t[t["split"].to_numpy() == SPLITS[split]]) for (p, v), t in sorted(tables.items()) if v == variation]
     if not rows:
         raise KeyError(f"no scores of pseudo-data sample {variation!r} (have {sorted({v for _, v in tables})})")
     return rows
 
 
 def truth_events(per_point: Sequence[Mapping[tuple[str, str], pd.DataFrame]], variation: str,
-                 signal: Sequence[str]) -> TruthEvents:  # fmt: skip
-    """The toy-split events of ``variation`` aligned across grid points; ValueError if the events differ."""
-    first = toy_rows(per_point[0], variation)
+                 signal: Sequence[str], split: str = "toy") -> TruthEvents:  # fmt: skip
+    """The ``split`` events of ``variation`` aligned across grid points; ValueError if the events differ.
+
+    The toy split is the held-out pseudo-data; the template split of the nominal sample gives toys whose
+    expectation at α = 0 is the templates themselves (the model toys of a parameterized classifier).
+    """
+    first = toy_rows(per_point[0], variation, split)
     process = np.concatenate([np.full(len(t), p, dtype=object) for p, t in first])
     event_id = np.concatenate([t["event_id"].to_numpy() for _, t in first])
     weight = np.concatenate([t["weight"].to_numpy(dtype=np.float64) for _, t in first])
     scores = []
     for k, tables in enumerate(per_point):
-        rows = toy_rows(tables, variation)
+        rows = toy_rows(tables, variation, split)
         ids = np.concatenate([t["event_id"].to_numpy() for _, t in rows])
         procs = np.concatenate([np.full(len(t), p, dtype=object) for p, t in rows])
         if not (np.array_equal(ids, event_id) and np.array_equal(procs, process)):

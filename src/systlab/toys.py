@@ -334,10 +334,14 @@ def coverage_payload(result: Coverage) -> dict:
     return payload
 
 
-def write_coverage(result: Coverage, path: str | os.PathLike, model: Coverage | None = None) -> None:
+def write_coverage(result: Coverage, path: str | os.PathLike, model: Coverage | None = None,
+                   grid: dict | None = None) -> None:  # fmt: skip
     """Write a coverage summary as sorted-key JSON, atomically; ``model``: the same study with toys drawn
-    from the model's own expectation, stored under the key ``model`` (the Wilks check reads it)."""
+    from the model's own expectation, stored under the key ``model`` (the Wilks check reads it); ``grid``:
+    how a parameterized classifier's grid toys were made."""
     payload = coverage_payload(result)
     if model is not None:
         payload["model"] = coverage_payload(model)
+    if grid is not None:
+        payload["grid"] = grid
     write_json(path, payload)
