@@ -49,6 +49,8 @@ def test_variations_cover_nominal_shifts_grid_and_truths():
         ({"features": ["PRI_tau_pt", "DER_nonsense"]}, "features", "unknown feature"),
         ({"fit": {"mu_range": [3, 1], "scan_points": 11}}, "fit.mu_range", "low < high"),
         ({"toys": {"n": 10, "chunks": 20}}, "toys.chunks", "needs chunks <= n"),
+        ({"fit": {"grid_interpolation": "cubic", "grid_morph_step": 0.1}}, "fit.grid_interpolation", "'quadratic'"),
+        ({"fit": {"grid_morph_step": 2.0}}, "fit.grid_morph_step", "greater than the maximum"),
         ({"pseudo_data": {"x": {"mu": 1.0, "jes": 1.0}}}, None, None),
         ({"systematics": {"norm": {"x": {"processes": ["wjets"], "sigma": 0.1}}}}, "systematics.norm.x.processes",
          "unknown process"),

@@ -410,6 +410,9 @@ def load_config(mapping: Mapping[str, Any], source: str = "config") -> Config:
         toy_chunks=int(m.get("toys", {}).get("chunks", 1)),
         generator_check=generator_check,
     )
+    if cfg.grid_morph_step > 0 and cfg.grid_interpolation != "quadratic":
+        raise _fail(source, "fit.grid_interpolation", "the morph (fit.grid_morph_step > 0) needs 'quadratic' "
+                    f"(a spline would cross the jumps between cells), not {cfg.grid_interpolation!r}")
     fixed = {spec.name for spec in cfg.models() if spec.method != "aware"}
     for field, names in (("generator_check.closure_models", generator_check.closure_models),
                          ("fit.histosys_check", cfg.histosys_check)):  # fmt: skip

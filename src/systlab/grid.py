@@ -188,6 +188,9 @@ class GridLikelihood:
                          for k, d in zip(self.owner, shifts, strict=True)]  # fmt: skip
             self.prior = np.zeros(self.owner.size)  # the prior is each model's own constraint term
         self.alphas = grid_alphas[self.owner] + shifts
+        #: Points of one cell share an observable (a parabola may join them); None: every point its own observable
+        #: and −2lnL interpolated across them
+        self.cells = None if morph is None or morph.step == 0 else self.owner
         self.mu_range = tuple(map(float, mu_range))
         self.held: dict[str, float] = {}  # scalar NPs held fixed in every conditional fit (impacts)
         self.set_data(observed, auxdata)
@@ -306,17 +309,37 @@ class GridLikelihood:
         return np.array([self.value(int(k), float(mu)) for k in points])
 
 
-def minimise_over_alpha(alphas: np.ndarray, values: np.ndarray, interpolation: str) -> tuple[float, float]:
+def cell_window(cells: np.ndarray | None, k: int, size: int) -> np.ndarray | None:
+    """Three consecutive points around ``k`` for a parabola: inside k's cell when there are cells (None if the
+    cell has fewer than 3 points), else anywhere on the grid."""
+    if cells is None:
+        centre = int(np.clip(k, 1, size - 2))
+    else:
+        same = np.flatnonzero(np.asarray(cells) == cells[k])
+        if same.size < 3:
+            return None
+        centre = int(np.clip(k, same[0] + 1, same[-1] - 1))
+    return np.arange(centre - 1, centre + 2)
+
+
+def minimise_over_alpha(alphas: np.ndarray, values: np.ndarray, interpolation: str,
+                        cells: np.ndarray | None = None) -> tuple[float, float]:  # fmt: skip
     """(min over α, α̂) of the interpolated values on [α_1, α_K].
 
     A grid point whose fit is undefined (NaN) at this μ is left out of the interpolation (it counts as
-    excluded); fewer than 3 defined points make the result NaN.
+    excluded); fewer than 3 defined points make the result NaN. With ``cells`` (the morph: one observable
+    per cell) the "quadratic" parabola joins points of the lowest point's cell only: across a cell boundary
+    −2lnL jumps where the observable changes, and a parabola over the jump would invent a minimum.
     """
     alphas, values = np.asarray(alphas, dtype=float), np.asarray(values, dtype=float)
     defined = np.isfinite(values)
     if defined.sum() < 3:
         return float("nan"), float("nan")
     alphas, values = alphas[defined], values[defined]
+    if cells is not None:
+        cells = np.asarray(cells)[defined]
+        if interpolation != "quadratic":
+            raise ValueError(f"cells (the morph) need the 'quadratic' interpolation, not {interpolation!r}")
     if interpolation == "cubic":
         spline = scipy.interpolate.CubicSpline(alphas, values)
         dense = np.linspace(alphas[0], alphas[-1], ALPHA_DENSE)
@@ -328,8 +351,11 @@ def minimise_over_alpha(alphas: np.ndarray, values: np.ndarray, interpolation: s
                                              options={"xatol": 1e-7})  # fmt: skip
         return float(res.fun), float(res.x)
     if interpolation == "quadratic":
-        k = int(np.clip(np.argmin(values), 1, alphas.size - 2))
-        a, v = alphas[k - 1 : k + 2], values[k - 1 : k + 2]
+        j = int(np.argmin(values))
+        window = cell_window(cells, j, alphas.size)
+        if window is None:
+            return float(values[j]), float(alphas[j])
+        a, v = alphas[window], values[window]
         c2, c1, c0 = np.polyfit(a, v, 2)
         if c2 > 0 and a[0] <= -c1 / (2 * c2) <= a[2]:
             x = -c1 / (2 * c2)
@@ -343,9 +369,10 @@ def _profile(grid: GridLikelihood, points: np.ndarray, mu_grid: np.ndarray, inte
              notes: list[str]) -> tuple[GridSummary, np.ndarray, np.ndarray, float]:  # fmt: skip
     """μ̂, α̂, interval, scan (−2lnL) and α̂(μ) of the grid restricted to ``points``."""
     alphas = grid.alphas[points]
+    cells = None if grid.cells is None else grid.cells[points]
 
     def twice_nll(mu: float) -> tuple[float, float]:
-        return minimise_over_alpha(alphas, grid.values(mu, points), interpolation)
+        return minimise_over_alpha(alphas, grid.values(mu, points), interpolation, cells)
 
     scan = np.full((mu_grid.size, 2), np.nan)
     totals = np.array([grid.mles[k].twice_nll - grid.offsets[k] + grid.prior[k] for k in points])
@@ -381,9 +408,10 @@ def _profile(grid: GridLikelihood, points: np.ndarray, mu_grid: np.ndarray, inte
 
 
 def posterior_alpha_width(grid: GridLikelihood, mu: float, k: int) -> float:
-    """The α width (−2ΔlnL = 1) at fixed μ from the parabola through grid point k and its neighbours."""
-    centre = int(np.clip(k, 1, grid.alphas.size - 2))
-    window = np.arange(centre - 1, centre + 2)
+    """The α width (−2ΔlnL = 1) at fixed μ from the parabola through grid point k and its neighbours (in its cell)."""
+    window = cell_window(grid.cells, k, grid.alphas.size)
+    if window is None:
+        return float("nan")
     values = grid.values(float(mu), window)
     if not np.isfinite(values).all():
         return float("nan")
@@ -474,7 +502,8 @@ def _surface(grid: GridLikelihood, summary: GridSummary, minimum: float, interpo
     width = max(hi - lo, 1e-3)
     mu = np.linspace(max(grid.mu_range[0], lo - 1.5 * width), min(grid.mu_range[1], hi + 1.5 * width), points)
     values = np.array([grid.values(float(m), np.arange(grid.alphas.size)) for m in mu]).T - minimum
-    alpha_hat = [minimise_over_alpha(grid.alphas, values[:, j] + minimum, interpolation)[1] for j in range(mu.size)]
+    alpha_hat = [minimise_over_alpha(grid.alphas, values[:, j] + minimum, interpolation, grid.cells)[1]
+                 for j in range(mu.size)]  # fmt: skip
     return {"mu": mu.tolist(), "per_point": [[json_float(v) for v in row] for row in values],
             "alpha_hat": [json_float(a) for a in alpha_hat]}  # fmt: skip
 
@@ -597,7 +626,9 @@ def likelihood_surface(fit_payload: dict, points: int = 201) -> Surface:
     for j in range(mu.size):
         column = per_point[:, j]
         if np.isfinite(column).all():
-            if grid.get("interpolation", "cubic") == "cubic":
+            if grid.get("morph_step"):  # the morph's fine grid: straight lines (a cell boundary may jump)
+                q[:, j] = np.interp(dense, alphas, column)
+            elif grid.get("interpolation", "cubic") == "cubic":
                 q[:, j] = scipy.interpolate.CubicSpline(alphas, column)(dense)
             else:  # the fit's parabolas: through the grid point nearest each α and its two neighbours
                 q[:, j] = local_parabolas(alphas, column, dense)

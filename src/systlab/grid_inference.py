@@ -23,7 +23,7 @@ import numpy as np
 import scipy.interpolate
 import scipy.stats
 
-from systlab.grid import GridLikelihood, Morph
+from systlab.grid import GridLikelihood, Morph, cell_window
 from systlab.grid_interval import alpha_profile, best_grid_mle, grid_interval, parabolic_minimum
 from systlab.impacts import OVER_CONSTRAINT, Impact, Impacts, Pull, constrained_parameters
 from systlab.limits import UpperLimit, limit_from_profiles
@@ -103,9 +103,16 @@ def grid_significance(
 
 def value_at_alpha(grid: GridLikelihood, mu: float, alpha: float, interpolation: str) -> float:
     """−2lnL_k(μ) + prior_k interpolated at ``alpha``: a cubic spline through every grid point, or ("quadratic")
-    the parabola through the three grid points nearest ``alpha``."""
-    points = np.arange(grid.alphas.size) if interpolation == "cubic" else np.argsort(np.abs(grid.alphas - alpha))[:3]
-    points = np.sort(points)
+    the parabola through the three grid points nearest ``alpha`` (with the morph: in the nearest point's cell)."""
+    if interpolation == "cubic":
+        points = np.arange(grid.alphas.size)
+    elif grid.cells is not None:
+        nearest = int(np.argmin(np.abs(grid.alphas - alpha)))
+        points = cell_window(grid.cells, nearest, grid.alphas.size)
+        if points is None:
+            return grid.value(nearest, float(mu))
+    else:
+        points = np.sort(np.argsort(np.abs(grid.alphas - alpha))[:3])
     values = grid.values(float(mu), points)
     if not np.isfinite(values).all():
         return float("nan")

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from systlab.fit import Q_CAP, Q_TOL, XTOL, Minimum
-from systlab.grid import GridLikelihood, minimise_over_alpha
+from systlab.grid import GridLikelihood, cell_window, minimise_over_alpha
 
 
 class GridInterval(NamedTuple):
@@ -63,12 +63,26 @@ def _crossing(q, mu_hat: float, sigma: float, side: int, edge: float, q_tol: flo
     return float(mu), False, False
 
 
+def _walk_down(v, k: int, lo: int, hi: int) -> int:
+    """From point ``k`` move to the lower neighbour inside [lo, hi] until none is lower."""
+    while True:
+        neighbours = [j for j in (k - 1, k + 1) if lo <= j <= hi]
+        lower = min(neighbours, key=v, default=k)
+        if v(lower) < v(k):
+            k = lower
+            continue
+        return k
+
+
 def local_quadratic(grid: GridLikelihood, mu: float, k_start: int) -> tuple[float, float, int]:
     """The "quadratic" α-profile at ``mu`` evaluating only the grid points a downhill walk visits.
 
     From ``k_start`` the walk moves to the lower neighbour until a local minimum k; the parabola through
     k and its neighbours is :func:`minimise_over_alpha`'s "quadratic" answer whenever −2lnL_k(μ) + prior_k
-    is unimodal in k (the prior makes it so away from pathological data). Returns (value, α̂, k).
+    is unimodal in k (the prior makes it so away from pathological data). With the morph's cells (one
+    observable each, −2lnL jumping at their boundaries) the walk goes down inside a cell, then compares the
+    minima of the two adjacent cells and moves to a lower one until its cell's minimum is the lowest of the
+    three; the parabola stays inside that cell. Returns (value, α̂, k).
     """
     size = grid.alphas.size
 
@@ -77,15 +91,26 @@ def local_quadratic(grid: GridLikelihood, mu: float, k_start: int) -> tuple[floa
         return value if np.isfinite(value) else np.inf
 
     k = int(np.clip(k_start, 0, size - 1))
-    while True:
-        neighbours = [j for j in (k - 1, k + 1) if 0 <= j < size]
-        lower = min(neighbours, key=v)
-        if v(lower) < v(k):
-            k = lower
-            continue
-        break
-    centre = int(np.clip(k, 1, size - 2))
-    window = np.arange(centre - 1, centre + 2)
+    if grid.cells is None:
+        k = _walk_down(v, k, 0, size - 1)
+    else:
+        cells = grid.cells
+
+        def cell_minimum(j: int) -> int:
+            same = np.flatnonzero(cells == cells[j])
+            return _walk_down(v, j, int(same[0]), int(same[-1]))
+
+        k = cell_minimum(k)
+        while True:
+            same = np.flatnonzero(cells == cells[k])
+            adjacent = [cell_minimum(j) for j in (int(same[0]) - 1, int(same[-1]) + 1) if 0 <= j < size]
+            best = min([k, *adjacent], key=v)
+            if best == k:
+                break
+            k = best
+    window = cell_window(grid.cells, k, size)
+    if window is None:  # a cell of fewer than 3 points: its lowest point
+        return v(k), float(grid.alphas[k]), k
     value, alpha = minimise_over_alpha(grid.alphas[window], np.array([v(int(j)) for j in window]), "quadratic")
     return value, alpha, k
 
@@ -151,7 +176,7 @@ def alpha_profile(grid: GridLikelihood, interpolation: str) -> Callable[[float],
 
         return profile
     points = np.arange(grid.alphas.size)
-    return lambda m: minimise_over_alpha(grid.alphas, grid.values(float(m), points), interpolation)
+    return lambda m: minimise_over_alpha(grid.alphas, grid.values(float(m), points), interpolation, grid.cells)
 
 
 def grid_interval(grid: GridLikelihood, interpolation: str = "cubic", mu: float | None = None,
