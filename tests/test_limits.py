@@ -9,7 +9,7 @@ import pytest
 from scipy.optimize import brentq
 from scipy.stats import norm
 
-from systlab.limits import UpperLimit, upper_limit, upper_limit_in_range, write_upper_limit
+from systlab.limits import UpperLimit, cls_expected, cls_observed, upper_limit, upper_limit_in_range, write_upper_limit
 
 S, B = 10.0, 50.0
 
@@ -82,3 +82,10 @@ def test_limit_above_the_bound_is_flagged_and_the_bound_raised():
     found = upper_limit_in_range(spec, n, 0.5, max_high=8.0)
     assert not found.at_bound and found.poi_bounds == (0.0, 4.0)  # the +2σ band (≈ 2.2) needs 4
     assert found.expected[2] == pytest.approx(expected_band(0), rel=1e-3)
+
+
+def test_cls_stays_finite_where_both_tail_probabilities_underflow():
+    """Far above a limit q̃_μ and q_A are huge: Φ(−t − √q_A) and Φ(−t) underflow to 0, their ratio must not be 0/0."""
+    assert cls_observed(2500.0, 1600.0) == pytest.approx(0.0, abs=1e-300)
+    assert np.isfinite(cls_observed(2500.0, 1600.0)) and np.isfinite(cls_expected(5000.0, 40.0))
+    assert cls_observed(4.0, 4.0) == pytest.approx(norm.sf(2.0) / 0.5, rel=1e-12)  # t = 0: Φ(−√q_A)/½

@@ -41,12 +41,13 @@ def cls_observed(q_tilde: float, q_asimov: float) -> float:
     sqa = np.sqrt(max(q_asimov, 0.0))
     q = max(q_tilde, 0.0)
     t = np.sqrt(q) - sqa if q <= q_asimov or sqa == 0.0 else (q - q_asimov) / (2.0 * sqa)
-    return float(scipy.stats.norm.sf(t + sqa) / scipy.stats.norm.sf(t))
+    return float(np.exp(scipy.stats.norm.logsf(t + sqa) - scipy.stats.norm.logsf(t)))  # ratio of logs: no 0/0
 
 
 def cls_expected(q_asimov: float, n_sigma: float) -> float:
     """Expected CLs at the background-only quantile ``n_sigma`` (Φ(−√q_A − N)/Φ(−N))."""
-    return float(scipy.stats.norm.sf(n_sigma + np.sqrt(max(q_asimov, 0.0))) / scipy.stats.norm.sf(n_sigma))
+    sqa = np.sqrt(max(q_asimov, 0.0))
+    return float(np.exp(scipy.stats.norm.logsf(n_sigma + sqa) - scipy.stats.norm.logsf(n_sigma)))
 
 
 class ProfileCache:
