@@ -110,7 +110,7 @@ class Morph(NamedTuple):
     """The grid NP as a fit parameter between grid points (the cure for the noisy −2lnL interpolation).
 
     Every point's workspace carries the NP as a histosys whose ±1 templates extend, per unit α, the
-    neighbouring grid points' samples scored with the point's own f(x; α_k) (:func:`unit_shift_templates`),
+    neighbouring grid points' samples scored with the point's own f(x; α_k) (:func:`systlab.grid_inputs.unit_shifts`),
     and an auxiliary datum α0 − α_k: pyhf's piecewise-linear interpolation then moves the templates
     continuously in α with the observable held fixed. The NP is pinned on a fine grid of ``step`` inside each
     point's cell (half-way to its neighbours), so −2lnL varies smoothly in α except where the observable

@@ -10,7 +10,8 @@ notes = {
     "coverage": f"{cfg.n_toys} toys per replica at mu = 1, NPs nominal, auxiliary data fluctuated. coverage: "
     "Poisson counts from the held-out toy split (FAIR-Universe way; includes the MC-statistical non-closure "
     "between that split and the templates); coverage_model: from the model's own expectation (the statistical "
-    "procedure alone; aware's grid toys are held-out only); *_pull = (coverage - 0.6827)/sigma68",
+    "procedure alone; aware's: event-level toys from the nominal template split); *_pull = (coverage - 0.6827)/"
+    "sigma68",
     "limits": "cls95_expected: median expected 95% CLs upper limit on mu (q~_mu asymptotics, background-only "
     "Asimov; the +-1/2 sigma bands are in summary.json); z0_expected: median discovery significance at mu = 1; "
     "both on the Asimov dataset",
@@ -20,7 +21,9 @@ notes = {
 parameterized = list(snakemake.params.parameterized)  # noqa: F821
 if parameterized:
     notes["parameterized"] = (f"{', '.join(parameterized)}: fits and toys through the grid-profiled likelihood in "
-                              "(mu, alpha) (results/grid/); CLs limit and Z0 from the same likelihood with "
+                              f"(mu, alpha) (results/grid/; TES morphed between grid points in steps of "
+                              f"{cfg.grid_morph_step:g} sigma, 0 = -2lnL interpolated between them); CLs limit and "
+                              "Z0 from the same likelihood with "
                               "background-only Asimov data at alpha = 0 and nominal NPs; impacts without per-bin "
                               "MC statistics")
 truths = {t.name: (t.mu, t.shifts.get("tes", 0.0)) for t in cfg.truths}
