@@ -36,12 +36,17 @@ import scipy.special
 from systlab.atomic import write_json
 from systlab.fit import Likelihood, Minimum, bracket_side, json_float, refine_crossing
 from systlab.fit import pulls as np_pulls
+from systlab.grid_alpha import (  # noqa: F401  (re-exported)
+    ALPHA_DENSE,
+    INTERPOLATIONS,
+    alpha_profile,
+    best_grid_mle,
+    cell_window,
+    minimise_over_alpha,
+)
 
-INTERPOLATIONS = ("cubic", "quadratic")
 #: The μ scan walks outwards from the best grid point's μ̂ and stops where −2ΔlnL exceeds this (5σ).
 Q_STOP = 25.0
-#: Points of the dense α grid on which the interpolated −2lnL is first minimised.
-ALPHA_DENSE = 401
 
 
 class GridSummary(NamedTuple):
@@ -195,6 +200,17 @@ class GridLikelihood:
         self.held: dict[str, float] = {}  # scalar NPs held fixed in every conditional fit (impacts)
         self.set_data(observed, auxdata)
 
+    def subset(self, points: Sequence[int]) -> GridLikelihood:
+        """A view on ``points`` only (e.g. every second one: the spacing effect); fits and caches are shared."""
+        points = np.asarray(points, dtype=int)
+        view = copy.copy(self)
+        for name in ("alphas", "prior", "offsets", "owner"):
+            setattr(view, name, getattr(self, name)[points])
+        view.cells = None if self.cells is None else self.cells[points]
+        for name in ("liks", "mles", "cache", "starts"):
+            setattr(view, name, [getattr(self, name)[k] for k in points])
+        return view
+
     @property
     def centre(self) -> int:
         """The point nearest the prior's centre α0."""
@@ -309,74 +325,16 @@ class GridLikelihood:
         return np.array([self.value(int(k), float(mu)) for k in points])
 
 
-def cell_window(cells: np.ndarray | None, k: int, size: int) -> np.ndarray | None:
-    """Three consecutive points around ``k`` for a parabola: inside k's cell when there are cells (None if the
-    cell has fewer than 3 points), else anywhere on the grid."""
-    if cells is None:
-        centre = int(np.clip(k, 1, size - 2))
-    else:
-        same = np.flatnonzero(np.asarray(cells) == cells[k])
-        if same.size < 3:
-            return None
-        centre = int(np.clip(k, same[0] + 1, same[-1] - 1))
-    return np.arange(centre - 1, centre + 2)
-
-
-def minimise_over_alpha(alphas: np.ndarray, values: np.ndarray, interpolation: str,
-                        cells: np.ndarray | None = None) -> tuple[float, float]:  # fmt: skip
-    """(min over α, α̂) of the interpolated values on [α_1, α_K].
-
-    A grid point whose fit is undefined (NaN) at this μ is left out of the interpolation (it counts as
-    excluded); fewer than 3 defined points make the result NaN. With ``cells`` (the morph: one observable
-    per cell) the "quadratic" parabola joins points of the lowest point's cell only: across a cell boundary
-    −2lnL jumps where the observable changes, and a parabola over the jump would invent a minimum.
-    """
-    alphas, values = np.asarray(alphas, dtype=float), np.asarray(values, dtype=float)
-    defined = np.isfinite(values)
-    if defined.sum() < 3:
-        return float("nan"), float("nan")
-    alphas, values = alphas[defined], values[defined]
-    if cells is not None:
-        cells = np.asarray(cells)[defined]
-        if interpolation != "quadratic":
-            raise ValueError(f"cells (the morph) need the 'quadratic' interpolation, not {interpolation!r}")
-    if interpolation == "cubic":
-        spline = scipy.interpolate.CubicSpline(alphas, values)
-        dense = np.linspace(alphas[0], alphas[-1], ALPHA_DENSE)
-        i = int(np.argmin(spline(dense)))
-        lo, hi = dense[max(i - 1, 0)], dense[min(i + 1, dense.size - 1)]
-        if i in (0, dense.size - 1):
-            return float(spline(dense[i])), float(dense[i])
-        res = scipy.optimize.minimize_scalar(lambda a: float(spline(a)), bounds=(lo, hi), method="bounded",
-                                             options={"xatol": 1e-7})  # fmt: skip
-        return float(res.fun), float(res.x)
-    if interpolation == "quadratic":
-        j = int(np.argmin(values))
-        window = cell_window(cells, j, alphas.size)
-        if window is None:
-            return float(values[j]), float(alphas[j])
-        a, v = alphas[window], values[window]
-        c2, c1, c0 = np.polyfit(a, v, 2)
-        if c2 > 0 and a[0] <= -c1 / (2 * c2) <= a[2]:
-            x = -c1 / (2 * c2)
-            return float(c0 + c1 * x + c2 * x * x), float(x)
-        j = int(np.argmin(values))
-        return float(values[j]), float(alphas[j])
-    raise ValueError(f"interpolation {interpolation!r} is not one of {INTERPOLATIONS}")
-
-
-def _profile(grid: GridLikelihood, points: np.ndarray, mu_grid: np.ndarray, interpolation: str,
+def _profile(grid: GridLikelihood, mu_grid: np.ndarray, interpolation: str,
              notes: list[str]) -> tuple[GridSummary, np.ndarray, np.ndarray, float]:  # fmt: skip
-    """μ̂, α̂, interval, scan (−2lnL) and α̂(μ) of the grid restricted to ``points``."""
-    alphas = grid.alphas[points]
-    cells = None if grid.cells is None else grid.cells[points]
+    """μ̂, α̂, interval, scan (−2lnL) and α̂(μ) of the grid (the α-profile of :func:`alpha_profile`)."""
+    alpha_at = alpha_profile(grid, interpolation)
 
     def twice_nll(mu: float) -> tuple[float, float]:
-        return minimise_over_alpha(alphas, grid.values(mu, points), interpolation, cells)
+        return alpha_at(float(mu))
 
     scan = np.full((mu_grid.size, 2), np.nan)
-    totals = np.array([grid.mles[k].twice_nll - grid.offsets[k] + grid.prior[k] for k in points])
-    mu_best = grid.mles[int(points[np.nanargmin(totals)])].pars[grid.liks[0].poi]  # grid_profile fits every MLE
+    mu_best = best_grid_mle(grid).pars[grid.liks[0].poi]
     start = int(np.argmin(np.abs(mu_grid - mu_best)))
     scan[start] = twice_nll(float(mu_grid[start]))
     for side in (range(start - 1, -1, -1), range(start + 1, mu_grid.size)):
@@ -405,6 +363,18 @@ def _profile(grid: GridLikelihood, points: np.ndarray, mu_grid: np.ndarray, inte
             notes.append(f"{'lower' if side < 0 else 'upper'} 68% crossing outside mu_range: interval open")
     summary = GridSummary(mu_hat, float(alpha_hat), (ends[0], ends[1]), (opens[0], opens[1]))
     return summary, q, a_raw, minimum
+
+
+#: With the morph, the figures' per-point rows are kept where −2ΔlnL at μ̂ is below this (others: NaN, not fitted).
+ROW_KEEP = 2.0 * Q_STOP
+
+
+def shown_points(grid: GridLikelihood, mu_hat: float, minimum: float) -> np.ndarray:
+    """The points whose −2lnL(μ) rows go into the payload: all, or with the morph's fine grid those near α̂."""
+    every = np.arange(grid.alphas.size)
+    if grid.cells is None:
+        return every
+    return every[grid.values(float(mu_hat), every) - minimum <= ROW_KEEP]
 
 
 def posterior_alpha_width(grid: GridLikelihood, mu: float, k: int) -> float:
@@ -453,12 +423,13 @@ def grid_profile(
     mu_grid = np.linspace(float(mu_range[0]), float(mu_range[1]), int(scan_points))
     notes: list[str] = []
     points = np.arange(grid.alphas.size)
-    summary, q, scan_alpha, minimum = _profile(grid, points, mu_grid, interpolation, notes)
+    summary, q, scan_alpha, minimum = _profile(grid, mu_grid, interpolation, notes)
     half = None
     if half_grid and grid.alphas.size >= 5:
-        half, *_ = _profile(grid, points[::2], mu_grid, interpolation, [])
-    evaluated = np.isfinite(q) | np.array([float(m) in grid.cache[0] for m in mu_grid])
-    per_point = np.array([[grid.value(int(k), float(m)) if e else np.nan
+        half, *_ = _profile(grid.subset(points[::2]), mu_grid, interpolation, [])
+    evaluated = np.isfinite(q)
+    shown = set(shown_points(grid, summary.mu_hat, minimum).tolist())
+    per_point = np.array([[grid.value(int(k), float(m)) if e and k in shown else np.nan
                            for m, e in zip(mu_grid, evaluated, strict=True)] for k in points]) - minimum  # fmt: skip
     at_edge = bool(np.isclose(summary.alpha_hat, grid.alphas[0]) or np.isclose(summary.alpha_hat, grid.alphas[-1]))
     if at_edge:
@@ -501,9 +472,11 @@ def _surface(grid: GridLikelihood, summary: GridSummary, minimum: float, interpo
     lo, hi = summary.interval_68
     width = max(hi - lo, 1e-3)
     mu = np.linspace(max(grid.mu_range[0], lo - 1.5 * width), min(grid.mu_range[1], hi + 1.5 * width), points)
-    values = np.array([grid.values(float(m), np.arange(grid.alphas.size)) for m in mu]).T - minimum
-    alpha_hat = [minimise_over_alpha(grid.alphas, values[:, j] + minimum, interpolation, grid.cells)[1]
-                 for j in range(mu.size)]  # fmt: skip
+    shown = shown_points(grid, summary.mu_hat, minimum)
+    values = np.full((grid.alphas.size, mu.size), np.nan)
+    values[shown] = np.array([grid.values(float(m), shown) for m in mu]).T - minimum
+    alpha_at = alpha_profile(grid, interpolation)
+    alpha_hat = [alpha_at(float(m))[1] for m in mu]
     return {"mu": mu.tolist(), "per_point": [[json_float(v) for v in row] for row in values],
             "alpha_hat": [json_float(a) for a in alpha_hat]}  # fmt: skip
 
@@ -625,10 +598,11 @@ def likelihood_surface(fit_payload: dict, points: int = 201) -> Surface:
     q = np.full((points, mu.size), np.nan)
     for j in range(mu.size):
         column = per_point[:, j]
-        if np.isfinite(column).all():
-            if grid.get("morph_step"):  # the morph's fine grid: straight lines (a cell boundary may jump)
-                q[:, j] = np.interp(dense, alphas, column)
-            elif grid.get("interpolation", "cubic") == "cubic":
+        finite = np.isfinite(column)
+        if grid.get("morph_step") and finite.sum() >= 2:  # the morph's fine grid (rows near α̂): straight lines
+            q[:, j] = np.interp(dense, alphas[finite], column[finite], left=np.nan, right=np.nan)
+        elif finite.all():
+            if grid.get("interpolation", "cubic") == "cubic":
                 q[:, j] = scipy.interpolate.CubicSpline(alphas, column)(dense)
             else:  # the fit's parabolas: through the grid point nearest each α and its two neighbours
                 q[:, j] = local_parabolas(alphas, column, dense)

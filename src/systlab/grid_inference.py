@@ -23,8 +23,9 @@ import numpy as np
 import scipy.interpolate
 import scipy.stats
 
-from systlab.grid import GridLikelihood, Morph, cell_window
-from systlab.grid_interval import alpha_profile, best_grid_mle, grid_interval, parabolic_minimum
+from systlab.grid import GridLikelihood, Morph
+from systlab.grid_alpha import alpha_profile, best_grid_mle, cell_window
+from systlab.grid_interval import grid_interval, parabolic_minimum
 from systlab.impacts import OVER_CONSTRAINT, Impact, Impacts, Pull, constrained_parameters
 from systlab.limits import UpperLimit, limit_from_profiles
 from systlab.significance import Significance, p_to_z

@@ -7,13 +7,13 @@ interpolation only the grid points a downhill walk in α visits are fitted (:fun
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 
-from systlab.fit import Q_CAP, Q_TOL, XTOL, Minimum
-from systlab.grid import GridLikelihood, cell_window, minimise_over_alpha
+from systlab.fit import Q_CAP, Q_TOL, XTOL
+from systlab.grid import GridLikelihood
+from systlab.grid_alpha import alpha_profile, best_grid_mle
 
 
 class GridInterval(NamedTuple):
@@ -63,58 +63,6 @@ def _crossing(q, mu_hat: float, sigma: float, side: int, edge: float, q_tol: flo
     return float(mu), False, False
 
 
-def _walk_down(v, k: int, lo: int, hi: int) -> int:
-    """From point ``k`` move to the lower neighbour inside [lo, hi] until none is lower."""
-    while True:
-        neighbours = [j for j in (k - 1, k + 1) if lo <= j <= hi]
-        lower = min(neighbours, key=v, default=k)
-        if v(lower) < v(k):
-            k = lower
-            continue
-        return k
-
-
-def local_quadratic(grid: GridLikelihood, mu: float, k_start: int) -> tuple[float, float, int]:
-    """The "quadratic" α-profile at ``mu`` evaluating only the grid points a downhill walk visits.
-
-    From ``k_start`` the walk moves to the lower neighbour until a local minimum k; the parabola through
-    k and its neighbours is :func:`minimise_over_alpha`'s "quadratic" answer whenever −2lnL_k(μ) + prior_k
-    is unimodal in k (the prior makes it so away from pathological data). With the morph's cells (one
-    observable each, −2lnL jumping at their boundaries) the walk goes down inside a cell, then compares the
-    minima of the two adjacent cells and moves to a lower one until its cell's minimum is the lowest of the
-    three; the parabola stays inside that cell. Returns (value, α̂, k).
-    """
-    size = grid.alphas.size
-
-    def v(j: int) -> float:
-        value = grid.value(j, mu)
-        return value if np.isfinite(value) else np.inf
-
-    k = int(np.clip(k_start, 0, size - 1))
-    if grid.cells is None:
-        k = _walk_down(v, k, 0, size - 1)
-    else:
-        cells = grid.cells
-
-        def cell_minimum(j: int) -> int:
-            same = np.flatnonzero(cells == cells[j])
-            return _walk_down(v, j, int(same[0]), int(same[-1]))
-
-        k = cell_minimum(k)
-        while True:
-            same = np.flatnonzero(cells == cells[k])
-            adjacent = [cell_minimum(j) for j in (int(same[0]) - 1, int(same[-1]) + 1) if 0 <= j < size]
-            best = min([k, *adjacent], key=v)
-            if best == k:
-                break
-            k = best
-    window = cell_window(grid.cells, k, size)
-    if window is None:  # a cell of fewer than 3 points: its lowest point
-        return v(k), float(grid.alphas[k]), k
-    value, alpha = minimise_over_alpha(grid.alphas[window], np.array([v(int(j)) for j in window]), "quadratic")
-    return value, alpha, k
-
-
 def parabolic_minimum(f, x0: float, step: float, bounds: tuple[float, float], tol: float,
                       max_evals: int = 12) -> tuple[float, float, float]:  # fmt: skip
     """(x̂, f(x̂), curvature c2 of f ≈ c2 (x − x̂)² + f(x̂)) by successive parabolas through the 3 lowest points.
@@ -148,35 +96,6 @@ def parabolic_minimum(f, x0: float, step: float, bounds: tuple[float, float], to
         fs.append(value(new))
     i = int(np.argmin(fs))
     return xs[i], fs[i], float(c2) if np.isfinite(c2) else float("nan")
-
-
-def best_grid_point(grid: GridLikelihood) -> int:
-    """The grid point whose unconditional fit has the lowest −2lnL_k + prior_k (points without an MLE skipped)."""
-    totals = np.array([np.nan if m is None else m.twice_nll for m in grid.mles]) - grid.offsets + grid.prior
-    return int(np.nanargmin(totals))
-
-
-def best_grid_mle(grid: GridLikelihood) -> Minimum:
-    """The unconditional fit of :func:`best_grid_point`."""
-    return grid.mles[best_grid_point(grid)]
-
-
-def alpha_profile(grid: GridLikelihood, interpolation: str) -> Callable[[float], tuple[float, float]]:
-    """μ ↦ (−2lnL profiled over α and every NP, α̂) of the grid's current data.
-
-    "quadratic" fits only the grid points a downhill walk in α visits (:func:`local_quadratic`), starting
-    from the last μ's lowest point; "cubic" fits every point.
-    """
-    if interpolation == "quadratic":  # the parabola needs the lowest point and its neighbours only
-        nearest = [best_grid_point(grid)]
-
-        def profile(m: float) -> tuple[float, float]:
-            value, alpha, nearest[0] = local_quadratic(grid, float(m), nearest[0])
-            return value, alpha
-
-        return profile
-    points = np.arange(grid.alphas.size)
-    return lambda m: minimise_over_alpha(grid.alphas, grid.values(float(m), points), interpolation, grid.cells)
 
 
 def grid_interval(grid: GridLikelihood, interpolation: str = "cubic", mu: float | None = None,
