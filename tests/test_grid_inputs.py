@@ -17,6 +17,7 @@ from systlab.config import load_config
 from systlab.event_toys import (
     binned,
     binned_at_points,
+    bootstrapped_multiplicities,
     expected_multiplicities,
     poisson_multiplicities,
     truth_events,
@@ -243,3 +244,18 @@ def test_a_missing_grid_point_is_rejected_clearly(tes_only, tmp_path):
     m["systematics"]["shape"]["tes"]["grid"] = [-1, 1]
     with pytest.raises(ValueError, match="systematics.shape.tes.grid"):
         grid_points(load_config(m), "tes")
+
+
+def test_bootstrapped_toys_vary_by_poisson_plus_the_mc_statistical_variance():
+    """Per bin: mean = expectation, variance = expectation + Σw² (what the staterror NPs describe)."""
+    rng = np.random.default_rng(11)
+    weights = rng.uniform(0.5, 3.0, size=4000)
+    scores = rng.uniform(size=weights.size)
+    edges = np.array([0.0, 0.5, 1.0])
+    counts = np.array([binned(scores, bootstrapped_multiplicities(weights, rng), edges) for _ in range(4000)])
+    expected = binned(scores, weights, edges)
+    mc_variance = binned(scores, weights**2, edges)
+    assert counts.mean(axis=0) == pytest.approx(expected, rel=0.01)
+    assert counts.var(axis=0) == pytest.approx(expected + mc_variance, rel=0.08)
+    plain = np.array([binned(scores, poisson_multiplicities(weights, rng), edges) for _ in range(4000)])
+    assert plain.var(axis=0) == pytest.approx(expected, rel=0.08)  # without the bootstrap: Poisson only

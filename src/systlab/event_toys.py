@@ -69,6 +69,13 @@ def poisson_multiplicities(expected: np.ndarray, rng: np.random.Generator) -> np
     return rng.poisson(np.clip(expected, 0.0, None)).astype(float)
 
 
+def bootstrapped_multiplicities(expected: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One pseudo-experiment from another MC realisation of the same model: each event's expectation times a
+    Poisson(1) bootstrap weight, then a Poisson multiplicity. Per bin the counts then vary by the Poisson
+    term plus Σw², the MC-statistical variance the templates' staterror NPs describe."""
+    return poisson_multiplicities(expected * rng.poisson(1.0, size=expected.shape), rng)
+
+
 def binned(scores: np.ndarray, multiplicities: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Counts per score bin of events weighted by ``multiplicities``; score 1.0 in the last bin (as templates)."""
     clipped = np.minimum(np.asarray(scores, dtype=np.float64), np.nextafter(1.0, 0.0))

@@ -23,6 +23,7 @@ from systlab.event_toys import (
     TruthEvents,
     binned,
     binned_at_points,
+    bootstrapped_multiplicities,
     expected_multiplicities,
     poisson_multiplicities,
     truth_events,
@@ -154,11 +155,14 @@ TOY_INTERPOLATION = "quadratic"
 
 
 def run_grid_toys(grid_ws: GridWorkspaces, events: TruthEvents, mu_true: float, start: int, stop: int, seed: int,
-                  mu_range: tuple[float, float], interpolation: str = TOY_INTERPOLATION,
-                  progress_every: int = 10, morph: Morph | None = None) -> ToyChunk:  # fmt: skip
+                  mu_range: tuple[float, float], interpolation: str = TOY_INTERPOLATION, progress_every: int = 10,
+                  morph: Morph | None = None, bootstrap: bool = False) -> ToyChunk:  # fmt: skip
     """Toys ``start`` … ``stop``−1 through the grid: event-level Poisson data, aux fluctuated, fast interval.
 
     Toy i draws its multiplicities from ``default_rng([seed, i])`` (chunking does not change a toy).
+    ``bootstrap`` first reweights every event by Poisson(1) (:func:`bootstrapped_multiplicities`): toys from
+    the templates' own events then carry the MC-statistical fluctuation their staterror NPs describe (the
+    grid's MC-statistics auxiliary data cannot be fluctuated: each point has its own bins).
     """
     expected = expected_multiplicities(events, mu_true)
     asimov = binned_at_points(events, expected, grid_ws.edges)
@@ -171,7 +175,8 @@ def run_grid_toys(grid_ws: GridWorkspaces, events: TruthEvents, mu_true: float, 
     n_fits = np.zeros(n, dtype=int)
     t0 = time.perf_counter()
     for j, index in enumerate(range(start, stop)):
-        counts = poisson_multiplicities(expected, np.random.default_rng([int(seed), int(index)]))
+        rng = np.random.default_rng([int(seed), int(index)])
+        counts = bootstrapped_multiplicities(expected, rng) if bootstrap else poisson_multiplicities(expected, rng)
         grid.set_data(binned_at_points(events, counts, grid_ws.edges), toy_auxdata(grid, seed, index), warm, centre)
         found = grid_interval(grid, interpolation, mu=mu_true)
         arrays["mu_hat"][j], arrays["q"][j] = found.mu_hat, found.q_mu
