@@ -180,7 +180,7 @@ class GridLikelihood:
         if not alpha_sigma > 0:
             raise ValueError(f"alpha_sigma {alpha_sigma} must be > 0")
         base = [Likelihood(s, None, mu_range) for s in specs]
-        self.grid_alphas, self.alpha0, self.morph = grid_alphas, float(alpha0), morph
+        self.grid_alphas, self.alpha0 = grid_alphas, float(alpha0)
         if morph is None:
             self.owner, shifts = np.arange(grid_alphas.size), np.zeros(grid_alphas.size)
             self.liks = base
