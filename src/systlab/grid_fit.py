@@ -31,7 +31,7 @@ from systlab.event_toys import (
 from systlab.events import SPLITS
 from systlab.fit import FitResult, fit_result_payload
 from systlab.grid import GridLikelihood, GridProfile, Morph, grid_payload, grid_profile
-from systlab.grid_inputs import GridWorkspaces
+from systlab.grid_inputs import GridWorkspaces, grid_morph
 from systlab.grid_interval import grid_interval
 from systlab.templates import NOMINAL, TRUTH_PREFIX
 from systlab.toys import ToyChunk, aux_widths
@@ -91,7 +91,7 @@ def grid_fit(cfg: Config, grid: GridWorkspaces, observed: Sequence[np.ndarray], 
     surface = SURFACE_POINTS if dataset == "asimov" or dataset.startswith("expected_") else 0
     profile = grid_profile(grid.specs, observed, grid.alphas, 0.0, 1.0, cfg.mu_range, cfg.scan_points,
                            interpolation, half_grid=True, surface_points=surface,
-                           morph=Morph(grid.np_name, cfg.grid_morph_step))  # fmt: skip
+                           morph=grid_morph(cfg, grid.np_name))  # fmt: skip
     lo, hi = profile.interval_68
     pulls = {grid.np_name: (profile.alpha_hat, float("nan")), **profile.pulls}
     result = FitResult(

@@ -21,9 +21,10 @@ import numpy as np
 from systlab.atomic import write_json
 from systlab.config import Config, variation_name
 from systlab.fit import asimov_counts, json_float
-from systlab.grid import GridProfile, Morph, grid_profile
+from systlab.grid import GridProfile, grid_profile
 from systlab.grid_inputs import (
     GridPoint,
+    grid_morph,
     grid_neighbours,
     grid_np_shifts,
     grid_points,
@@ -110,9 +111,8 @@ def check_dataset(
 ) -> tuple[DatasetCheck, GridProfile]:  # fmt: skip
     """Profile the grid on ``observed`` (the NP morphed between grid points as configured, ``fit.grid_morph_step``)
     and set it beside the histosys fit's payload of the same dataset."""
-    morph = Morph(np_name, cfg.grid_morph_step)
     profile = grid_profile(specs, [observed] * len(specs), alphas, 0.0, 1.0, cfg.mu_range, cfg.scan_points,
-                           interpolation, half_grid=True, morph=morph)  # fmt: skip
+                           interpolation, half_grid=True, morph=grid_morph(cfg, np_name))  # fmt: skip
     half = profile.half_grid
     pull = (histosys_fit.get("pulls") or {}).get(np_name) or {}
     check = DatasetCheck(
