@@ -23,8 +23,10 @@ from pathlib import Path
 
 try:
     from benchmarks.common import ROOT, Figure, check, interleave, main_for, median, scratch
+    from benchmarks.job_seconds import parse_log
 except ImportError:
     from common import ROOT, Figure, check, interleave, main_for, median, scratch
+    from job_seconds import parse_log
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
@@ -77,6 +79,7 @@ def run(quick: bool = False, default_e2e: bool | None = None) -> list[Figure]:
             return figures
         tiny = ("--cores", "2", "--configfile", "config/tiny.yaml")
         t_e2e, _ = snakemake(wd, *tiny)
+        figures.append(where_the_time_went(wd, t_e2e))
         t_noop, noop = snakemake(wd, *tiny)
         nothing = "Nothing to be done" in noop.stdout + noop.stderr
         figures.append(
@@ -103,6 +106,17 @@ def run(quick: bool = False, default_e2e: bool | None = None) -> list[Figure]:
                 )
             )  # fmt: skip
     return figures
+
+
+def where_the_time_went(wd: Path, wall: float, top: int = 6) -> Figure:
+    """The tiny run's summed job-seconds per wall second (cores kept busy) and its costliest rules."""
+    log = max((wd / ".snakemake" / "log").glob("*.snakemake.log"), key=lambda p: p.stat().st_mtime)
+    rules, _ = parse_log(log)
+    total = sum(r.seconds for r in rules)
+    costliest = {f"{r.rule}({r.jobs})": float(r.seconds) for r in rules[:top]}
+    return Figure("workflow", "tiny: summed job-seconds / wall (cores busy)", total / wall,
+                  "job-seconds / wall seconds", seconds={"job_seconds": float(total), **costliest},
+                  extra={"jobs": sum(r.jobs for r in rules)})  # fmt: skip
 
 
 def startup_figure(repeats: int) -> Figure:
