@@ -199,3 +199,15 @@ def test_unconverged_fits_are_named_not_dropped():
     fits = {("baseline", "r0"): {"asimov": {"converged": True}, "truth_above": {"converged": False}},
             ("pivot", "r1"): {"asimov": {"converged": False}}}
     assert unconverged_fits(fits) == ["baseline/r0/truth_above", "pivot/r1/asimov"]
+
+
+def test_coverage_from_bias_matches_hand_computed_gaussian_cases():
+    from systlab.summary import coverage_from_bias, record_from_results
+
+    assert coverage_from_bias(0.0, 2.0) == pytest.approx(0.682689, abs=1e-6)
+    assert coverage_from_bias(0.5, 1.0) == pytest.approx(0.5 - 0.022750, abs=1e-6)  # b = sigma: Phi(0) - Phi(-2)
+    assert coverage_from_bias(-0.5, 1.0) == coverage_from_bias(0.5, 1.0)
+    assert coverage_from_bias(None, 1.0) is None and coverage_from_bias(0.1, 0.0) is None
+    fits = {"expected_nominal": {"interval_68": [0.6, 1.6], "mu_hat": 1.5}}
+    record = record_from_results({}, fits, {"nominal": (1.0, 0.0)}, {"coverage": 0.4, "mean_width": 1.0})
+    assert record["coverage_from_bias"] == pytest.approx(0.477250, abs=1e-6)

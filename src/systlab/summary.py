@@ -212,6 +212,16 @@ def calibrated_widths(
     return out
 
 
+def coverage_from_bias(bias: float | None, mean_width: float | None) -> float | None:
+    """The 68% coverage that an offset ``bias`` of μ̂ alone leaves, for Gaussian μ̂ of width σ = ``mean_width``/2
+    and intervals μ̂ ± σ: Φ(1 − b/σ) − Φ(−1 − b/σ) (0.6827 at b = 0). With ``bias`` from the fit to the held-out
+    split's expectation (independent of the toys) it predicts what the MC non-closure does to held-out coverage."""
+    if bias is None or mean_width is None or not (math.isfinite(bias) and mean_width > 0):
+        return None
+    shift = bias / (0.5 * mean_width)
+    return 0.5 * (math.erf((1.0 - shift) / math.sqrt(2.0)) - math.erf((-1.0 - shift) / math.sqrt(2.0)))
+
+
 def record_from_results(
     metrics_replica: Mapping[str, Any],
     fits: Mapping[str, Mapping[str, Any]],
@@ -240,6 +250,8 @@ def record_from_results(
              **inference_record(limit, significance, coverage)}
     if "wilks" in extra:
         extra["width_toy_calibrated"] = calibrated_widths(fits, truths, extra["wilks"]["c68"])
+    if "+0" in bias:  # the toys' truth is the nominal one: the held-out coverage its expectation's offset predicts
+        extra["coverage_from_bias"] = coverage_from_bias(bias["+0"], coverage.get("mean_width"))
     return replica_record(
         auc=metrics_replica.get("auc"),
         asimov_width_profiled=widths,
