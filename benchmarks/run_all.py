@@ -3,7 +3,7 @@
     python benchmarks/run_all.py            # full run (~15-20 min on 2 cores)
     python benchmarks/run_all.py --quick    # ~3 min; smaller inputs, workflow dry run only
     python benchmarks/run_all.py --only fit,vary
-    python benchmarks/run_all.py --with-default-e2e   # adds the default-config end-to-end run (~10 min)
+    python benchmarks/run_all.py --with-default-e2e   # adds the default-config end-to-end run (~1.5-2 h)
 
 Every figure is a ratio of two contenders timed alternately in the same run (medians), with the
 absolute seconds beside it. ``benchmarks/results/`` is scratch output (git-ignored by its own
