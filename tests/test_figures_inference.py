@@ -98,8 +98,11 @@ def test_width_vs_alpha_figure(results):
 
 
 def test_coverage_and_asymptotics_figures(results):
-    toys = toy_figures(sorted(results.glob("toys/*/*.json")))
+    toys = toy_figures(sorted(results.glob("toys/*/*.json")), sorted(results.glob("fits/*/*/expected_nominal.json")))
     assert toys["aware"].q_mu_true == (None, None) and toys["baseline"].q_mu_true[0].size == 101
+    # baseline: mu_hat 1.05 / 1.10 on its expectation, mean width 0.6 -> Phi(1 - b/0.3) - Phi(-1 - b/0.3)
+    assert toys["baseline"].coverage_from_bias == pytest.approx([0.67600, 0.65630], abs=1e-4)
+    assert toy_figures(sorted(results.glob("toys/*/*.json")))["baseline"].coverage_from_bias is None
     saved(plot_coverage(toys, n_toys=100, lumi_fb=10.0), results, "coverage")
     saved(plot_asymptotics(toys, lumi_fb=10.0), results, "asymptotics")
 

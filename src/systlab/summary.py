@@ -250,8 +250,10 @@ def record_from_results(
              **inference_record(limit, significance, coverage)}
     if "wilks" in extra:
         extra["width_toy_calibrated"] = calibrated_widths(fits, truths, extra["wilks"]["c68"])
-    if "+0" in bias:  # the toys' truth is the nominal one: the held-out coverage its expectation's offset predicts
-        extra["coverage_from_bias"] = coverage_from_bias(bias["+0"], coverage.get("mean_width"))
+    toy_truth = next((f"expected_{n}" for n, (mu, shift) in sorted(truths.items()) if mu == 1.0 and shift == 0.0), None)
+    if toy_truth in fits:  # the toys' own truth (mu = 1, alpha = 0): the held-out coverage its expectation predicts
+        bias_at_toy_truth = fits[toy_truth]["mu_hat"] - 1.0
+        extra["coverage_from_bias"] = coverage_from_bias(bias_at_toy_truth, coverage.get("mean_width"))
     return replica_record(
         auc=metrics_replica.get("auc"),
         asimov_width_profiled=widths,

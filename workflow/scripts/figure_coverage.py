@@ -6,6 +6,6 @@ from systlab.figures.style import save_figure
 from systlab.runtime import start
 
 cfg = start(snakemake)  # noqa: F821
-toys = by_model(toy_figures(snakemake.input.toys), snakemake.params.models)  # noqa: F821
+toys = by_model(toy_figures(snakemake.input.toys, snakemake.input.held_out_fits), snakemake.params.models)  # noqa: F821
 fig = plot_coverage(toys, n_toys=cfg.n_toys, lumi_fb=cfg.luminosity_fb)
 save_figure(fig, snakemake.output.pdf, cfg.run_id, snakemake.output.png)  # noqa: F821

@@ -1,5 +1,6 @@
 """Figure 8: per method, the coverage of the 68% intervals over toys (with the 0.6827 ± σ68 band), their
-mean width, and the FAIR-Universe score; every replica as a point, the replica mean ± std beside it."""
+mean width, and the FAIR-Universe score; every replica as a point, the replica mean ± std beside it. Beside
+each replica's held-out coverage, the coverage the offset of its expectation's fit alone predicts (a cross)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,9 @@ def plot_coverage(toys: Mapping[str, ToyFigures], n_toys: int | None = None, lum
                 model_cov = np.asarray(toys[model].coverage_model, dtype=float)
                 ax.plot(i - 0.1 + jitter, model_cov, "D", markerfacecolor="none", markeredgecolor=colour,
                         markersize=7, markeredgewidth=1.5)
+            if field == "coverage" and toys[model].coverage_from_bias is not None:
+                ax.plot(i - 0.1 + jitter, toys[model].coverage_from_bias, "x", color=colour, markersize=9,
+                        markeredgewidth=2)  # fmt: skip
             finite = values[np.isfinite(values)]
             if finite.size:
                 std = finite.std(ddof=1) if finite.size > 1 else 0.0
@@ -54,6 +58,9 @@ def plot_coverage(toys: Mapping[str, ToyFigures], n_toys: int | None = None, lum
     cov_ax.set_ylim(max(0.0, min(0.3, cov_ax.get_ylim()[0])), 1.4)  # room for the legend above coverage 1
     cov_ax.plot([], [], "o", color="0.5", alpha=0.55, label="one replica (held-out toys)")
     cov_ax.plot([], [], "D", markerfacecolor="none", markeredgecolor="0.3", label="one replica (model toys)")
+    if any(t.coverage_from_bias is not None for t in toys.values()):
+        cov_ax.plot([], [], "x", color="0.3", markersize=9, markeredgewidth=2,
+                    label="held-out, predicted from the bias of its expectation")  # fmt: skip
     cov_ax.errorbar([], [], yerr=[], fmt="s", color="0.3", capsize=5, label="replica mean ± std")
     title = None if n_toys is None else f"{n_toys} toys per replica at $\\mu$ = 1"
     cov_ax.legend(loc="upper left", ncol=4, fontsize=12, title=title, title_fontsize=13, alignment="left")

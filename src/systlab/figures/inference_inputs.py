@@ -18,6 +18,7 @@ import numpy as np
 import scipy.interpolate
 
 from systlab.config import oracle_name
+from systlab.summary import coverage_from_bias
 
 
 class ReplicaCurves(NamedTuple):
@@ -48,6 +49,7 @@ class ToyFigures(NamedTuple):
     q_mu_true: tuple[np.ndarray | None, ...]  # None where the toys did not store it
     coverage_model: np.ndarray | None = None  # coverage of the model toys (NaN where there are none)
     q_source: tuple[str, ...] = ()  # per replica: "model" or "held-out", the toys q_mu_true comes from
+    coverage_from_bias: np.ndarray | None = None  # held-out coverage the fit to their expectation predicts
 
 
 def _load(path: Path, fields: Sequence[str]) -> dict:
@@ -122,12 +124,19 @@ def interval_widths(fit_paths: Sequence[str | os.PathLike]) -> dict[str, dict[st
     }
 
 
-def toy_figures(toy_paths: Sequence[str | os.PathLike]) -> dict[str, ToyFigures]:
-    """model -> coverage, σ68, mean width, score and q_μ(μ_true) per replica, from ``toys/<model>/<replica>.json``."""
+def toy_figures(toy_paths: Sequence[str | os.PathLike],
+                held_out_fits: Sequence[str | os.PathLike] = ()) -> dict[str, ToyFigures]:  # fmt: skip
+    """model -> coverage, σ68, mean width, score and q_μ(μ_true) per replica, from ``toys/<model>/<replica>.json``.
+
+    ``held_out_fits``: ``fits/<model>/<replica>/<dataset>.json`` of the toys' own truth (μ = 1, nominal NPs)
+    fitted to the held-out expectation; its μ̂ − 1 gives :func:`systlab.summary.coverage_from_bias`.
+    """
     rows: dict[str, list[tuple[str, dict]]] = {}
     for path in sorted(map(Path, toy_paths)):
         p = _load(path, ("coverage", "sigma68", "mean_width", "score"))
         rows.setdefault(path.parent.name, []).append((path.stem, p))
+    bias = {(Path(f).parent.parent.name, Path(f).parent.name): _load(Path(f), ("mu_hat",))["mu_hat"] - 1.0
+            for f in held_out_fits}  # fmt: skip
     out = {}
     for model, reps in sorted(rows.items()):
         # the Wilks check reads the model toys where there are some (held-out toys add the MC non-closure)
@@ -139,6 +148,8 @@ def toy_figures(toy_paths: Sequence[str | os.PathLike]) -> dict[str, ToyFigures]
             q_mu_true=q,
             coverage_model=_floats((p.get("model") or {}).get("coverage") for _, p in reps),
             q_source=tuple("model" if p.get("model") else "held-out" for _, p in reps),
+            coverage_from_bias=_floats(coverage_from_bias(bias.get((model, r)), p["mean_width"]) for r, p in reps)
+            if held_out_fits else None,
         )
     return out
 
