@@ -222,7 +222,6 @@ def test_newton_stops_at_a_bound_its_gradient_pushes_against():
     assert best.converged and best.pars[lik.poi] == pytest.approx(0.0, abs=1e-9)
 
 
-
 def test_newton_returns_its_minimum_when_rounding_stalls_the_line_search(monkeypatch, spec):
     """Near the minimum the line search sees only the rounding of −2lnL (here made coarse: 1e-7). Newton must
     return the point it has when its EDM is already far below MINUIT's goal, not give up (which cost a slow

@@ -267,7 +267,7 @@ def read_fit_result(path: str | os.PathLike) -> FitResult:
 FD_STEP = 1e-3
 #: Newton stops when the estimated distance to the minimum ½ gᵀH⁻¹g (in −2lnL) is below this.
 NEWTON_EDM = 1e-8
-#: Where the line search can no longer lower −2lnL (rounding: the change per step is ~1e-12 of ~1e5) or the
+#: Where the line search can no longer lower −2lnL (the decrease per step is at its rounding level) or the
 #: iterations run out, an EDM below this is a minimum all the same (MINUIT's goal is 2e-5 at TOLERANCE).
 #: Without it, 12 of 41 toy MLEs on the tiny workspace stalled at EDM 1e-8 … 5e-8 and went to MIGRAD.
 NEWTON_EDM_STALLED = 1e-6
@@ -403,7 +403,6 @@ class Likelihood:
         if not free.any():
             return Minimum(x, np.zeros_like(x), self.twice_nll(x), True)
         hess, last_edm = None, np.inf
-        stalled = None  # the minimum to return if the iteration stalls at an EDM below NEWTON_EDM_STALLED
         for _ in range(NEWTON_MAX_ITER):
             if hess is None:  # a fresh Hessian; later iterations reuse it while the EDM keeps falling fast
                 f0, g, hess = self.derivatives(x, free)
@@ -422,9 +421,11 @@ class Likelihood:
             step_a, edm = newton_step(ga, ha)
             if step_a is None:
                 return None
-            errors = np.zeros_like(x)  # from the Hessian Newton has anyway (``hesse`` is for MINUIT)
-            errors[idx[active]] = np.sqrt(np.clip(np.diag(2.0 * inverse_pd(ha)), 0.0, None))
-            stalled = Minimum(x, errors, f0, True) if edm < NEWTON_EDM_STALLED else None
+            stalled = None  # the minimum to return if the steps stall from here: only below NEWTON_EDM_STALLED
+            if edm < NEWTON_EDM_STALLED:
+                errors = np.zeros_like(x)  # from the Hessian Newton has anyway (``hesse`` is for MINUIT)
+                errors[idx[active]] = np.sqrt(np.clip(np.diag(2.0 * inverse_pd(ha)), 0.0, None))
+                stalled = Minimum(x, errors, f0, True)
             stale = edm > 0.25 * last_edm
             last_edm = edm
             if edm < NEWTON_EDM and not stale:
