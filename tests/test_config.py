@@ -100,3 +100,9 @@ def test_oracle_points_default_to_the_truths_and_tes_is_required(raw):
         load_config(raw)
     with pytest.raises(ConfigError, match="method_settings.pivot"):
         load_config(deep_update(yaml.safe_load(DEFAULT.read_text()), {"method_settings": {"pivot": {"lamda": 1}}}))
+
+
+def test_toy_truth_is_the_truth_at_mu_one_with_every_np_nominal(raw):
+    assert load_config(raw).toy_truth == "nominal"
+    raw["pseudo_data"] = {"shifted": {"mu": 1.0, "jes": 1.0}, "strong": {"mu": 2.0}}  # neither is the toys' truth
+    assert load_config(raw).toy_truth is None

@@ -209,5 +209,7 @@ def test_coverage_from_bias_matches_hand_computed_gaussian_cases():
     assert coverage_from_bias(-0.5, 1.0) == coverage_from_bias(0.5, 1.0)
     assert coverage_from_bias(None, 1.0) is None and coverage_from_bias(0.1, 0.0) is None
     fits = {"expected_nominal": {"interval_68": [0.6, 1.6], "mu_hat": 1.5}}
-    record = record_from_results({}, fits, {"nominal": (1.0, 0.0)}, {"coverage": 0.4, "mean_width": 1.0})
+    record = record_from_results({}, fits, {"nominal": (1.0, 0.0)}, {"coverage": 0.4, "mean_width": 1.0},
+                                 toy_truth="nominal")
     assert record["coverage_from_bias"] == pytest.approx(0.477250, abs=1e-6)
+    assert "coverage_from_bias" not in record_from_results({}, fits, {"nominal": (1.0, 0.0)}, {"mean_width": 1.0})

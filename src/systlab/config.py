@@ -192,6 +192,11 @@ class Config:
     def processes(self) -> tuple[str, ...]:
         return (self.signal, *self.backgrounds)
 
+    @property
+    def toy_truth(self) -> str | None:
+        """The truth the coverage toys are drawn at (μ = 1, every NP nominal), None if no truth is."""
+        return next((t.name for t in self.truths if t.mu == 1.0 and not any(t.shifts.values())), None)
+
     def shape_np(self, name: str) -> ShapeNP:
         return next(np_ for np_ in self.shape_nps if np_.name == name)
 

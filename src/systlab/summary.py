@@ -229,13 +229,15 @@ def record_from_results(
     coverage: Mapping[str, Any],
     limit: Mapping[str, Any] | None = None,
     significance: Mapping[str, Any] | None = None,
+    toy_truth: str | None = None,
 ) -> dict:
     """One replica's record from its workflow outputs.
 
     ``metrics_replica``: the replica's entry of metrics.json; ``fits``: dataset name -> fit-result JSON
     (``asimov``, ``expected_<truth>``); ``truths``: truth name -> (true μ, TES shift in σ);
     ``coverage``: the toys' coverage JSON; ``limit``/``significance``: the replica's inference JSONs
-    (None where not computed). Widths and biases are keyed by the truth's TES shift.
+    (None where not computed); ``toy_truth``: the truth the toys are drawn at (``Config.toy_truth``), whose
+    expectation's fit gives ``coverage_from_bias``. Widths and biases are keyed by the truth's TES shift.
     """
     widths, bias = {}, {}
     for name, (mu_true, shift) in sorted(truths.items()):
@@ -250,9 +252,8 @@ def record_from_results(
              **inference_record(limit, significance, coverage)}
     if "wilks" in extra:
         extra["width_toy_calibrated"] = calibrated_widths(fits, truths, extra["wilks"]["c68"])
-    toy_truth = next((f"expected_{n}" for n, (mu, shift) in sorted(truths.items()) if mu == 1.0 and shift == 0.0), None)
-    if toy_truth in fits:  # the toys' own truth (mu = 1, alpha = 0): the held-out coverage its expectation predicts
-        bias_at_toy_truth = fits[toy_truth]["mu_hat"] - 1.0
+    if f"expected_{toy_truth}" in fits:  # the held-out coverage the offset of the toys' own expectation predicts
+        bias_at_toy_truth = fits[f"expected_{toy_truth}"]["mu_hat"] - 1.0
         extra["coverage_from_bias"] = coverage_from_bias(bias_at_toy_truth, coverage.get("mean_width"))
     return replica_record(
         auc=metrics_replica.get("auc"),
@@ -294,11 +295,13 @@ def summary_from_files(
     notes: Mapping[str, str] | None = None,
     limit_paths: Sequence[str | os.PathLike] = (),
     significance_paths: Sequence[str | os.PathLike] = (),
+    toy_truth: str | None = None,
 ) -> dict:
     """The summary payload from the workflow's files, laid out as results/models/<model>/metrics.json,
     results/fits/<model>/<replica>/<dataset>.json, results/toys/<model>/<replica>.json and
     results/inference/<model>/<replica>/{limit,significance}.json. A missing or incomplete file raises
-    ValueError naming it; the Wilks-check note (:func:`wilks_note`) is added to the notes."""
+    ValueError naming it; the Wilks-check note (:func:`wilks_note`) is added to the notes. ``toy_truth``:
+    see :func:`record_from_results`."""
     fits: dict[tuple[str, str], dict[str, Any]] = {}
     for path in map(Path, fit_paths):
         fits.setdefault((path.parent.parent.name, path.parent.name), {})[path.stem] = read_input(path)
@@ -315,7 +318,8 @@ def summary_from_files(
         for replica, entry in read_input(path, ["replicas"])["replicas"].items():
             key = (model, replica)
             records.setdefault(model, {})[replica] = record_from_results(
-                entry, fits.get(key, {}), truths, toys.get(key, {}), limits.get(key), significances.get(key)
+                entry, fits.get(key, {}), truths, toys.get(key, {}), limits.get(key), significances.get(key),
+                toy_truth,
             )
     summary = build_summary(records, notes)
     note = wilks_note(summary)

@@ -46,15 +46,12 @@ rule figure_width_vs_alpha:
         "../scripts/figure_width_vs_alpha.py"
 
 
-# the truth the toys are drawn at (mu = 1, nominal NPs): its fit to the held-out expectation predicts their coverage
-TOY_TRUTH = next((t.name for t in CFG.truths if t.mu == 1.0 and not any(t.shifts.values())), None)
-
-
 rule figure_coverage:
     input:
         toys=ALL_TOYS,
+        # the fit to the held-out expectation at the toys' own truth predicts their coverage (none: no crosses)
         held_out_fits=expand("results/fits/{method}/{replica}/expected_{truth}.json", method=MODELS,
-                             replica=REPLICAS, truth=[TOY_TRUTH] if TOY_TRUTH else []),
+                             replica=REPLICAS, truth=[CFG.toy_truth] if CFG.toy_truth else []),
     output:
         pdf="results/figures/coverage.pdf",
         png=report("results/figures/coverage.png", caption="../report/coverage.rst", category="Inference"),

@@ -30,6 +30,7 @@ if parameterized:
                               "MC statistics")
 truths = {t.name: (t.mu, t.shifts.get("tes", 0.0)) for t in cfg.truths}
 summary = summary_from_files(snakemake.input.metrics, snakemake.input.fits, snakemake.input.toys, truths,  # noqa: F821
-                             notes, snakemake.input.limits, snakemake.input.significances)  # noqa: F821
+                             notes, snakemake.input.limits, snakemake.input.significances,  # noqa: F821
+                             toy_truth=cfg.toy_truth)
 write_summary(summary, snakemake.output.json, snakemake.output.md)  # noqa: F821
 log.info("summary of %d models written", len(summary["methods"]))
