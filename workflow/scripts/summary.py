@@ -10,7 +10,8 @@ notes = {
     "coverage": f"{cfg.n_toys} toys per replica at mu = 1, NPs nominal, auxiliary data fluctuated. coverage: "
     "Poisson counts from the held-out toy split (FAIR-Universe way; includes the MC-statistical non-closure "
     "between that split and the templates); coverage_model: from the model's own expectation (the statistical "
-    "procedure alone; aware's: event-level toys from the nominal template split); *_pull = (coverage - 0.6827)/"
+    "procedure alone; aware's: event-level toys from the nominal template split; both of aware's toy sets "
+    "bootstrap every event with a Poisson(1) weight for the MC statistics); *_pull = (coverage - 0.6827)/"
     "sigma68; coverage_from_bias: the held-out coverage that the bias at the toys' truth (mu = 1, alpha = 0) alone "
     "predicts (Gaussian mu_hat, intervals mu_hat +- mean_width/2): where coverage matches it and coverage_model is "
     "near 0.6827, held-out under-coverage is the MC non-closure of the finite toy split, not the method",

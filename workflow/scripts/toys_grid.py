@@ -2,9 +2,10 @@
 
 Held-out toys draw from the toy split (an independent MC sample: their coverage includes its non-closure with the
 templates); model toys draw from the nominal template split, whose expectation at alpha = 0 is the templates
-themselves, each event reweighted by a Poisson(1) bootstrap weight so that the toys carry the MC-statistical
-fluctuation the staterror NPs describe: they test the grid likelihood alone (as the fixed classifiers' model toys
-do with their MC-statistics auxiliary data fluctuated).
+themselves. Both reweight every event by a Poisson(1) bootstrap weight: the grid's MC-statistics auxiliary data
+cannot be fluctuated (each point has its own bins), so the bootstrap puts in the MC-statistical fluctuation that
+the staterror NPs describe and that the fixed classifiers' toys get from their fluctuated auxiliary data (without
+it the held-out toys vary by Poisson alone and over-cover: README, "Coverage").
 """
 
 import zlib
@@ -24,7 +25,7 @@ results, n_fits = {}, {}
 for name, split, stream in (("held_out", "toy", seed), ("model", "template", seed + 1)):
     events = truth_events(per_point, NOMINAL, [cfg.signal], split=split)
     chunk = run_grid_toys(grid, events, 1.0, 0, snakemake.params.n_toys, stream, cfg.mu_range,  # noqa: F821
-                          TOY_INTERPOLATION, morph=grid_morph(cfg, grid.np_name), bootstrap=name == "model")
+                          TOY_INTERPOLATION, morph=grid_morph(cfg, grid.np_name), bootstrap=True)
     results[name], n_fits[name] = merge_chunks([chunk]), float(chunk.n_fits.mean())
     c = results[name]
     log.info("%d %s grid toys: coverage %.3f (sigma68 %.3f), mean width %.3f, score %.3f, %.2f s/toy", c.n_toys,
@@ -32,7 +33,7 @@ for name, split, stream in (("held_out", "toy", seed), ("model", "template", see
 extra = {"np": grid.np_name, "alphas": grid.alphas.tolist(), "interpolation": TOY_INTERPOLATION,
          "morph_step": cfg.grid_morph_step,
          "pseudo_data": "event-level Poisson multiplicities of the nominal toy split (held_out) and template split "
-                        "(model, each event Poisson(1)-bootstrapped), mu = 1, alpha = 0",
+                        "(model), each event Poisson(1)-bootstrapped, mu = 1, alpha = 0",
          "auxdata": "Gaussian, one draw per scalar NP shared by all grid points; MC-stat aux nominal",
          "n_fits_mean": n_fits["held_out"], "n_fits_mean_model": n_fits["model"]}  # fmt: skip
 write_coverage(results["held_out"], snakemake.output[0], model=results["model"], grid=extra)  # noqa: F821
