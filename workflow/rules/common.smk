@@ -3,10 +3,10 @@ import re
 
 from snakemake.utils import validate
 
-from systlab.config import load_config
+from systlab.config import SCHEMA_PATH, load_config
 from systlab.grid_points import grid_points, parameterized_models, parameterized_np, point_samples
 
-validate(config, "../schemas/config.schema.yaml")
+validate(config, str(SCHEMA_PATH))  # the schema ships inside the package
 CFG = load_config(config, source="config")
 
 PROCESSES = list(CFG.processes)

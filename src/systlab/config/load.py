@@ -1,0 +1,220 @@
+"""Loading: JSON-Schema validation (the schema ships in this package), cross-field checks, typed values.
+
+The schema (``schema.yaml`` beside this module, read through importlib.resources so an installed package
+validates without the source checkout) runs first, also at DAG build; :func:`load_config` adds the cross-field
+checks a schema cannot express (known feature names, processes of normalisation NPs, pseudo-data NPs that exist).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from systlab.catalogue import KNOWN_SHAPE_NPS, PROCESSES
+from systlab.config.model import (
+    TES_METHODS,
+    Config,
+    ConfigError,
+    DiscoConfig,
+    GeneratorCheck,
+    MethodSettings,
+    NormNP,
+    PivotConfig,
+    ShapeNP,
+    Training,
+    Truth,
+)
+from systlab.events import FEATURES
+
+#: The config schema inside the installed package (a real file for a regular or editable install).
+SCHEMA_PATH = Path(str(files("systlab.config") / "schema.yaml"))
+
+
+def validate_schema(mapping: Mapping[str, Any], source: str = "config") -> None:
+    """Validate against the JSON schema; raise ConfigError naming the offending field."""
+    schema = yaml.safe_load(files("systlab.config").joinpath("schema.yaml").read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(dict(mapping)), key=lambda e: list(e.path))
+    if errors:
+        err = errors[0]
+        field = ".".join(str(p) for p in err.path) or "(top level)"
+        raise ConfigError(f"{source}: field '{field}': {err.message}")
+
+
+def _fail(source: str, field: str, message: str) -> ConfigError:
+    return ConfigError(f"{source}: field '{field}': {message}")
+
+
+def load_config(mapping: Mapping[str, Any], source: str = "config") -> Config:
+    """Schema-validate ``mapping`` and convert it into a :class:`Config` (cross-field checks included)."""
+    validate_schema(mapping, source)
+    m = mapping
+    signal, backgrounds = m["processes"]["signal"], tuple(m["processes"]["backgrounds"])
+    processes = (signal, *backgrounds)
+    if signal in backgrounds:
+        raise _fail(source, "processes.backgrounds", f"{signal!r} is also the signal")
+    inputs = dict(m.get("inputs") or {})
+    events = dict(m["simulate"].get("events", {}))
+    for i, proc in enumerate(processes):
+        if proc not in inputs and proc not in PROCESSES:
+            raise _fail(source, "processes", f"{proc!r} has no entry in 'inputs' and the simulator knows only "
+                        f"{sorted(PROCESSES)}")
+        if proc not in inputs and proc not in events:
+            field = "processes.signal" if i == 0 else "processes.backgrounds"
+            raise _fail(source, f"simulate.events.{proc}", f"missing: {proc!r} (from {field}) is simulated")
+    for proc in inputs:
+        if proc not in processes:
+            raise _fail(source, f"inputs.{proc}", f"not a process of the analysis {list(processes)}")
+
+    shape_cfg = m["systematics"].get("shape", {})
+    shape_nps = tuple(
+        ShapeNP(name, float(v["nominal"]), float(v["sigma"]), bool(v.get("one_sided", False)),
+                tuple(float(k) for k in v.get("grid", [0.0])))
+        for name, v in shape_cfg.items()
+    )  # fmt: skip
+    for np_ in shape_nps:
+        if np_.nominal != KNOWN_SHAPE_NPS[np_.name]:
+            raise _fail(source, f"systematics.shape.{np_.name}.nominal",
+                        f"must be {KNOWN_SHAPE_NPS[np_.name]} (the simulator's nominal)")
+    norm_nps = tuple(
+        NormNP(name, tuple(v["processes"]), float(v["sigma"])) for name, v in m["systematics"].get("norm", {}).items()
+    )
+    for np_ in norm_nps:
+        unknown = sorted(set(np_.processes) - set(processes))
+        if unknown:
+            raise _fail(source, f"systematics.norm.{np_.name}.processes", f"unknown process(es) {unknown}")
+
+    shape_names = {np_.name for np_ in shape_nps}
+    truths = []
+    for name, t in m["pseudo_data"].items():
+        shifts = {k: float(v) for k, v in t.items() if k != "mu"}
+        missing = sorted(set(shifts) - shape_names)
+        if missing:
+            raise _fail(source, f"pseudo_data.{name}", f"shifts NP(s) {missing} not in systematics.shape")
+        truths.append(Truth(name, float(t["mu"]), shifts))
+
+    unknown_features = [f for f in m["features"] if f not in FEATURES]
+    if unknown_features:
+        raise _fail(source, "features", f"unknown feature(s) {unknown_features}; known: {list(FEATURES)}")
+    toys = m.get("toys", {})
+    if int(toys.get("chunks", 1)) > int(toys.get("n", 100)):
+        raise _fail(source, "toys.chunks", f"{toys['chunks']} chunks for {toys.get('n', 100)} toys: needs chunks <= n")
+    mu_lo, mu_hi = (float(x) for x in m["fit"]["mu_range"])
+    if not mu_lo < mu_hi:
+        raise _fail(source, "fit.mu_range", f"needs low < high, got {[mu_lo, mu_hi]}")
+
+    if "tes" not in shape_names:
+        needs_tes = [x for x in m["methods"] if x in TES_METHODS]
+        if needs_tes:
+            raise _fail(source, "methods", f"{needs_tes} need the 'tes' NP in systematics.shape")
+    method_settings = parse_method_settings(m.get("method_settings") or {}, truths)
+    for k in method_settings.aware_leave_out if "aware" in m["methods"] else ():
+        grid = sorted(next((np_.grid for np_ in shape_nps if np_.name == "tes"), ()))
+        if k not in grid[1:-1]:
+            raise _fail(source, "method_settings.aware.leave_out", f"{k:g} is not an interior point of the TES grid "
+                        f"{grid} (the check interpolates between its neighbours)")
+    check = m.get("generator_check") or {}
+    generator_check = GeneratorCheck(tuple(check.get("methods", ())), float(check.get("cut_signal_efficiency", 0.5)),
+                                     tuple(check.get("closure_models", ())), int(check.get("closure_toys", 40)))
+    if generator_check.methods and "baseline" not in m["methods"]:
+        raise _fail(source, "generator_check.methods", "the cross-check compares with the plain classifier: "
+                    "add 'baseline' to methods")
+
+    t = m["training"]
+    digest = hashlib.sha256(json.dumps(m, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    cfg = Config(
+        run_id=m["run_id"],
+        seed=int(m["seed"]),
+        luminosity_fb=float(m["simulate"].get("luminosity_fb", 10.0)),
+        signal_boost=float(m["simulate"].get("signal_boost", 1.0)),
+        write_hdf5=bool(m["simulate"].get("write_hdf5", False)),
+        events=events,
+        signal=signal,
+        backgrounds=backgrounds,
+        inputs=inputs,
+        chunk_size=int(m.get("ingest", {}).get("chunk_size", 200_000)),
+        splits=dict(m["splits"]),
+        shape_nps=shape_nps,
+        norm_nps=norm_nps,
+        lumi_sigma=float(m["systematics"].get("lumi_sigma", 0.02)),
+        truths=tuple(truths),
+        features=tuple(m["features"]),
+        methods=tuple(m["methods"]),
+        training=Training(tuple(t["hidden"]), t["epochs"], t["batch_size"], float(t["learning_rate"]),
+                          t["patience"], t["replicas"], t["threads"]),
+        bins=int(m["templates"]["bins"]),
+        binning=m["templates"].get("binning", "signal_quantiles"),
+        mu_range=(mu_lo, mu_hi),
+        scan_points=int(m["fit"]["scan_points"]),
+        n_toys=int(m.get("toys", {}).get("n", 100)),
+        theory_table=m["theory"]["table"],
+        loop_induced=tuple(m["theory"].get("loop_induced", [])),
+        digest=digest,
+        method_settings=method_settings,
+        grid_interpolation=m["fit"].get("grid_interpolation", "cubic"),
+        grid_morph_step=float(m["fit"].get("grid_morph_step", 0.0)),
+        histosys_check=tuple(m["fit"].get("histosys_check", ())),
+        n_grid_toys=int(m.get("toys", {}).get("grid_n", m.get("toys", {}).get("n", 100))),
+        toy_chunks=int(m.get("toys", {}).get("chunks", 1)),
+        generator_check=generator_check,
+    )
+    if cfg.grid_morph_step > 0 and cfg.grid_interpolation != "quadratic":
+        raise _fail(source, "fit.grid_interpolation", "the morph (fit.grid_morph_step > 0) needs 'quadratic' "
+                    f"(a spline would cross the jumps between cells), not {cfg.grid_interpolation!r}")
+    fixed = {spec.name for spec in cfg.models() if spec.method != "aware"}
+    for field, names in (("generator_check.closure_models", generator_check.closure_models),
+                         ("fit.histosys_check", cfg.histosys_check)):  # fmt: skip
+        unknown = sorted(set(names) - fixed)
+        if unknown:
+            raise _fail(source, field, f"{unknown} are not fixed classifiers of this run {sorted(fixed)}")
+    return cfg
+
+
+def parse_method_settings(raw: Mapping[str, Any], truths: list[Truth]) -> MethodSettings:
+    """Typed method settings; oracle points default to the distinct TES shifts of the pseudo-data truths."""
+    p, d = dict(raw.get("pivot") or {}), dict(raw.get("disco") or {})
+    default = PivotConfig()
+    pivot = PivotConfig(
+        lam=float(p.get("lambda", default.lam)),
+        lambda_scan=tuple(float(x) for x in p.get("lambda_scan", ())),
+        components=int(p.get("components", default.components)),
+        adversary_hidden=tuple(int(h) for h in p.get("adversary_hidden", default.adversary_hidden)),
+        adversary_steps=int(p.get("adversary_steps", default.adversary_steps)),
+        adversary_learning_rate=float(p.get("adversary_learning_rate", default.adversary_learning_rate)),
+        pretrain_epochs=int(p.get("pretrain_epochs", default.pretrain_epochs)),
+        adversary_pretrain_epochs=int(p.get("adversary_pretrain_epochs", default.adversary_pretrain_epochs)),
+    )
+    disco = DiscoConfig(float(d.get("lambda", DiscoConfig.lam)), tuple(float(x) for x in d.get("lambda_scan", ())))
+    points = (raw.get("oracle") or {}).get("points")
+    if points is None:
+        points = sorted({float(t.shifts.get("tes", 0.0)) for t in truths})
+    leave_out = tuple(float(k) for k in (raw.get("aware") or {}).get("leave_out", ()))
+    inferno = dict(raw.get("inferno") or {})
+    return MethodSettings(pivot, disco, tuple(float(k) for k in points), leave_out, int(inferno.get("bins", 10)),
+                          float(inferno.get("temperature", 0.1)))
+
+
+def load_config_files(*paths: str | Path) -> Config:
+    """Load YAML files (later ones override earlier ones key by key, like snakemake --configfile)."""
+    merged: dict[str, Any] = {}
+    for path in paths:
+        merged = deep_update(merged, yaml.safe_load(Path(path).read_text()) or {})
+    return load_config(merged, source=", ".join(str(p) for p in paths))
+
+
+def deep_update(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Recursive dict merge: ``override`` wins, nested mappings merge."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_update(out[key], value)
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,274 @@
+"""The typed configuration: frozen dataclasses for every section and the names derived from them.
+
+Built only by :func:`systlab.config.load.load_config`; stages receive a :class:`Config`, never the raw mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from systlab.catalogue import TRAINING_VARIANTS, Variation
+
+class ConfigError(ValueError):
+    """A configuration value that is not acceptable; the message names the field."""
+
+
+@dataclass(frozen=True)
+class ShapeNP:
+    name: str
+    nominal: float
+    sigma: float
+    one_sided: bool
+    grid: tuple[float, ...]  # in units of sigma
+
+    def at(self, k: float) -> float:
+        """Physical value of this NP ``k`` standard deviations from nominal."""
+        return self.nominal + k * self.sigma
+
+
+@dataclass(frozen=True)
+class NormNP:
+    name: str
+    processes: tuple[str, ...]
+    sigma: float
+
+
+@dataclass(frozen=True)
+class Truth:
+    """A pseudo-data truth: signal strength and shape-NP shifts in units of sigma."""
+
+    name: str
+    mu: float
+    shifts: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class Training:
+    hidden: tuple[int, ...]
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    patience: int
+    replicas: int
+    threads: int
+
+
+@dataclass(frozen=True)
+class PivotConfig:
+    """Adversarial pivot: lambda (and the lambda values of a later scan), adversary and schedule."""
+
+    lam: float = 1.0
+    lambda_scan: tuple[float, ...] = ()
+    components: int = 5
+    adversary_hidden: tuple[int, ...] = (16, 16)
+    adversary_steps: int = 1
+    adversary_learning_rate: float = 5e-3
+    pretrain_epochs: int = 5
+    adversary_pretrain_epochs: int = 3
+
+
+@dataclass(frozen=True)
+class DiscoConfig:
+    """DisCo: lambda of the dCorr^2 penalty (and the lambda values of a later scan)."""
+
+    lam: float = 10.0
+    lambda_scan: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class MethodSettings:
+    """Per-method settings; ``oracle_points`` are TES shifts in sigma units (default: the truths' shifts)."""
+
+    pivot: PivotConfig = PivotConfig()
+    disco: DiscoConfig = DiscoConfig()
+    oracle_points: tuple[float, ...] = (-1.0, 0.0, 1.0)
+    aware_leave_out: tuple[float, ...] = ()  # TES grid points of the aware interpolation check
+    inferno_bins: int = 10  # INFERNO's soft bins
+    inferno_temperature: float = 0.1  # INFERNO's softmax temperature in training (and in its exported score)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One trained model family member: its name (the ``method`` wildcard), family, oracle TES point, lambda."""
+
+    name: str
+    method: str
+    tes_point: float | None = None
+    lam: float | None = None  # a lambda-scan point of pivot/disco (None: the method's configured lambda)
+    nuisance: str = "tes"  # what pivot/disco decorrelate from: the TES NP, or a modelling family (generator, scale)
+    left_out: float | None = None  # aware only: the TES grid point (sigma) whose neighbourhood training leaves out
+
+
+def oracle_name(tes_point: float) -> str:
+    """Model name of the oracle at a TES shift in sigma units: ``oracle_tes_-1sd``, ``oracle_tes_0sd``."""
+    return f"oracle_tes_{tes_point:+g}sd" if tes_point else "oracle_tes_0sd"
+
+
+def leave_out_name(tes_point: float) -> str:
+    """Model name of the aware classifier trained without the neighbourhood of a TES grid point."""
+    return "aware_without_" + oracle_name(tes_point).removeprefix("oracle_")
+
+
+def lambda_scan_name(method: str, lam: float) -> str:
+    """Model name of one lambda-scan point: ``pivot_lambda_0``, ``disco_lambda_2.5``."""
+    return f"{method}_lambda_{lam:g}"
+
+
+#: Methods with a decorrelation strength lambda that can be scanned.
+LAMBDA_METHODS = ("pivot", "disco")
+
+
+#: Modelling families of the generator cross-check that pivot/DisCo can be trained against (systlab.generators).
+CROSS_CHECK_FAMILIES = tuple(TRAINING_VARIANTS)
+
+
+@dataclass(frozen=True)
+class GeneratorCheck:
+    """The ``generator_check`` section: decorrelation methods trained against each family, and the cut."""
+
+    methods: tuple[str, ...] = ()
+    cut_signal_efficiency: float = 0.5
+    closure_models: tuple[str, ...] = ()  # fixed classifiers fitted on generator C / higher-order pseudo-data
+    closure_toys: int = 40  # toys per closure target and workspace
+
+
+#: Methods that need the TES nuisance parameter in ``systematics.shape``.
+TES_METHODS = ("pivot", "disco", "aware", "oracle", "inferno")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole analysis configuration as typed values."""
+
+    run_id: str
+    seed: int
+    luminosity_fb: float
+    signal_boost: float
+    write_hdf5: bool
+    events: Mapping[str, int]
+    signal: str
+    backgrounds: tuple[str, ...]
+    inputs: Mapping[str, Mapping[str, Any]]
+    chunk_size: int
+    splits: Mapping[str, float]
+    shape_nps: tuple[ShapeNP, ...]
+    norm_nps: tuple[NormNP, ...]
+    lumi_sigma: float
+    truths: tuple[Truth, ...]
+    features: tuple[str, ...]
+    methods: tuple[str, ...]
+    training: Training
+    bins: int
+    binning: str
+    mu_range: tuple[float, float]
+    scan_points: int
+    n_toys: int
+    theory_table: str
+    loop_induced: tuple[str, ...]
+    digest: str  # short hash of the whole config, stamped into models and figures
+    method_settings: MethodSettings = MethodSettings()
+    grid_interpolation: str = "cubic"  # fit.grid_interpolation: how -2lnL is interpolated between grid points
+    grid_morph_step: float = 0.0  # fit.grid_morph_step: sigma; the grid NP moved inside each point's cell (0 = off)
+    histosys_check: tuple[str, ...] = ()  # fit.histosys_check: fixed classifiers also fitted through the TES grid
+    n_grid_toys: int = 100  # toys.grid_n: toys per replica of a grid-profiled (parameterized) model
+    toy_chunks: int = 1  # toys.chunks: jobs the toys of one fixed-model replica are split into (for clusters)
+    generator_check: GeneratorCheck = GeneratorCheck()
+
+    @property
+    def processes(self) -> tuple[str, ...]:
+        return (self.signal, *self.backgrounds)
+
+    @property
+    def toy_truth(self) -> str | None:
+        """The truth the coverage toys are drawn at (μ = 1, every NP nominal), None if no truth is."""
+        return next((t.name for t in self.truths if t.mu == 1.0 and not any(t.shifts.values())), None)
+
+    def shape_np(self, name: str) -> ShapeNP:
+        return next(np_ for np_ in self.shape_nps if np_.name == name)
+
+    def variations(self) -> tuple[Variation, ...]:
+        """Every sample variation: nominal, +-1 sigma and grid points per shape NP, pseudo-data truths."""
+        out: dict[str, Variation] = {"nominal": Variation("nominal", {})}
+        for np_ in self.shape_nps:
+            for k in sorted({-1.0, 1.0, *np_.grid} - {0.0}):
+                name = variation_name(np_.name, k)
+                out[name] = Variation(name, {np_.name: np_.at(k)})
+        for truth in self.truths:
+            values = {np_: self.shape_np(np_).at(k) for np_, k in truth.shifts.items()}
+            out[truth_name(truth.name)] = Variation(truth_name(truth.name), values)
+        return tuple(out.values())
+
+    def variation_names(self) -> tuple[str, ...]:
+        return tuple(v.name for v in self.variations())
+
+    def variation_shifts(self, variation: str) -> dict[str, float]:
+        """Shape-NP shifts (sigma units) of a variation by name; NPs not listed are nominal."""
+        for np_ in self.shape_nps:
+            for k in {-1.0, 1.0, *np_.grid} - {0.0}:
+                if variation == variation_name(np_.name, k):
+                    return {np_.name: k}
+        for truth in self.truths:
+            if variation == truth_name(truth.name):
+                return dict(truth.shifts)
+        if variation == "nominal":
+            return {}
+        raise KeyError(f"unknown variation {variation!r}")
+
+    def models(self) -> tuple[ModelSpec, ...]:
+        """Every model to train: one per method, one per TES point for the oracle."""
+        out: list[ModelSpec] = []
+        for method in self.methods:
+            if method == "oracle":
+                out += [ModelSpec(oracle_name(k), method, k) for k in self.method_settings.oracle_points]
+            else:
+                out.append(ModelSpec(method, method))
+        return tuple(out)
+
+    def model_names(self) -> tuple[str, ...]:
+        """Values of the ``method`` wildcard: model directories under results/models/."""
+        return tuple(m.name for m in self.models())
+
+    def lambda_scan_models(self) -> tuple[ModelSpec, ...]:
+        """The extra models of the pivot/disco lambda scans (configured methods only; the configured
+        lambda itself is the main model, so it is not trained twice)."""
+        out: list[ModelSpec] = []
+        for method in LAMBDA_METHODS:
+            if method not in self.methods:
+                continue
+            settings = getattr(self.method_settings, method)
+            out += [ModelSpec(lambda_scan_name(method, lam), method, lam=lam)
+                    for lam in settings.lambda_scan if lam != settings.lam]
+        return tuple(out)
+
+    def cross_check_models(self) -> tuple[ModelSpec, ...]:
+        """Models of the generator cross-check: ``<method>_generator`` and ``<method>_scale`` per configured method."""
+        return tuple(ModelSpec(f"{method}_{family}", method, nuisance=family)
+                     for method in self.generator_check.methods for family in CROSS_CHECK_FAMILIES)  # fmt: skip
+
+    def interpolation_models(self) -> tuple[ModelSpec, ...]:
+        """The aware classifiers of the interpolation check, one per left-out TES grid point."""
+        if "aware" not in self.methods:
+            return ()
+        return tuple(ModelSpec(leave_out_name(k), "aware", left_out=k) for k in self.method_settings.aware_leave_out)
+
+    def study_models(self) -> tuple[ModelSpec, ...]:
+        """Models trained for one study only (lambda scans, generator cross-check, aware interpolation check)."""
+        return (*self.lambda_scan_models(), *self.cross_check_models(), *self.interpolation_models())
+
+    def model(self, name: str) -> ModelSpec:
+        extra = self.study_models()
+        for spec in (*self.models(), *extra):
+            if spec.name == name:
+                return spec
+        known = [*self.model_names(), *(m.name for m in extra)]
+        raise KeyError(f"unknown model {name!r}; known: {known}")
+
+
+def variation_name(np_name: str, k: float) -> str:
+    """File-safe name of a shape-NP shift of ``k`` sigma, e.g. ``tes_+1sd``, ``tes_-0.5sd``."""
+    return f"{np_name}_{k:+g}sd"
+
+
+def truth_name(name: str) -> str:
+    return f"truth_{name}"
