@@ -18,21 +18,26 @@ import json
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
 from systlab.atomic import write_json
+from systlab.config import Config, Truth
 from systlab.fit import Likelihood, Minimum, json_float, profile_interval, truth_variation
-from systlab.templates import Templates, counts
+from systlab.templates import NOMINAL, TRUTH_PREFIX, Templates, counts
+from systlab.workspace import workspace_model
 
 log = logging.getLogger(__name__)
 
 ONE_SIGMA = 0.6827
 EPSILON = 1e-3
 FORMAT_CHUNK = "systlab.toys.chunk/1"
+#: The split each toy study draws its events from: held-out toys from the independent toy split, model toys
+#: from the template split the model (workspace or grid) is built of.
+TOY_STUDY_SPLITS = {"held_out": "toy", "model": "template"}
 
 
 class ToyChunk(NamedTuple):
@@ -85,6 +90,43 @@ def toy_expectation(
     processes = list(templates.splits[split].axes["process"])
     expected = sum((mu if p in signals else 1.0) * counts(templates, p, variation, split) for p in processes)
     return np.clip(np.asarray(expected, dtype=float), 0.0, None)
+
+
+def toy_truth(cfg: Config) -> Truth:
+    """The configured truth the coverage toys are drawn at (``Config.toy_truth``); ValueError if there is none."""
+    name = cfg.toy_truth
+    if name is None:
+        raise ValueError("config has no toy truth: coverage toys need a pseudo_data truth with mu: 1 and no NP shift")
+    return next(t for t in cfg.truths if t.name == name)
+
+
+def truth_sample(truth: Truth) -> str:
+    """The variation a truth's toys are drawn from: ``nominal`` if it shifts no NP, else ``truth_<name>``."""
+    # A truth without shifts keeps the nominal sample: its truth_<name> sample is not guaranteed bit-identical
+    # to nominal, and the coverage toys have always been drawn from nominal (same numbers as before).
+    return NOMINAL if not any(truth.shifts.values()) else TRUTH_PREFIX + truth.name
+
+
+def model_expectation(workspace_spec: dict, mu: float = 1.0, shifts: Mapping[str, float] | None = None) -> np.ndarray:
+    """Expected main-channel counts of the workspace at ``mu`` and NP ``shifts`` (σ units; other NPs nominal)."""
+    model = workspace_model(workspace_spec)
+    pars = list(model.config.suggested_init())
+    pars[model.config.poi_index] = float(mu)
+    for name, k in (shifts or {}).items():
+        if k:
+            if name not in model.config.parameters:
+                raise KeyError(f"truth shifts NP {name!r}, which the workspace lacks (has {model.config.parameters})")
+            pars[model.config.par_slice(name).start] = float(k)
+    return np.asarray(model.expected_actualdata(pars), dtype=float)
+
+
+def study_expectations(
+    templates: Templates, workspace_spec: dict, truth: Truth, signal: Sequence[str] | str | None = None
+) -> dict[str, np.ndarray]:
+    """Expected counts of each toy study of a fixed classifier at ``truth``: held-out from the toy split, model
+    from the workspace (built of the template split, ``TOY_STUDY_SPLITS``)."""
+    held_out = toy_expectation(templates, truth_sample(truth), truth.mu, signal, split=TOY_STUDY_SPLITS["held_out"])
+    return {"held_out": held_out, "model": model_expectation(workspace_spec, truth.mu, truth.shifts)}
 
 
 def toy_counts(expected: np.ndarray, seed: int, index: int) -> np.ndarray:
