@@ -42,7 +42,7 @@ def test_variations_cover_nominal_shifts_grid_and_truths():
     [
         ({"trainig": {}}, "(top level)", "Additional properties"),
         ({"seed": "abc"}, "seed", "is not of type 'integer'"),
-        ({"methods": ["baseline", "magic"]}, "methods.1", "is not one of"),
+        ({"methods": ["baseline", "magic"]}, "methods", "unknown method(s) ['magic']; registered:"),
         ({"systematics": {"shape": {"tes": {"nominal": 1.0, "sigma": -0.1}}}}, "systematics.shape.tes.sigma", ""),
         ({"systematics": {"shape": {"tes": {"nominal": 1.0, "sigma": 0.03, "grid": [-1, 1]}}}},
          "systematics.shape.tes.grid", "does not contain"),
@@ -77,7 +77,7 @@ def test_pseudo_data_shift_of_unconfigured_np_is_refused(raw):
 
 def test_model_names_and_method_settings():
     cfg = load_config_files(DEFAULT)
-    assert cfg.model_names() == ("baseline", "augmented", "pivot", "disco", "aware", "oracle_tes_-1sd",
+    assert cfg.model_names() == ("baseline", "augmented", "pivot", "disco", "grl", "aware", "oracle_tes_-1sd",
                                  "oracle_tes_0sd", "oracle_tes_+1sd", "inferno")  # fmt: skip
     assert (cfg.method_settings.inferno_bins, cfg.method_settings.inferno_temperature) == (10, 0.1)
     assert cfg.model("oracle_tes_-1sd").tes_point == -1.0 and cfg.model("pivot").method == "pivot"
@@ -86,7 +86,7 @@ def test_model_names_and_method_settings():
     assert cfg.variation_shifts("truth_above") == {"tes": 1.0} and cfg.variation_shifts("jes_-1sd") == {"jes": -1.0}
     assert cfg.variation_shifts("nominal") == {}
     tiny = load_config_files(DEFAULT, ROOT / "config" / "tiny.yaml")
-    assert tiny.training.replicas == 2 and len(tiny.model_names()) == 9
+    assert tiny.training.replicas == 2 and len(tiny.model_names()) == 10
 
 
 def test_oracle_points_default_to_the_truths_and_tes_is_required(raw):

@@ -11,7 +11,9 @@ import pytest
 import torch
 
 from systlab.events import SAMPLE_COLUMNS, SENTINEL
-from systlab.train import METHODS, TrainingSettings, train_baseline
+from systlab.train import METHODS
+from systlab.train.baseline import train_baseline
+from systlab.train.loop import TrainingSettings
 from systlab.train.baseline import load_classifier, training_batches
 from systlab.train.loop import WeightedBCE, balanced_weights, evaluate, fit
 from systlab.train.model import Classifier, feature_statistics
@@ -193,7 +195,7 @@ def test_without_early_stopping_every_epoch_runs_and_the_last_state_is_kept(samp
 
 def test_registry_and_settings_validation():
     assert METHODS["baseline"] is train_baseline
-    assert set(METHODS) == {"baseline", "augmented", "pivot", "disco", "aware", "oracle", "inferno"}
+    assert set(METHODS) == {"baseline", "augmented", "pivot", "disco", "grl", "aware", "oracle", "inferno"}
     with pytest.raises(ValueError):
         TrainingSettings(epochs=0)
     assert TrainingSettings(hidden=[8, 4]).hidden == (8, 4)

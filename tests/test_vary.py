@@ -11,7 +11,7 @@ from systlab.simulate import simulate_process
 from systlab.vary import (
     Variation,
     apply_variation,
-    by_jes,
+    by_jets,
     finish_sample,
     np_point,
     soft_met_draws,
@@ -228,7 +228,7 @@ def test_compute_features_keeps_its_columns_and_dtypes(events):
 def test_np_points_and_jes_groups():
     assert np_point(Variation("a", {"soft_met": -3.0})) == np_point(Variation("b", {"soft_met": 3.0}))
     assert np_point(Variation("a", {"tes": 0.97})) != np_point(Variation("b", {"tes": 1.03}))
-    groups = by_jes(GRID)
-    assert [jes for jes, _ in groups] == [1.0, 1.01, 0.99]
+    groups = by_jets(GRID)
+    assert [key for key, _ in groups] == [(1.0,), (1.01,), (0.99,)]  # keyed by the JES value, the only jet NP
     assert sorted(v.name for _, group in groups for v in group) == sorted(v.name for v in GRID)
     assert [v.name for v in groups[0][1]] == ["nominal", "tes_-1sd", "soft_met_-1sd", "soft_met_+1sd", "truth_below"]

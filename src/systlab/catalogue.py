@@ -1,6 +1,7 @@
 """The names and constants every stage agrees on: processes, sample names, known shape NPs, generator variants.
 
-Plain data and two small dataclasses, no numerical imports: the config is validated against them when a
+Plain data and two small dataclasses, no numerical imports (the shape NPs are a view of the registry in
+:mod:`systlab.systematics`, which has none either): the config is validated against them when a
 job starts and when Snakemake builds the DAG, so importing :mod:`systlab.config` stays cheap (before, it
 pulled in awkward, pandas and pyarrow through the simulation and variation modules: 0.9 s per job).
 """
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from systlab.systematics import NOMINALS
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,9 @@ def is_truth(variation: str) -> bool:
     return variation.startswith(TRUTH_PREFIX)
 
 
-#: Shape nuisance parameters this stage knows how to apply, with their nominal values.
-KNOWN_SHAPE_NPS = {"tes": 1.0, "jes": 1.0, "soft_met": 0.0}
+#: Shape nuisance parameters the variations stage knows how to apply, with their nominal values: a live view of
+#: the registry in :mod:`systlab.systematics` (a systematic registered later appears here too).
+KNOWN_SHAPE_NPS: Mapping[str, float] = NOMINALS
 
 
 @dataclass(frozen=True)

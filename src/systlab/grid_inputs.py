@@ -26,7 +26,6 @@ import pandas as pd
 from systlab.config import Config, variation_name
 from systlab.grid import Morph
 from systlab.grid_points import (  # noqa: F401  (re-exported)
-    PARAMETERIZED,
     GridPoint,
     grid_neighbours,
     grid_points,

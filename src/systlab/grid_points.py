@@ -10,9 +10,8 @@ from typing import NamedTuple
 
 from systlab.catalogue import NOMINAL, is_truth
 from systlab.config import Config, variation_name
+from systlab.train.registry import get as get_method
 
-#: Method families whose classifier takes a shape NP as input ``alpha_<np>``: family -> NP.
-PARAMETERIZED = {"aware": "tes"}
 
 
 class GridPoint(NamedTuple):
@@ -25,7 +24,7 @@ class GridPoint(NamedTuple):
 
 def parameterized_np(cfg: Config, model_name: str) -> str | None:
     """The shape NP the model's classifier is parameterized in, or None for a fixed classifier."""
-    return PARAMETERIZED.get(cfg.model(model_name).method)
+    return get_method(cfg.model(model_name).method).parameterized
 
 
 def parameterized_models(cfg: Config) -> tuple[str, ...]:

@@ -1,14 +1,17 @@
 """Systematic variations: nominal, +-1 sigma, NP grids and pseudo-data truths as sample tables.
 
 Each shape systematic acts on primary objects (DESIGN.md), MET is propagated, derived features
-are recomputed after the variation, and the analysis thresholds are applied last. Every
+are recomputed after the variation, and the analysis thresholds are applied last. The systematics
+come from the registry in :mod:`systlab.systematics`, applied in its order (tes, jes, soft_met, then
+any registered later); a variation names NP values, every NP it does not name is nominal. Every
 variation of a process reuses the same events and the same random draws (soft-MET noise), so
 templates move smoothly with the nuisance parameter. Each event carries a deterministic split
 label from a hash of (event_id, seed): classifiers, templates and pseudo-data never share events.
 
 A process's grid is produced with its shared work done once (``SharedEvents``: conversions, draws,
-splits, features no NP moves; jet features once per JES value). Since every step is elementwise per
-event, each table is bit-identical to varying that one point on its own (``apply_variation``).
+splits, features no NP moves; jet features once per value of the NPs that move jets; only the NPs that
+move the tau or lepton decide which events can pass). Since every step is elementwise per event, each
+table is bit-identical to varying that one point on its own (``apply_variation``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import shutil
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import awkward as ak
 import numpy as np
@@ -27,6 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from systlab import systematics
 from systlab.atomic import atomic_path
 from systlab.catalogue import KNOWN_SHAPE_NPS, Variation  # noqa: F401  (re-exported)
 from systlab.events import FEATURES, SAMPLE_COLUMNS, SPLITS
@@ -38,9 +42,9 @@ from systlab.features import (
     jet_features,
     moving_features,
     ordered_features,
-    visible,
 )
 from systlab.simulate import JET_PT_CUT, LEP_PT_CUT, TAU_PT_CUT
+from systlab.systematics import SELECTED, Objects
 
 
 @dataclass(frozen=True)
@@ -92,113 +96,124 @@ class SharedEvents(NamedTuple):
     index: np.ndarray  # positions of the events held here in the canonical table
     event_id: np.ndarray  # uint64
     weight: np.ndarray
-    tau_pt: np.ndarray
+    objects: Objects  # the nominal primary objects, what the systematics move
     tau_eta: np.ndarray
     tau_phi: np.ndarray
-    tau_direction: np.ndarray  # rows cos phi, sin phi, sinh eta, cosh eta of the tau
-    lep: Visible
-    lep_passes: np.ndarray  # bool: lepton above its threshold (no NP moves it)
-    met_x: np.ndarray  # nominal MET components
-    met_y: np.ndarray
-    jet_pt: ak.Array  # jagged, unvaried, no threshold
-    jet_eta: ak.Array
-    jet_phi: ak.Array
-    jet_px: np.ndarray  # per-event vector sum of all jets (what JES moves into MET)
-    jet_py: np.ndarray
-    soft_draws: np.ndarray  # (n, 2) standard normals for the soft-MET term
-    fixed: dict[str, np.ndarray]  # fixed_features of every event (float32)
+    lep: Visible  # the nominal lepton
+    jet_eta: ak.Array  # jagged, no threshold
+    fixed: dict[str, np.ndarray]  # fixed_features of every event (float32), for the points that leave the lepton
 
 
 def _float64(values: ak.Array) -> np.ndarray:
     return ak.to_numpy(values).astype(np.float64)
 
 
-def passing_any(tau_pt: np.ndarray, lep_pt: np.ndarray, tes_values: Iterable) -> np.ndarray:
-    """Indices of the events above the tau and lepton thresholds at one of ``tes_values`` at least.
+def variation_values(variation: Variation | PerEventVariation) -> dict[str, Any]:
+    """The physical value of every registered shape NP at ``variation`` (nominal where it names none)."""
+    return {s.name: variation.value(s.name) for s in systematics.ordered()}
 
-    Only TES moves an event across a threshold, so no other event can appear in any of the tables.
+
+def np_point(variation: Variation) -> tuple:
+    """Every NP's ``key`` (tes, jes, |soft MET|, ...): all a sample table depends on, so equal points, equal bytes."""
+    return tuple(s.key(variation.value(s.name)) for s in systematics.ordered())
+
+
+def passing_any(objects: Objects, points: Iterable[Mapping[str, Any]]) -> np.ndarray:
+    """Indices of the events above the tau and lepton thresholds at one of the NP ``points`` at least.
+
+    Only the systematics that move a selected object (the tau: TES) move an event across a threshold, so
+    only they are applied here, and no other event can appear in any of the tables.
     """
-    tau_passes = np.zeros(len(tau_pt), dtype=bool)
-    for tes in tes_values:
-        tau_passes |= tau_pt * tes > TAU_PT_CUT
-    return np.flatnonzero(tau_passes & (lep_pt > LEP_PT_CUT))
+    selecting = systematics.ordered(SELECTED)
+    passes = np.zeros(len(objects.tau_pt), dtype=bool)
+    for values in points:
+        moved = systematics.apply_all(objects, values, selecting)
+        passes |= (moved.tau_pt > TAU_PT_CUT) & (moved.lep_pt > LEP_PT_CUT)
+    return np.flatnonzero(passes)
 
 
-def share_events(events: ak.Array, soft_draws: np.ndarray, tes_values: Iterable) -> SharedEvents:
-    """Convert and precompute, once per process, what no NP changes, for the events some ``tes_values`` keep."""
-    flat = {name: _float64(events[name]) for name in ("tau_pt", "lep_pt")}
-    index = passing_any(flat["tau_pt"], flat["lep_pt"], tes_values)
-    flat = {name: values[index] for name, values in flat.items()}
-    flat |= {name: _float64(events[name])[index] for name in ("weight", "tau_eta", "tau_phi", "lep_eta", "lep_phi",
-                                                              "met_pt", "met_phi")}  # fmt: skip
+def _jets(events: ak.Array, index) -> dict[str, Any]:
+    """The jagged jets (float64) of the events ``index`` and their vector pT sum."""
     jets = {name: ak.values_astype(events[name][index], np.float64) for name in ("jet_pt", "jet_eta", "jet_phi")}
-    lep = visible(flat["lep_pt"], flat["lep_eta"], flat["lep_phi"])
+    jets["jet_px"] = ak.to_numpy(ak.sum(jets["jet_pt"] * np.cos(jets["jet_phi"]), axis=1))
+    jets["jet_py"] = ak.to_numpy(ak.sum(jets["jet_pt"] * np.sin(jets["jet_phi"]), axis=1))
+    return jets
+
+
+def share_events(events: ak.Array, soft_draws: np.ndarray, points: Iterable[Mapping[str, Any]]) -> SharedEvents:
+    """Convert and precompute, once per process, what no NP changes, for the events some NP ``points`` keep."""
+    flat = {name: _float64(events[name]) for name in ("weight", "tau_pt", "tau_eta", "tau_phi", "lep_pt", "lep_eta",
+                                                      "lep_phi", "met_pt", "met_phi")}  # fmt: skip
+    every = Objects(
+        tau_pt=flat["tau_pt"], tau_direction=direction(flat["tau_eta"], flat["tau_phi"]),
+        lep_pt=flat["lep_pt"], lep_direction=direction(flat["lep_eta"], flat["lep_phi"]),
+        met_x=flat["met_pt"] * np.cos(flat["met_phi"]), met_y=flat["met_pt"] * np.sin(flat["met_phi"]),
+        jet_scale=1.0, jet_pt=None, jet_phi=None, jet_px=None, jet_py=None, soft_draws=soft_draws,
+    )  # fmt: skip
+    if any("jets" in s.moves for s in systematics.ordered(SELECTED)):  # jets needed before the selection
+        every = every._replace(**{k: v for k, v in _jets(events, slice(None)).items() if k != "jet_eta"})
+    index = passing_any(every, points)
+    jets = _jets(events, index)
+    objects = every.take(index)._replace(**{k: v for k, v in jets.items() if k != "jet_eta"})
+    tau_eta, tau_phi = flat["tau_eta"][index], flat["tau_phi"][index]
+    lep = Visible(objects.lep_pt, flat["lep_eta"][index], flat["lep_phi"][index],
+                  objects.lep_pt * objects.lep_direction)  # fmt: skip
     return SharedEvents(
         n_read=len(events), index=index,
         event_id=ak.to_numpy(events.event_id).astype(np.uint64)[index],
-        weight=flat["weight"],
-        tau_pt=flat["tau_pt"], tau_eta=flat["tau_eta"], tau_phi=flat["tau_phi"],
-        tau_direction=direction(flat["tau_eta"], flat["tau_phi"]),
-        lep=lep,
-        lep_passes=lep.pt > LEP_PT_CUT,
-        met_x=flat["met_pt"] * np.cos(flat["met_phi"]), met_y=flat["met_pt"] * np.sin(flat["met_phi"]),
-        jet_pt=jets["jet_pt"], jet_eta=jets["jet_eta"], jet_phi=jets["jet_phi"],
-        jet_px=ak.to_numpy(ak.sum(jets["jet_pt"] * np.cos(jets["jet_phi"]), axis=1)),
-        jet_py=ak.to_numpy(ak.sum(jets["jet_pt"] * np.sin(jets["jet_phi"]), axis=1)),
-        soft_draws=soft_draws[index],
-        fixed=fixed_features(flat["tau_eta"], flat["tau_phi"], lep),
+        weight=flat["weight"][index],
+        objects=objects, tau_eta=tau_eta, tau_phi=tau_phi, lep=lep, jet_eta=jets["jet_eta"],
+        fixed=fixed_features(tau_eta, tau_phi, lep),
     )  # fmt: skip
 
 
-def scaled_jet_features(shared: SharedEvents, jes) -> JetFeatures:
-    """Jet features of every event with every jet pT x ``jes`` (scalar, per event or per jet) and the jet threshold."""
-    jet_pt = shared.jet_pt * jes
+def scaled_jet_features(shared: SharedEvents, jet_scale) -> JetFeatures:
+    """Jet features of every event with every jet pT x ``jet_scale`` (scalar, per event or per jet) and the jet
+    threshold."""
+    jet_pt = shared.objects.jet_pt * jet_scale
     jet_passes = jet_pt > JET_PT_CUT
-    return jet_features(jet_pt[jet_passes], shared.jet_eta[jet_passes], shared.jet_phi[jet_passes], shared.lep.eta)
+    return jet_features(jet_pt[jet_passes], shared.jet_eta[jet_passes], shared.objects.jet_phi[jet_passes],
+                        shared.lep.eta)  # fmt: skip
 
 
-def jes_met_shift(shared: SharedEvents, jes) -> tuple[np.ndarray, np.ndarray]:
-    """MET change (x, y) when jets scale by ``jes``: one factor (scalar or per event), or one per jet (jagged,
-    the JES-granularity study's pT-binned NPs)."""
-    if isinstance(jes, ak.Array):
-        loss = (1.0 - jes) * shared.jet_pt
-        return (ak.to_numpy(ak.sum(loss * np.cos(shared.jet_phi), axis=1)),
-                ak.to_numpy(ak.sum(loss * np.sin(shared.jet_phi), axis=1)))  # fmt: skip
-    return (1.0 - jes) * shared.jet_px, (1.0 - jes) * shared.jet_py
+def jet_scale(shared: SharedEvents, values: Mapping[str, Any]):
+    """The jet pT scale at NP ``values``: the systematics that move jets applied to the nominal objects."""
+    return systematics.apply_all(shared.objects, values, systematics.ordered({"jets"})).jet_scale
 
 
 def varied_features(
-    shared: SharedEvents, tes, jes, soft, jets: JetFeatures
+    shared: SharedEvents, objects: Objects, jets: JetFeatures
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Events passing the thresholds after TES/JES/soft MET, and their features (``jets`` from ``jes``)."""
-    # TES: tau_had momentum x alpha; the change of its pT vector goes into MET with opposite sign.
-    tau_pt = shared.tau_pt
-    met_x = shared.met_x + (1.0 - tes) * tau_pt * shared.tau_direction[0]
-    met_y = shared.met_y + (1.0 - tes) * tau_pt * shared.tau_direction[1]
-    tau_pt = tau_pt * tes
-    # JES: every jet x alpha; MET absorbs the change of the jets' vector sum.
-    jet_dx, jet_dy = jes_met_shift(shared, jes)
-    met_x, met_y = met_x + jet_dx, met_y + jet_dy
-    # soft MET: Gaussian noise of width |alpha_soft| GeV on each MET component, same draws always.
-    met_x = met_x + abs(soft) * shared.soft_draws[:, 0]
-    met_y = met_y + abs(soft) * shared.soft_draws[:, 1]
+    """Events passing the thresholds with the varied ``objects``, and their features (``jets`` at their jet scale).
 
-    keep = np.flatnonzero((tau_pt > TAU_PT_CUT) & shared.lep_passes)
-    tau_pt = tau_pt[keep]
-    tau = Visible(tau_pt, shared.tau_eta[keep], shared.tau_phi[keep], tau_pt * shared.tau_direction[:, keep])
+    The lepton features are recomputed only if a registered systematic moves the lepton; else they are shared.
+    """
+    keep = np.flatnonzero((objects.tau_pt > TAU_PT_CUT) & (objects.lep_pt > LEP_PT_CUT))
+    tau_pt = objects.tau_pt[keep]
+    tau = Visible(tau_pt, shared.tau_eta[keep], shared.tau_phi[keep], tau_pt * objects.tau_direction[:, keep])
+    if systematics.ordered({"lep"}):
+        lep_pt = objects.lep_pt[keep]
+        lep = Visible(lep_pt, shared.lep.eta[keep], shared.lep.phi[keep], lep_pt * objects.lep_direction[:, keep])
+        fixed = fixed_features(tau.eta, tau.phi, lep)
+    else:
+        lep = shared.lep.take(keep)
+        fixed = {name: values[keep] for name, values in shared.fixed.items()}
     jets = jets.take(keep)
-    fixed = {name: values[keep] for name, values in shared.fixed.items()}
-    moving = moving_features(tau, shared.lep.take(keep), met_x[keep], met_y[keep], jets)
+    moving = moving_features(tau, lep, objects.met_x[keep], objects.met_y[keep], jets)
     return keep, ordered_features(fixed, jets.columns, moving)
 
 
-def apply_variation(events: ak.Array, variation: Variation, soft_draws: np.ndarray) -> pd.DataFrame:
+def _taken(value, index: np.ndarray):
+    """An NP value restricted to the events ``index``: per-event (or per-jet) arrays are indexed, scalars kept."""
+    return value[index] if isinstance(value, ak.Array) or np.ndim(value) else value
+
+
+def apply_variation(events: ak.Array, variation: Variation | PerEventVariation, soft_draws: np.ndarray) -> pd.DataFrame:
     """Vary the objects of ``events``, recompute features, apply thresholds; one row per surviving event."""
-    values = [variation.value(name) for name in ("tes", "jes", "soft_met")]
-    shared = share_events(events, soft_draws, values[:1])
-    tes, jes, soft = (value[shared.index] if isinstance(value, ak.Array) or np.ndim(value) else value
-                      for value in values)  # per-event (or, for JES, per-jet) values too
-    keep, features = varied_features(shared, tes, jes, soft, scaled_jet_features(shared, jes))
+    values = variation_values(variation)
+    shared = share_events(events, soft_draws, [values])
+    objects = systematics.apply_all(shared.objects, {name: _taken(v, shared.index) for name, v in values.items()})
+    keep, features = varied_features(shared, objects, scaled_jet_features(shared, objects.jet_scale))
     return pd.DataFrame({"event_id": shared.event_id[keep], "weight": shared.weight[keep], **features})
 
 
@@ -214,23 +229,20 @@ def finish_sample(table: pd.DataFrame, label: int, seed: int, fractions: Mapping
     return out[ordered].astype({k: v for k, v in SAMPLE_COLUMNS.items()})
 
 
-def np_point(variation: Variation) -> tuple[float, float, float]:
-    """(tes, jes, |soft MET|): all a sample table depends on, so equal points give byte-equal files."""
-    return variation.value("tes"), variation.value("jes"), abs(variation.value("soft_met"))
+def by_jets(variations: list[Variation]) -> list[tuple[tuple, list[Variation]]]:
+    """Variations grouped by the values of the NPs that move jets (JES), first-appearance order, so the jet
+    features are built once per value."""
+    movers = systematics.ordered({"jets"})
+    keys = [tuple(s.key(v.value(s.name)) for s in movers) for v in variations]
+    return [(key, [v for v, k in zip(variations, keys, strict=True) if k == key]) for key in dict.fromkeys(keys)]
 
 
-def by_jes(variations: list[Variation]) -> list[tuple[float, list[Variation]]]:
-    """Variations grouped by their JES value (first-appearance order), so jet features are built once per value."""
-    values = dict.fromkeys(v.value("jes") for v in variations)
-    return [(jes, [v for v in variations if v.value("jes") == jes]) for jes in values]
-
-
-def read_shared(canonical_path: str | os.PathLike, draw_seed: int, tes_values: Iterable) -> SharedEvents:
+def read_shared(canonical_path: str | os.PathLike, draw_seed: int, points: Iterable[Mapping[str, Any]]) -> SharedEvents:
     """The canonical table of one process as ``SharedEvents`` (draws made for every event); refuses an empty one."""
     events = ak.from_parquet(canonical_path)
     if len(events) == 0:
         raise ValueError(f"{canonical_path}: field 'event_id': the canonical table has no events")
-    return share_events(events, soft_met_draws(len(events), draw_seed), tes_values)
+    return share_events(events, soft_met_draws(len(events), draw_seed), points)
 
 
 class Bookkeeping(NamedTuple):
@@ -312,28 +324,31 @@ def vary_process(
 ) -> VaryResult:
     """Write one sample table per variation of one process (all from the same events and draws).
 
-    Work that no NP value changes (conversions, draws, splits, fixed features) is done once, jet
-    features once per JES value, and a variation at an NP point already written is a file copy.
+    Work that no NP value changes (conversions, draws, splits, fixed features) is done once, jet features
+    once per value of the NPs that move jets, and a variation at an NP point already written is a file copy.
     """
     start = time.perf_counter()
-    shared = read_shared(canonical_path, draw_seed, {v.value("tes") for v in variations})
+    selecting = systematics.ordered(SELECTED)
+    points = {tuple(s.key(v.value(s.name)) for s in selecting): variation_values(v) for v in variations}
+    shared = read_shared(canonical_path, draw_seed, points.values())
     books = bookkeeping(shared, seed, fractions)
-    written: dict[tuple[float, float, float], str] = {}  # NP point -> variation name
+    written: dict[tuple, str] = {}  # NP point -> variation name
     counts = {}
-    for jes, group in by_jes(variations):
-        jets = scaled_jet_features(shared, jes)
+    for _, group in by_jets(variations):
+        jets = scaled_jet_features(shared, jet_scale(shared, variation_values(group[0])))
         for variation in group:
             point = np_point(variation)
             if point in written:
                 copy_sample(out_paths[written[point]], out_paths[variation.name])
                 counts[variation.name] = counts[written[point]]
                 continue
-            keep, features = varied_features(shared, *point, jets)
+            objects = systematics.apply_all(shared.objects, variation_values(variation))
+            keep, features = varied_features(shared, objects, jets)
             write_sample(
                 _checked(sample_columns(shared, books, label, keep, features), canonical_path, variation),
                 out_paths[variation.name],
             )
             written[point] = variation.name
             counts[variation.name] = len(keep)
-        del jets  # freed before the next JES value's are built: one set in memory at a time
+        del jets  # freed before the next jet scale's are built: one set in memory at a time
     return VaryResult(shared.n_read, {v.name: counts[v.name] for v in variations}, time.perf_counter() - start)

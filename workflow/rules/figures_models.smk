@@ -11,7 +11,7 @@ FEATURE_PLOT = ["DER_mass_vis", "DER_mass_MMC", "PRI_tau_pt", "PRI_met", "DER_ma
 # ROC and calibration: every trained method, with the oracle at nominal TES as the one oracle shown (reference)
 REFERENCE_MODEL = "oracle_tes_0sd"
 CLASSIFIERS = [m for m in MODELS if not m.startswith("oracle")] + [m for m in MODELS if m == REFERENCE_MODEL]
-DECORRELATED = [m for m in ("baseline", "pivot", "disco") if m in MODELS]
+DECORRELATED = [m for m in MODELS if m == "baseline" or (m in REGISTRY and REGISTRY[m].decorrelates)]
 SCORES = "results/scores/{method}/{replica}/{process}/{variation}.parquet"
 
 

@@ -19,11 +19,11 @@ import yaml
 
 from systlab.catalogue import KNOWN_SHAPE_NPS, PROCESSES
 from systlab.config.model import (
-    TES_METHODS,
     Config,
     ConfigError,
     DiscoConfig,
     GeneratorCheck,
+    GrlConfig,
     MethodSettings,
     NormNP,
     PivotConfig,
@@ -32,6 +32,11 @@ from systlab.config.model import (
     Truth,
 )
 from systlab.events import FEATURES
+from systlab.train.registry import REGISTRY
+from systlab.train.registry import get as get_method
+
+#: Sections of ``method_settings`` that systlab types itself; others belong to externally registered methods.
+KNOWN_SETTINGS = ("pivot", "disco", "grl", "inferno", "aware", "oracle")
 
 #: The config schema inside the installed package (a real file for a regular or editable install).
 SCHEMA_PATH = Path(str(files("systlab.config") / "schema.yaml"))
@@ -79,7 +84,10 @@ def load_config(mapping: Mapping[str, Any], source: str = "config") -> Config:
                 tuple(float(k) for k in v.get("grid", [0.0])))
         for name, v in shape_cfg.items()
     )  # fmt: skip
-    for np_ in shape_nps:
+    for np_ in shape_nps:  # names and nominals from the systematics registry (systlab.systematics)
+        if np_.name not in KNOWN_SHAPE_NPS:
+            raise _fail(source, f"systematics.shape.{np_.name}",
+                        f"unknown shape NP {np_.name!r}; registered: {list(KNOWN_SHAPE_NPS)}")
         if np_.nominal != KNOWN_SHAPE_NPS[np_.name]:
             raise _fail(source, f"systematics.shape.{np_.name}.nominal",
                         f"must be {KNOWN_SHAPE_NPS[np_.name]} (the simulator's nominal)")
@@ -110,10 +118,15 @@ def load_config(mapping: Mapping[str, Any], source: str = "config") -> Config:
     if not mu_lo < mu_hi:
         raise _fail(source, "fit.mu_range", f"needs low < high, got {[mu_lo, mu_hi]}")
 
-    if "tes" not in shape_names:
-        needs_tes = [x for x in m["methods"] if x in TES_METHODS]
-        if needs_tes:
-            raise _fail(source, "methods", f"{needs_tes} need the 'tes' NP in systematics.shape")
+    unknown_methods = [x for x in m["methods"] if x not in REGISTRY]
+    if unknown_methods:
+        raise _fail(source, "methods", f"unknown method(s) {unknown_methods}; registered: {sorted(REGISTRY)}")
+    for np_name in sorted({n for x in m["methods"] for n in get_method(x).needs} - shape_names):
+        needy = [x for x in m["methods"] if np_name in get_method(x).needs]
+        raise _fail(source, "methods", f"{needy} need the {np_name!r} NP in systematics.shape")
+    unknown_settings = sorted(set(m.get("method_settings") or {}) - set(REGISTRY))
+    if unknown_settings:
+        raise _fail(source, "method_settings", f"{unknown_settings} are not registered methods {sorted(REGISTRY)}")
     method_settings = parse_method_settings(m.get("method_settings") or {}, truths)
     for k in method_settings.aware_leave_out if "aware" in m["methods"] else ():
         grid = sorted(next((np_.grid for np_ in shape_nps if np_.name == "tes"), ()))
@@ -168,7 +181,7 @@ def load_config(mapping: Mapping[str, Any], source: str = "config") -> Config:
     if cfg.grid_morph_step > 0 and cfg.grid_interpolation != "quadratic":
         raise _fail(source, "fit.grid_interpolation", "the morph (fit.grid_morph_step > 0) needs 'quadratic' "
                     f"(a spline would cross the jumps between cells), not {cfg.grid_interpolation!r}")
-    fixed = {spec.name for spec in cfg.models() if spec.method != "aware"}
+    fixed = {spec.name for spec in cfg.models() if get_method(spec.method).parameterized is None}
     for field, names in (("generator_check.closure_models", generator_check.closure_models),
                          ("fit.histosys_check", cfg.histosys_check)):  # fmt: skip
         unknown = sorted(set(names) - fixed)
@@ -197,8 +210,12 @@ def parse_method_settings(raw: Mapping[str, Any], truths: list[Truth]) -> Method
         points = sorted({float(t.shifts.get("tes", 0.0)) for t in truths})
     leave_out = tuple(float(k) for k in (raw.get("aware") or {}).get("leave_out", ()))
     inferno = dict(raw.get("inferno") or {})
+    g = dict(raw.get("grl") or {})
+    grl = GrlConfig(float(g.get("lambda", GrlConfig.lam)),
+                    tuple(int(h) for h in g.get("domain_hidden", GrlConfig.domain_hidden)))
+    extra = {name: dict(v) for name, v in raw.items() if name not in KNOWN_SETTINGS}
     return MethodSettings(pivot, disco, tuple(float(k) for k in points), leave_out, int(inferno.get("bins", 10)),
-                          float(inferno.get("temperature", 0.1)))
+                          float(inferno.get("temperature", 0.1)), grl, extra)
 
 
 def load_config_files(*paths: str | Path) -> Config:

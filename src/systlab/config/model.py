@@ -6,9 +6,13 @@ Built only by :func:`systlab.config.load.load_config`; stages receive a :class:`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from systlab.catalogue import TRAINING_VARIANTS, Variation
+from systlab.train.registry import REGISTRY
+from systlab.train.registry import get as get_method
+
 
 class ConfigError(ValueError):
     """A configuration value that is not acceptable; the message names the field."""
@@ -77,6 +81,14 @@ class DiscoConfig:
 
 
 @dataclass(frozen=True)
+class GrlConfig:
+    """Gradient-reversal domain adaptation: strength of the reversed domain loss and the domain head's layers."""
+
+    lam: float = 1.0
+    domain_hidden: tuple[int, ...] = (16,)
+
+
+@dataclass(frozen=True)
 class MethodSettings:
     """Per-method settings; ``oracle_points`` are TES shifts in sigma units (default: the truths' shifts)."""
 
@@ -86,6 +98,8 @@ class MethodSettings:
     aware_leave_out: tuple[float, ...] = ()  # TES grid points of the aware interpolation check
     inferno_bins: int = 10  # INFERNO's soft bins
     inferno_temperature: float = 0.1  # INFERNO's softmax temperature in training (and in its exported score)
+    grl: GrlConfig = GrlConfig()
+    extra: Mapping[str, Mapping] = field(default_factory=dict)  # settings of methods registered outside systlab
 
 
 @dataclass(frozen=True)
@@ -115,8 +129,8 @@ def lambda_scan_name(method: str, lam: float) -> str:
     return f"{method}_lambda_{lam:g}"
 
 
-#: Methods with a decorrelation strength lambda that can be scanned.
-LAMBDA_METHODS = ("pivot", "disco")
+#: Methods with a decorrelation strength lambda that can be scanned (from the method registry).
+LAMBDA_METHODS = tuple(name for name, m in REGISTRY.items() if m.lambda_scan)
 
 
 #: Modelling families of the generator cross-check that pivot/DisCo can be trained against (systlab.generators).
@@ -133,8 +147,8 @@ class GeneratorCheck:
     closure_toys: int = 40  # toys per closure target and workspace
 
 
-#: Methods that need the TES nuisance parameter in ``systematics.shape``.
-TES_METHODS = ("pivot", "disco", "aware", "oracle", "inferno")
+#: Methods that need the TES nuisance parameter in ``systematics.shape`` (from the method registry).
+TES_METHODS = tuple(name for name, m in REGISTRY.items() if "tes" in m.needs)
 
 
 @dataclass(frozen=True)
@@ -219,7 +233,7 @@ class Config:
         """Every model to train: one per method, one per TES point for the oracle."""
         out: list[ModelSpec] = []
         for method in self.methods:
-            if method == "oracle":
+            if get_method(method).one_per_point:
                 out += [ModelSpec(oracle_name(k), method, k) for k in self.method_settings.oracle_points]
             else:
                 out.append(ModelSpec(method, method))
@@ -233,8 +247,8 @@ class Config:
         """The extra models of the pivot/disco lambda scans (configured methods only; the configured
         lambda itself is the main model, so it is not trained twice)."""
         out: list[ModelSpec] = []
-        for method in LAMBDA_METHODS:
-            if method not in self.methods:
+        for method in self.methods:
+            if not get_method(method).lambda_scan:
                 continue
             settings = getattr(self.method_settings, method)
             out += [ModelSpec(lambda_scan_name(method, lam), method, lam=lam)

@@ -13,6 +13,7 @@ import mplhep
 import numpy as np  # noqa: E402
 
 from systlab.atomic import atomic_path  # noqa: E402
+from systlab.train.registry import REGISTRY  # noqa: E402
 
 
 def use_style() -> None:
@@ -20,22 +21,11 @@ def use_style() -> None:
     plt.style.use(mplhep.style.ROOT)
 
 
-#: One colour per method family in every figure (colour-blind-safe Okabe-Ito set; the oracle is black).
-METHOD_COLOURS = {
-    "baseline": "#0072B2",
-    "augmented": "#E69F00",
-    "pivot": "#009E73",
-    "disco": "#CC79A7",
-    "aware": "#D55E00",
-    "inferno": "#56B4E9",
-    "oracle": "#000000",
-}
-
-
 def method_colour(model: str) -> str:
-    """The colour of a model name (``oracle_tes_+1sd`` takes the oracle's); grey for unknown families."""
+    """The colour of a model name from the method registry (colour-blind-safe Okabe-Ito set, the oracle black;
+    ``oracle_tes_+1sd`` takes the oracle's); grey for names that are no registered method."""
     family = "oracle" if model.startswith("oracle") else model
-    return METHOD_COLOURS.get(family, "#777777")
+    return REGISTRY[family].colour if family in REGISTRY else "#777777"
 
 
 def model_label(model: str) -> str:

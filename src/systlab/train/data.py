@@ -20,6 +20,7 @@ import pandas as pd
 from systlab.config import ShapeNP
 from systlab.events import SPLITS
 from systlab.simulate import process_seed
+from systlab.train.registry import get
 from systlab.vary import PerEventVariation, apply_variation, finish_sample, soft_met_draws, split_labels
 
 #: Splits a classifier may see.
@@ -33,8 +34,9 @@ def z_column(np_name: str) -> str:
 
 @dataclass(frozen=True)
 class Draw:
-    """How one shape NP is set per event, in units of sigma: ``fixed`` at low, ``normal`` N(0,1), ``uniform`` on
-    [low, high], less the open interval ``gap`` if given (the aware interpolation check leaves a region out)."""
+    """How one shape NP is set per event, in units of sigma: ``fixed`` at low, ``normal`` N(0,1), ``nominal_or_normal``
+    (0 or N(0,1), each with probability 1/2), ``uniform`` on [low, high], less the open interval ``gap`` if given
+    (the aware interpolation check leaves a region out)."""
 
     kind: str = "fixed"
     low: float = 0.0
@@ -42,7 +44,7 @@ class Draw:
     gap: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in ("fixed", "normal", "uniform"):
+        if self.kind not in ("fixed", "normal", "uniform", "nominal_or_normal"):
             raise ValueError(f"unknown draw kind {self.kind!r}")
         if self.kind == "uniform" and not self.low < self.high:
             raise ValueError(f"uniform draw needs low < high, got {self.low}, {self.high}")
@@ -53,6 +55,9 @@ class Draw:
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         if self.kind == "normal":
             return rng.standard_normal(n)
+        if self.kind == "nominal_or_normal":  # two domains: half the events nominal, half shifted by N(0, 1)
+            shifted = rng.random(n) < 0.5
+            return np.where(shifted, rng.standard_normal(n), 0.0)
         if self.kind == "uniform" and self.gap is not None:
             width = self.gap[1] - self.gap[0]
             x = rng.uniform(self.low, self.high - width, n)
@@ -64,6 +69,7 @@ class Draw:
 
 NOMINAL = Draw("fixed", 0.0)
 PRIOR = Draw("normal")
+NOMINAL_OR_PRIOR = Draw("nominal_or_normal")
 
 
 def read_events(paths: Mapping[str, str | os.PathLike]) -> dict[str, ak.Array]:
@@ -165,22 +171,24 @@ def per_process_tables(
 def method_draws(
     method: str, shape_nps: Sequence[ShapeNP], tes_point: float | None = None, left_out: float | None = None
 ) -> dict[str, Draw]:
-    """The NP values a method trains on: nominal (baseline), priors (augmented, pivot, disco), TES uniform
-    over its grid and other NPs from priors (aware; with ``left_out``, without the TES values nearer to that
-    grid point than to its neighbours), TES fixed at the oracle's point and others nominal."""
+    """The NP values a method trains on, by its registered ``draws``: nominal (baseline), priors (augmented, pivot,
+    disco), nominal or TES from its prior per event (grl), TES uniform over its grid and other NPs from priors
+    (aware; with ``left_out``, without the TES values nearer to that grid point than to its neighbours), TES fixed at
+    the oracle's point and others nominal."""
     names = [np_.name for np_ in shape_nps]
-    if method == "baseline":
+    kind = get(method).draws
+    if kind == "nominal":
         return dict.fromkeys(names, NOMINAL)
-    if method in ("augmented", "pivot", "disco"):
+    if kind == "prior":
         return dict.fromkeys(names, PRIOR)
-    if method == "aware":
+    if kind == "nominal_or_prior":
+        return {**dict.fromkeys(names, NOMINAL), "tes": NOMINAL_OR_PRIOR}
+    if kind == "grid_uniform":
         grid = sorted(next(np_.grid for np_ in shape_nps if np_.name == "tes"))
         return {**dict.fromkeys(names, PRIOR), "tes": Draw("uniform", grid[0], grid[-1], nearest_cell(grid, left_out))}
-    if method == "oracle":
-        if tes_point is None:
-            raise ValueError("the oracle needs its TES point")
-        return {**dict.fromkeys(names, NOMINAL), "tes": Draw("fixed", float(tes_point))}
-    raise ValueError(f"no training data defined for method {method!r}")
+    if tes_point is None:  # fixed_point
+        raise ValueError(f"method {method!r} trains at a fixed TES point and needs it")
+    return {**dict.fromkeys(names, NOMINAL), "tes": Draw("fixed", float(tes_point))}
 
 
 def nearest_cell(grid: Sequence[float], point: float | None) -> tuple[float, float] | None:

@@ -16,8 +16,9 @@ from systlab.config import Config, ModelSpec
 from systlab.train.data import method_draws, training_tables
 from systlab.train.inferno_data import inferno_training_tables
 from systlab.train.loop import TrainingSettings
-from systlab.train.pivot import PivotSettings
+from systlab.train.registry import get
 from systlab.train.theory_data import FAMILIES, theory_training_tables
+from systlab.train_settings import PivotSettings
 
 
 def training_settings(cfg: Config, threads: int | None = None) -> TrainingSettings:
@@ -34,29 +35,45 @@ def pivot_settings(cfg: Config, lam: float | None = None, nuisance: str = "tes")
                          adversary_pretrain_epochs=p.adversary_pretrain_epochs, nuisance=nuisance)  # fmt: skip
 
 
+def pivot_options(cfg: Config, spec: ModelSpec) -> dict[str, Any]:
+    return {"pivot": pivot_settings(cfg, spec.lam, spec.nuisance)}
+
+
+def disco_options(cfg: Config, spec: ModelSpec) -> dict[str, Any]:
+    return {"lam": cfg.method_settings.disco.lam if spec.lam is None else spec.lam, "nuisance": spec.nuisance}
+
+
+def oracle_options(cfg: Config, spec: ModelSpec) -> dict[str, Any]:
+    return {"tes_point": spec.tes_point}
+
+
+def inferno_options(cfg: Config, spec: ModelSpec) -> dict[str, Any]:
+    return {"signal": cfg.signal, "norms": {n.name: (n.processes, n.sigma) for n in cfg.norm_nps},
+            "lumi_sigma": cfg.lumi_sigma, "bins": cfg.method_settings.inferno_bins,
+            "temperature": cfg.method_settings.inferno_temperature}  # fmt: skip
+
+
+def inferno_tables(
+    cfg: Config, spec: ModelSpec, events: Mapping[str, ak.Array], replica: int
+) -> dict[str, pd.DataFrame]:
+    """Every event at TES -1, 0, +1 sigma; the other NPs enter INFERNO's loss analytically."""
+    return inferno_training_tables(events, cfg.signal, cfg.shape_np("tes"), cfg.features, seed=cfg.seed + replica,
+                                   split_seed=cfg.seed, fractions=cfg.splits, soft_seed=cfg.seed + 1,
+                                   resample=replica > 0)  # fmt: skip
+
+
 def method_options(cfg: Config, spec: ModelSpec) -> dict[str, Any]:
-    """Keyword options of ``METHODS[spec.method]`` for this model."""
-    if spec.method == "pivot":
-        return {"pivot": pivot_settings(cfg, spec.lam, spec.nuisance)}
-    if spec.method == "disco":
-        return {"lam": cfg.method_settings.disco.lam if spec.lam is None else spec.lam, "nuisance": spec.nuisance}
-    if spec.method == "oracle":
-        return {"tes_point": spec.tes_point}
-    if spec.method == "inferno":
-        return {"signal": cfg.signal, "norms": {n.name: (n.processes, n.sigma) for n in cfg.norm_nps},
-                "lumi_sigma": cfg.lumi_sigma, "bins": cfg.method_settings.inferno_bins,
-                "temperature": cfg.method_settings.inferno_temperature}  # fmt: skip
-    return {}
+    """Keyword options of the training function of ``spec.method`` (its registry entry) for this model."""
+    return get(spec.method).training_options(cfg, spec)
 
 
 def model_training_tables(
     cfg: Config, spec: ModelSpec, events: Mapping[str, ak.Array], replica: int
 ) -> dict[str, pd.DataFrame]:
     """Per-process train/validation tables for one replica of one model."""
-    if spec.method == "inferno":  # every event at TES -1, 0, +1 sigma; the other NPs enter its loss analytically
-        return inferno_training_tables(events, cfg.signal, cfg.shape_np("tes"), cfg.features, seed=cfg.seed + replica,
-                                       split_seed=cfg.seed, fractions=cfg.splits, soft_seed=cfg.seed + 1,
-                                       resample=replica > 0)  # fmt: skip
+    method = get(spec.method)
+    if method.tables:  # a method with its own training data (INFERNO)
+        return method.training_tables(cfg, spec, events, replica)
     if spec.nuisance in FAMILIES:  # a generator cross-check model: variants drawn per event, NPs nominal
         return theory_training_tables(events, cfg.signal, spec.nuisance, seed=cfg.seed + replica, split_seed=cfg.seed,
                                       fractions=cfg.splits, soft_seed=cfg.seed + 1, resample=replica > 0)  # fmt: skip
