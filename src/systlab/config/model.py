@@ -84,7 +84,7 @@ class DiscoConfig:
 class GrlConfig:
     """Gradient-reversal domain adaptation: strength of the reversed domain loss and the domain head's layers."""
 
-    lam: float = 1.0
+    lam: float = 100.0
     domain_hidden: tuple[int, ...] = (16,)
 
 
