@@ -396,15 +396,20 @@ class Likelihood:
         return float(f[0]), (f[1 : 1 + k] - f[1 + k : 1 + 2 * k]) / (2.0 * h)
 
     def newton(self, start: np.ndarray, fixed: np.ndarray, hesse: bool = True) -> Minimum | None:
-        """Damped Newton minimisation with bounds by projection; None if it fails (NaN, no progress)."""
+        """Damped Newton minimisation with bounds by projection; None if it fails (NaN, no progress).
+
+        ``hesse``: the errors come from a Hessian evaluated next to the minimum, never from one reused since the
+        start point (that one gave σ_post/σ_prior 7–20% off on data far from the start).
+        """
         x = np.clip(np.asarray(start, dtype=float), self.bounds[:, 0], self.bounds[:, 1])
         lo, hi = self.bounds[:, 0], self.bounds[:, 1]
         free = ~fixed
         if not free.any():
             return Minimum(x, np.zeros_like(x), self.twice_nll(x), True)
-        hess, last_edm = None, np.inf
+        hess, last_edm, near = None, np.inf, False  # near: the Hessian was evaluated close to the minimum
         for _ in range(NEWTON_MAX_ITER):
-            if hess is None:  # a fresh Hessian; later iterations reuse it while the EDM keeps falling fast
+            fresh = hess is None
+            if fresh:  # a fresh Hessian; later iterations reuse it while the EDM keeps falling fast
                 f0, g, hess = self.derivatives(x, free)
             else:
                 f0, g = self.gradient(x, free)
@@ -423,7 +428,11 @@ class Likelihood:
                 return None
             stalled = None  # the minimum to return if the steps stall from here: only below NEWTON_EDM_STALLED
             if edm < NEWTON_EDM_STALLED:
-                errors = np.zeros_like(x)  # from the Hessian Newton has anyway (``hesse`` is for MINUIT)
+                if hesse and not (fresh or near):  # a Hessian reused from the start point gives wrong errors
+                    _, _, hess = self.derivatives(x, free)
+                    ha = hess[np.ix_(active, active)]
+                near = near or fresh or hesse
+                errors = np.zeros_like(x)  # from the Hessian at (or next to) the minimum
                 errors[idx[active]] = np.sqrt(np.clip(np.diag(2.0 * inverse_pd(ha)), 0.0, None))
                 stalled = Minimum(x, errors, f0, True)
             stale = edm > 0.25 * last_edm
