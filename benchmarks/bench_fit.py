@@ -1,6 +1,6 @@
-"""Fitting: one ``systlab.fit.fit_dataset`` (MLE + 50-point profile scan + 68 % interval) and 1000 toys.
+"""Fitting: one ``systlab.infer.fit.fit_dataset`` (MLE + 50-point profile scan + 68 % interval) and 1000 toys.
 
-Workspace: ``systlab.workspace.build_workspace`` on synthetic but realistic templates -- 10 score
+Workspace: ``systlab.likelihood.workspace.build_workspace`` on synthetic but realistic templates -- 10 score
 bins, 4 samples (H->tautau signal; Z->tautau, ttbar, dibosons with the FAIR-Universe yields per
 10 fb^-1), shape NPs tes / jes (asymmetric up/down) and soft_met (one-sided, mirrored), normsys
 ttbar_xsec / diboson_xsec / bkg_norm, lumi, staterror from MC-like sumw2. 19 parameters.
@@ -36,9 +36,10 @@ except ImportError:
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from systlab.fit import Minimum, asimov_counts, fit_dataset, quiet_pyhf_failures, use_minuit
-from systlab.templates import NOMINAL, Templates, shape_variation
-from systlab.workspace import build_workspace, workspace_model
+from systlab.infer.fit import asimov_counts, fit_dataset
+from systlab.likelihood.binned import Minimum, quiet_pyhf_failures, use_minuit
+from systlab.likelihood.workspace import build_workspace, workspace_model
+from systlab.templates.histograms import NOMINAL, Templates, shape_variation
 
 # The naive contender: one pyhf.infer.mle.fit (MINUIT) per toy, as a user without systlab would write it.
 
@@ -167,7 +168,7 @@ def naive_toys(spec: dict, toys: np.ndarray, failed: list | None = None) -> tupl
     """One pyhf.infer.mle.fit (numpy + MINUIT, systlab's tolerance) per toy; returns pars and -2lnL.
 
     A FailedMinimization (MINUIT's "invalid minimum", e.g. EDM above goal) keeps MINUIT's last
-    point and is counted in ``failed`` (as systlab.fit.minimise_once does before its retries).
+    point and is counted in ``failed`` (as systlab.infer.fit.minimise_once does before its retries).
     """
     use_minuit()
     problem = make_problem(spec, asimov_counts(spec), MU_RANGE)

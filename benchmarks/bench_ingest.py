@@ -1,6 +1,6 @@
 """Ingestion: systlab's ROOT/HDF5 -> canonical Parquet throughput vs a bare uproot / h5py read.
 
-Files are written with ``systlab.rawio.write_root`` / ``write_hdf5`` from simulated Z->tautau events.
+Files are written with ``systlab.samples.rawio.write_root`` / ``write_hdf5`` from simulated Z->tautau events.
 Contenders, interleaved in one run:
 
 * ``systlab``  : ``ingest.ingest(simulated_spec(path), out, chunk_size)`` (read + validate + map +
@@ -28,10 +28,10 @@ try:
 except ImportError:
     from common import Figure, check, interleave, main_for, median, scratch
 
-from systlab import ingest as ingest_mod
 from systlab.events import CANONICAL_FLAT, CANONICAL_JAGGED
-from systlab.rawio import write_hdf5, write_root
-from systlab.simulate import simulate_process
+from systlab.samples import ingest as ingest_mod
+from systlab.samples.rawio import write_hdf5, write_root
+from systlab.samples.simulate import simulate_process
 
 FLAT = list(CANONICAL_FLAT)
 JAGGED = list(CANONICAL_JAGGED)

@@ -1,4 +1,4 @@
-"""Scoring: ONNX Runtime throughput via ``systlab.onnx_io.OnnxScorer`` ÷ torch eval throughput, CPU.
+"""Scoring: ONNX Runtime throughput via ``systlab.methods.onnx_io.OnnxScorer`` ÷ torch eval throughput, CPU.
 
 One ``Classifier`` (features and hidden layers of the default config, standardisation buffers set),
 exported with ``onnx_io.export_onnx`` (parity-checked). Input: raw float32 feature rows with ~10 %
@@ -24,8 +24,8 @@ except ImportError:
     from common import ROOT, Figure, check, interleave, main_for, median, scratch
 
 from systlab.config import load_config_files
-from systlab.onnx_io import OnnxScorer, export_onnx, parity_sample
-from systlab.train.model import Classifier
+from systlab.methods.model import Classifier
+from systlab.methods.onnx_io import OnnxScorer, export_onnx, parity_sample
 
 
 def torch_score(model: torch.nn.Module, x: np.ndarray, batch: int) -> np.ndarray:

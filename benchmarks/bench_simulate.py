@@ -1,4 +1,4 @@
-"""Simulation: events/s of ``systlab.simulate.simulate_process`` and its peak memory per 1e6 events.
+"""Simulation: events/s of ``systlab.samples.simulate.simulate_process`` and its peak memory per 1e6 events.
 
 Same-run reference: the "RNG floor" -- drawing the same number of random variates the generator
 consumes per event (about 20 doubles: jets, taus, decay fractions, resolutions) straight from
@@ -18,7 +18,7 @@ try:
 except ImportError:  # run as a script from benchmarks/
     from common import Figure, interleave, main_for, median
 
-from systlab.simulate import simulate_process
+from systlab.samples.simulate import simulate_process
 
 #: Random doubles the generator draws per event (counted in simulate.py: ~6 for jets, ~8 for the
 #: resonance/taus, 2 fractions, 4 resolutions, some for extra MET).

@@ -1,4 +1,4 @@
-"""Training: samples/s of the shared loop ``systlab.train.loop.fit`` (baseline ``WeightedBCE``) ÷ a bare torch loop.
+"""Training: samples/s of the shared loop ``systlab.methods.loop.fit`` (baseline ``WeightedBCE``) ÷ a bare torch loop.
 
 Same tensors (nominal samples of the four simulated processes through ``vary.apply_variation`` +
 ``finish_sample`` + ``train.baseline.training_batches``), same ``Classifier`` (hidden and batch size
@@ -26,11 +26,11 @@ except ImportError:
     from common import ROOT, Figure, check, interleave, main_for, median
 
 from systlab.config import load_config_files
-from systlab.simulate import PROCESSES, simulate_process
-from systlab.train.baseline import training_batches
-from systlab.train.loop import TrainingSettings, WeightedBCE, fit
-from systlab.train.model import Classifier, feature_statistics
-from systlab.vary import Variation, apply_variation, finish_sample, soft_met_draws
+from systlab.methods.baseline import training_batches
+from systlab.methods.loop import TrainingSettings, WeightedBCE, fit
+from systlab.methods.model import Classifier, feature_statistics
+from systlab.samples.simulate import PROCESSES, simulate_process
+from systlab.samples.vary import Variation, apply_variation, finish_sample, soft_met_draws
 
 
 def sample_tables(generated: dict[str, int], seed: int, fractions) -> dict:

@@ -1,6 +1,6 @@
 """Variations: cost of every variation of one process ÷ cost of one nominal pass.
 
-Both contenders are ``systlab.vary.vary_process`` on the same canonical table (simulated Z->tautau,
+Both contenders are ``systlab.samples.vary.vary_process`` on the same canonical table (simulated Z->tautau,
 ingested through ``rawio.write_root`` + ``ingest.ingest``): once with the full variation list of the
 default config (``load_config_files("config/config.yaml").variations()``), once with ``[nominal]``
 only. ratio = all / nominal; target <= n_variations x 0.5 (shared read, shared draws, vectorisation).
@@ -19,10 +19,10 @@ except ImportError:
     from common import ROOT, Figure, check, interleave, main_for, median, scratch
 
 from systlab.config import load_config_files
-from systlab.ingest import ingest, simulated_spec
-from systlab.rawio import write_root
-from systlab.simulate import process_seed, simulate_process
-from systlab.vary import Variation, np_point, vary_process
+from systlab.samples.ingest import ingest, simulated_spec
+from systlab.samples.rawio import write_root
+from systlab.samples.simulate import process_seed, simulate_process
+from systlab.samples.vary import Variation, np_point, vary_process
 
 
 def canonical_table(tmp: Path, generated: int) -> Path:

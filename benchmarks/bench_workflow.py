@@ -130,7 +130,7 @@ def startup_figure(repeats: int) -> Figure:
         {
             "python": lambda: python("pass"),
             "runtime": lambda: python("import systlab.runtime"),
-            "fit_job": lambda: python("import systlab.runtime, systlab.fit, systlab.toys"),
+            "fit_job": lambda: python("import systlab.runtime, systlab.infer.fit, systlab.infer.toys"),
         },
         repeats,
     )

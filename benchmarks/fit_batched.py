@@ -56,7 +56,7 @@ def fit_batched(
 ) -> BatchedFit:
     """MLE of every row of ``data`` (N, main + aux) at once; ``fallback(i) -> (pars, twice_nll)`` for stragglers.
 
-    Leaves pyhf's backend on pytorch; callers switch back (``systlab.fit.use_minuit()``).
+    Leaves pyhf's backend on pytorch; callers switch back (``systlab.likelihood.binned.use_minuit()``).
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # measured: 2 threads are ~10x SLOWER on these small (N x 19) ops here

@@ -17,7 +17,7 @@ import yaml
 
 from systlab.cli import main
 from systlab.events import CANONICAL_COLUMNS
-from systlab.ingest import InputSpec, ingest, read_canonical
+from systlab.samples.ingest import InputSpec, ingest, read_canonical
 
 ROOT_DIR = Path(__file__).resolve().parents[1]
 BASE = ROOT_DIR / "config" / "config.yaml"
@@ -315,8 +315,8 @@ def test_inspect_simulator_root_is_the_identity(tmp_path: Path, capsys) -> None:
     """The simulator's own ROOT layout (rawio.write_root) drafts to the identity mapping of simulated_spec."""
     import awkward as ak
 
-    from systlab import rawio
-    from systlab.ingest import simulated_spec
+    from systlab.samples import rawio
+    from systlab.samples.ingest import simulated_spec
 
     rng = np.random.default_rng(3)
     counts = rng.integers(0, 4, 30)

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from systlab.figures.asymptotics import plot_asymptotics
-from systlab.figures.coverage import plot_coverage
-from systlab.figures.impacts import plot_impacts, select_rows
-from systlab.figures.inference_inputs import (
+from systlab.visualize.asymptotics import plot_asymptotics
+from systlab.visualize.coverage import plot_coverage
+from systlab.visualize.impacts import plot_impacts, select_rows
+from systlab.visualize.inference_inputs import (
     dense_curves,
     impact_rows,
     interval_widths,
@@ -20,9 +20,9 @@ from systlab.figures.inference_inputs import (
     profile_curves,
     toy_figures,
 )
-from systlab.figures.profile_curves import plot_profile_curves
-from systlab.figures.style import save_figure
-from systlab.figures.width_vs_alpha import plot_width_vs_alpha
+from systlab.visualize.profile_curves import plot_profile_curves
+from systlab.visualize.style import save_figure
+from systlab.visualize.width_vs_alpha import plot_width_vs_alpha
 
 MODELS = ("baseline", "aware", "oracle_tes_-1sd", "oracle_tes_0sd", "oracle_tes_+1sd")
 TRUTHS = {"below": -1.0, "nominal": 0.0, "above": 1.0}

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from systlab.calibration import balanced_class_weights, reliability_curve, reliability_summaries
 from systlab.events import SENTINEL, SPLITS
-from systlab.feature_histograms import (
+from systlab.studies.calibration import balanced_class_weights, reliability_curve, reliability_summaries
+from systlab.studies.feature_histograms import (
     feature_edges,
     feature_histograms,
     histogram,
@@ -18,11 +18,18 @@ from systlab.feature_histograms import (
     pooled_weights,
     signal_scale,
 )
-from systlab.metrics import weighted_auc
-from systlab.result_files import SampleKey, ScoreKey, read_columns, read_samples, read_template_scores, score_key
-from systlab.roc import background_efficiency_at, rejection, roc_curve, roc_summaries
-from systlab.score_shapes import read_js_divergence, score_shapes
-from systlab.spread import replica_spread, spread_of
+from systlab.studies.metrics import weighted_auc
+from systlab.studies.result_files import (
+    SampleKey,
+    ScoreKey,
+    read_columns,
+    read_samples,
+    read_template_scores,
+    score_key,
+)
+from systlab.studies.roc import background_efficiency_at, rejection, roc_curve, roc_summaries
+from systlab.studies.score_shapes import read_js_divergence, score_shapes
+from systlab.studies.spread import replica_spread, spread_of
 
 FRACTIONS = {"train": 0.35, "validation": 0.15, "template": 0.3, "toy": 0.2}
 VARIATIONS = ("tes_-1sd", "nominal", "tes_+1sd")
@@ -84,7 +91,7 @@ def test_calibrated_scores_lie_on_the_diagonal_only_with_balanced_class_weights(
 
 
 def test_balanced_class_weights_match_the_training_weights_up_to_a_constant():
-    from systlab.train.loop import balanced_weights
+    from systlab.methods.loop import balanced_weights
 
     score, label, weight = calibrated_sample(1000, seed=3)
     ratio = balanced_class_weights(weight, label) / balanced_weights(weight, label)
@@ -206,9 +213,9 @@ def assert_figure_files(tmp_path, name):
 
 
 def test_roc_and_calibration_figures_are_written(tmp_path):
-    from systlab.figures.calibration import plot_calibration
-    from systlab.figures.roc import plot_roc
-    from systlab.figures.style import save_figure
+    from systlab.visualize.calibration import plot_calibration
+    from systlab.visualize.roc import plot_roc
+    from systlab.visualize.style import save_figure
 
     tables = read_template_scores(write_scores(tmp_path))
     methods = ["baseline", "pivot", "oracle_tes_0sd"]
@@ -225,8 +232,8 @@ def test_roc_and_calibration_figures_are_written(tmp_path):
 
 
 def test_decorrelation_figure_is_written(tmp_path):
-    from systlab.figures.decorrelation import plot_decorrelation
-    from systlab.figures.style import save_figure
+    from systlab.visualize.decorrelation import plot_decorrelation
+    from systlab.visualize.style import save_figure
 
     tables = read_template_scores(write_scores(tmp_path, methods=("baseline", "pivot")))
     shapes = {m: score_shapes(tables, m, VARIATIONS) for m in ("baseline", "pivot")}
@@ -236,8 +243,8 @@ def test_decorrelation_figure_is_written(tmp_path):
 
 
 def test_features_figure_is_written_from_sample_files(tmp_path):
-    from systlab.figures.features import axis_label, plot_features
-    from systlab.figures.style import save_figure
+    from systlab.visualize.features import axis_label, plot_features
+    from systlab.visualize.style import save_figure
 
     assert axis_label("PRI_met").endswith("[GeV]") and axis_label("DER_pt_tot").endswith("[GeV]")
     assert not any(axis_label(f).endswith("[GeV]") for f in ("PRI_met_phi", "PRI_jet_num", "DER_pt_ratio_lep_tau"))

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import scipy.optimize
 
-import systlab.fit as fit
-from systlab.fit import (
+import systlab.infer.fit as fit
+from systlab.infer.fit import (
     FitResult,
     asimov_counts,
     fit_dataset,
@@ -17,8 +17,8 @@ from systlab.fit import (
     read_fit_result,
     write_fit_result,
 )
-from systlab.templates import Templates, hist_from_payload
-from systlab.workspace import build_workspace
+from systlab.likelihood.workspace import build_workspace
+from systlab.templates.histograms import Templates, hist_from_payload
 
 S, B, N = 10.0, 50.0, 65.0  # one-bin counting model: signal, background, observed
 MU = {"name": "mu", "type": "normfactor", "data": None}

@@ -14,20 +14,14 @@ import torch
 import yaml
 
 from systlab.config import ConfigError, ModelSpec, load_config
-from systlab.figures.generator_check import plot_generator_check
-from systlab.figures.generator_closure import plot_generator_closure
-from systlab.figures.style import save_figure
-from systlab.generator_check import (
-    CutYields,
-    check_payload,
-    cut_threshold,
-    cut_yields,
-    differences,
-    model_summary,
-    template_variants,
-)
-from systlab.generator_closure import closure, variant_score_tables
-from systlab.generators import (
+from systlab.methods import METHODS
+from systlab.methods.data import z_column
+from systlab.methods.disco import train_disco
+from systlab.methods.loop import TrainingSettings
+from systlab.methods.onnx_io import OnnxScorer
+from systlab.methods.pivot import GAUSSIAN_ENTROPY, PivotSettings, ideal_adversary_loss
+from systlab.methods.theory_data import theory_training_table, theory_training_tables
+from systlab.samples.generators import (
     GENERATORS,
     VARIANTS,
     generator_events_variation,
@@ -36,17 +30,23 @@ from systlab.generators import (
     tau_response,
     variant_samples,
 )
-from systlab.onnx_io import OnnxScorer
-from systlab.score import scored_table
-from systlab.sensitivity import make_templates
-from systlab.simulate import process_seed, simulate_process
-from systlab.train import METHODS
-from systlab.train.data import z_column
-from systlab.train.disco import train_disco
-from systlab.train.loop import TrainingSettings
-from systlab.train.pivot import GAUSSIAN_ENTROPY, PivotSettings, ideal_adversary_loss
-from systlab.train.theory_data import theory_training_table, theory_training_tables
-from systlab.vary import soft_met_draws
+from systlab.samples.simulate import process_seed, simulate_process
+from systlab.samples.vary import soft_met_draws
+from systlab.studies.generator_check import (
+    CutYields,
+    check_payload,
+    cut_threshold,
+    cut_yields,
+    differences,
+    model_summary,
+    template_variants,
+)
+from systlab.studies.generator_closure import closure, variant_score_tables
+from systlab.studies.sensitivity import make_templates
+from systlab.templates.score import scored_table
+from systlab.visualize.generator_check import plot_generator_check
+from systlab.visualize.generator_closure import plot_generator_closure
+from systlab.visualize.style import save_figure
 
 FRACTIONS = {"train": 0.35, "validation": 0.15, "template": 0.3, "toy": 0.2}
 FEATURES = ["PRI_tau_pt", "PRI_lep_pt", "PRI_met", "DER_mass_vis", "DER_mass_transverse_met_lep", "DER_pt_h",

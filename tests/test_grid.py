@@ -9,17 +9,17 @@ import pytest
 import scipy.interpolate
 import scipy.optimize
 
-from systlab.fit import Likelihood, profile_interval
-from systlab.grid import (
+from systlab.infer.fit import profile_interval
+from systlab.infer.grid_interval import grid_interval
+from systlab.infer.grid_profile import grid_profile, write_grid_profile
+from systlab.likelihood.binned import Likelihood
+from systlab.likelihood.grid import (
     GridLikelihood,
-    grid_profile,
     histosys_grid_specs,
     morph_points,
     saturated_constraint,
     saturated_twice_nll,
-    write_grid_profile,
 )
-from systlab.grid_interval import grid_interval
 
 X = np.linspace(0.1, 0.9, 5)
 TILT = 0.08 * (X - 0.5) * 4  # relative shift per unit α, the same for every sample (linear in α)

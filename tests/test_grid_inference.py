@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from systlab.fit import Likelihood
-from systlab.grid import histosys_grid_specs
-from systlab.grid_inference import grid_impacts, grid_significance, grid_upper_limit
-from systlab.impacts import impacts
-from systlab.limits import ProfileCache, UpperLimit, limit_from_profiles, upper_limit
-from systlab.significance import discovery_significance
+from systlab.infer.grid_inference import grid_impacts, grid_significance, grid_upper_limit
+from systlab.infer.impacts import impacts
+from systlab.infer.limits import ProfileCache, UpperLimit, limit_from_profiles, upper_limit
+from systlab.infer.significance import discovery_significance
+from systlab.likelihood.binned import Likelihood
+from systlab.likelihood.grid import histosys_grid_specs
 from test_grid import ALPHAS, B1, B2, SIG, TILT, histosys_spec
 
 WEAK = 0.1 * SIG  # S/B <= 0.1: the mu = 0 fit to the mu = 1 Asimov data hardly pulls the NPs

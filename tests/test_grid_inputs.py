@@ -14,7 +14,8 @@ import scipy.optimize
 import yaml
 
 from systlab.config import load_config
-from systlab.event_toys import (
+from systlab.events import SPLITS
+from systlab.infer.event_toys import (
     binned,
     binned_at_points,
     bootstrapped_multiplicities,
@@ -22,10 +23,9 @@ from systlab.event_toys import (
     poisson_multiplicities,
     truth_events,
 )
-from systlab.events import SPLITS
-from systlab.grid import grid_profile
-from systlab.grid_fit import grid_fit, grid_fit_payload, grid_observations
-from systlab.grid_inputs import (
+from systlab.infer.grid_fit import grid_fit, grid_fit_payload, grid_observations
+from systlab.infer.grid_profile import grid_profile
+from systlab.likelihood.grid_inputs import (
     build_grid_workspaces,
     grid_points,
     parameterized_models,

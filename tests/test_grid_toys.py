@@ -1,5 +1,5 @@
-"""Event-level toys of the parameterized classifier's grid likelihood (:func:`systlab.grid_fit.run_grid_toys`) and
-their auxiliary data (:func:`systlab.toys.toy_auxdata`, :func:`systlab.grid_fit.toy_auxdata`).
+"""Event-level toys of the parameterized classifier's grid likelihood (:func:`systlab.infer.grid_fit.run_grid_toys`) and
+their auxiliary data (:func:`systlab.infer.toys.toy_auxdata`, :func:`systlab.infer.grid_fit.toy_auxdata`).
 
 The grid model: a signal and one background, 3 score bins, TES grid α ∈ {−1, 0, 1}; f(x; α) moves an event
 simulated at TES t by SLOPE·(t − α) (the data pin α to ~0.27σ), non-unit event weights (background MC statistics
@@ -21,16 +21,22 @@ import pandas as pd
 import pytest
 import yaml
 
-from systlab import grid_fit
 from systlab.config import load_config
-from systlab.event_toys import binned_at_points, expected_multiplicities, truth_events
 from systlab.events import SPLITS
-from systlab.grid import GridLikelihood
-from systlab.grid_fit import TOY_INTERPOLATION, run_grid_toys
-from systlab.grid_inputs import build_grid_workspaces, grid_morph, grid_points, point_samples, read_grid_scores
-from systlab.grid_interval import GridInterval, grid_interval
-from systlab.templates import NOMINAL
-from systlab.toys import ONE_SIGMA, aux_widths, concatenate, merge_chunks, toy_auxdata, toy_counts
+from systlab.infer import grid_fit
+from systlab.infer.event_toys import binned_at_points, expected_multiplicities, truth_events
+from systlab.infer.grid_fit import TOY_INTERPOLATION, run_grid_toys
+from systlab.infer.grid_interval import GridInterval, grid_interval
+from systlab.infer.toys import ONE_SIGMA, aux_widths, concatenate, merge_chunks, toy_auxdata, toy_counts
+from systlab.likelihood.grid import GridLikelihood
+from systlab.likelihood.grid_inputs import (
+    build_grid_workspaces,
+    grid_morph,
+    grid_points,
+    point_samples,
+    read_grid_scores,
+)
+from systlab.templates.histograms import NOMINAL
 
 ROOT = Path(__file__).resolve().parents[1]
 YIELD = {"htautau": 300.0, "ztautau": 1500.0}  # expected events (template split)

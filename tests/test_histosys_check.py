@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from systlab.config import variation_name
-from systlab.fit import fit_dataset, fit_result_payload
-from systlab.grid_points import GridPoint
-from systlab.histosys_check import check_dataset, check_payload, fixed_point_templates, grid_specs, write_check
-from systlab.templates import NOMINAL, Templates, empty_hist
-from systlab.workspace import build_workspace, workspace_settings
+from systlab.infer.fit import fit_dataset, fit_result_payload
+from systlab.likelihood.grid_points import GridPoint
+from systlab.likelihood.workspace import build_workspace, workspace_settings
+from systlab.studies.histosys_check import check_dataset, check_payload, fixed_point_templates, grid_specs, write_check
+from systlab.templates.histograms import NOMINAL, Templates, empty_hist
 from test_grid_inputs import tes_only_config
 
 EDGES = np.linspace(0.0, 1.0, 6)

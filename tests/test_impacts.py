@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from systlab.impacts import Impacts, impacts, write_impacts
+from systlab.infer.impacts import Impacts, impacts, write_impacts
 
 MU = {"name": "mu", "type": "normfactor", "data": None}
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from systlab.fit import asimov_counts
-from systlab.impacts import impacts, write_impacts
-from systlab.limits import upper_limit_in_range, write_upper_limit
-from systlab.significance import discovery_significance, write_significance
+from systlab.infer.fit import asimov_counts
+from systlab.infer.impacts import impacts, write_impacts
+from systlab.infer.limits import upper_limit_in_range, write_upper_limit
+from systlab.infer.significance import discovery_significance, write_significance
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,12 +8,12 @@ import pytest
 import torch
 
 from systlab.config import ShapeNP
-from systlab.metrics import weighted_auc
-from systlab.onnx_io import OnnxScorer
-from systlab.simulate import simulate_process
-from systlab.train.inferno import PASS, PROCESS, InfernoLoss, SoftBinner, shifted_column, train_inferno
-from systlab.train.inferno_data import inferno_training_tables
-from systlab.train.loop import TrainingSettings, make_batch
+from systlab.methods.inferno import PASS, PROCESS, InfernoLoss, SoftBinner, shifted_column, train_inferno
+from systlab.methods.inferno_data import inferno_training_tables
+from systlab.methods.loop import TrainingSettings, make_batch
+from systlab.methods.onnx_io import OnnxScorer
+from systlab.samples.simulate import simulate_process
+from systlab.studies.metrics import weighted_auc
 
 FRACTIONS = {"train": 0.35, "validation": 0.15, "template": 0.3, "toy": 0.2}
 FEATURES = ["PRI_tau_pt", "PRI_lep_pt", "PRI_met", "DER_mass_vis", "DER_mass_transverse_met_lep", "DER_pt_h",

@@ -11,9 +11,9 @@ import pytest
 import uproot
 import yaml
 
-from systlab import rawio
 from systlab.events import CANONICAL_COLUMNS, CANONICAL_FLAT, CANONICAL_JAGGED
-from systlab.ingest import (
+from systlab.samples import rawio
+from systlab.samples.ingest import (
     IngestError,
     InputSpec,
     ingest,

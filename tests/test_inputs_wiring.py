@@ -14,10 +14,9 @@ import pytest
 import yaml
 
 from systlab.config import Truth, load_config
-from systlab.event_toys import binned, expected_multiplicities, truth_events
-from systlab.fit import Likelihood, asimov_counts, pseudo_data_counts
-from systlab.templates import Templates, build_templates, counts, hist_from_payload, sumw2
-from systlab.toys import (
+from systlab.infer.event_toys import binned, expected_multiplicities, truth_events
+from systlab.infer.fit import asimov_counts, pseudo_data_counts
+from systlab.infer.toys import (
     TOY_STUDY_SPLITS,
     aux_widths,
     model_expectation,
@@ -27,7 +26,9 @@ from systlab.toys import (
     toy_truth,
     truth_sample,
 )
-from systlab.workspace import LUMI, STATERROR, build_workspace, workspace_model, workspace_settings
+from systlab.likelihood.binned import Likelihood
+from systlab.likelihood.workspace import LUMI, STATERROR, build_workspace, workspace_model, workspace_settings
+from systlab.templates.histograms import Templates, build_templates, counts, hist_from_payload, sumw2
 
 ROOT = Path(__file__).resolve().parents[1]
 EDGES = np.linspace(0.0, 1.0, 5)

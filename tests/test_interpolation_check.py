@@ -12,20 +12,20 @@ import torch
 import yaml
 
 from systlab.config import ConfigError, ModelSpec, ShapeNP, load_config
-from systlab.figures.interpolation import plot_interpolation
-from systlab.figures.style import save_figure
-from systlab.interpolation_check import auc_at, check_payload, gap_summary, minus_reference, model_curve
-from systlab.metrics import weighted_auc
-from systlab.onnx_io import OnnxScorer
-from systlab.result_files import model_files, payloads_by_model
-from systlab.score import score_sample
-from systlab.simulate import simulate_process
-from systlab.train import METHODS
-from systlab.train.aware import ALPHA
-from systlab.train.data import Draw, method_draws, nearest_cell, training_tables
-from systlab.train.loop import TrainingSettings
-from systlab.train.setup import model_training_tables
-from systlab.vary import Variation, apply_variation, finish_sample, soft_met_draws
+from systlab.methods import METHODS
+from systlab.methods.aware import ALPHA
+from systlab.methods.data import Draw, method_draws, nearest_cell, training_tables
+from systlab.methods.loop import TrainingSettings
+from systlab.methods.onnx_io import OnnxScorer
+from systlab.methods.setup import model_training_tables
+from systlab.samples.simulate import simulate_process
+from systlab.samples.vary import Variation, apply_variation, finish_sample, soft_met_draws
+from systlab.studies.interpolation_check import auc_at, check_payload, gap_summary, minus_reference, model_curve
+from systlab.studies.metrics import weighted_auc
+from systlab.studies.result_files import model_files, payloads_by_model
+from systlab.templates.score import score_sample
+from systlab.visualize.interpolation import plot_interpolation
+from systlab.visualize.style import save_figure
 
 ROOT = Path(__file__).resolve().parents[1]
 FRACTIONS = {"train": 0.35, "validation": 0.15, "template": 0.3, "toy": 0.2}

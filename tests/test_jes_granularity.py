@@ -8,9 +8,12 @@ import pandas as pd
 import pytest
 import torch
 
-from systlab.figures.jes_granularity import plot_jes_granularity
-from systlab.figures.style import save_figure
-from systlab.jes_granularity import (
+from systlab.methods import METHODS
+from systlab.methods.loop import TrainingSettings
+from systlab.methods.onnx_io import OnnxScorer
+from systlab.samples.simulate import process_seed, simulate_process
+from systlab.samples.vary import PerEventVariation, Variation, apply_variation, finish_sample, soft_met_draws
+from systlab.studies.jes_granularity import (
     bin_labels,
     bin_np_names,
     binned_jes_score_tables,
@@ -18,14 +21,11 @@ from systlab.jes_granularity import (
     scheme_workspace,
     study,
 )
-from systlab.onnx_io import OnnxScorer
-from systlab.score import SCORED_SPLITS, scored_table
-from systlab.sensitivity import Truth, make_templates
-from systlab.simulate import process_seed, simulate_process
-from systlab.templates import shape_variation
-from systlab.train import METHODS
-from systlab.train.loop import TrainingSettings
-from systlab.vary import PerEventVariation, Variation, apply_variation, finish_sample, soft_met_draws
+from systlab.studies.sensitivity import Truth, make_templates
+from systlab.templates.histograms import shape_variation
+from systlab.templates.score import SCORED_SPLITS, scored_table
+from systlab.visualize.jes_granularity import plot_jes_granularity
+from systlab.visualize.style import save_figure
 
 FRACTIONS = {"train": 0.35, "validation": 0.15, "template": 0.3, "toy": 0.2}
 FEATURES = ["PRI_tau_pt", "PRI_lep_pt", "PRI_met", "DER_mass_vis", "PRI_jet_num", "PRI_jet_all_pt", "DER_pt_h"]

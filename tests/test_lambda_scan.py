@@ -6,10 +6,10 @@ import json
 import pytest
 
 from systlab.config import load_config_files
-from systlab.figures.lambda_scan import plot_lambda_scan
-from systlab.figures.style import save_figure
-from systlab.lambda_scan import scan_point
-from systlab.train.setup import method_options
+from systlab.methods.setup import method_options
+from systlab.studies.lambda_scan import scan_point
+from systlab.visualize.lambda_scan import plot_lambda_scan
+from systlab.visualize.style import save_figure
 
 
 @pytest.fixture(scope="module")

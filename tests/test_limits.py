@@ -9,7 +9,14 @@ import pytest
 from scipy.optimize import brentq
 from scipy.stats import norm
 
-from systlab.limits import UpperLimit, cls_expected, cls_observed, upper_limit, upper_limit_in_range, write_upper_limit
+from systlab.infer.limits import (
+    UpperLimit,
+    cls_expected,
+    cls_observed,
+    upper_limit,
+    upper_limit_in_range,
+    write_upper_limit,
+)
 
 S, B = 10.0, 50.0
 

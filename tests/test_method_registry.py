@@ -13,19 +13,19 @@ import torch
 import yaml
 
 from systlab.config import deep_update, load_config
-from systlab.fit import asimov_counts, fit_dataset
-from systlab.score import score_sample
-from systlab.simulate import simulate_process
-from systlab.templates import build_templates
-from systlab.train import METHODS, REGISTRY, Method, get, register, unregister
-from systlab.train.common import train_classifier
-from systlab.train.data import method_draws
-from systlab.train.grl import GradientReversalLoss, hidden_features, reverse_gradient
-from systlab.train.loop import WeightedBCE, make_batch
-from systlab.train.model import Classifier
-from systlab.train.setup import method_options, model_training_tables, training_settings
-from systlab.vary import vary_process
-from systlab.workspace import build_workspace, workspace_settings
+from systlab.infer.fit import asimov_counts, fit_dataset
+from systlab.likelihood.workspace import build_workspace, workspace_settings
+from systlab.methods import METHODS, REGISTRY, Method, get, register, unregister
+from systlab.methods.common import train_classifier
+from systlab.methods.data import method_draws
+from systlab.methods.grl import GradientReversalLoss, hidden_features, reverse_gradient
+from systlab.methods.loop import WeightedBCE, make_batch
+from systlab.methods.model import Classifier
+from systlab.methods.setup import method_options, model_training_tables, training_settings
+from systlab.samples.simulate import simulate_process
+from systlab.samples.vary import vary_process
+from systlab.templates.histograms import build_templates
+from systlab.templates.score import score_sample
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,7 +50,7 @@ def test_registry_names_every_builtin_and_refuses_duplicates():
     assert {"baseline", "augmented", "pivot", "disco", "grl", "aware", "oracle", "inferno"} <= set(REGISTRY)
     assert get("aware").parameterized == "tes" and all(REGISTRY[m].parameterized is None for m in ("grl", "disco"))
     with pytest.raises(ValueError, match="already registered"):
-        register(Method("baseline", "systlab.train.baseline:train_baseline"))
+        register(Method("baseline", "systlab.methods.baseline:train_baseline"))
     with pytest.raises(KeyError, match="unknown method 'nope'"):
         get("nope")
     with pytest.raises(ValueError, match="draws"):

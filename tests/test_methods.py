@@ -12,20 +12,20 @@ import pytest
 import torch
 
 from systlab.config import ShapeNP
-from systlab.metrics import js_divergence, score_histogram
-from systlab.onnx_io import OnnxScorer
-from systlab.score import score_sample, scoring_parameters
-from systlab.simulate import simulate_process
-from systlab.train import METHODS
-from systlab.train.aware import ALPHA
-from systlab.train.common import load_classifier, training_batches
-from systlab.train.data import method_draws, training_tables
-from systlab.train.disco import distance_correlation_sq, train_disco
-from systlab.train.inferno_data import inferno_training_tables
-from systlab.train.loop import TrainingSettings
-from systlab.train.model import Classifier
-from systlab.train.pivot import GAUSSIAN_ENTROPY, MixtureDensityAdversary, PivotLoss, PivotSettings, mixture_nll
-from systlab.vary import PerEventVariation, Variation, apply_variation, finish_sample, soft_met_draws
+from systlab.methods import METHODS
+from systlab.methods.aware import ALPHA
+from systlab.methods.common import load_classifier, training_batches
+from systlab.methods.data import method_draws, training_tables
+from systlab.methods.disco import distance_correlation_sq, train_disco
+from systlab.methods.inferno_data import inferno_training_tables
+from systlab.methods.loop import TrainingSettings
+from systlab.methods.model import Classifier
+from systlab.methods.onnx_io import OnnxScorer
+from systlab.methods.pivot import GAUSSIAN_ENTROPY, MixtureDensityAdversary, PivotLoss, PivotSettings, mixture_nll
+from systlab.samples.simulate import simulate_process
+from systlab.samples.vary import PerEventVariation, Variation, apply_variation, finish_sample, soft_met_draws
+from systlab.studies.metrics import js_divergence, score_histogram
+from systlab.templates.score import score_sample, scoring_parameters
 
 FRACTIONS = {"train": 0.35, "validation": 0.15, "template": 0.3, "toy": 0.2}
 FEATURES = ["PRI_tau_pt", "PRI_lep_pt", "PRI_met", "DER_mass_vis", "DER_mass_transverse_met_lep", "DER_pt_h",

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from systlab.metrics import js_divergence, model_metrics, score_histogram, weighted_auc
+from systlab.studies.metrics import js_divergence, model_metrics, score_histogram, weighted_auc
 
 
 def test_weighted_auc_matches_pair_counting_and_weights_act_as_counts():

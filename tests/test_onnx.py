@@ -11,10 +11,10 @@ import pytest
 import torch
 
 import systlab
-from systlab import onnx_io
 from systlab.events import SENTINEL
-from systlab.onnx_io import OPSET, MissingFeatureError, OnnxParityError, OnnxScorer, export_onnx
-from systlab.train.model import Classifier
+from systlab.methods import onnx_io
+from systlab.methods.model import Classifier
+from systlab.methods.onnx_io import OPSET, MissingFeatureError, OnnxParityError, OnnxScorer, export_onnx
 
 FEATURES = ["PRI_tau_pt", "PRI_met", "DER_mass_vis", "PRI_jet_leading_pt"]
 

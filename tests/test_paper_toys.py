@@ -12,15 +12,15 @@ import torch
 from scipy.stats import expon, multivariate_normal, norm
 
 from systlab.config import load_config_files
-from systlab.onnx_io import OnnxScorer
+from systlab.methods.loop import Batch, TrainingSettings
+from systlab.methods.onnx_io import OnnxScorer
+from systlab.methods.pivot import PivotSettings
 from systlab.papertoys.checks import toy_checks
 from systlab.papertoys.evaluate import auc, evaluation_sample, group_models
 from systlab.papertoys.inferno import InfernoLoss, SoftBinner, fisher_mu_variance
 from systlab.papertoys.settings import PaperToySettings, parse_paper_toys, split_model_name
 from systlab.papertoys.toys import get_toy
 from systlab.papertoys.training import as_background, train_toy_model, training_tables
-from systlab.train.loop import Batch, TrainingSettings
-from systlab.train.pivot import PivotSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 N = 200_000

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from systlab.events import SAMPLE_COLUMNS, SENTINEL
-from systlab.onnx_io import MissingFeatureError, OnnxScorer, export_onnx
-from systlab.score import ScoreSummary, score_sample
-from systlab.train.model import Classifier
+from systlab.methods.model import Classifier
+from systlab.methods.onnx_io import MissingFeatureError, OnnxScorer, export_onnx
+from systlab.templates.score import ScoreSummary, score_sample
 
 FEATURES = ["PRI_tau_pt", "PRI_met", "DER_mass_vis", "PRI_jet_leading_pt"]
 

@@ -5,9 +5,8 @@ import pandas as pd
 import pytest
 
 from systlab.events import SPLITS
-from systlab.figures.sensitivity import plot_sensitivity
-from systlab.figures.style import save_figure
-from systlab.sensitivity import (
+from systlab.likelihood.workspace import build_workspace
+from systlab.studies.sensitivity import (
     Truth,
     cut_edges,
     evaluate,
@@ -16,8 +15,9 @@ from systlab.sensitivity import (
     prior_toy_expectations,
     settings,
 )
-from systlab.templates import bin_edges
-from systlab.workspace import build_workspace
+from systlab.templates.histograms import bin_edges
+from systlab.visualize.sensitivity import plot_sensitivity
+from systlab.visualize.style import save_figure
 
 WORKSPACE = {"signal": "sig", "backgrounds": ["bkg"], "shape_nps": {"tes": False}, "norm_nps": {}, "lumi_sigma": 0.02}
 

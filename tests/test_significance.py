@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from systlab.significance import asymptotic_check, check_payload, discovery_significance, ks_distance
+from systlab.infer.significance import asymptotic_check, check_payload, discovery_significance, ks_distance
 
 
 def one_bin_spec(s: float, b: float, n: float, sigma: float = 1e-6) -> dict:
@@ -73,7 +73,7 @@ def test_expected_z0_is_the_asimov_answer_whatever_the_data():
 
 
 def test_wilks_check_of_toy_values_passes_chi2_and_fails_a_wider_law():
-    from systlab.significance import wilks_check, wilks_payload
+    from systlab.infer.significance import wilks_check, wilks_payload
 
     rng = np.random.default_rng(1)
     good = wilks_check([*rng.chisquare(1, 500), None, float("nan")])  # non-finite toys are dropped

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from systlab.events import CANONICAL_COLUMNS
-from systlab.features import compute_features
-from systlab.simulate import LEP_PT_CUT, PROCESSES, TAU_PT_CUT, simulate_process
+from systlab.samples.features import compute_features
+from systlab.samples.simulate import LEP_PT_CUT, PROCESSES, TAU_PT_CUT, simulate_process
 
 
 @pytest.fixture(scope="module")

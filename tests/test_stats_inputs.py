@@ -11,13 +11,13 @@ import pyhf
 import pytest
 from scipy.optimize import brentq
 
-from systlab.fit import asimov_counts, fit_dataset
-from systlab.impacts import impacts
-from systlab.limits import upper_limit
-from systlab.sensitivity import evaluate, prior_toy_expectations
-from systlab.templates import Templates, hist_from_payload
-from systlab.toys import merge_chunks, run_toys
-from systlab.workspace import build_workspace, workspace_model
+from systlab.infer.fit import asimov_counts, fit_dataset
+from systlab.infer.impacts import impacts
+from systlab.infer.limits import upper_limit
+from systlab.infer.toys import merge_chunks, run_toys
+from systlab.likelihood.workspace import build_workspace, workspace_model
+from systlab.studies.sensitivity import evaluate, prior_toy_expectations
+from systlab.templates.histograms import Templates, hist_from_payload
 
 MU = {"name": "mu", "type": "normfactor", "data": None}
 LUMI = {"name": "lumi", "type": "lumi", "data": None}

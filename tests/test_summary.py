@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from systlab.summary import auc_from_metrics, build_summary, markdown_table, replica_record, write_summary
+from systlab.studies.summary import auc_from_metrics, build_summary, markdown_table, replica_record, write_summary
 
 
 def records() -> dict:
@@ -38,7 +38,7 @@ def test_summary_aggregates_across_replicas_and_writes_deterministic_json(tmp_pa
     write_summary(build_summary(records(), notes={"aware": "toy-based intervals not yet available"}),
                   tmp_path / "summary.json")  # fmt: skip
     assert (tmp_path / "summary.json").read_bytes() == first
-    assert json.loads(first)["format"] == "systlab.summary/1"
+    assert json.loads(first)["format"] == "systlab.studies.summary/1"
     table = (tmp_path / "summary.md").read_text()
     header = "| method | replicas | auc.nominal | auc.tes_+1sd | asimov_width.stat_only.-2"
     assert table.splitlines()[0].startswith(header)
@@ -58,7 +58,7 @@ def test_auc_from_metrics_json(tmp_path):
 
 
 def test_record_from_results_keys_widths_and_bias_by_tes_shift():
-    from systlab.summary import record_from_results
+    from systlab.studies.summary import record_from_results
 
     fits = {"asimov": {"interval_68": [0.5, 1.5], "mu_hat": 1.0},
             "expected_below": {"interval_68": [0.4, 1.8], "mu_hat": 1.1},
@@ -72,7 +72,7 @@ def test_record_from_results_keys_widths_and_bias_by_tes_shift():
 
 
 def test_summary_from_files_reads_the_workflow_layout(tmp_path):
-    from systlab.summary import summary_from_files
+    from systlab.studies.summary import summary_from_files
 
     metrics = tmp_path / "models" / "baseline" / "metrics.json"
     metrics.parent.mkdir(parents=True)
@@ -119,7 +119,7 @@ def _layout(tmp_path, q_scale: float = 1.0):
 
 
 def test_summary_has_limit_z0_and_wilks_columns(tmp_path):
-    from systlab.summary import markdown_table, summary_from_files
+    from systlab.studies.summary import markdown_table, summary_from_files
 
     metrics, paths = _layout(tmp_path)
     summary = summary_from_files([metrics], [], paths["toys"], {}, {"x": "note"}, paths["limits"],
@@ -137,7 +137,7 @@ def test_summary_has_limit_z0_and_wilks_columns(tmp_path):
 
 
 def test_summary_notes_where_wilks_fails(tmp_path):
-    from systlab.summary import summary_from_files
+    from systlab.studies.summary import summary_from_files
 
     metrics, paths = _layout(tmp_path, q_scale=2.0)  # q_mu twice too wide: not chi2_1
     summary = summary_from_files([metrics], [], paths["toys"], {})
@@ -150,8 +150,8 @@ def test_where_wilks_fails_the_width_is_calibrated_on_the_toys():
     cut at 2 and the calibrated width is sqrt(2) times the asymptotic one."""
     from scipy.stats import chi2
 
-    from systlab.significance import scan_interval, toy_critical_value
-    from systlab.summary import record_from_results, wilks_note
+    from systlab.infer.significance import scan_interval, toy_critical_value
+    from systlab.studies.summary import record_from_results, wilks_note
 
     wide = (2.0 * chi2.ppf((np.arange(400) + 0.5) / 400, 1)).tolist()
     assert toy_critical_value(wide) == pytest.approx(2.0, rel=0.02)
@@ -167,7 +167,7 @@ def test_where_wilks_fails_the_width_is_calibrated_on_the_toys():
 
 
 def test_summary_names_a_missing_or_incomplete_input(tmp_path):
-    from systlab.summary import summary_from_files
+    from systlab.studies.summary import summary_from_files
 
     metrics, paths = _layout(tmp_path)
     missing = tmp_path / "inference" / "baseline" / "r2" / "limit.json"
@@ -182,7 +182,7 @@ def test_wilks_check_reads_the_model_toys_when_there_are_some():
     """Held-out toys carry the templates' MC non-closure: the asymptotics check uses the model toys."""
     from scipy.stats import chi2
 
-    from systlab.summary import inference_record
+    from systlab.studies.summary import inference_record
 
     good = chi2.ppf((np.arange(200) + 0.5) / 200, 1).tolist()  # q_mu distributed as chi2_1
     shifted = [q + 3.0 for q in good]  # what a biased (non-closing) toy sample looks like
@@ -194,7 +194,7 @@ def test_wilks_check_reads_the_model_toys_when_there_are_some():
 
 
 def test_unconverged_fits_are_named_not_dropped():
-    from systlab.summary import unconverged_fits
+    from systlab.studies.summary import unconverged_fits
 
     fits = {("baseline", "r0"): {"asimov": {"converged": True}, "truth_above": {"converged": False}},
             ("pivot", "r1"): {"asimov": {"converged": False}}}
@@ -202,7 +202,7 @@ def test_unconverged_fits_are_named_not_dropped():
 
 
 def test_coverage_from_bias_matches_hand_computed_gaussian_cases():
-    from systlab.summary import coverage_from_bias, record_from_results
+    from systlab.studies.summary import coverage_from_bias, record_from_results
 
     assert coverage_from_bias(0.0, 2.0) == pytest.approx(0.682689, abs=1e-6)
     assert coverage_from_bias(0.5, 1.0) == pytest.approx(0.5 - 0.022750, abs=1e-6)  # b = sigma: Phi(0) - Phi(-2)

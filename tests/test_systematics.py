@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from systlab import systematics
-from systlab.catalogue import KNOWN_SHAPE_NPS, Variation
 from systlab.config import ConfigError, deep_update, load_config
-from systlab.simulate import LEP_PT_CUT, simulate_process
-from systlab.systematics import SYSTEMATICS, Objects, Systematic, get, register, unregister
-from systlab.templates import build_templates
-from systlab.vary import apply_variation, finish_sample, np_point, soft_met_draws, vary_process
-from systlab.workspace import build_workspace, workspace_settings
+from systlab.config.catalogue import KNOWN_SHAPE_NPS, Variation
+from systlab.likelihood.workspace import build_workspace, workspace_settings
+from systlab.samples import systematics
+from systlab.samples.simulate import LEP_PT_CUT, simulate_process
+from systlab.samples.systematics import SYSTEMATICS, Objects, Systematic, get, register, unregister
+from systlab.samples.vary import apply_variation, finish_sample, np_point, soft_met_draws, vary_process
+from systlab.templates.histograms import build_templates
 
 ROOT = Path(__file__).resolve().parents[1]
 FRACTIONS = {"train": 0.35, "validation": 0.15, "template": 0.3, "toy": 0.2}
@@ -151,13 +151,13 @@ def test_a_new_np_is_one_module_plus_a_config_entry_and_becomes_a_histosys(les, 
 def test_a_module_in_the_package_is_discovered(tmp_path, monkeypatch):
     """A new NP needs no edit of the registry: a module of the package defining ``SYSTEMATIC`` is found."""
     (tmp_path / "les_plugin.py").write_text(
-        "from systlab.systematics.base import Systematic\n"
+        "from systlab.samples.systematics.base import Systematic\n"
         "SYSTEMATIC = Systematic('les', 1.0, lambda objects, value: objects, moves={'lep', 'met'})\n"
     )
     monkeypatch.setattr(systematics, "__path__", [*systematics.__path__, str(tmp_path)])
-    monkeypatch.delitem(sys.modules, "systlab.systematics.les_plugin", raising=False)
+    monkeypatch.delitem(sys.modules, "systlab.samples.systematics.les_plugin", raising=False)
     try:
         assert [s.name for s in systematics._discovered()] == ["les"]
     finally:
-        sys.modules.pop("systlab.systematics.les_plugin", None)
+        sys.modules.pop("systlab.samples.systematics.les_plugin", None)
     assert "les" not in SYSTEMATICS  # found, not registered: registration happens once, at import

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from systlab.templates import (
+from systlab.templates.histograms import (
     build_templates,
     counts,
     merge_sparse_bins,

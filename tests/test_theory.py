@@ -219,7 +219,7 @@ def test_writers_produce_files_that_read_back(tmp_path, study):
 
 
 def test_figures_render(tmp_path, study):
-    from systlab.figures import theory as figures
+    from systlab.visualize import theory as figures
 
     note = theory.transcription_note(study.n_rows)
     with_pull = [r for r in study.results if r.has_pull]

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from systlab.toys import (
+from systlab.infer.toys import (
     ToyChunk,
     concatenate,
     coverage_penalty,
@@ -152,7 +152,7 @@ def test_chunks_without_q_mu_still_merge():
 
 
 def test_chunk_bounds_cover_every_toy_once():
-    from systlab.toys import chunk_bounds
+    from systlab.infer.toys import chunk_bounds
 
     assert chunk_bounds(10, 1) == [(0, 10)]
     bounds = chunk_bounds(100, 7)

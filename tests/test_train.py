@@ -11,12 +11,10 @@ import pytest
 import torch
 
 from systlab.events import SAMPLE_COLUMNS, SENTINEL
-from systlab.train import METHODS
-from systlab.train.baseline import train_baseline
-from systlab.train.loop import TrainingSettings
-from systlab.train.baseline import load_classifier, training_batches
-from systlab.train.loop import WeightedBCE, balanced_weights, evaluate, fit
-from systlab.train.model import Classifier, feature_statistics
+from systlab.methods import METHODS
+from systlab.methods.baseline import load_classifier, train_baseline, training_batches
+from systlab.methods.loop import TrainingSettings, WeightedBCE, balanced_weights, evaluate, fit
+from systlab.methods.model import Classifier, feature_statistics
 
 FEATURES = ["PRI_tau_pt", "PRI_met", "DER_mass_vis", "PRI_jet_leading_pt", "DER_deltaeta_jet_jet"]
 CENTRES = np.array([40.0, 30.0, 80.0, 60.0, 2.0])
@@ -203,7 +201,7 @@ def test_registry_and_settings_validation():
 
 def test_validation_batches_mix_the_classes():
     """Rows arrive grouped by class; a per-batch loss that depends on the class mix must see mixed batches."""
-    from systlab.train.loop import Batch, evaluate
+    from systlab.methods.loop import Batch, evaluate
 
     n = 2000
     label = torch.cat([torch.ones(n // 2), torch.zeros(n // 2)])

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from systlab.events import FEATURES, SENTINEL, SPLITS
-from systlab.features import compute_features, jet_features
-from systlab.simulate import simulate_process
-from systlab.vary import (
+from systlab.samples.features import compute_features, jet_features
+from systlab.samples.simulate import simulate_process
+from systlab.samples.vary import (
     Variation,
     apply_variation,
     by_jets,

@@ -8,14 +8,14 @@ import numpy as np
 import pyhf
 import pytest
 
-from systlab.templates import Templates, hist_from_payload
-from systlab.workspace import (
+from systlab.likelihood.workspace import (
     WorkspaceError,
     build_workspace,
     read_workspace,
     validate_workspace,
     write_workspace,
 )
+from systlab.templates.histograms import Templates, hist_from_payload
 
 EDGES = np.linspace(0.0, 1.0, 5)
 NOMINAL = {
@@ -127,7 +127,7 @@ def test_bad_inputs_raise_clear_errors(templates, spec):
 
 def test_workspace_settings_carry_every_configured_np():
     from systlab.config import load_config_files
-    from systlab.workspace import workspace_settings
+    from systlab.likelihood.workspace import workspace_settings
 
     cfg = load_config_files("config/config.yaml")
     settings = workspace_settings(cfg)

@@ -253,7 +253,7 @@ def _sets(mapping: Mapping[str, Any], parts: Sequence[str]) -> bool:
 class CheckedInput:
     """One validated ``inputs:`` entry and the files its patterns resolved to (None: not checked)."""
 
-    spec: Any  # systlab.ingest.InputSpec
+    spec: Any  # systlab.samples.ingest.InputSpec
     files: list[str] | None
 
 
@@ -261,7 +261,7 @@ def validate_inputs(inputs: Mapping[str, Any], layers: Sequence[Layer], check_fi
     """Validate every ``inputs:`` entry with ``InputSpec.from_mapping`` (and its files); errors name the layer."""
     if not inputs:
         return {}
-    from systlab.ingest import IngestError, InputSpec, resolve_files
+    from systlab.samples.ingest import IngestError, InputSpec, resolve_files
 
     checked = {}
     for process, mapping in inputs.items():
@@ -587,7 +587,7 @@ def pick_table(tables: Sequence[Table], fmt: str, wanted: str | None, path: Path
 
 def guess_process(path: Path) -> str:
     """A simulator process named in the file name (``..._ttbar.root`` -> ttbar), else a placeholder."""
-    from systlab.catalogue import PROCESSES
+    from systlab.config.catalogue import PROCESSES
 
     tokens = set(re.split(r"[^a-z0-9]+", path.stem.lower()))
     found = [p for p in PROCESSES if p in tokens]
@@ -733,7 +733,7 @@ def draft_inputs(file: str, fmt: str, table: Table, process: str, others: Sequen
             lines.append(f"{texts[column]:<{width}}  # {mapped[column].comment}")
         else:
             lines.append(texts[column])
-    from systlab.catalogue import PROCESSES
+    from systlab.config.catalogue import PROCESSES
 
     model = PROCESSES.get(process)
     expected = f"{model.expected_yield:.0f}" if model else "1000"

@@ -4,8 +4,8 @@ import re
 from snakemake.utils import validate
 
 from systlab.config import SCHEMA_PATH, load_config
-from systlab.grid_points import grid_points, parameterized_models, parameterized_np, point_samples
-from systlab.train.registry import REGISTRY
+from systlab.likelihood.grid_points import grid_points, parameterized_models, parameterized_np, point_samples
+from systlab.methods.registry import REGISTRY
 
 validate(config, str(SCHEMA_PATH))  # the schema ships inside the package
 CFG = load_config(config, source="config")

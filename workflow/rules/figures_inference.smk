@@ -1,5 +1,5 @@
 # Figures drawn from fits and toys (issue 7: profile curves, widths vs true alpha, coverage, pulls/impacts,
-# asymptotics). Code: src/systlab/figures/; each rule is thin and marks its PNG for `snakemake --report`.
+# asymptotics). Code: src/systlab/visualize/; each rule is thin and marks its PNG for `snakemake --report`.
 
 EXPECTED_FITS = expand("results/fits/{method}/{replica}/expected_{truth}.json", method=MODELS, replica=REPLICAS,
                        truth=[t.name for t in CFG.truths])

@@ -1,11 +1,11 @@
 # Figures drawn from the trained models and their scores (issue 7: features, ROC, decorrelation, calibration).
-# Code: src/systlab/figures/; numbers from systlab.{feature_histograms,roc,score_shapes,calibration}; each rule
+# Code: src/systlab/visualize/; numbers from systlab.{feature_histograms,roc,score_shapes,calibration}; each rule
 # is thin and marks its PNG for `snakemake --report`. A figure is left out when what it needs is not configured.
 
 MODEL_FIGURES = []
 TES_VARIATIONS = ["tes_-1sd", "nominal", "tes_+1sd"]
 HAS_TES = all(v in VARIATIONS for v in TES_VARIATIONS)
-# mass and momentum features that separate H from Z and move with TES (systlab.feature_histograms)
+# mass and momentum features that separate H from Z and move with TES (systlab.studies.feature_histograms)
 FEATURE_PLOT = ["DER_mass_vis", "DER_mass_MMC", "PRI_tau_pt", "PRI_met", "DER_mass_transverse_met_lep", "DER_pt_h",
                 "PRI_lep_pt", "DER_pt_ratio_lep_tau", "DER_deltar_tau_lep"]
 # ROC and calibration: every trained method, with the oracle at nominal TES as the one oracle shown (reference)

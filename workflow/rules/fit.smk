@@ -19,7 +19,7 @@ rule fit:
 
 
 # Parameterized models: every dataset binned with f(x; alpha_k) at each grid point, NPs profiled inside each
-# alpha_k, alpha profiled across the grid with its Gaussian prior (systlab.grid). Same JSON + a "grid" key.
+# alpha_k, alpha profiled across the grid with its Gaussian prior (systlab.likelihood.grid). Same JSON + a "grid" key.
 rule fit_grid:
     input:
         workspaces="results/grid/{method}/{replica}/workspaces.json",

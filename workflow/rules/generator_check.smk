@@ -1,6 +1,6 @@
 # The generator cross-check (issue 5; Ghosh & Nachman arXiv:2109.08159): pivot/DisCo trained against generator A
 # vs B (<method>_generator) or the scale family (<method>_scale) through rule train, then one job scoring every
-# variant of systlab.generators with them and with the plain baseline, and the figure.
+# variant of systlab.samples.generators with them and with the plain baseline, and the figure.
 
 CHECK_MODELS = [m.name for m in CFG.cross_check_models()]
 GENERATOR_CHECK_FIGURES = ["results/figures/generator_check.pdf"] if CHECK_MODELS else []

@@ -1,6 +1,6 @@
 # Cross-check of the histosys interpolation (issue 6): each fixed classifier of fit.histosys_check also fitted
 # through the grid construction in TES (the simulated sample at every grid point, no TES histosys), on the
-# Asimov and expected_<truth> datasets, beside its histosys fits (systlab.histosys_check), then one figure.
+# Asimov and expected_<truth> datasets, beside its histosys fits (systlab.studies.histosys_check), then one figure.
 
 HISTOSYS_CHECK_MODELS = list(CFG.histosys_check)
 HISTOSYS_CHECK_DATASETS = ["asimov"] + [f"expected_{t.name}" for t in CFG.truths]

@@ -1,5 +1,5 @@
 # Per-model figures of merit from the score files (no re-scoring): weighted AUC at TES -1, 0, +1 sigma and the
-# Jensen-Shannon divergence of background scores at +-1 sigma, per replica and mean +- std (systlab.metrics).
+# Jensen-Shannon divergence of background scores at +-1 sigma, per replica and mean +- std (systlab.studies.metrics).
 
 METRIC_VARIATIONS = ["tes_-1sd", "nominal", "tes_+1sd"]
 

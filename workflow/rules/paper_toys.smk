@@ -3,7 +3,7 @@
 # Independent of the Higgs analysis: toy events are generated inside the training job.
 from systlab.papertoys.settings import parse_paper_toys, split_model_name
 
-PAPER_TOYS = parse_paper_toys(config)
+PAPER_TOYS = CFG.paper_toys
 PAPER_TOY_LOG = "results/logs/paper_toys"
 
 

@@ -1,8 +1,8 @@
 # Sensitivity studies of the inference (issues 6 and 7, figure 14): binning (incl. a single-bin cut) and
 # pseudo-data drawn with a TES prior width other than the fit's, for the fixed classifiers in `sensitivity.models`.
-from systlab.sensitivity_settings import STUDIES, settings as sensitivity_settings
+from systlab.studies.sensitivity_settings import STUDIES, settings as sensitivity_settings
 
-SENSITIVITY = sensitivity_settings(config.get("sensitivity"))
+SENSITIVITY = CFG.sensitivity
 SENSITIVITY_MODELS = [m for m in SENSITIVITY.models if m in FIXED_FIT_MODELS]
 SENSITIVITY_FIGURES = ["results/figures/sensitivity.pdf"] if SENSITIVITY_MODELS else []
 

@@ -1,5 +1,5 @@
 # Scale-uncertainty pull study (issue 4): LO scale bands vs NLO, QCD per-particle reference, figures.
-# Code: src/systlab/theory/ (numbers) and src/systlab/figures/theory.py (drawing).
+# Code: src/systlab/theory/ (numbers) and src/systlab/visualize/theory.py (drawing).
 
 THEORY_FIGURES = [
     "results/figures/theory_pulls.pdf",

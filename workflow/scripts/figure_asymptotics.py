@@ -1,9 +1,9 @@
 """Rule figure_asymptotics: toy distribution of q_mu(mu_true) per method against chi2_1 (Wilks)."""
 
-from systlab.figures.asymptotics import plot_asymptotics
-from systlab.figures.inference_inputs import by_model, toy_figures
-from systlab.figures.style import save_figure
 from systlab.runtime import start
+from systlab.visualize.asymptotics import plot_asymptotics
+from systlab.visualize.inference_inputs import by_model, toy_figures
+from systlab.visualize.style import save_figure
 
 cfg = start(snakemake)  # noqa: F821
 toys = by_model(toy_figures(snakemake.input.toys), snakemake.params.models)  # noqa: F821

@@ -3,9 +3,9 @@
 import json
 from pathlib import Path
 
-from systlab.figures.interpolation import plot_interpolation
-from systlab.figures.style import save_figure
 from systlab.runtime import start
+from systlab.visualize.interpolation import plot_interpolation
+from systlab.visualize.style import save_figure
 
 cfg = start(snakemake)  # noqa: F821
 payload = json.loads(Path(snakemake.input[0]).read_text())  # noqa: F821

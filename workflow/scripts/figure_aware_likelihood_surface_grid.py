@@ -3,10 +3,10 @@
 import json
 from pathlib import Path
 
-from systlab.figures.likelihood_surface import SurfacePanel, plot_likelihood_surface
-from systlab.figures.style import save_figure
-from systlab.grid import likelihood_surface
+from systlab.infer.grid_profile import likelihood_surface
 from systlab.runtime import start
+from systlab.visualize.likelihood_surface import SurfacePanel, plot_likelihood_surface
+from systlab.visualize.style import save_figure
 
 cfg = start(snakemake)  # noqa: F821
 fits = {(Path(p).parent.name, Path(p).stem): json.loads(Path(p).read_text()) for p in snakemake.input.fits}  # noqa: F821

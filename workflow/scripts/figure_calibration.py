@@ -1,10 +1,10 @@
 """Rule figure_calibration: reliability curves at nominal TES, classes weighted equally as in training."""
 
-from systlab.calibration import reliability_summaries
-from systlab.figures.calibration import plot_calibration
-from systlab.figures.style import save_figure
-from systlab.result_files import read_template_scores
 from systlab.runtime import log, start
+from systlab.studies.calibration import reliability_summaries
+from systlab.studies.result_files import read_template_scores
+from systlab.visualize.calibration import plot_calibration
+from systlab.visualize.style import save_figure
 
 cfg = start(snakemake)  # noqa: F821
 params = snakemake.params  # noqa: F821

@@ -1,9 +1,9 @@
 """Rule figure_coverage: coverage, mean width and FAIR score of the 68% intervals from toys, per method."""
 
-from systlab.figures.coverage import plot_coverage
-from systlab.figures.inference_inputs import by_model, toy_figures
-from systlab.figures.style import save_figure
 from systlab.runtime import start
+from systlab.visualize.coverage import plot_coverage
+from systlab.visualize.inference_inputs import by_model, toy_figures
+from systlab.visualize.style import save_figure
 
 cfg = start(snakemake)  # noqa: F821
 toys = by_model(toy_figures(snakemake.input.toys, snakemake.input.held_out_fits), snakemake.params.models)  # noqa: F821

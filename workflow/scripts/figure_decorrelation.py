@@ -1,10 +1,10 @@
 """Rule figure_decorrelation: background score shapes at TES -1 sigma, nominal, +1 sigma per decorrelated method."""
 
-from systlab.figures.decorrelation import plot_decorrelation
-from systlab.figures.style import save_figure
-from systlab.result_files import read_template_scores
 from systlab.runtime import log, start
-from systlab.score_shapes import read_js_divergence, score_shapes
+from systlab.studies.result_files import read_template_scores
+from systlab.studies.score_shapes import read_js_divergence, score_shapes
+from systlab.visualize.decorrelation import plot_decorrelation
+from systlab.visualize.style import save_figure
 
 cfg = start(snakemake)  # noqa: F821
 params = snakemake.params  # noqa: F821

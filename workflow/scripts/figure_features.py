@@ -1,10 +1,10 @@
 """Rule figure_features: input features per process at nominal and TES +-1 sigma, ratio panels below."""
 
-from systlab.feature_histograms import feature_histograms, signal_scale
-from systlab.figures.features import plot_features
-from systlab.figures.style import save_figure
-from systlab.result_files import SampleKey, read_samples
 from systlab.runtime import log, start
+from systlab.studies.feature_histograms import feature_histograms, signal_scale
+from systlab.studies.result_files import SampleKey, read_samples
+from systlab.visualize.features import plot_features
+from systlab.visualize.style import save_figure
 
 cfg = start(snakemake)  # noqa: F821
 features = list(snakemake.params.features)  # noqa: F821

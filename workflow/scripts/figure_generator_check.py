@@ -3,9 +3,9 @@
 import json
 from pathlib import Path
 
-from systlab.figures.generator_check import plot_generator_check
-from systlab.figures.style import save_figure
 from systlab.runtime import start
+from systlab.visualize.generator_check import plot_generator_check
+from systlab.visualize.style import save_figure
 
 cfg = start(snakemake)  # noqa: F821
 fig = plot_generator_check(json.loads(Path(snakemake.input[0]).read_text()), lumi_fb=cfg.luminosity_fb)  # noqa: F821

@@ -1,9 +1,9 @@
 """Rule figure_histosys_check: histosys fit against the TES grid construction per fixed classifier and dataset."""
 
-from systlab.figures.histosys_check import plot_histosys_check
-from systlab.figures.style import save_figure
-from systlab.result_files import payloads_by_model
 from systlab.runtime import start
+from systlab.studies.result_files import payloads_by_model
+from systlab.visualize.histosys_check import plot_histosys_check
+from systlab.visualize.style import save_figure
 
 cfg = start(snakemake)  # noqa: F821
 results = payloads_by_model(snakemake.input)  # noqa: F821 results/histosys_check/<model>/<replica>.json

@@ -1,9 +1,9 @@
 """Rule figure_impacts: NP pulls/constraints and the impact ranking on mu of one fixed classifier (Asimov data)."""
 
-from systlab.figures.impacts import plot_impacts
-from systlab.figures.inference_inputs import impact_rows
-from systlab.figures.style import save_figure
 from systlab.runtime import start
+from systlab.visualize.impacts import plot_impacts
+from systlab.visualize.inference_inputs import impact_rows
+from systlab.visualize.style import save_figure
 
 cfg = start(snakemake)  # noqa: F821
 replicas, rows = impact_rows(snakemake.input.impacts)  # noqa: F821

@@ -1,9 +1,9 @@
 """Rule figure_lambda_scan: AUC, decorrelation, Asimov width and bias against lambda for pivot and DisCo."""
 
-from systlab.figures.lambda_scan import plot_lambda_scan
-from systlab.figures.style import save_figure
-from systlab.lambda_scan import scan_point
 from systlab.runtime import log, start
+from systlab.studies.lambda_scan import scan_point
+from systlab.visualize.lambda_scan import plot_lambda_scan
+from systlab.visualize.style import save_figure
 
 cfg = start(snakemake)  # noqa: F821
 declared = set(snakemake.input.metrics) | set(snakemake.input.fits)  # noqa: F821

@@ -1,9 +1,9 @@
 """Rule figure_profile_curves: -2 Delta lnL(mu) of every method on the expected pseudo-data of each truth."""
 
-from systlab.figures.inference_inputs import by_model, models_for_truth, profile_curves
-from systlab.figures.profile_curves import plot_profile_curves
-from systlab.figures.style import save_figure
 from systlab.runtime import start
+from systlab.visualize.inference_inputs import by_model, models_for_truth, profile_curves
+from systlab.visualize.profile_curves import plot_profile_curves
+from systlab.visualize.style import save_figure
 
 cfg = start(snakemake)  # noqa: F821
 curves = profile_curves(snakemake.input.fits)  # noqa: F821

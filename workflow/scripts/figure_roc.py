@@ -1,10 +1,10 @@
 """Rule figure_roc: ROC curves per method at TES -1 sigma, nominal, +1 sigma, with replica bands and AUCs."""
 
-from systlab.figures.roc import plot_roc
-from systlab.figures.style import save_figure
-from systlab.result_files import read_template_scores
-from systlab.roc import roc_summaries
 from systlab.runtime import log, start
+from systlab.studies.result_files import read_template_scores
+from systlab.studies.roc import roc_summaries
+from systlab.visualize.roc import plot_roc
+from systlab.visualize.style import save_figure
 
 cfg = start(snakemake)  # noqa: F821
 params = snakemake.params  # noqa: F821

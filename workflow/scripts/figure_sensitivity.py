@@ -3,9 +3,9 @@
 import json
 from pathlib import Path
 
-from systlab.figures.sensitivity import plot_sensitivity
-from systlab.figures.style import save_figure
 from systlab.runtime import start
+from systlab.visualize.sensitivity import plot_sensitivity
+from systlab.visualize.style import save_figure
 
 cfg = start(snakemake)  # noqa: F821
 results: dict = {}

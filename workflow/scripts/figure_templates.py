@@ -2,11 +2,11 @@
 
 import numpy as np
 
-from systlab.figures.style import save_figure
-from systlab.figures.templates import plot_score_templates
+from systlab.likelihood.workspace import histosys_data
 from systlab.runtime import start
-from systlab.templates import counts, read_templates
-from systlab.workspace import histosys_data
+from systlab.templates.histograms import counts, read_templates
+from systlab.visualize.style import save_figure
+from systlab.visualize.templates import plot_score_templates
 
 cfg = start(snakemake)  # noqa: F821
 templates = read_templates(snakemake.input[0])  # noqa: F821

@@ -1,10 +1,10 @@
 """Rule figure_width_vs_alpha: 68% interval width on mu vs the true TES shift per method, oracle as reference."""
 
 from systlab.config import oracle_name
-from systlab.figures.inference_inputs import interval_widths
-from systlab.figures.style import save_figure
-from systlab.figures.width_vs_alpha import plot_width_vs_alpha
 from systlab.runtime import start
+from systlab.visualize.inference_inputs import interval_widths
+from systlab.visualize.style import save_figure
+from systlab.visualize.width_vs_alpha import plot_width_vs_alpha
 
 cfg = start(snakemake)  # noqa: F821
 widths = interval_widths(snakemake.input.fits)  # noqa: F821

@@ -1,13 +1,12 @@
 """Rule fit: every dataset of one model replica (Asimov; pseudo-data and expectation at each truth) -> fits."""
 
-import zlib
 from pathlib import Path
 
-from systlab.fit import asimov_counts, fit_dataset, pseudo_data_counts, write_fit_result
+from systlab.infer.fit import asimov_counts, fit_dataset, pseudo_data_counts, write_fit_result
+from systlab.infer.toys import toy_expectation
+from systlab.likelihood.workspace import read_workspace
 from systlab.runtime import log, start
-from systlab.templates import read_templates
-from systlab.toys import toy_expectation
-from systlab.workspace import read_workspace
+from systlab.templates.histograms import read_templates
 
 cfg = start(snakemake)  # noqa: F821
 spec = read_workspace(snakemake.input.workspace)  # noqa: F821
@@ -22,7 +21,7 @@ for out in snakemake.output:  # noqa: F821
         observed = toy_expectation(templates, f"truth_{name}", mu=truth.mu, signal=cfg.signal)
     else:
         truth = next(t for t in cfg.truths if t.name == name)
-        observed = pseudo_data_counts(templates, dataset, mu=truth.mu, seed=cfg.seed + zlib.crc32(dataset.encode()),
+        observed = pseudo_data_counts(templates, dataset, mu=truth.mu, seed=cfg.seed_stream(dataset),
                                       signal=cfg.signal)
     result = fit_dataset(spec, observed, cfg.mu_range, cfg.scan_points, dataset)
     write_fit_result(result, out)

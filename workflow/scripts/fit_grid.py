@@ -3,8 +3,8 @@
 import time
 from pathlib import Path
 
-from systlab.grid_fit import grid_fit, grid_observations, write_grid_fit
-from systlab.grid_inputs import read_grid_scores, read_grid_workspaces
+from systlab.infer.grid_fit import grid_fit, grid_observations, write_grid_fit
+from systlab.likelihood.grid_inputs import read_grid_scores, read_grid_workspaces
 from systlab.runtime import log, start
 
 cfg = start(snakemake)  # noqa: F821

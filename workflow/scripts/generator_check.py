@@ -3,10 +3,10 @@
 from pathlib import Path
 
 from systlab.atomic import write_json
-from systlab.generator_check import check_payload, template_variants
-from systlab.result_files import model_files
+from systlab.methods.data import read_events
 from systlab.runtime import log, start
-from systlab.train.data import read_events
+from systlab.studies.generator_check import check_payload, template_variants
+from systlab.studies.result_files import model_files
 
 cfg = start(snakemake)  # noqa: F821
 variants = template_variants(read_events({Path(p).stem: p for p in snakemake.input.events}),  # noqa: F821

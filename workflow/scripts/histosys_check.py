@@ -1,14 +1,14 @@
 """Rule histosys_check: the Asimov and expected_<truth> datasets of one fixed-classifier replica fitted through the
-TES grid construction, beside the histosys fits of the same datasets (systlab.histosys_check)."""
+TES grid construction, beside the histosys fits of the same datasets (systlab.studies.histosys_check)."""
 
 import json
 import time
 from pathlib import Path
 
-from systlab.histosys_check import check_dataset, check_payload, dataset_counts, grid_specs, write_check
+from systlab.likelihood.workspace import read_workspace
 from systlab.runtime import log, start
-from systlab.templates import read_templates
-from systlab.workspace import read_workspace
+from systlab.studies.histosys_check import check_dataset, check_payload, dataset_counts, grid_specs, write_check
+from systlab.templates.histograms import read_templates
 
 cfg = start(snakemake)  # noqa: F821
 templates = read_templates(snakemake.input.templates)  # noqa: F821

@@ -2,13 +2,13 @@
 
 import time
 
-from systlab.fit import asimov_counts
-from systlab.grid_inputs import parameterized_models
-from systlab.impacts import impacts, write_impacts
-from systlab.limits import upper_limit_in_range, write_upper_limit
+from systlab.infer.fit import asimov_counts
+from systlab.infer.impacts import impacts, write_impacts
+from systlab.infer.limits import upper_limit_in_range, write_upper_limit
+from systlab.infer.significance import discovery_significance, write_significance
+from systlab.likelihood.grid_inputs import parameterized_models
+from systlab.likelihood.workspace import read_workspace
 from systlab.runtime import log, start
-from systlab.significance import discovery_significance, write_significance
-from systlab.workspace import read_workspace
 
 cfg = start(snakemake)  # noqa: F821
 method = snakemake.wildcards.method  # noqa: F821

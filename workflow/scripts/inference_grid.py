@@ -1,15 +1,15 @@
 """Rule inference_grid: the Asimov data (mu = 1, alpha = 0) of one parameterized-model replica through its
-grid-profiled likelihood -> CLs limit, Z0, pulls and impacts (systlab.grid_inference)."""
+grid-profiled likelihood -> CLs limit, Z0, pulls and impacts (systlab.infer.grid_inference)."""
 
 import time
 
-from systlab.grid_fit import asimov_at_points, grid_observations
-from systlab.grid_inference import grid_impacts, grid_significance, grid_upper_limit
-from systlab.grid_inputs import grid_morph, read_grid_scores, read_grid_workspaces
-from systlab.impacts import write_impacts
-from systlab.limits import write_upper_limit
+from systlab.infer.grid_fit import asimov_at_points, grid_observations
+from systlab.infer.grid_inference import grid_impacts, grid_significance, grid_upper_limit
+from systlab.infer.impacts import write_impacts
+from systlab.infer.limits import write_upper_limit
+from systlab.infer.significance import write_significance
+from systlab.likelihood.grid_inputs import grid_morph, read_grid_scores, read_grid_workspaces
 from systlab.runtime import log, start
-from systlab.significance import write_significance
 
 cfg = start(snakemake)  # noqa: F821
 grid = read_grid_workspaces(snakemake.input.workspaces)  # noqa: F821

@@ -1,7 +1,7 @@
 """Rule ingest: raw ROOT/HDF5 files of one process -> its canonical event table."""
 
-from systlab.ingest import InputSpec, ingest, simulated_spec
 from systlab.runtime import log, start
+from systlab.samples.ingest import InputSpec, ingest, simulated_spec
 
 cfg = start(snakemake)  # noqa: F821
 process = snakemake.wildcards.process  # noqa: F821

@@ -3,9 +3,9 @@
 from pathlib import Path
 
 from systlab.atomic import write_json
-from systlab.interpolation_check import check_payload
-from systlab.result_files import model_files
 from systlab.runtime import log, start
+from systlab.studies.interpolation_check import check_payload
+from systlab.studies.result_files import model_files
 
 cfg = start(snakemake)  # noqa: F821
 points = {float(k): sample for k, sample in snakemake.params.points.items()}  # noqa: F821

@@ -3,17 +3,17 @@
 from pathlib import Path
 
 from systlab.atomic import write_json
-from systlab.jes_granularity import binned_jes_score_tables, study
-from systlab.onnx_io import OnnxScorer
+from systlab.likelihood.workspace import workspace_settings
+from systlab.methods.data import read_events
+from systlab.methods.onnx_io import OnnxScorer
 from systlab.runtime import log, start
-from systlab.sensitivity import Truth, make_templates, read_tables, settings
-from systlab.templates import read_templates
-from systlab.train.data import read_events
-from systlab.workspace import workspace_settings
+from systlab.studies.jes_granularity import binned_jes_score_tables, study
+from systlab.studies.sensitivity import Truth, make_templates, read_tables
+from systlab.templates.histograms import read_templates
 
 cfg = start(snakemake)  # noqa: F821
 method, replica = snakemake.wildcards.method, snakemake.wildcards.replica  # noqa: F821
-boundaries = settings(snakemake.config.get("sensitivity")).jes_bins  # noqa: F821
+boundaries = cfg.sensitivity.jes_bins
 tables = read_tables({(Path(p).parent.name, Path(p).stem): p for p in snakemake.input.scores})  # noqa: F821
 scorer = OnnxScorer(snakemake.input.model, threads=snakemake.threads)  # noqa: F821
 events = read_events({Path(p).stem: p for p in snakemake.input.events})  # noqa: F821

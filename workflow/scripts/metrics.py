@@ -3,8 +3,8 @@
 from collections import defaultdict
 from pathlib import Path
 
-from systlab.metrics import model_metrics
 from systlab.runtime import log, start
+from systlab.studies.metrics import model_metrics
 
 start(snakemake)  # noqa: F821
 # results/scores/<model>/<replica>/<process>/<variation>.parquet

@@ -1,15 +1,14 @@
 """Rules figure_toy_*: the paper-toy figures (which one from the rule's params.figure)."""
 
-from systlab.figures.paper_toys import plot_decision_maps, plot_likelihood_ratio, plot_pivot_outputs
-from systlab.figures.style import save_figure
 from systlab.papertoys.evaluate import group_models
 from systlab.papertoys.figure_data import decision_maps, pivot_output_histograms, ratio_profiles
-from systlab.papertoys.settings import parse_paper_toys
 from systlab.runtime import start
+from systlab.visualize.paper_toys import plot_decision_maps, plot_likelihood_ratio, plot_pivot_outputs
+from systlab.visualize.style import save_figure
 
 smk = snakemake  # noqa: F821
 cfg = start(smk)
-settings = parse_paper_toys(smk.config)
+settings = cfg.paper_toys
 models = group_models(smk.input)
 figure = smk.params.figure
 if figure == "decision_boundary":

@@ -2,12 +2,11 @@
 
 from pathlib import Path
 
-from systlab.papertoys.settings import parse_paper_toys
 from systlab.papertoys.training import train_toy_model
 from systlab.runtime import start
 
 smk = snakemake  # noqa: F821
-start(smk)
-settings = parse_paper_toys(smk.config)
+cfg = start(smk)
+settings = cfg.paper_toys
 wc = smk.wildcards
 train_toy_model(wc.toy, wc.toy_model, wc.replica, settings, Path(smk.output.onnx).parent)

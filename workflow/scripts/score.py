@@ -5,9 +5,9 @@ Parameterised models get alpha_<np> = the sample's own shift of that NP (0 if it
 
 from pathlib import Path
 
-from systlab.onnx_io import OnnxScorer
+from systlab.methods.onnx_io import OnnxScorer
 from systlab.runtime import log, start
-from systlab.score import score_sample, scoring_parameters
+from systlab.templates.score import score_sample, scoring_parameters
 
 cfg = start(snakemake)  # noqa: F821
 parameters = OnnxScorer(snakemake.input.model).parameters  # noqa: F821

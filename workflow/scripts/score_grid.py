@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from systlab.grid_inputs import grid_points, parameterized_np, score_grid_point
+from systlab.likelihood.grid_inputs import grid_points, parameterized_np, score_grid_point
 from systlab.runtime import log, start
 
 cfg = start(snakemake)  # noqa: F821

@@ -1,11 +1,11 @@
 """Rule sensitivity: one study (binning or prior mismatch) for one fixed-classifier replica -> JSON points."""
 
-import zlib
 from pathlib import Path
 
 from systlab.atomic import write_json
+from systlab.likelihood.workspace import build_workspace, workspace_settings
 from systlab.runtime import log, start
-from systlab.sensitivity import (
+from systlab.studies.sensitivity import (
     Truth,
     cut_edges,
     evaluate,
@@ -13,20 +13,18 @@ from systlab.sensitivity import (
     point_payload,
     prior_toy_expectations,
     read_tables,
-    settings,
 )
-from systlab.templates import bin_edges, signal_processes
-from systlab.workspace import build_workspace, workspace_settings
+from systlab.templates.histograms import bin_edges, signal_processes
 
 cfg = start(snakemake)  # noqa: F821
 study, method, replica = (snakemake.wildcards.study, snakemake.wildcards.method,  # noqa: F821
                           snakemake.wildcards.replica)  # noqa: F821
-options = settings(snakemake.config.get("sensitivity"))  # noqa: F821
+options = cfg.sensitivity
 tables = read_tables({(Path(p).parent.name, Path(p).stem): p for p in snakemake.input})  # noqa: F821
 signal = signal_processes(tables)
 workspace = workspace_settings(cfg)
 truths = [Truth(t.name, t.mu, f"truth_{t.name}") for t in cfg.truths]
-seed = cfg.seed + zlib.crc32(f"sensitivity/{study}/{method}/{replica}".encode())
+seed = cfg.seed_stream("sensitivity", study, method, replica)
 common = {"truths": truths, "mu_range": cfg.mu_range, "scan_points": cfg.scan_points,
           "n_toys": options.n_toys, "seed": seed}
 points = []

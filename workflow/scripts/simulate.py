@@ -2,9 +2,9 @@
 
 import time
 
-from systlab import rawio
 from systlab.runtime import log, start
-from systlab.simulate import simulate_process
+from systlab.samples import rawio
+from systlab.samples.simulate import simulate_process
 
 cfg = start(snakemake)  # noqa: F821
 process = snakemake.wildcards.process  # noqa: F821

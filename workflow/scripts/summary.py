@@ -1,7 +1,7 @@
 """Rule summary: metrics, fits, toys, limits and significances of every model replica -> the comparison table."""
 
 from systlab.runtime import log, start
-from systlab.summary import summary_from_files, write_summary
+from systlab.studies.summary import summary_from_files, write_summary
 
 cfg = start(snakemake)  # noqa: F821
 notes = {

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from systlab.runtime import log, start
-from systlab.templates import build_templates, write_templates
+from systlab.templates.histograms import build_templates, write_templates
 
 cfg = start(snakemake)  # noqa: F821
 # results/scores/<method>/<replica>/<process>/<variation>.parquet

@@ -4,9 +4,9 @@ import json
 import logging
 from pathlib import Path
 
-from systlab.figures import theory as fig
 from systlab.runtime import log, start
 from systlab.theory import TAIL_HEADER, in_qcd_reference, rank_tails, read_pulls_csv, tail_table_rows
+from systlab.visualize import theory as fig
 
 cfg = start(snakemake)  # noqa: F821
 logging.getLogger("matplotlib").setLevel(logging.WARNING)  # mathtext logs every symbol substitution at INFO

@@ -8,18 +8,17 @@ Both fluctuate the auxiliary measurements around nominal (frequentist toys of a 
 from its own stream, so any chunking gives the same toys.
 """
 
-import zlib
 
 from systlab.atomic import write_json
+from systlab.infer.toys import chunk_bounds, chunk_payload, run_toys, study_expectations, toy_truth
+from systlab.likelihood.workspace import read_workspace
 from systlab.runtime import log, start
-from systlab.templates import read_templates
-from systlab.toys import chunk_bounds, chunk_payload, run_toys, study_expectations, toy_truth
-from systlab.workspace import read_workspace
+from systlab.templates.histograms import read_templates
 
 cfg = start(snakemake)  # noqa: F821
 truth = toy_truth(cfg)
 spec = read_workspace(snakemake.input.workspace)  # noqa: F821
-seed = cfg.seed + zlib.crc32(f"{snakemake.wildcards.method}/{snakemake.wildcards.replica}".encode())  # noqa: F821
+seed = cfg.seed_stream(snakemake.wildcards.method, snakemake.wildcards.replica)  # noqa: F821
 first, stop = chunk_bounds(cfg.n_toys, cfg.toy_chunks)[int(snakemake.wildcards.chunk)]  # noqa: F821
 expected = study_expectations(read_templates(snakemake.input.templates), spec, truth, cfg.signal)  # noqa: F821
 chunks = {}

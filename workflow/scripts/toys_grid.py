@@ -8,19 +8,18 @@ the staterror NPs describe and that the fixed classifiers' toys get from their f
 it the held-out toys vary by Poisson alone and over-cover: README, "Coverage").
 """
 
-import zlib
 
-from systlab.event_toys import truth_events
-from systlab.grid_fit import TOY_INTERPOLATION, run_grid_toys
-from systlab.grid_inputs import grid_morph, read_grid_scores, read_grid_workspaces
+from systlab.infer.event_toys import truth_events
+from systlab.infer.grid_fit import TOY_INTERPOLATION, run_grid_toys
+from systlab.infer.toys import TOY_STUDY_SPLITS, merge_chunks, toy_truth, truth_sample, write_coverage
+from systlab.likelihood.grid_inputs import grid_morph, read_grid_scores, read_grid_workspaces
 from systlab.runtime import log, start
-from systlab.toys import TOY_STUDY_SPLITS, merge_chunks, toy_truth, truth_sample, write_coverage
 
 cfg = start(snakemake)  # noqa: F821
 truth = toy_truth(cfg)
 grid = read_grid_workspaces(snakemake.input.workspaces)  # noqa: F821
 per_point = [read_grid_scores(p) for p in snakemake.input.scores]  # noqa: F821
-seed = cfg.seed + zlib.crc32(f"{snakemake.wildcards.method}/{snakemake.wildcards.replica}".encode())  # noqa: F821
+seed = cfg.seed_stream(snakemake.wildcards.method, snakemake.wildcards.replica)  # noqa: F821
 results, n_fits = {}, {}
 for name, stream in (("held_out", seed), ("model", seed + 1)):
     events = truth_events(per_point, truth_sample(truth), [cfg.signal], split=TOY_STUDY_SPLITS[name])

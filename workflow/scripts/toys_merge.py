@@ -2,8 +2,8 @@
 
 import json
 
+from systlab.infer.toys import merge_chunks, toy_chunk_from_payload, write_coverage
 from systlab.runtime import log, start
-from systlab.toys import merge_chunks, toy_chunk_from_payload, write_coverage
 
 start(snakemake)  # noqa: F821
 payloads = [(path, json.loads(open(path).read())) for path in snakemake.input]  # noqa: F821

@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
+from systlab.methods import METHODS
+from systlab.methods.data import read_events
+from systlab.methods.setup import method_options, model_training_tables, training_settings
 from systlab.runtime import log, start
-from systlab.train import METHODS
-from systlab.train.data import read_events
-from systlab.train.setup import method_options, model_training_tables, training_settings
 
 cfg = start(snakemake)  # noqa: F821
 spec = cfg.model(snakemake.wildcards.method)  # noqa: F821

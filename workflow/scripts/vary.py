@@ -1,8 +1,8 @@
 """Rule vary: canonical events of one process -> one sample table per variation."""
 
 from systlab.runtime import log, start
-from systlab.simulate import process_seed
-from systlab.vary import vary_process
+from systlab.samples.simulate import process_seed
+from systlab.samples.vary import vary_process
 
 cfg = start(snakemake)  # noqa: F821
 process = snakemake.wildcards.process  # noqa: F821

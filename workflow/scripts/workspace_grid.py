@@ -1,7 +1,7 @@
 """Rule workspace_grid: per-grid-point scores of a parameterized model -> one full pyhf workspace per alpha_k."""
 
 from systlab.atomic import write_json
-from systlab.grid_inputs import build_grid_workspaces, grid_workspaces_payload, parameterized_np
+from systlab.likelihood.grid_inputs import build_grid_workspaces, grid_workspaces_payload, parameterized_np
 from systlab.runtime import log, start
 
 cfg = start(snakemake)  # noqa: F821

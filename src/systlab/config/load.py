@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from systlab.catalogue import KNOWN_SHAPE_NPS, PROCESSES
+from systlab.config.catalogue import KNOWN_SHAPE_NPS, PROCESSES
 from systlab.config.model import (
     Config,
     ConfigError,
@@ -32,8 +32,8 @@ from systlab.config.model import (
     Truth,
 )
 from systlab.events import FEATURES
-from systlab.train.registry import REGISTRY
-from systlab.train.registry import get as get_method
+from systlab.methods.registry import REGISTRY
+from systlab.methods.registry import get as get_method
 
 #: Sections of ``method_settings`` that systlab types itself; others belong to externally registered methods.
 KNOWN_SETTINGS = ("pivot", "disco", "grl", "inferno", "aware", "oracle")
@@ -84,7 +84,7 @@ def load_config(mapping: Mapping[str, Any], source: str = "config") -> Config:
                 tuple(float(k) for k in v.get("grid", [0.0])))
         for name, v in shape_cfg.items()
     )  # fmt: skip
-    for np_ in shape_nps:  # names and nominals from the systematics registry (systlab.systematics)
+    for np_ in shape_nps:  # names and nominals from the systematics registry (systlab.samples.systematics)
         if np_.name not in KNOWN_SHAPE_NPS:
             raise _fail(source, f"systematics.shape.{np_.name}",
                         f"unknown shape NP {np_.name!r}; registered: {list(KNOWN_SHAPE_NPS)}")
@@ -177,6 +177,7 @@ def load_config(mapping: Mapping[str, Any], source: str = "config") -> Config:
         n_grid_toys=int(m.get("toys", {}).get("grid_n", m.get("toys", {}).get("n", 100))),
         toy_chunks=int(m.get("toys", {}).get("chunks", 1)),
         generator_check=generator_check,
+        raw=dict(m),
     )
     if cfg.grid_morph_step > 0 and cfg.grid_interpolation != "quadratic":
         raise _fail(source, "fit.grid_interpolation", "the morph (fit.grid_morph_step > 0) needs 'quadratic' "

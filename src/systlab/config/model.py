@@ -5,13 +5,14 @@ Built only by :func:`systlab.config.load.load_config`; stages receive a :class:`
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from systlab.catalogue import TRAINING_VARIANTS, Variation
-from systlab.train.registry import REGISTRY
-from systlab.train.registry import get as get_method
+from systlab.config.catalogue import TRAINING_VARIANTS, Variation
+from systlab.methods.registry import REGISTRY
+from systlab.methods.registry import get as get_method
 
 
 class ConfigError(ValueError):
@@ -133,7 +134,7 @@ def lambda_scan_name(method: str, lam: float) -> str:
 LAMBDA_METHODS = tuple(name for name, m in REGISTRY.items() if m.lambda_scan)
 
 
-#: Modelling families of the generator cross-check that pivot/DisCo can be trained against (systlab.generators).
+#: Modelling families of the generator cross-check that pivot/DisCo can be trained against (systlab.samples.generators).
 CROSS_CHECK_FAMILIES = tuple(TRAINING_VARIANTS)
 
 
@@ -188,6 +189,26 @@ class Config:
     n_grid_toys: int = 100  # toys.grid_n: toys per replica of a grid-profiled (parameterized) model
     toy_chunks: int = 1  # toys.chunks: jobs the toys of one fixed-model replica are split into (for clusters)
     generator_check: GeneratorCheck = GeneratorCheck()
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)  # the validated mapping
+
+    def seed_stream(self, *parts: str) -> int:
+        """The seed of one named random stream (e.g. ``seed_stream("toys", model, replica)``): the config seed plus
+        the crc32 of the parts joined by "/", so every stream is fixed by the config and independent of the others."""
+        return self.seed + zlib.crc32("/".join(parts).encode())
+
+    @property
+    def sensitivity(self):
+        """The ``sensitivity`` section, typed (:class:`systlab.studies.sensitivity_settings.Settings`)."""
+        from systlab.studies.sensitivity_settings import settings
+
+        return settings(self.raw.get("sensitivity"))
+
+    @property
+    def paper_toys(self):
+        """The ``paper_toys`` section, typed (:class:`systlab.papertoys.settings.PaperToySettings`)."""
+        from systlab.papertoys.settings import parse_paper_toys
+
+        return parse_paper_toys(self.raw)
 
     @property
     def processes(self) -> tuple[str, ...]:

@@ -18,8 +18,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from systlab.metrics import mean_std
-from systlab.onnx_io import OnnxScorer
+from systlab.methods.onnx_io import OnnxScorer
 from systlab.papertoys.evaluate import (
     auc,
     evaluation_sample,
@@ -31,6 +30,7 @@ from systlab.papertoys.evaluate import (
 from systlab.papertoys.inferno import expected_mu_std, is_binning_model
 from systlab.papertoys.settings import oracle_name
 from systlab.papertoys.toys import Toy, get_toy
+from systlab.studies.metrics import mean_std
 
 #: The pivot passes when its mean JS divergence (z = -1 vs +1) is below this fraction of the baseline's.
 PIVOT_JS_RATIO = 0.25

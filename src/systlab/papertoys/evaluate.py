@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import ks_2samp
 
-from systlab.metrics import js_divergence, score_histogram, weighted_auc
-from systlab.onnx_io import OnnxScorer
+from systlab.methods.onnx_io import OnnxScorer
 from systlab.papertoys.toys import TOYS, Toy, ToySample
+from systlab.studies.metrics import js_divergence, score_histogram, weighted_auc
 
 #: Entropy word of the evaluation samples' seed (training uses the replica index there).
 EVALUATION_STREAM = 1_000_000

@@ -1,6 +1,6 @@
 """The arrays the paper-toy figures draw: decision maps, learned-vs-analytic ratio profiles, pivot output histograms.
 
-Computed here from the exported models so that ``systlab.figures.paper_toys`` only draws.
+Computed here from the exported models so that ``systlab.visualize.paper_toys`` only draws.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from systlab.metrics import JS_BINS, js_divergence
 from systlab.papertoys.checks import Models
 from systlab.papertoys.evaluate import (
     evaluation_sample,
@@ -21,6 +20,7 @@ from systlab.papertoys.evaluate import (
 )
 from systlab.papertoys.settings import split_model_name
 from systlab.papertoys.toys import RotatingGaussiansToy, get_toy
+from systlab.studies.metrics import JS_BINS, js_divergence
 
 #: Z values (rotation t = Z pi/4) shown in the rotating-Gaussians figures.
 FIGURE_Z = (0.0, 1.0, 2.0)

@@ -5,7 +5,7 @@ per bin give an Asimov Poisson likelihood in (mu, r, lambda) with the Gaussian c
 loss is the (mu, mu) element of the inverse Fisher information: the expected variance of mu with r and lambda
 profiled. Background features follow the nuisances through the toy's own transformations (x1 + r, x3 / lambda), so
 the counts are differentiable in them. The soft binner and the Fisher-information loss are those of the
-H->tautau method (``systlab.train.inferno``); this module holds the toy's own nuisances and evaluation.
+H->tautau method (``systlab.methods.inferno``); this module holds the toy's own nuisances and evaluation.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ import pandas as pd
 import torch
 from torch import nn
 
-from systlab.onnx_io import OnnxScorer
+from systlab.methods.common import TrainedModel, train_classifier
+from systlab.methods.inferno import BINS, TEMPERATURE, SoftBinner, fisher_mu_variance
+from systlab.methods.loop import Batch, TrainingSettings
+from systlab.methods.model import feature_statistics
+from systlab.methods.onnx_io import OnnxScorer
 from systlab.papertoys.evaluate import evaluation_sample, grid_scores
 from systlab.papertoys.toys import Toy, ToySample, get_toy
-from systlab.train.common import TrainedModel, train_classifier
-from systlab.train.inferno import BINS, TEMPERATURE, SoftBinner, fisher_mu_variance
-from systlab.train.loop import Batch, TrainingSettings
-from systlab.train.model import feature_statistics
 
 #: Finite-difference step of r and lambda in the training loss.
 FD_STEP = 0.01

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from systlab.methods.settings import PivotSettings, TrainingSettings
 from systlab.papertoys.toys import get_toy
-from systlab.train_settings import PivotSettings, TrainingSettings
 
 METHODS = ("baseline", "augmented", "pivot", "disco", "aware", "oracle", "inferno")
 ORACLE = re.compile(r"^oracle_(?P<nuisance>[A-Za-z]+)(?P<point>-?[0-9.]+)$")

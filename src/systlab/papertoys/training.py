@@ -1,4 +1,4 @@
-"""Train systlab's methods on a paper toy with the shared loop (``systlab.train``): an adapter from toy arrays.
+"""Train systlab's methods on a paper toy with the shared loop (``systlab.methods``): an adapter from toy arrays.
 
 The toy events become per-class tables with the ``split``/``label``/``weight``/``z_<np>`` columns that
 ``train.common.train_classifier`` reads, so every method writes the same files as on the Higgs sample
@@ -17,20 +17,20 @@ import pandas as pd
 import torch
 
 from systlab.events import SPLITS
-from systlab.papertoys.inferno import train_inferno
-from systlab.papertoys.settings import PaperToySettings, split_model_name
-from systlab.papertoys.toys import TOYS, Toy, ToySample, get_toy
-from systlab.train.common import TrainedModel, train_classifier
-from systlab.train.data import z_column
-from systlab.train.disco import DiscoLoss
-from systlab.train.loop import Batch, TrainingSettings, WeightedBCE
-from systlab.train.model import Classifier
-from systlab.train.pivot import (
+from systlab.methods.common import TrainedModel, train_classifier
+from systlab.methods.data import z_column
+from systlab.methods.disco import DiscoLoss
+from systlab.methods.loop import Batch, TrainingSettings, WeightedBCE
+from systlab.methods.model import Classifier
+from systlab.methods.pivot import (
     MixtureDensityAdversary,
     PivotLoss,
     PivotSettings,
     train_pivot,
 )
+from systlab.papertoys.inferno import train_inferno
+from systlab.papertoys.settings import PaperToySettings, split_model_name
+from systlab.papertoys.toys import TOYS, Toy, ToySample, get_toy
 
 #: How each method sets the toy's nuisances per training event.
 METHOD_DRAWS = {"baseline": "nominal", "augmented": "prior", "pivot": "prior", "disco": "prior",

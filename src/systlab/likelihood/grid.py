@@ -1,0 +1,319 @@
+"""The grid-profiled likelihood of a parameterized classifier f(x; α), profiled continuously over α.
+
+At every grid point α_k the caller gives a full pyhf workspace (templates of f(x; α_k); every other
+NP inside as usual) and the observed counts re-binned with f(x; α_k). Per k and μ, everything but μ
+is profiled (a pyhf conditional fit) → −2lnL_k(μ). Because the binned data differ between grid
+points, each −2lnL_k is taken relative to its saturated Poisson term (the deviance
+2Σ[ν − n + n ln(n/ν)] plus the constraint terms), which removes the data-only terms
+(ln n!, n ln n) that change with the binning. Adding the Gaussian prior ((α_k − α0)/σ)² and
+interpolating across k (cubic spline, or a parabola through the lowest point and its neighbours)
+gives −2lnL(μ, α), minimised over α → the profile −2ΔlnL(μ), μ̂, α̂ and the 68% interval.
+
+Interpolating −2lnL between grid points fails where the data pin α more tightly than the grid spacing:
+each point's templates carry their own MC noise and the parabola through three points spaced wider than
+the α width does not follow the likelihood. :class:`Morph` cures it: every point's workspace carries α as a
+histosys towards its neighbours' samples (scored with the same f(x; α_k)), so inside a point's cell α
+moves the templates at a fixed observable, and the profile is taken on a fine α grid of pinned values.
+
+The same construction for a fixed classifier (:func:`histosys_grid_specs`: the workspace at α_k
+with one histosys NP replaced by its interpolated templates, identical observed counts) is the
+cross-check of pyhf's histosys interpolation. The grid-spacing effect is reported by redoing the
+profile with every second grid point (no new fits except at μ not yet visited).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+import scipy.special
+
+from systlab.likelihood.binned import Likelihood, Minimum
+
+
+def saturated_twice_nll(observed: np.ndarray) -> float:
+    """−2 Σ ln Poisson(n | n): the main-data part of −2lnL of the saturated model."""
+    n = np.asarray(observed, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logn = np.where(n > 0, n * np.log(np.where(n > 0, n, 1.0)), 0.0)
+    return float(-2.0 * np.sum(logn - n - scipy.special.gammaln(n + 1.0)))
+
+
+def saturated_constraint(lik: Likelihood) -> float:
+    """−2 ln of the constraint terms at their maximum (each constrained NP at its auxiliary datum).
+
+    Gaussian constraints carry ln σ normalisations; the per-bin MC-statistics widths differ between
+    grid points (different binnings), so this term must leave −2lnL_k like the data-only terms do.
+    """
+    config = lik.model.config
+    if not config.auxdata_order:
+        return 0.0
+    pars = np.asarray(lik.init, dtype=float).copy()
+    aux = lik.data[config.nmaindata :]
+    i = 0
+    for name in config.auxdata_order:
+        sl = config.par_slice(name)
+        n = sl.stop - sl.start
+        pars[sl] = aux[i : i + n]
+        i += n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(-2.0 * lik.model.constraint_logpdf(aux, pars))
+
+
+class Morph(NamedTuple):
+    """The grid NP as a fit parameter between grid points (the cure for the noisy −2lnL interpolation).
+
+    Every point's workspace carries the NP as a histosys whose ±1 templates extend, per unit α, the
+    neighbouring grid points' samples scored with the point's own f(x; α_k)
+    (:func:`systlab.likelihood.grid_inputs.unit_shifts`), and an auxiliary datum α0 − α_k: pyhf's piecewise-linear
+    interpolation then moves the templates continuously in α with the observable held fixed. The NP is pinned on a
+    fine grid of ``step`` inside each point's cell (half-way to its neighbours), so −2lnL varies smoothly in α
+    except where the observable changes at a cell boundary. ``step`` 0 keeps only the grid points (the interpolation
+    of −2lnL alone).
+    """
+
+    np_name: str
+    step: float  # σ units
+
+
+def morph_points(alphas: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """(owning grid point k, shift δ) of every fine-grid point α_k + i·step inside the cell of α_k.
+
+    The cell of α_k reaches half-way to each neighbour (lower end included) and to the grid's end points.
+    """
+    if step < 0:
+        raise ValueError(f"morph step {step} must be >= 0")
+    alphas = np.asarray(alphas, dtype=float)
+    owner, shifts = [], []
+    for k, a in enumerate(alphas):
+        lo = alphas[0] if k == 0 else 0.5 * (alphas[k - 1] + a)
+        hi = alphas[-1] if k == alphas.size - 1 else 0.5 * (a + alphas[k + 1])
+        if step == 0:
+            deltas = np.zeros(1)
+        else:
+            i = np.arange(np.ceil((lo - a) / step - 1e-9), np.floor((hi - a) / step + 1e-9) + 1)
+            deltas = i * step
+            keep = (a + deltas >= lo - 1e-9) & ((a + deltas < hi - 1e-9) | (k == alphas.size - 1))
+            deltas = deltas[keep]
+        owner += [k] * deltas.size
+        shifts += deltas.tolist()
+    return np.asarray(owner, dtype=int), np.asarray(shifts, dtype=float)
+
+
+def _morph_view(lik: Likelihood, np_name: str, alpha_k: float, delta: float, alpha0: float) -> Likelihood:
+    """Point k's likelihood with the grid NP pinned at δ and its auxiliary datum at α0 − α_k (prior N(α0, 1))."""
+    config = lik.model.config
+    if np_name not in config.auxdata_order:
+        raise KeyError(f"morph: no constrained parameter {np_name!r} in the grid point's workspace")
+    view = lik.pinned(np_name, delta)
+    i = sum(config.param_set(n).n_parameters for n in config.auxdata_order[: config.auxdata_order.index(np_name)])
+    view.auxdata = lik.auxdata.copy()
+    view.auxdata[i] = alpha0 - alpha_k
+    view.data[config.nmaindata + i] = alpha0 - alpha_k
+    return view
+
+
+class GridLikelihood:
+    """−2lnL_k(μ) + prior_k for every grid point, each conditional fit cached and warm-started.
+
+    One pyhf model per grid point serves many datasets (:meth:`set_data`), e.g. the toys of a grid.
+    """
+
+    def __init__(self, specs: Sequence[dict], observed: Sequence[Sequence[float]], alphas: Sequence[float],
+                 alpha0: float, alpha_sigma: float, mu_range: tuple[float, float],
+                 auxdata: Sequence[Sequence[float]] | None = None, morph: Morph | None = None) -> None:  # fmt: skip
+        if not len(specs) == len(observed) == len(alphas):
+            raise ValueError(f"{len(specs)} specs, {len(observed)} observations and {len(alphas)} alphas differ")
+        grid_alphas = np.asarray(alphas, dtype=float)
+        if grid_alphas.size < 3 or not np.all(np.diff(grid_alphas) > 0):
+            raise ValueError(f"alphas must be >= 3 increasing grid points, got {grid_alphas.tolist()}")
+        if not alpha_sigma > 0:
+            raise ValueError(f"alpha_sigma {alpha_sigma} must be > 0")
+        base = [Likelihood(s, None, mu_range) for s in specs]
+        self.grid_alphas, self.alpha0 = grid_alphas, float(alpha0)
+        if morph is None:
+            self.owner, shifts = np.arange(grid_alphas.size), np.zeros(grid_alphas.size)
+            self.liks = base
+            self.prior = ((grid_alphas - alpha0) / alpha_sigma) ** 2
+        else:
+            if alpha_sigma != 1.0:
+                raise ValueError(f"morph: the grid NP's constraint is pyhf's unit Gaussian, alpha_sigma {alpha_sigma}")
+            self.owner, shifts = morph_points(grid_alphas, morph.step)
+            self.liks = [_morph_view(base[k], morph.np_name, grid_alphas[k], d, self.alpha0)
+                         for k, d in zip(self.owner, shifts, strict=True)]  # fmt: skip
+            self.prior = np.zeros(self.owner.size)  # the prior is each model's own constraint term
+        self.alphas = grid_alphas[self.owner] + shifts
+        #: Points of one cell share an observable (a parabola may join them); None: every point its own observable
+        #: and −2lnL interpolated across them
+        self.cells = None if morph is None or morph.step == 0 else self.owner
+        self.mu_range = tuple(map(float, mu_range))
+        self.held: dict[str, float] = {}  # scalar NPs held fixed in every conditional fit (impacts)
+        self.set_data(observed, auxdata)
+
+    def subset(self, points: Sequence[int]) -> GridLikelihood:
+        """A view on ``points`` only (e.g. every second one: the spacing effect); fits and caches are shared."""
+        points = np.asarray(points, dtype=int)
+        view = copy.copy(self)
+        for name in ("alphas", "prior", "offsets", "owner"):
+            setattr(view, name, getattr(self, name)[points])
+        view.cells = None if self.cells is None else self.cells[points]
+        for name in ("liks", "mles", "cache", "starts"):
+            setattr(view, name, [getattr(self, name)[k] for k in points])
+        return view
+
+    @property
+    def centre(self) -> int:
+        """The point nearest the prior's centre α0."""
+        return int(np.argmin(np.abs(self.alphas - self.alpha0)))
+
+    def hold(self, name: str | None, value: float = 0.0) -> None:
+        """Hold the scalar NP ``name`` at ``value`` in every conditional fit from now on (None releases all).
+
+        The conditional-fit caches start afresh; the MLEs stay (they only serve as start points).
+        """
+        if name is None:
+            self.held = {}
+        else:
+            for lik in self.liks:
+                sl = lik.model.config.par_slice(name)  # KeyError names the parameter
+                if sl.stop - sl.start != 1:
+                    raise ValueError(f"{name!r} has {sl.stop - sl.start} parameters; only scalar NPs can be held")
+            self.held = {name: float(value)}
+        self.cache = [{} for _ in self.liks]
+
+    def _with_held(self, lik: Likelihood, pars: np.ndarray, fixed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pars, fixed = np.asarray(pars, dtype=float).copy(), fixed.copy()
+        for name, value in self.held.items():
+            j = lik.model.config.par_slice(name).start
+            pars[j], fixed[j] = value, True
+        return pars, fixed
+
+    def set_data(self, observed: Sequence[Sequence[float]], auxdata: Sequence[Sequence[float]] | None = None,
+                 starts: Sequence[np.ndarray] | None = None,
+                 mle_points: Sequence[int] | None = None) -> None:  # fmt: skip
+        """New observed counts (and auxiliary data) per grid point: offsets, MLEs and caches start afresh.
+
+        ``starts`` are per-point start parameters (default the suggested init); ``mle_points`` limits the
+        unconditional fits to those points (default all; toys need one), the others warm-start from ``starts``.
+        """
+        observed, auxdata = self._per_point(observed, "observations"), self._per_point(auxdata, "auxdata")
+        for lik, obs, aux in zip(self.liks, observed, auxdata, strict=True):
+            lik.set_observed(obs, aux)
+        self.offsets = np.array([saturated_twice_nll(o) + saturated_constraint(lik)
+                                 for o, lik in zip(observed, self.liks, strict=True)])  # fmt: skip
+        self.notes: list[str] = []
+        self.starts = [lik.init if s is None else np.asarray(s, float)
+                       for lik, s in zip(self.liks, starts or [None] * len(self.liks), strict=True)]  # fmt: skip
+        wanted = set(range(len(self.liks)) if mle_points is None else mle_points)
+        self.mles: list[Minimum | None] = [
+            lik.mle(s, notes=self.notes, hesse=False) if k in wanted else None
+            for k, (lik, s) in enumerate(zip(self.liks, self.starts, strict=True))
+        ]
+        self.cache: list[dict[float, Minimum]] = [{} for _ in self.liks]
+        self.converged = all(m.converged for m in self.mles if m is not None)
+
+    def _per_point(self, values: Sequence | None, what: str) -> list:
+        """One entry per point: given per grid point (repeated over each point's fine α grid) or per point."""
+        if values is None:
+            return [None] * len(self.liks)
+        if len(values) == self.grid_alphas.size:
+            return [values[k] for k in self.owner]
+        if len(values) != len(self.liks):
+            raise ValueError(f"{len(values)} {what} for {self.grid_alphas.size} grid points ({len(self.liks)} points)")
+        return list(values)
+
+    def value(self, k: int, mu: float) -> float:
+        """−2lnL_k(μ) (conditional fit, saturated term removed) + prior_k; NaN where the model is undefined."""
+        cache = self.cache[k]
+        if mu not in cache:
+            near = min(cache, key=lambda m: abs(m - mu), default=None)
+            fallback = self.starts[k] if self.mles[k] is None else self.mles[k].pars
+            start = fallback if near is None or not np.isfinite(cache[near].twice_nll) else cache[near].pars
+            cache[mu] = self.conditional(k, mu, start)
+        return cache[mu].twice_nll - self.offsets[k] + self.prior[k]
+
+    def conditional(self, k: int, mu: float, start: np.ndarray) -> Minimum:
+        """The fixed-μ fit at grid point k: Newton, MINUIT only if the model is defined at the start point.
+
+        Where the expected counts are negative at the start (μ far below 0) the fit is undefined: NaN,
+        without the costly MINUIT retries (an undefined scan point counts as excluded).
+        """
+        lik = self.liks[k]
+        fixed = lik.fixed.copy()
+        fixed[lik.poi] = True
+
+        def at_mu(pars: np.ndarray) -> np.ndarray:
+            out, _ = self._with_held(lik, pars, fixed)
+            out[lik.poi] = mu
+            return out
+
+        fixed = self._with_held(lik, start, fixed)[1]
+        first = at_mu(start)
+        found = lik.newton(first, fixed, hesse=False)
+        if found is not None:
+            return found
+        if not np.isfinite(lik.twice_nll(first)):  # try the point's own MLE and the suggested init as starts
+            mle = self.mles[k].pars if self.mles[k] is not None else self.starts[k]
+            for other in (mle, lik.init):
+                retry = at_mu(other)
+                if np.isfinite(lik.twice_nll(retry)):
+                    return lik.newton(retry, fixed, hesse=False) or lik.minimise(retry, fixed, self.notes,
+                                                                             f"fixed mu={mu:.6g}")
+            return Minimum(first, np.zeros_like(first), float("nan"), True)
+        reset = at_mu(lik.init)
+        found = lik.newton(reset, fixed, hesse=False)  # e.g. a start exactly at the minimum stalls the line search
+        if found is not None and found.twice_nll <= lik.twice_nll(first) + 1e-6:
+            return found
+        return lik.minimise(first, fixed, self.notes, f"fixed mu={mu:.6g}")
+
+    def converged_between(self, lo: float, hi: float) -> bool:
+        """Whether every MLE and every conditional fit at μ in [lo, hi] converged."""
+        fits = [m for cache in self.cache for mu, m in cache.items() if lo <= mu <= hi]
+        return all(m.converged for m in [*self.mles, *fits] if m is not None)
+
+    def values(self, mu: float, points: np.ndarray) -> np.ndarray:
+        return np.array([self.value(int(k), float(mu)) for k in points])
+
+
+
+
+def histosys_yields(nominal: np.ndarray, hi: np.ndarray, lo: np.ndarray, alpha: float) -> np.ndarray:
+    """pyhf's default histosys interpolation (code 0, piecewise linear) at ``alpha``."""
+    nominal, hi, lo = (np.asarray(a, dtype=float) for a in (nominal, hi, lo))
+    return nominal + alpha * (hi - nominal) if alpha >= 0 else nominal + alpha * (nominal - lo)
+
+
+def histosys_grid_specs(workspace_spec: dict, np_name: str, alphas: Sequence[float]) -> list[dict]:
+    """The workspace at each α_k with histosys ``np_name`` replaced by its interpolated templates.
+
+    Staterror widths scale with each sample's yield so the relative MC uncertainty is unchanged.
+    The observed counts are the same at every α_k (a fixed classifier).
+    """
+    out = []
+    found = False
+    for alpha in alphas:
+        spec = copy.deepcopy(workspace_spec)
+        for channel in spec["channels"]:
+            for sample in channel["samples"]:
+                mods = sample["modifiers"]
+                hist_mods = [m for m in mods if m["name"] == np_name and m["type"] == "histosys"]
+                if not hist_mods:
+                    continue
+                found = True
+                nominal = np.asarray(sample["data"], dtype=float)
+                data = hist_mods[0]["data"]
+                shifted = histosys_yields(nominal, data["hi_data"], data["lo_data"], float(alpha))
+                ratio = np.divide(shifted, nominal, out=np.ones_like(nominal), where=nominal != 0)
+                sample["data"] = shifted.tolist()
+                sample["modifiers"] = [m for m in mods if m is not hist_mods[0]]
+                for m in sample["modifiers"]:
+                    if m["type"] == "staterror":
+                        m["data"] = (np.asarray(m["data"], dtype=float) * ratio).tolist()
+        for m in spec["measurements"]:
+            m["config"]["parameters"] = [p for p in m["config"]["parameters"] if p["name"] != np_name]
+        out.append(spec)
+    if not found:
+        raise KeyError(f"no histosys modifier {np_name!r} in the workspace")
+    return out

@@ -1,0 +1,184 @@
+"""A one-channel pyhf workspace from score templates: μ on the signal, lumi, normsys, histosys, staterror.
+
+The observation is the Asimov dataset (μ = 1, every NP nominal); fits to pseudo-data replace it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pyhf
+
+from systlab.atomic import write_json
+from systlab.templates.histograms import NOMINAL, Templates, counts, shape_variation, sumw2
+
+CHANNEL = "score"
+POI = "mu"
+LUMI = "lumi"
+STATERROR = "staterror_" + CHANNEL
+MEASUREMENT = "measurement"
+
+
+class WorkspaceError(ValueError):
+    """The workspace is inconsistent or fails pyhf's schema."""
+
+
+def histosys_data(templates: Templates, process: str, np_name: str, one_sided: bool) -> dict:
+    """hi/lo templates of a shape NP; a one-sided NP mirrors its +1σ shift (down = 2·nominal − up, ≥ 0)."""
+    up = counts(templates, process, shape_variation(np_name, 1))
+    if one_sided:
+        down = np.clip(2.0 * counts(templates, process, NOMINAL) - up, 0.0, None)
+    else:
+        down = counts(templates, process, shape_variation(np_name, -1))
+    return {"hi_data": up.tolist(), "lo_data": down.tolist()}
+
+
+def sample_modifiers(
+    templates: Templates,
+    process: str,
+    is_signal: bool,
+    shape_nps: Mapping[str, bool],
+    norm_nps: Mapping[str, tuple[Sequence[str], float]],
+) -> list[dict]:
+    """The modifiers of one sample, in a fixed order (μ, lumi, normsys, histosys, staterror)."""
+    mods = [{"name": POI, "type": "normfactor", "data": None}] if is_signal else []
+    mods.append({"name": LUMI, "type": "lumi", "data": None})
+    for name in sorted(norm_nps):
+        processes, sigma = norm_nps[name]
+        if process in processes:
+            mods.append({"name": name, "type": "normsys", "data": {"hi": 1.0 + sigma, "lo": 1.0 - sigma}})
+    for name in sorted(shape_nps):
+        mods.append(
+            {
+                "name": name,
+                "type": "histosys",
+                "data": histosys_data(templates, process, name, shape_nps[name]),
+            }
+        )
+    if not is_signal:
+        error = np.sqrt(sumw2(templates, process, NOMINAL))
+        mods.append({"name": STATERROR, "type": "staterror", "data": error.tolist()})
+    return mods
+
+
+def check_inputs(
+    templates: Templates,
+    signal: str,
+    backgrounds: Sequence[str],
+    shape_nps: Mapping[str, bool],
+    norm_nps: Mapping[str, tuple[Sequence[str], float]],
+    lumi_sigma: float,
+) -> None:
+    """Raise WorkspaceError on name clashes, unknown processes, bad widths or a background bin <= 0."""
+    samples = [signal, *backgrounds]
+    if len(set(samples)) != len(samples):
+        raise WorkspaceError(f"duplicate samples in signal + backgrounds: {samples}")
+    names = [POI, LUMI, STATERROR, *shape_nps, *norm_nps]
+    if len(set(names)) != len(names):
+        raise WorkspaceError(f"parameter names clash: {names}")
+    for name, (processes, sigma) in norm_nps.items():
+        unknown = set(processes) - set(samples)
+        if unknown:
+            raise WorkspaceError(f"normalisation NP {name!r} acts on unknown processes {sorted(unknown)}")
+        if not 0.0 < sigma < 1.0:
+            raise WorkspaceError(f"normalisation NP {name!r}: sigma {sigma} not in (0, 1)")
+    if not 0.0 < lumi_sigma < 1.0:
+        raise WorkspaceError(f"lumi_sigma {lumi_sigma} not in (0, 1)")
+    h = templates.splits["template"]
+    shifts = {n: (1,) if one_sided else (1, -1) for n, one_sided in shape_nps.items()}
+    needed = [NOMINAL] + [shape_variation(n, k) for n in sorted(shifts) for k in shifts[n]]
+    missing = sorted({*samples} - set(h.axes["process"])) + sorted(set(needed) - set(h.axes["variation"]))
+    if missing:
+        raise WorkspaceError(f"templates lack process(es)/variation(s) {missing}")
+    total = sum(counts(templates, p, NOMINAL) for p in backgrounds)
+    bad = np.flatnonzero(~(np.asarray(total) > 0.0))
+    if bad.size:
+        b, edges = int(bad[0]), templates.edges
+        raise WorkspaceError(
+            f"nominal background total is {total[b]:g} (<= 0) "
+            f"in score bin {b} [{edges[b]:g}, {edges[b + 1]:g})"
+        )
+
+
+def build_workspace(
+    templates: Templates,
+    signal: str,
+    backgrounds: Sequence[str],
+    shape_nps: Mapping[str, bool],
+    norm_nps: Mapping[str, tuple[Sequence[str], float]],
+    lumi_sigma: float,
+) -> dict:
+    """The pyhf workspace spec (validated) of one channel; observation = Asimov counts at μ = 1."""
+    check_inputs(templates, signal, backgrounds, shape_nps, norm_nps, lumi_sigma)
+    samples = [
+        {
+            "name": process,
+            "data": counts(templates, process, NOMINAL).tolist(),
+            "modifiers": sample_modifiers(templates, process, process == signal, shape_nps, norm_nps),
+        }
+        for process in [signal, *backgrounds]
+    ]
+    asimov = np.sum([s["data"] for s in samples], axis=0)
+    lumi = {
+        "name": LUMI,
+        "auxdata": [1.0],
+        "sigmas": [lumi_sigma],
+        "bounds": [[max(1e-6, 1.0 - 5.0 * lumi_sigma), 1.0 + 5.0 * lumi_sigma]],
+        "inits": [1.0],
+    }
+    spec = {
+        "version": "1.0.0",
+        "channels": [{"name": CHANNEL, "samples": samples}],
+        "observations": [{"name": CHANNEL, "data": asimov.tolist()}],
+        "measurements": [{"name": MEASUREMENT, "config": {"poi": POI, "parameters": [lumi]}}],
+    }
+    validate_workspace(spec)
+    return spec
+
+
+def validate_workspace(spec: dict) -> pyhf.Workspace:
+    """Validate ``spec`` against pyhf's schema and build its model; WorkspaceError (pyhf's reason) if not."""
+    try:
+        with warnings.catch_warnings():  # pyhf 0.7 uses jsonschema's deprecated RefResolver
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pyhf.schema.validate(spec, "workspace.json")
+            workspace = pyhf.Workspace(spec)
+            workspace.model()
+    except (pyhf.exceptions.InvalidSpecification, pyhf.exceptions.InvalidModel, ValueError, KeyError) as err:
+        raise WorkspaceError(f"invalid pyhf workspace: {err}") from err
+    return workspace
+
+
+def workspace_model(spec: dict) -> pyhf.pdf.Model:
+    """The pyhf model of a validated spec (its first measurement), quiet about jsonschema deprecations."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return pyhf.Workspace(spec).model()
+
+
+def write_workspace(spec: dict, path: str | os.PathLike) -> None:
+    """Write the workspace spec as sorted-key JSON, atomically."""
+    write_json(path, spec)
+
+
+def read_workspace(path: str | os.PathLike) -> dict:
+    """Read and validate a workspace spec written by :func:`write_workspace`."""
+    spec = json.loads(Path(path).read_text())
+    validate_workspace(spec)
+    return spec
+
+
+def workspace_settings(cfg) -> dict:
+    """:func:`build_workspace`'s keyword arguments from a :class:`systlab.config.Config` (every configured NP)."""
+    return {
+        "signal": cfg.signal,
+        "backgrounds": cfg.backgrounds,
+        "shape_nps": {np_.name: np_.one_sided for np_ in cfg.shape_nps},
+        "norm_nps": {np_.name: (np_.processes, np_.sigma) for np_ in cfg.norm_nps},
+        "lumi_sigma": cfg.lumi_sigma,
+    }

@@ -1,0 +1,90 @@
+"""From the typed config to one training call: settings, per-method options and the training tables.
+
+Replica i trains with seed ``config.seed + i``; replicas i > 0 see a Poisson(1) bootstrap of the
+train split. Splits and soft-MET draws use the vary stage's seeds, so the events are those of the samples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import awkward as ak
+import pandas as pd
+
+from systlab.config import Config, ModelSpec
+from systlab.methods.data import method_draws, training_tables
+from systlab.methods.inferno_data import inferno_training_tables
+from systlab.methods.loop import TrainingSettings
+from systlab.methods.registry import get
+from systlab.methods.settings import PivotSettings
+from systlab.methods.theory_data import FAMILIES, theory_training_tables
+
+
+def training_settings(cfg: Config, threads: int | None = None) -> TrainingSettings:
+    t = cfg.training
+    return TrainingSettings(hidden=t.hidden, epochs=t.epochs, batch_size=t.batch_size, learning_rate=t.learning_rate,
+                            patience=t.patience, threads=threads or t.threads)  # fmt: skip
+
+
+def pivot_settings(cfg: Config, lam: float | None = None, nuisance: str = "tes") -> PivotSettings:
+    p = cfg.method_settings.pivot
+    return PivotSettings(lam=p.lam if lam is None else float(lam), components=p.components,
+                         hidden=p.adversary_hidden, adversary_steps=p.adversary_steps,
+                         learning_rate=p.adversary_learning_rate, pretrain_epochs=p.pretrain_epochs,
+                         adversary_pretrain_epochs=p.adversary_pretrain_epochs, nuisance=nuisance)  # fmt: skip
+
+
+def pivot_options(cfg: Config, spec: ModelSpec) -> dict[str, Any]:
+    return {"pivot": pivot_settings(cfg, spec.lam, spec.nuisance)}
+
+
+def disco_options(cfg: Config, spec: ModelSpec) -> dict[str, Any]:
+    return {"lam": cfg.method_settings.disco.lam if spec.lam is None else spec.lam, "nuisance": spec.nuisance}
+
+
+def oracle_options(cfg: Config, spec: ModelSpec) -> dict[str, Any]:
+    return {"tes_point": spec.tes_point}
+
+
+def inferno_options(cfg: Config, spec: ModelSpec) -> dict[str, Any]:
+    return {"signal": cfg.signal, "norms": {n.name: (n.processes, n.sigma) for n in cfg.norm_nps},
+            "lumi_sigma": cfg.lumi_sigma, "bins": cfg.method_settings.inferno_bins,
+            "temperature": cfg.method_settings.inferno_temperature}  # fmt: skip
+
+
+def inferno_tables(
+    cfg: Config, spec: ModelSpec, events: Mapping[str, ak.Array], replica: int
+) -> dict[str, pd.DataFrame]:
+    """Every event at TES -1, 0, +1 sigma; the other NPs enter INFERNO's loss analytically."""
+    return inferno_training_tables(events, cfg.signal, cfg.shape_np("tes"), cfg.features, seed=cfg.seed + replica,
+                                   split_seed=cfg.seed, fractions=cfg.splits, soft_seed=cfg.seed + 1,
+                                   resample=replica > 0)  # fmt: skip
+
+
+def method_options(cfg: Config, spec: ModelSpec) -> dict[str, Any]:
+    """Keyword options of the training function of ``spec.method`` (its registry entry) for this model."""
+    return get(spec.method).training_options(cfg, spec)
+
+
+def model_training_tables(
+    cfg: Config, spec: ModelSpec, events: Mapping[str, ak.Array], replica: int
+) -> dict[str, pd.DataFrame]:
+    """Per-process train/validation tables for one replica of one model."""
+    method = get(spec.method)
+    if method.tables:  # a method with its own training data (INFERNO)
+        return method.training_tables(cfg, spec, events, replica)
+    if spec.nuisance in FAMILIES:  # a generator cross-check model: variants drawn per event, NPs nominal
+        return theory_training_tables(events, cfg.signal, spec.nuisance, seed=cfg.seed + replica, split_seed=cfg.seed,
+                                      fractions=cfg.splits, soft_seed=cfg.seed + 1, resample=replica > 0)  # fmt: skip
+    return training_tables(
+        events,
+        cfg.signal,
+        cfg.shape_nps,
+        method_draws(spec.method, cfg.shape_nps, spec.tes_point, spec.left_out),
+        seed=cfg.seed + replica,
+        split_seed=cfg.seed,
+        fractions=cfg.splits,
+        soft_seed=cfg.seed + 1,  # as workflow/scripts/vary.py: process_seed(seed + 1, process)
+        resample=replica > 0,
+    )

@@ -1,0 +1,153 @@
+"""Map one raw chunk (whatever the reader) onto the canonical table: the format-independent part of ingest.
+
+Checks each source's structure (flat/jagged, numeric, length), applies ``scale`` and ``object:`` picks,
+drops events lacking a requested object, applies the jet cuts, casts to the canonical dtypes and
+rejects NaN/inf, then assembles a record array with a fixed form (same schema in every row group).
+"""
+
+from __future__ import annotations
+
+from itertools import chain
+from typing import Any, NamedTuple
+
+import awkward as ak
+import numpy as np
+
+from systlab.events import CANONICAL_COLUMNS, CANONICAL_FLAT, CANONICAL_JAGGED
+from systlab.samples.ingest.errors import IngestError
+from systlab.samples.ingest.spec import NUMERIC_KINDS, ColumnSpec, InputSpec, Selection
+
+
+class Chunk(NamedTuple):
+    """Raw arrays of one chunk of one file: column name -> numpy/awkward array, and its entry count."""
+
+    path: str
+    entries: int
+    arrays: dict[str, Any]
+
+
+def to_canonical(spec: InputSpec, chunk: Chunk, first_index: int) -> ak.Array:
+    """Apply the mapping to one raw chunk: object picks, event cuts, scales, jet cuts, dtypes, finiteness."""
+    arrays = {name: _scaled(spec.column(name), arr, chunk) for name, arr in chunk.arrays.items()}
+    keep = _events_with_objects(spec, arrays, chunk.entries)
+    flat = {
+        name: _flat_column(spec.column(name), arrays, keep, first_index, chunk) for name in CANONICAL_FLAT
+    }
+    jets = {name: arrays[name][keep] for name in CANONICAL_JAGGED}
+    _check_same_multiplicity(jets, chunk.path)
+    for name, values in chain(flat.items(), ((n, ak.flatten(j, axis=1)) for n, j in jets.items())):
+        _check_finite(spec.column(name), ak.to_numpy(values), chunk.path)
+    return _canonical_table(flat, _select_jets(spec.selection, jets))
+
+
+def _scaled(col: ColumnSpec, arr: Any, chunk: Chunk) -> Any:
+    """Check the source structure against the column's expectation, then apply ``scale``."""
+    structure = _structure(col, arr, chunk)
+    expected = "jagged" if (col.name in CANONICAL_JAGGED or col.object is not None) else "flat"
+    if structure != expected:
+        hint = "add `object: 0` to take the leading object" if expected == "flat" else "drop `object:`"
+        if col.name in CANONICAL_JAGGED:
+            hint = "jet columns need a jagged (per-object) source"
+        raise IngestError(
+            f"{chunk.path}: column '{col.name}' ({col.source}): {structure} source where {expected} "
+            f"is expected ({hint})"
+        )
+    return arr * col.scale if col.scale != 1.0 else arr
+
+
+def _structure(col: ColumnSpec, arr: Any, chunk: Chunk) -> str:
+    """'flat' or 'jagged' for a numeric 1-D or list-of-numbers source; anything else is an IngestError."""
+    layout = ak.to_layout(arr)
+    if len(layout) != chunk.entries:
+        raise IngestError(
+            f"{chunk.path}: column '{col.name}' ({col.source}): {len(layout)} values for "
+            f"{chunk.entries} events"
+        )
+    if _is_numeric_1d(layout):
+        return "flat"
+    if layout.is_list and layout.parameter("__array__") is None and _is_numeric_1d(layout.content):
+        return "jagged"
+    raise IngestError(
+        f"{chunk.path}: column '{col.name}' ({col.source}): type '{ak.type(arr)}' is not "
+        "numeric (need numbers or variable-length lists of numbers)"
+    )
+
+
+def _is_numeric_1d(layout: ak.contents.Content) -> bool:
+    """True for a plain 1-D integer/float NumpyArray (no bool, no string, no fixed-size inner shape)."""
+    return (
+        layout.is_numpy
+        and layout.parameter("__array__") is None
+        and len(layout.inner_shape) == 0
+        and layout.dtype.kind in NUMERIC_KINDS
+    )
+
+
+def _events_with_objects(spec: InputSpec, arrays: dict[str, Any], entries: int) -> np.ndarray:
+    """Boolean mask of events having every object that an ``object:`` index asks for."""
+    keep = np.ones(entries, dtype=bool)
+    for col in spec.columns:
+        if col.object is not None:
+            keep &= ak.to_numpy(ak.num(arrays[col.name], axis=1)) > col.object
+    return keep
+
+
+def _flat_column(
+    col: ColumnSpec, arrays: dict[str, Any], keep: np.ndarray, first: int, chunk: Chunk
+) -> np.ndarray:
+    """One flat canonical column of the kept events, cast to its canonical dtype."""
+    dtype = CANONICAL_FLAT[col.name]
+    n_kept = int(np.count_nonzero(keep))
+    if col.value is not None:
+        return np.full(n_kept, col.value * col.scale, dtype=dtype)
+    if not col.is_read:
+        return np.arange(first, first + chunk.entries, dtype=dtype)[keep]
+    selected = arrays[col.name][keep]
+    values = ak.to_numpy(selected[:, col.object] if col.object is not None else selected)
+    if col.name == "event_id" and values.dtype.kind == "i" and np.any(values < 0):
+        raise IngestError(f"{chunk.path}: column 'event_id' ({col.source}): negative event numbers")
+    return values.astype(dtype, copy=False)
+
+
+def _check_same_multiplicity(jets: dict[str, ak.Array], path: str) -> None:
+    """All jet columns must have the same number of jets in every event."""
+    reference, *others = CANONICAL_JAGGED
+    counts = ak.to_numpy(ak.num(jets[reference], axis=1))
+    for name in others:
+        if not np.array_equal(ak.to_numpy(ak.num(jets[name], axis=1)), counts):
+            raise IngestError(
+                f"{path}: column '{name}': jet multiplicity differs from '{reference}' "
+                "(map all jet columns to the same collection)"
+            )
+
+
+def _check_finite(col: ColumnSpec, values: np.ndarray, path: str) -> None:
+    """NaN or inf in a kept event is an IngestError naming the column and the count."""
+    if values.dtype.kind == "f":
+        bad = np.count_nonzero(~np.isfinite(values))
+        if bad:
+            raise IngestError(f"{path}: column '{col.name}' ({col.source}): {bad} NaN/inf value(s)")
+
+
+def _select_jets(selection: Selection, jets: dict[str, ak.Array]) -> dict[str, ak.Array]:
+    """Apply the optional jet pt / |eta| cuts to every jet column alike."""
+    if selection == Selection():
+        return jets
+    mask = ak.ones_like(jets["jet_pt"], dtype=bool)
+    if selection.jet_min_pt is not None:
+        mask = mask & (jets["jet_pt"] >= selection.jet_min_pt)
+    if selection.jet_max_abs_eta is not None:
+        mask = mask & (abs(jets["jet_eta"]) <= selection.jet_max_abs_eta)
+    return {name: arr[mask] for name, arr in jets.items()}
+
+
+def _canonical_table(flat: dict[str, np.ndarray], jets: dict[str, ak.Array]) -> ak.Array:
+    """Assemble the canonical record array with a fixed form (so every row group has the same schema)."""
+    counts = ak.to_numpy(ak.num(jets["jet_pt"], axis=1)).astype(np.int64)
+    offsets = ak.index.Index64(np.concatenate([[0], np.cumsum(counts)]))
+    contents = [ak.contents.NumpyArray(np.ascontiguousarray(flat[name])) for name in CANONICAL_FLAT]
+    for name, dtype in CANONICAL_JAGGED.items():
+        values = ak.to_numpy(ak.flatten(jets[name], axis=1)).astype(dtype, copy=False)
+        contents.append(ak.contents.ListOffsetArray(offsets, ak.contents.NumpyArray(values)))
+    record = ak.contents.RecordArray(contents, list(CANONICAL_COLUMNS), length=len(counts))
+    return ak.Array(record)

@@ -1,0 +1,150 @@
+"""The grid construction for a fixed classifier: a cross-check of pyhf's histosys interpolation in an NP.
+
+A fixed classifier's workspace knows the parameterized NP (TES) only through its ±1σ templates,
+interpolated piecewise-linearly in between and extrapolated linearly beyond. Its templates also hold
+the samples simulated at every point α_k of the NP's grid. Here each α_k gets a full workspace built
+from those samples (the other shape NPs as relative shifts of it, exactly as for the parameterized
+classifier, :func:`systlab.likelihood.grid_inputs.point_templates`), the observed counts are the same at every
+point (the observable does not move), and α is profiled across the grid with its prior
+(:func:`systlab.infer.grid_profile.grid_profile`). Where μ̂ or the interval of the grid differs from the histosys fit
+of the same dataset, the interpolation misses the simulated shape between or beyond ±1σ.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from systlab.atomic import write_json
+from systlab.config import Config, variation_name
+from systlab.infer.fit import asimov_counts, json_float
+from systlab.infer.grid_profile import GridProfile, grid_profile
+from systlab.infer.toys import toy_expectation
+from systlab.likelihood.grid_inputs import (
+    GridPoint,
+    grid_morph,
+    grid_neighbours,
+    grid_np_shifts,
+    grid_points,
+    other_shape_nps,
+    point_workspace,
+    relative_shift,
+)
+from systlab.templates.histograms import NOMINAL, Templates, check_background_positive, empty_hist
+
+FORMAT = "systlab.studies.histosys_check/1"
+
+
+class DatasetCheck(NamedTuple):
+    """One dataset fitted both ways: μ̂ and 68% interval of the histosys workspace and of the grid."""
+
+    dataset: str
+    histosys_mu_hat: float
+    histosys_interval: tuple[float, float]
+    histosys_alpha: float  # the NP's post-fit value in the histosys fit (σ units)
+    grid_mu_hat: float
+    grid_interval: tuple[float, float]
+    grid_alpha: float
+    half_grid_width: float  # the grid profile from every second point: the spacing effect
+    converged: bool
+
+
+def fixed_point_templates(templates: Templates, point: GridPoint, shape_nps: Mapping[str, bool], np_name: str,
+                          neighbours: tuple[GridPoint | None, GridPoint | None]) -> Templates:  # fmt: skip
+    """Template-split histograms of a fixed classifier at α_k: ``nominal`` is the α_k sample, every other
+    shape NP's shift is that sample times its ratio to the nominal sample (same edges as the classifier's),
+    ``np_name``'s ±1 templates lead to the neighbouring grid points
+    (:func:`systlab.likelihood.grid_inputs.unit_shifts`)."""
+    h = templates.splits["template"]
+    have = list(h.axes["variation"])
+    for p in (point, *(n for n in neighbours if n is not None)):
+        if p.sample not in have:
+            raise ValueError(f"templates lack the sample {p.sample!r} of grid point {p.label}")
+    shifts = [variation_name(n, s) for n, one_sided in sorted(shape_nps.items())
+              for s in ((1,) if one_sided else (1, -1))]  # fmt: skip
+    missing = [v for v in shifts if v not in have]
+    if missing:
+        raise ValueError(f"templates lack the shape variation(s) {missing}")
+    processes = list(h.axes["process"])
+    own = [variation_name(np_name, 1), variation_name(np_name, -1)]
+    out = empty_hist(processes, [NOMINAL, *shifts, *own], templates.edges)
+    view, source = out.view(flow=False), h.view(flow=False)
+    for i, process in enumerate(out.axes["process"]):
+        ri = h.axes["process"].index(process)
+        for variation in [NOMINAL, *shifts]:
+            j = out.axes["variation"].index(variation)
+            view.value[i, j], view.variance[i, j] = relative_shift(h, ri, variation, NOMINAL, point.sample)
+        shifted = grid_np_shifts(lambda sample, ri=ri: source.value[ri, h.axes["variation"].index(sample)], point,
+                                 neighbours)  # fmt: skip
+        for variation, values in zip(own, shifted, strict=True):
+            j = out.axes["variation"].index(variation)
+            view.value[i, j], view.variance[i, j] = values, view.variance[i, out.axes["variation"].index(NOMINAL)]
+    check_background_positive(out, [p for p in processes if p not in templates.signal])
+    return Templates(edges=np.asarray(templates.edges, dtype=float), splits={"template": out}, signal=templates.signal)
+
+
+def grid_specs(cfg: Config, templates: Templates, np_name: str) -> tuple[np.ndarray, list[dict]]:
+    """(α_k, workspace at each α_k) of a fixed classifier: the histosys of ``np_name`` replaced by the grid."""
+    points = grid_points(cfg, np_name)
+    shape_nps = other_shape_nps(cfg, np_name)
+    specs = [point_workspace(fixed_point_templates(templates, p, shape_nps, np_name, grid_neighbours(points, k)), cfg,
+                             np_name, p.alpha) for k, p in enumerate(points)]  # fmt: skip
+    return np.array([p.alpha for p in points]), specs
+
+
+def dataset_counts(cfg: Config, templates: Templates, workspace_spec: dict, dataset: str) -> np.ndarray:
+    """The counts of ``asimov`` (the histosys workspace's) or ``expected_<truth>`` (toy-split expectation)."""
+    if dataset == "asimov":
+        return asimov_counts(workspace_spec)
+    kind, _, name = dataset.partition("_")
+    truth = next((t for t in cfg.truths if t.name == name), None)
+    if kind != "expected" or truth is None:
+        raise ValueError(f"histosys check: dataset {dataset!r} is not asimov or expected_<truth>")
+    return toy_expectation(templates, f"truth_{name}", mu=truth.mu, signal=cfg.signal)
+
+
+def check_dataset(
+    cfg: Config, alphas: np.ndarray, specs: Sequence[dict], observed: np.ndarray, histosys_fit: Mapping, np_name: str,
+    interpolation: str,
+) -> tuple[DatasetCheck, GridProfile]:  # fmt: skip
+    """Profile the grid on ``observed`` (the NP morphed between grid points as configured, ``fit.grid_morph_step``)
+    and set it beside the histosys fit's payload of the same dataset."""
+    profile = grid_profile(specs, [observed] * len(specs), alphas, 0.0, 1.0, cfg.mu_range, cfg.scan_points,
+                           interpolation, half_grid=True, morph=grid_morph(cfg, np_name))  # fmt: skip
+    half = profile.half_grid
+    pull = (histosys_fit.get("pulls") or {}).get(np_name) or {}
+    check = DatasetCheck(
+        dataset=histosys_fit["dataset"],
+        histosys_mu_hat=float(histosys_fit["mu_hat"]),
+        histosys_interval=tuple(float(v) for v in histosys_fit["interval_68"]),  # type: ignore[arg-type]
+        histosys_alpha=float("nan") if pull.get("value") is None else float(pull["value"]),
+        grid_mu_hat=profile.mu_hat,
+        grid_interval=profile.interval_68,
+        grid_alpha=profile.alpha_hat,
+        half_grid_width=float("nan") if half is None else half.interval_68[1] - half.interval_68[0],
+        converged=bool(profile.converged and histosys_fit.get("converged", True)),
+    )
+    return check, profile
+
+
+def check_payload(checks: Sequence[DatasetCheck], np_name: str, alphas: np.ndarray, interpolation: str) -> dict:
+    """JSON-ready comparison: per dataset both fits, Δμ̂ (grid − histosys) and the width ratio grid/histosys."""
+    rows = {}
+    for c in checks:
+        width_h = c.histosys_interval[1] - c.histosys_interval[0]
+        width_g = c.grid_interval[1] - c.grid_interval[0]
+        row = {k: (json_float(v) if isinstance(v, float) else v) for k, v in c._asdict().items()}
+        row["histosys_interval"] = [json_float(v) for v in c.histosys_interval]
+        row["grid_interval"] = [json_float(v) for v in c.grid_interval]
+        row["delta_mu_hat"] = json_float(c.grid_mu_hat - c.histosys_mu_hat)
+        row["width_ratio"] = json_float(width_g / width_h if width_h > 0 else float("nan"))
+        rows[c.dataset] = row
+    return {"format": FORMAT, "np": np_name, "alphas": [float(a) for a in alphas], "interpolation": interpolation,
+            "datasets": rows}  # fmt: skip
+
+
+def write_check(payload: dict, path: str | os.PathLike) -> None:
+    write_json(path, payload)

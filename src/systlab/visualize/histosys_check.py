@@ -1,0 +1,55 @@
+"""Figure histosys_check: μ̂, 68% width and fitted TES of each fixed classifier's histosys fit (open markers) and
+of the TES grid construction (filled) per dataset. Error bars: spread over training replicas."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from systlab.studies.spread import spread_of
+from systlab.visualize.style import finish_category_row, method_colour, model_label, use_style
+
+FITS = {"histosys": ("histosys (±1σ templates)", "white"), "grid": ("TES grid (simulated sample per point)", None)}
+
+
+def _value(row: Mapping[str, Any], fit: str, key: str) -> float:
+    if key == "width":
+        lo, hi = row[f"{fit}_interval"]
+        return float("nan") if lo is None or hi is None else hi - lo
+    value = row[f"{fit}_{key}"]
+    return float("nan") if value is None else float(value)
+
+
+def plot_histosys_check(results: Mapping[str, Sequence[Mapping[str, Any]]], true_tes: Mapping[str, float],
+                        lumi_fb: float | None = None):  # fmt: skip
+    """``results[model]`` = the per-replica payloads of rule histosys_check; ``true_tes[dataset]`` = the TES shift (σ)
+    of each dataset's truth (Asimov: 0), which also orders the datasets."""
+    use_style()
+    models = list(results)
+    have = next(iter(results.values()))[0]["datasets"]
+    datasets = sorted(have, key=lambda d: (d != "asimov", true_tes.get(d, 0.0)))
+    fig, axes = plt.subplots(1, 3, figsize=(21, 7.5), layout="constrained")
+    x = np.arange(len(datasets))
+    for m, model in enumerate(models):
+        colour = method_colour(model)
+        for f, (fit, (text, face)) in enumerate(FITS.items()):
+            dx = (m - 0.5 * (len(models) - 1)) * 0.25 + (f - 0.5) * 0.1
+            style = dict(marker="os"[f], color=colour, mfc=face or colour, ls="none", capsize=3, ms=9)
+            for ax, key in zip(axes, ("mu_hat", "width", "alpha"), strict=True):
+                stats = np.array([spread_of([_value(r["datasets"][d], fit, key) for r in results[model]])
+                                  for d in datasets])  # fmt: skip
+                ax.errorbar(x + dx, stats[:, 0], yerr=stats[:, 1], label=f"{model_label(model)}: {text}", **style)
+    axes[0].set_ylabel(r"$\hat\mu$ (true $\mu$ = 1)")
+    axes[0].axhline(1.0, color="0.5", ls=":")
+    axes[1].set_ylabel(r"68% interval width on $\mu$")
+    axes[2].set_ylabel(r"fitted TES shift ($\sigma$)")
+    axes[2].axhline(0.0, color="0.5", ls=":")
+    axes[2].scatter(x, [true_tes.get(d, 0.0) for d in datasets], marker="_", s=900, color="k", zorder=5,
+                    label="true TES")  # fmt: skip
+    axes[2].legend(loc="upper left", fontsize=14)
+    names = [d.replace("expected_", "expected\n") for d in datasets]
+    finish_category_row(fig, axes, names, ncol=2, lumi_fb=lumi_fb, fontsize=14)
+    return fig
