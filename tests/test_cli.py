@@ -252,7 +252,7 @@ def test_inspect_branch_filter(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_recognise_rules() -> None:
     """Jets need a jagged source; ATLAS-style met_met is the MET magnitude; px/py expressions are ROOT-only."""
-    from systlab.cli import Source, Table, recognise
+    from systlab.cli.draft import Source, Table, recognise
 
     sources = [Source("Jet_pt", "float", "flat"), Source("met_met", "float", "flat"),
                Source("met_phi", "float", "flat"), Source("Tau_px", "float[]", "jagged"),

@@ -1,0 +1,7 @@
+"""``python -m systlab.cli``: the same as the ``systlab`` command."""
+
+import sys
+
+from systlab.cli import main
+
+sys.exit(main())
