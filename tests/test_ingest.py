@@ -444,3 +444,30 @@ def test_yield_needs_positive_sum_of_weights(root_file: Path, tmp_path: Path) ->
     with pytest.raises(IngestError, match=r"sim\.root: sum of weights .*\(field 'yield'\)"):
         ingest_mapping(mapping, tmp_path / "out.parquet")
     assert not (tmp_path / "out.parquet").exists()
+
+
+def test_a_registered_input_format_reads_through_the_same_mapping(events: ak.Array, tmp_path: Path) -> None:
+    """The format registry: a Parquet reader registered here ingests exactly what the ROOT path does."""
+    from systlab.samples.ingest import formats
+    from systlab.samples.ingest.canonical import Chunk
+
+    def parquet_chunks(spec, path, chunk_size):
+        table = ak.from_parquet(path)
+        for start in range(0, len(table), chunk_size):
+            part = table[start : start + chunk_size]
+            yield Chunk(path, len(part), {col.name: part[col.branch] for col in spec.read_columns()})
+
+    ak.to_parquet(events, tmp_path / "raw.parquet")
+    formats.register("parquet_test", parquet_chunks)
+    try:
+        with pytest.raises(ValueError, match="already registered"):
+            formats.register("parquet_test", parquet_chunks)
+        columns = {name: {"branch": name} for name in CANONICAL_COLUMNS}
+        spec = InputSpec.from_mapping({"format": "parquet_test", "files": [str(tmp_path / "raw.parquet")],
+                                       "columns": columns}, where="inputs.x")  # fmt: skip
+        ingest(spec, tmp_path / "out.parquet", chunk_size=100)
+    finally:
+        formats.READERS.pop("parquet_test")
+    assert ak.array_equal(read_canonical(tmp_path / "out.parquet"), events[list(CANONICAL_COLUMNS)], dtype_exact=True)
+    with pytest.raises(IngestError, match=r"inputs.x.format: must be one of \['root', 'hdf5'\]"):
+        InputSpec.from_mapping({"format": "parquet_test", "files": ["x"], "columns": columns}, where="inputs.x")

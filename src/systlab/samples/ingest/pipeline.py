@@ -22,8 +22,7 @@ import numpy as np
 from systlab.atomic import atomic_path
 from systlab.samples.ingest.canonical import Chunk, to_canonical
 from systlab.samples.ingest.errors import IngestError
-from systlab.samples.ingest.hdf5 import hdf5_chunks
-from systlab.samples.ingest.root import root_chunks
+from systlab.samples.ingest.formats import reader
 from systlab.samples.ingest.spec import InputSpec
 
 
@@ -53,8 +52,8 @@ def ingest(spec: InputSpec, out_path: str | os.PathLike, chunk_size: int) -> Ing
     start = time.perf_counter()
     files = resolve_files(spec.files)
     tally = Tally()
-    reader = root_chunks if spec.format == "root" else hdf5_chunks
-    raw = (chunk for path in files for chunk in reader(spec, path, chunk_size))
+    read = reader(spec.format)
+    raw = (chunk for path in files for chunk in read(spec, path, chunk_size))
     canonical = canonical_chunks(spec, raw, tally)
     with atomic_path(out_path) as tmp:
         if spec.expected_yield is None:

@@ -15,8 +15,8 @@ from typing import Any
 
 from systlab.events import CANONICAL_COLUMNS, CANONICAL_FLAT, CANONICAL_JAGGED
 from systlab.samples.ingest.errors import IngestError
+from systlab.samples.ingest.formats import READERS
 
-FORMATS = ("root", "hdf5")
 #: Canonical columns that a spec may omit (weight defaults to 1.0, event_id to a running index).
 OPTIONAL_COLUMNS = ("event_id", "weight")
 #: dtype kinds accepted as numeric sources (signed/unsigned integers, floats; no bool, no strings).
@@ -88,8 +88,8 @@ class InputSpec:
             raise IngestError(f"{where}: expected a mapping, got {type(d).__name__}")
         _reject_unknown(d, _SPEC_KEYS, where)
         fmt = d.get("format")
-        if fmt not in FORMATS:
-            raise IngestError(f"{where}.format: must be one of {list(FORMATS)}, got {fmt!r}")
+        if fmt not in READERS:
+            raise IngestError(f"{where}.format: must be one of {list(READERS)}, got {fmt!r}")
         if fmt == "root" and "group" in d:
             raise IngestError(f"{where}.group: only for format hdf5 (ROOT uses 'tree')")
         if fmt == "hdf5" and "tree" in d:
