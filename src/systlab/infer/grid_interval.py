@@ -2,7 +2,8 @@
 
 :func:`grid_interval` finds μ̂ by successive parabolas on the α-profiled −2lnL and the 68% crossings by a
 safeguarded secant on √q (as :func:`systlab.infer.fit.find_crossing` does for one model); with the "quadratic"
-interpolation only the grid points a downhill walk in α visits are fitted (:func:`local_quadratic`).
+interpolation only the grid points a downhill walk in α visits are fitted (:func:`local_quadratic`). The
+parabolas are :func:`systlab.likelihood.profile.parabolic_minimum`, shared with the grid's profile likelihood.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 from systlab.infer.fit import Q_CAP, Q_TOL, XTOL
 from systlab.likelihood.grid import GridLikelihood
 from systlab.likelihood.grid_alpha import alpha_profile, best_grid_mle
+from systlab.likelihood.profile import parabolic_minimum
 
 
 class GridInterval(NamedTuple):
@@ -26,6 +28,7 @@ class GridInterval(NamedTuple):
     converged: bool
     n_fits: int  # conditional and unconditional fits, summed over grid points
     q_mu: float  # −2ΔlnL at the requested μ (NaN if none requested or outside the μ range)
+    twice_nll_min: float = float("nan")  # −2lnL at μ̂ (saturated terms removed, prior added)
 
 
 #: Most profile evaluations (each one fit per grid point) spent on one side of an interval.
@@ -61,41 +64,6 @@ def _crossing(q, mu_hat: float, sigma: float, side: int, edge: float, q_tol: flo
         if hi - lo < XTOL:
             return float(mu), False, True
     return float(mu), False, False
-
-
-def parabolic_minimum(f, x0: float, step: float, bounds: tuple[float, float], tol: float,
-                      max_evals: int = 12) -> tuple[float, float, float]:  # fmt: skip
-    """(x̂, f(x̂), curvature c2 of f ≈ c2 (x − x̂)² + f(x̂)) by successive parabolas through the 3 lowest points.
-
-    Starts from x0 and x0 ± step (clipped to ``bounds``); a non-convex triple steps downhill instead.
-    Stops when the new vertex lies within ``tol`` of a point already evaluated. NaN values count as +inf.
-    """
-    lo, hi = bounds
-
-    def value(x: float) -> float:
-        v = f(x)
-        return float(v) if np.isfinite(v) else np.inf
-
-    xs = sorted({float(np.clip(x, lo, hi)) for x in (x0 - step, x0, x0 + step)})
-    fs = [value(x) for x in xs]
-    c2 = float("nan")
-    for _ in range(max_evals):
-        order = np.argsort(fs)[:3]
-        x3, f3 = np.asarray(xs)[order], np.asarray(fs)[order]
-        if len(x3) == 3 and np.isfinite(f3).all():
-            c2, c1, _ = np.polyfit(x3, f3, 2)
-        if len(x3) == 3 and np.isfinite(f3).all() and c2 > 0:
-            new = float(np.clip(-c1 / (2.0 * c2), lo, hi))
-        else:  # no convex parabola yet: step beyond the lowest point, away from the others
-            i = int(order[0])
-            direction = 1.0 if xs[i] >= np.mean(xs) else -1.0
-            new = float(np.clip(xs[i] + direction * step, lo, hi))
-        if min(abs(new - x) for x in xs) < tol:
-            break
-        xs.append(new)
-        fs.append(value(new))
-    i = int(np.argmin(fs))
-    return xs[i], fs[i], float(c2) if np.isfinite(c2) else float("nan")
 
 
 def grid_interval(grid: GridLikelihood, interpolation: str = "cubic", mu: float | None = None,
@@ -139,4 +107,6 @@ def grid_interval(grid: GridLikelihood, interpolation: str = "cubic", mu: float 
     q_mu = float("nan") if mu is None or not lo_mu <= mu <= hi_mu else max(q(float(mu)), 0.0)
     converged = bool(grid.converged_between(lo - 1e-6, hi + 1e-6) and ok_lo and ok_hi and np.isfinite(minimum))
     n_fits = sum(m is not None for m in grid.mles) + sum(len(c) for c in grid.cache)
-    return GridInterval(mu_hat, float(alpha_hat), (lo, hi), (open_lo, open_hi), converged, n_fits, float(q_mu))
+    return GridInterval(
+        mu_hat, float(alpha_hat), (lo, hi), (open_lo, open_hi), converged, n_fits, float(q_mu), float(minimum)
+    )

@@ -1,11 +1,12 @@
 """NP pulls and constraints, and the impact ranking of every constrained NP on μ̂.
 
-Pull = (θ̂ − θ0)/σ_prior, constraint = σ_post/σ_prior (σ_post from the finite-difference Hessian of
-−2lnL at the MLE, :func:`postfit_errors`: MINUIT's HESSE after a fallback MIGRAD was measured 4–5× too
-small on the tiny baseline workspace, σ_μ 0.075 against a profile half-width of 0.36); a
-constraint below ``over_constraint`` (default 0.5) is flagged. Impact of an NP: refit with it fixed
-at θ̂ ± σ_post (post-fit) and at θ̂ ± σ_prior (pre-fit); Δμ̂ = μ̂(fixed) − μ̂. The ranking sorts by
-the larger post-fit |Δμ̂|. Fits use :class:`systlab.infer.fit.Likelihood` (one model, warm starts).
+Pull = (θ̂ − θ0)/σ_prior, constraint = σ_post/σ_prior; a constraint below ``over_constraint`` (default 0.5) is
+flagged. Impact of an NP: refit with it fixed at θ̂ ± σ_post (post-fit) and at θ̂ ± σ_prior (pre-fit);
+Δμ̂ = μ̂(fixed) − μ̂. The ranking sorts by the larger post-fit |Δμ̂|. :func:`profile_impacts` is the one
+implementation, on any :class:`systlab.likelihood.profile.ProfileLikelihood`; θ̂ and σ_post are the adapter's:
+for a pyhf workspace (:func:`impacts`) the MLE and the finite-difference Hessian of −2lnL there (MINUIT's HESSE
+after a fallback MIGRAD was measured 4–5× too small on the tiny baseline workspace, σ_μ 0.075 against a profile
+half-width of 0.36); for a grid (:func:`systlab.infer.grid_inference.grid_impacts`) parabolas of the profile.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import numpy as np
 
 from systlab.atomic import write_json
 from systlab.infer.fit import json_float
-from systlab.likelihood.binned import Likelihood, Minimum
+from systlab.likelihood.binned import Likelihood
+from systlab.likelihood.profile import BinnedProfileLikelihood, ProfileLikelihood
 
 OVER_CONSTRAINT = 0.5
 
@@ -58,28 +60,36 @@ class Impacts(NamedTuple):
     notes: tuple[str, ...]
 
 
-def constrained_parameters(lik: Likelihood, include_staterror: bool = True) -> list[tuple[str, int, float, float]]:
-    """(label, index, prior centre, prior width) of every floating constrained NP."""
-    config = lik.model.config
-    out = []
-    for name in config.par_order:
-        pset = config.param_set(name)
-        if name == config.poi_name or not pset.constrained:
-            continue
-        if not include_staterror and name.startswith("staterror"):
-            continue
-        idx = np.arange(config.npars)[config.par_slice(name)]
-        for i, (j, centre, width) in enumerate(zip(idx, pset.auxdata, pset.width(), strict=True)):
-            if lik.fixed[j] or not width > 0:
-                continue
-            out.append((name if pset.n_parameters == 1 else f"{name}[{i}]", int(j), float(centre), float(width)))
-    return out
+def profile_impacts(profile: ProfileLikelihood, over_constraint: float = OVER_CONSTRAINT) -> Impacts:
+    """Pulls, constraints and the impact ranking of any profile likelihood (the one implementation).
 
-
-def postfit_errors(lik: Likelihood, best: Minimum) -> np.ndarray:
-    """σ of every floating parameter from the covariance 2H⁻¹ of −2lnL at the MLE (the engine's
-    finite-difference Hessian, :meth:`systlab.infer.fit.Likelihood.hessian_errors`); 0 for fixed parameters."""
-    return lik.hessian_errors(best.pars, lik.fixed)
+    Per nuisance the adapter gives θ̂ and σ_post (its own method); each impact is μ̂ with the nuisance held at
+    θ̂ ± σ_post and θ̂ ± σ_prior (clipped to its bounds) minus μ̂; a non-finite held value gives a NaN impact.
+    """
+    mu_hat = profile.mle().mu_hat
+    mu_error = profile.mu_error()
+    pulls, ranking = [], []
+    for nuisance in profile.nuisances():
+        theta, sigma_post = profile.postfit(nuisance)
+        width = nuisance.width
+        constraint = sigma_post / width
+        pulls.append(Pull(nuisance.label, float((theta - nuisance.centre) / width), constraint,
+                          bool(constraint < over_constraint)))  # fmt: skip
+        shifts = []
+        for delta in (sigma_post, -sigma_post, width, -width):
+            value = float(np.clip(theta + delta, *nuisance.bounds))
+            shifts.append(profile.held_mle(nuisance.label, value).mu_hat - mu_hat if np.isfinite(value) else np.nan)
+        ranking.append(Impact(nuisance.label, *(float(x) for x in shifts)))
+    ranking.sort(key=lambda r: (-r.size, r.name))
+    return Impacts(
+        mu_hat=float(mu_hat),
+        mu_error=float(mu_error),
+        pulls=tuple(pulls),
+        ranking=tuple(ranking),
+        over_constraint=float(over_constraint),
+        converged=bool(profile.converged),
+        notes=tuple(profile.notes),
+    )
 
 
 def impacts(
@@ -89,35 +99,9 @@ def impacts(
     over_constraint: float = OVER_CONSTRAINT,
     include_staterror: bool = True,
 ) -> Impacts:
-    """Pulls, constraints and the impact ranking of one dataset."""
+    """Pulls, constraints and the impact ranking of one dataset of a pyhf workspace."""
     lik = Likelihood(workspace_spec, observed_counts, mu_range)
-    notes: list[str] = []
-    best = lik.mle(notes=notes, hesse=False)
-    best = best._replace(errors=postfit_errors(lik, best))
-    poi = lik.poi
-    mu_hat = float(best.pars[poi])
-    pulls, ranking = [], []
-    for label, j, centre, width in constrained_parameters(lik, include_staterror):
-        sigma_post = float(best.errors[j])
-        constraint = sigma_post / width
-        pull = float((best.pars[j] - centre) / width)
-        pulls.append(Pull(label, pull, constraint, bool(constraint < over_constraint)))
-        shifts = []
-        for delta in (sigma_post, -sigma_post, width, -width):
-            value = float(np.clip(best.pars[j] + delta, *lik.bounds[j]))
-            fit = lik.fixed_fit(j, value, best.pars, notes)
-            shifts.append(float(fit.pars[poi]) - mu_hat)
-        ranking.append(Impact(label, *shifts))
-    ranking.sort(key=lambda r: (-r.size, r.name))
-    return Impacts(
-        mu_hat=mu_hat,
-        mu_error=float(best.errors[poi]),
-        pulls=tuple(pulls),
-        ranking=tuple(ranking),
-        over_constraint=float(over_constraint),
-        converged=bool(best.converged and not any("did not converge" in n for n in notes)),
-        notes=tuple(notes),
-    )
+    return profile_impacts(BinnedProfileLikelihood(lik, include_staterror=include_staterror), over_constraint)
 
 
 def impacts_payload(result: Impacts) -> dict:

@@ -2,10 +2,13 @@
 
 CLs(μ) = CL_{s+b}/CL_b from q̃_μ of the data and q_{μ,A} of the background-only Asimov data (Cowan,
 Cranmer, Gross, Vitells 2011), in pyhf's shifted form; the expected bands solve the same equation at
-the ±1σ/±2σ background-only quantiles. The fits use :class:`systlab.infer.fit.Likelihood` (damped Newton,
-MINUIT fallback) because pyhf's own ``toms748_scan`` fails on this project's workspaces: its MINUIT
-fixed-μ fits stop above the EDM goal (FailedMinimization) on the tiny baseline, and at strategy 2
-one limit took 85 s. Each band is a Brent root in μ, fits warm-started from the nearest μ done.
+the ±1σ/±2σ background-only quantiles. :func:`profile_upper_limit` is the one implementation, on any
+:class:`systlab.likelihood.profile.ProfileLikelihood`: :func:`upper_limit` runs it on a pyhf workspace,
+:func:`systlab.infer.grid_inference.grid_upper_limit` on a grid. The binned fits use
+:class:`systlab.likelihood.binned.Likelihood` (damped Newton, MINUIT fallback) because pyhf's own ``toms748_scan``
+fails on this project's workspaces: its MINUIT fixed-μ fits stop above the EDM goal (FailedMinimization) on the
+tiny baseline, and at strategy 2 one limit took 85 s. Each band is a Brent root in μ, fits warm-started from the
+nearest μ done.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ import scipy.stats
 
 from systlab.atomic import write_json
 from systlab.infer.fit import json_float
-from systlab.likelihood.binned import Likelihood, Minimum
+from systlab.likelihood.binned import Likelihood
+from systlab.likelihood.profile import BinnedProfileLikelihood, ProfileLikelihood, twice_dnll
 
 BANDS = (2.0, 1.0, 0.0, -1.0, -2.0)  # background-only quantiles in σ: −2σ band first (lowest limit)
 
@@ -51,21 +55,34 @@ def cls_expected(q_asimov: float, n_sigma: float) -> float:
     return float(np.exp(scipy.stats.norm.logsf(n_sigma + sqa) - scipy.stats.norm.logsf(n_sigma)))
 
 
-class ProfileCache:
-    """−2ΔlnL at fixed μ of one dataset, conditional fits cached and warm-started from the nearest μ."""
+def limit_bounds(cl: float, poi_bounds: tuple[float, float], test_stat: str = "qtilde") -> tuple[float, float]:
+    """The validated (0, upper) μ bounds of a q̃_μ limit at confidence level ``cl``."""
+    if not 0.0 < cl < 1.0:
+        raise ValueError(f"cl {cl} not in (0, 1)")
+    if test_stat != "qtilde":
+        raise ValueError(f"test_stat {test_stat!r}: only 'qtilde' is implemented")
+    lo, hi = map(float, poi_bounds)
+    if lo != 0.0:
+        raise ValueError("the qtilde test statistic needs the lower POI bound at 0")
+    if not hi > lo:
+        raise ValueError(f"poi_bounds {poi_bounds} are empty")
+    return lo, hi
 
-    def __init__(self, lik: Likelihood, best: Minimum) -> None:
-        self.lik, self.best = lik, best
-        self.fits: dict[float, Minimum] = {}
 
-    def __call__(self, mu: float) -> float:
-        mu = float(mu)
-        if mu not in self.fits:
-            near = min(self.fits, key=lambda m: abs(m - mu), default=None)
-            start = self.best.pars if near is None else self.fits[near].pars
-            self.fits[mu] = self.lik.fixed_mu(mu, start)
-        q = self.fits[mu].twice_nll - self.best.twice_nll
-        return float(max(q, 0.0)) if np.isfinite(q) else float("nan")
+def profile_upper_limit(
+    data: ProfileLikelihood, background: ProfileLikelihood, cl: float = 0.95, rtol: float = 1e-4
+) -> UpperLimit:
+    """CLs limits of any profile likelihood: q̃_μ of ``data`` against q_{μ,A} of the background-only Asimov data.
+
+    Both profiles bound μ to the same range with lower bound 0 (μ̂ ≥ 0: q̃_μ compares with L(0) when the free μ̂
+    would be negative); what the Asimov data are is the caller's (binned: pyhf's NPs of the μ = 0 fit to the data,
+    :meth:`BinnedProfileLikelihood.asimov`; grid: the nominal background binned at every grid point).
+    """
+    lo, hi = limit_bounds(cl, data.mu_range)
+    if tuple(map(float, background.mu_range)) != (lo, hi):
+        raise ValueError(f"mu ranges differ: data {data.mu_range}, background {background.mu_range}")
+    q_data, q_background = twice_dnll(data), twice_dnll(background)  # each minimum first: fits warm-start
+    return limit_from_profiles(q_data, q_background, data.mle().mu_hat, cl, (lo, hi), rtol)
 
 
 def upper_limit(
@@ -76,27 +93,15 @@ def upper_limit(
     test_stat: str = "qtilde",
     rtol: float = 1e-4,
 ) -> UpperLimit:
-    """CLs upper limit on μ (observed, expected median and ±1σ/±2σ bands), asymptotic.
+    """CLs upper limit on μ (observed, expected median and ±1σ/±2σ bands), asymptotic, of a pyhf workspace.
 
     ``poi_bounds`` bound μ in every fit and bracket the root finding (q̃_μ needs a lower bound of 0);
-    a limit beyond the upper bound is reported as the bound with ``at_bound`` set.
+    a limit beyond the upper bound is reported as the bound with ``at_bound`` set. The background-only
+    Asimov data take the NPs of the μ = 0 fit to the data (pyhf), their minimum is that fit's μ = 0.
     """
-    if not 0.0 < cl < 1.0:
-        raise ValueError(f"cl {cl} not in (0, 1)")
-    if test_stat != "qtilde":
-        raise ValueError(f"test_stat {test_stat!r}: only 'qtilde' is implemented")
-    lo, hi = map(float, poi_bounds)
-    if lo != 0.0:
-        raise ValueError("the qtilde test statistic needs the lower POI bound at 0")
-    if not hi > lo:
-        raise ValueError(f"poi_bounds {poi_bounds} are empty")
-    lik = Likelihood(workspace_spec, observed_counts, (lo, hi))
-    best = lik.mle(hesse=False)  # μ̂ ≥ 0: q̃_μ compares with L(0) when the free μ̂ would be negative
-    null = lik.fixed_mu(0.0, best.pars)  # background-only Asimov data with the NPs fitted to the data (pyhf)
-    asimov_lik = Likelihood(workspace_spec, None, (lo, hi))
-    asimov_lik.set_observed(lik.model.expected_actualdata(null.pars), lik.model.expected_auxdata(null.pars))
-    asimov = ProfileCache(asimov_lik, asimov_lik.fixed_mu(0.0, null.pars))
-    return limit_from_profiles(ProfileCache(lik, best), asimov, float(best.pars[lik.poi]), cl, (lo, hi), rtol)
+    lo, hi = limit_bounds(cl, poi_bounds, test_stat)
+    data = BinnedProfileLikelihood(Likelihood(workspace_spec, observed_counts, (lo, hi)))
+    return profile_upper_limit(data, data.asimov(0.0, minimum_at_mu=True), cl, rtol)
 
 
 def limit_from_profiles(
@@ -109,8 +114,7 @@ def limit_from_profiles(
 ) -> UpperLimit:
     """The CLs limits from two profile curves: −2ΔlnL(μ) of the data (μ̂ ≥ 0) and of the background-only Asimov data.
 
-    Any likelihood that can profile μ serves (one pyhf model, or the α-profiled grid of a parameterized
-    classifier); each band is a Brent root in μ inside ``poi_bounds`` (lower bound 0).
+    Each band is a Brent root in μ inside ``poi_bounds`` (lower bound 0).
     """
     lo, hi = map(float, poi_bounds)
     alpha = 1.0 - cl
@@ -142,17 +146,22 @@ def limit_from_profiles(
     )
 
 
+def limit_in_range(limit_at: Callable[[float], UpperLimit], high: float, max_high: float) -> UpperLimit:
+    """``limit_at(upper μ bound)`` with the bound doubled from ``high`` until no limit sits at it (≤ ``max_high``)."""
+    if not 0.0 < high <= max_high:
+        raise ValueError(f"upper POI bound {high} not in (0, {max_high}]")
+    while True:
+        result = limit_at(high)
+        if not result.at_bound or high >= max_high:
+            return result
+        high = min(2.0 * high, max_high)
+
+
 def upper_limit_in_range(
     workspace_spec: dict, observed_counts: Sequence[float], high: float, max_high: float, cl: float = 0.95
 ) -> UpperLimit:
     """:func:`upper_limit` with the upper μ bound doubled from ``high`` until no limit sits at it (≤ ``max_high``)."""
-    if not 0.0 < high <= max_high:
-        raise ValueError(f"upper POI bound {high} not in (0, {max_high}]")
-    while True:
-        result = upper_limit(workspace_spec, observed_counts, cl, (0.0, high))
-        if not result.at_bound or high >= max_high:
-            return result
-        high = min(2.0 * high, max_high)
+    return limit_in_range(lambda h: upper_limit(workspace_spec, observed_counts, cl, (0.0, h)), high, max_high)
 
 
 def upper_limit_payload(result: UpperLimit) -> dict:

@@ -1,8 +1,9 @@
 """Discovery significance (q0 → p0, Z0; asymptotic formulae) and a toy check of the asymptotic formulae.
 
-:func:`discovery_significance`: q0 = −2ln L(0)/L(μ̂) with μ̂ ≥ 0 from :class:`systlab.infer.fit.Likelihood`
-(Newton, MINUIT fallback), p0 = 1 − Φ(√q0), Z0 = √q0 (Cowan, Cranmer, Gross, Vitells 2011; what
-``pyhf.infer.hypotest(0, …, test_stat="q0")`` computes, on the fit engine that the limits need because
+:func:`profile_significance` is the one implementation, on any :class:`systlab.likelihood.profile.ProfileLikelihood`
+(:func:`discovery_significance` runs it on a pyhf workspace, :func:`systlab.infer.grid_inference.grid_significance`
+on a grid): q0 = −2ln L(0)/L(μ̂) with μ̂ ≥ 0, p0 = 1 − Φ(√q0), Z0 = √q0 (Cowan, Cranmer, Gross, Vitells 2011;
+what ``pyhf.infer.hypotest(0, …, test_stat="q0")`` computes, on the fit engine that the limits need because
 pyhf's MINUIT fits fail on this project's badly conditioned workspaces, see :mod:`systlab.infer.limits`); the
 expected (median) Z0 at μ = 1 is √q0 of the Asimov data at μ = 1 with the NPs of the μ = 1 conditional
 fit (pyhf's choice). :func:`asymptotic_check` throws frequentist toys (Poisson main counts and Gaussian
@@ -26,6 +27,7 @@ from systlab.atomic import write_json
 from systlab.infer.fit import json_float
 from systlab.infer.toys import aux_widths, toy_auxdata, toy_counts
 from systlab.likelihood.binned import Likelihood
+from systlab.likelihood.profile import BinnedProfileLikelihood, ProfileLikelihood, twice_dnll
 
 #: Tail thresholds of the toy check (χ²₁ quantiles at 1σ, 90%, 95%, 99%, 3σ).
 THRESHOLDS = (1.0, 2.706, 3.841, 6.635, 9.0)
@@ -68,28 +70,35 @@ def p_to_z(p: float) -> float:
     return float(scipy.stats.norm.isf(p))
 
 
-def discovery_q0(lik: Likelihood, start: np.ndarray | None = None) -> tuple[float, float, np.ndarray]:
-    """(q0, μ̂, parameters of the μ = 0 fit) of the likelihood's current data; μ̂ ≥ 0 by its μ range."""
-    best = lik.mle(start, hesse=False)
-    null = lik.fixed_mu(0.0, best.pars)
-    q0 = null.twice_nll - best.twice_nll
-    return (float(max(q0, 0.0)) if np.isfinite(q0) else float("nan")), float(best.pars[lik.poi]), null.pars
+def discovery_q0(profile: ProfileLikelihood) -> tuple[float, float]:
+    """(q0 = −2ΔlnL(μ = 0), μ̂) of a profile likelihood whose μ range starts at 0 (μ̂ ≥ 0, the q0 convention)."""
+    if profile.mu_range[0] != 0.0:
+        raise ValueError(f"mu range {profile.mu_range}: q0 needs the lower bound at 0")
+    return twice_dnll(profile)(0.0), profile.mle().mu_hat
+
+
+def profile_significance(data: ProfileLikelihood, expected: ProfileLikelihood | None = None) -> Significance:
+    """q0, p0 and Z0 of ``data`` and the median expected ones of ``expected`` (the Asimov data at μ = 1; None: the
+    data are those Asimov data, so observed and expected are the same number). The one implementation."""
+    q0, mu_hat = discovery_q0(data)
+    q0_expected = q0 if expected is None else discovery_q0(expected)[0]
+    p0, p0_exp = (float(scipy.stats.norm.sf(np.sqrt(q))) for q in (q0, q0_expected))
+    return Significance(q0=q0, p0=p0, z0=p_to_z(p0), p0_expected=p0_exp, z0_expected=p_to_z(p0_exp), mu_hat=mu_hat)
 
 
 def discovery_significance(
     workspace_spec: dict, observed_counts: Sequence[float], poi_bounds: tuple[float, float] = (0.0, 10.0)
 ) -> Significance:
-    """q0, p0 and Z0 of ``observed_counts`` and the median expected Z0 at μ = 1 (asymptotic formulae)."""
+    """q0, p0 and Z0 of ``observed_counts`` and the median expected Z0 at μ = 1 (asymptotic formulae).
+
+    The expected Z0 is that of the Asimov data at μ = 1 with the NPs of the μ = 1 fit to the data (started at the
+    suggested init; pyhf's choice), their MLE started there.
+    """
     lo, hi = map(float, poi_bounds)
     if lo != 0.0 or not hi > 1.0:
         raise ValueError(f"poi_bounds {poi_bounds}: q0 needs the lower bound at 0 and the upper above 1")
-    lik = Likelihood(workspace_spec, observed_counts, (lo, hi))
-    q0, mu_hat, _ = discovery_q0(lik)
-    alt = lik.fixed_mu(1.0, lik.init)  # the NPs of the Asimov data at μ = 1: fitted to the data (pyhf's choice)
-    lik.set_observed(lik.model.expected_actualdata(alt.pars), lik.model.expected_auxdata(alt.pars))
-    q0_asimov, _, _ = discovery_q0(lik, alt.pars)
-    p0, p0_exp = (float(scipy.stats.norm.sf(np.sqrt(q))) for q in (q0, q0_asimov))
-    return Significance(q0=q0, p0=p0, z0=p_to_z(p0), p0_expected=p0_exp, z0_expected=p_to_z(p0_exp), mu_hat=mu_hat)
+    data = BinnedProfileLikelihood(Likelihood(workspace_spec, observed_counts, (lo, hi)))
+    return profile_significance(data, data.asimov(1.0, start=data.lik.init))
 
 
 def asymptotic_cdf(test_stat: str, t: np.ndarray) -> np.ndarray:
