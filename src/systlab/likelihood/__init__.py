@@ -4,6 +4,7 @@ A fixed classifier has one pyhf workspace (``build_workspace``: normsys, histosy
 ``Likelihood`` (``binned``: −2lnL, Newton/MINUIT minimisation, settable data). A parameterised classifier f(x; α)
 has a workspace per grid point of α (``grid_inputs.build_grid_workspaces``), combined into a ``GridLikelihood``
 (``grid``) that is profiled over α (``grid_alpha``). ``grid_points`` says which models take which route.
+``profile`` is the one protocol inference is written against (a profile likelihood in μ) with an adapter for each.
 """
 
 from systlab._lazy import lazy_exports
@@ -12,5 +13,6 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "build_workspace": "workspace", "read_workspace": "workspace", "write_workspace": "workspace",
     "workspace_settings": "workspace", "WorkspaceError": "workspace", "Likelihood": "binned", "Minimum": "binned",
     "GridLikelihood": "grid", "Morph": "grid", "build_grid_workspaces": "grid_inputs",
-    "read_grid_workspaces": "grid_inputs", "parameterized_np": "grid_points",
+    "read_grid_workspaces": "grid_inputs", "parameterized_np": "grid_points", "ProfileLikelihood": "profile",
+    "BinnedProfileLikelihood": "profile", "GridProfileLikelihood": "profile",
 })  # fmt: skip
