@@ -1,30 +1,17 @@
-# systlab: the whole analysis DAG. Logic lives in src/systlab/; rules live in workflow/rules/.
+# systlab: the whole analysis DAG. Logic lives in src/systlab/; one rule file per library package in workflow/rules/
+# (common.smk: config, wildcards, input functions, target lists).
 configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/simulate.smk"
-include: "workflow/rules/ingest.smk"
-include: "workflow/rules/vary.smk"
-include: "workflow/rules/train.smk"
-include: "workflow/rules/score.smk"
-include: "workflow/rules/metrics.smk"
+include: "workflow/rules/samples.smk"
+include: "workflow/rules/methods.smk"
 include: "workflow/rules/templates.smk"
-include: "workflow/rules/workspace.smk"
-include: "workflow/rules/fit.smk"
-include: "workflow/rules/toys.smk"
-include: "workflow/rules/summary.smk"
-include: "workflow/rules/inference.smk"
-include: "workflow/rules/figures.smk"
-include: "workflow/rules/figures_models.smk"
-include: "workflow/rules/figures_inference.smk"
-include: "workflow/rules/figures_grid.smk"
-include: "workflow/rules/paper_toys.smk"
-include: "workflow/rules/lambda_scan.smk"
-include: "workflow/rules/sensitivity.smk"
-include: "workflow/rules/generator_check.smk"
-include: "workflow/rules/interpolation_check.smk"
-include: "workflow/rules/histosys_check.smk"
+include: "workflow/rules/likelihood.smk"
+include: "workflow/rules/infer.smk"
+include: "workflow/rules/studies.smk"
+include: "workflow/rules/visualize.smk"
+include: "workflow/rules/papertoys.smk"
 include: "workflow/rules/theory.smk"
 
 

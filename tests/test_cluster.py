@@ -47,7 +47,7 @@ def test_profile_gives_the_train_rule_a_gpu_and_no_other_rule():
     assert resources["train"]["gpu"] == 1
     assert [rule for rule, res in resources.items() if "gpu" in res or "gres" in res] == ["train"]
     assert "gpu" not in resources["paper_toy_train"]  # its rule declares gpu=1 itself
-    assert re.search(r"^\s*gpu=1,?\s*$", (ROOT / "workflow/rules/train.smk").read_text(), re.M)
+    assert re.search(r"^\s*gpu=1,?\s*$", (ROOT / "workflow/rules/methods.smk").read_text(), re.M)
 
 
 def test_dry_run_with_the_slurm_profile(tmp_path):

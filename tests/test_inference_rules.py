@@ -1,6 +1,6 @@
 """Rule inference: the payloads it writes (limit, significance, impacts on the Asimov dataset of a small
-workspace with every modifier type) and its place in the DAG (fixed classifiers; the parameterized one goes
-through rule inference_grid; one figure target pulls in only its ancestors)."""
+workspace with every modifier type) and its place in the DAG (one rule for both model kinds: a fixed classifier's
+workspace, a parameterized one's grid workspaces and scores; one figure target pulls in only its ancestors)."""
 
 from __future__ import annotations
 
@@ -63,8 +63,8 @@ def test_inference_payloads_on_the_asimov_dataset(tmp_path):
     assert all(abs(p["pull"]) < 1e-3 for p in imp["pulls"].values()) and imp["converged"]
 
 
-def _dry_run(tmp_path: Path, *targets: str) -> list[tuple[str, str]]:
-    """(rule, wildcards line) of every job the dry run of ``targets`` on the tiny config would run."""
+def _dry_run(tmp_path: Path, *targets: str) -> list[tuple[str, str, str]]:
+    """(rule, wildcards line, input line) of every job the dry run of ``targets`` on the tiny config would run."""
     for name in ("Snakefile", "workflow", "profiles", "config", "resources"):
         (tmp_path / name).symlink_to(ROOT / name)
     run = subprocess.run([sys.executable, "-m", "snakemake", "-n", *targets, "--cores", "2", "--configfile",
@@ -74,8 +74,8 @@ def _dry_run(tmp_path: Path, *targets: str) -> list[tuple[str, str]]:
     for block in re.split(r"\n(?=rule \w+:)", run.stdout):
         head = re.match(r"rule (\w+):", block)
         if head:
-            wildcards = re.search(r"wildcards: (.*)", block)
-            jobs.append((head.group(1), wildcards.group(1) if wildcards else ""))
+            wildcards, inputs = re.search(r"wildcards: (.*)", block), re.search(r"input: (.*)", block)
+            jobs.append((head.group(1), wildcards.group(1) if wildcards else "", inputs.group(1) if inputs else ""))
     return jobs
 
 
@@ -83,11 +83,12 @@ def _dry_run(tmp_path: Path, *targets: str) -> list[tuple[str, str]]:
 def test_impacts_figures_and_summary_pull_in_the_inference_rule_of_each_model_kind(tmp_path):
     jobs = _dry_run(tmp_path, "results/figures/impacts_baseline.pdf", "results/figures/impacts_aware.pdf",
                     "results/inference/summary.md")  # fmt: skip
-    rules = {rule for rule, _ in jobs}
+    rules = {rule for rule, _, _ in jobs}
     assert {"inference", "figure_impacts", "summary"} <= rules
     assert not rules & {"figure_coverage", "figure_profile_curves", "theory_pulls", "figure_templates"}
-    inference = [w for rule, w in jobs if rule == "inference"]
-    assert any("method=baseline" in w for w in inference) and not any("method=aware" in w for w in inference)
-    # the parameterized model's limits, Z0 and impacts come from its grid-profiled likelihood
-    grid = [w for rule, w in jobs if rule == "inference_grid"]
-    assert grid and all("method=aware" in w for w in grid)
+    inference = [(w, inputs) for rule, w, inputs in jobs if rule == "inference"]
+    fixed = [inputs for w, inputs in inference if "method=baseline" in w]
+    grid = [inputs for w, inputs in inference if "method=aware" in w]
+    # a fixed classifier from its workspace, the parameterized model from its grid-profiled likelihood
+    assert fixed and all(re.fullmatch(r"results/workspaces/baseline/r\d+\.json", i) for i in fixed)
+    assert grid and all(i.startswith("results/grid/aware/r") and "/scores/tes_" in i for i in grid)

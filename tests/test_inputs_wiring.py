@@ -292,7 +292,7 @@ def test_study_expectations_follow_the_truth_mu_and_shifts(templates, spec):
 
 
 def test_grid_toy_events_of_each_study_come_from_its_split(score_paths):
-    """toys_grid: held-out events bin to the toy-split expectation, model events to the template split."""
+    """grid toys: held-out events bin to the toy-split expectation, model events to the template split."""
     templates = build_templates(score_paths, bins=4)
     tables = {key: pd.read_parquet(path) for key, path in score_paths.items()}
     truth = Truth("nominal", 1.0, {})

@@ -1,33 +1,70 @@
-# Config validation at the door, typed config, wildcard constraints and input functions.
+# Shared by every rule file (config validation, the typed config, wildcard constraints, every input function, the
+# model lists and the target lists of rule all); rule files read globals from here only, never from each other.
+import glob
 import re
 
 from snakemake.utils import validate
 
 from systlab.config import SCHEMA_PATH, load_config
+from systlab.infer.pipeline import toy_chunk_count
 from systlab.likelihood.grid_points import grid_points, parameterized_models, parameterized_np, point_samples
 from systlab.methods.registry import REGISTRY
+from systlab.papertoys.settings import split_model_name
+from systlab.studies.sensitivity_settings import STUDIES
 
 validate(config, str(SCHEMA_PATH))  # the schema ships inside the package
 CFG = load_config(config, source="config")
+ENV = "../../envs/systlab.yaml"
 
+# ---- samples and models ----------------------------------------------------------------------------------------
 PROCESSES = list(CFG.processes)
-SIMULATED = [p for p in PROCESSES if p not in CFG.inputs]
 VARIATIONS = list(CFG.variation_names())
 REPLICAS = [f"r{i}" for i in range(CFG.training.replicas)]
 MODELS = list(CFG.model_names())  # the {method} wildcard: one per method, one per oracle TES point
 # asimov: model expectation at mu = 1; truth_<t>: one Poisson pseudo-experiment from the toy split at truth t;
 # expected_<t>: the toy-split expectation at truth t itself (no fluctuation), for widths and biases per true alpha.
 DATASETS = ["asimov"] + [f"truth_{t.name}" for t in CFG.truths] + [f"expected_{t.name}" for t in CFG.truths]
-ENV = "../../envs/systlab.yaml"
-# Parameterized classifiers f(x; alpha) are fitted through the grid-profiled likelihood (rules *_grid), the others
-# through their single workspace (rules fit, toys).
+# Parameterized classifiers f(x; alpha) are fitted through their grid-profiled likelihood (grid workspaces + scores
+# at every grid point), fixed classifiers through their single workspace: the same rules fit, toys_chunk, toys and
+# inference take both, their inputs chosen by likelihood_inputs (below), the route by systlab.infer.pipeline.
 GRID_MODELS = list(parameterized_models(CFG))
-FIXED_FIT_MODELS = [m for m in MODELS if m not in GRID_MODELS] + [s.name for s in CFG.lambda_scan_models()]
+FIXED_MODELS = [m for m in MODELS if m not in GRID_MODELS]
+LAMBDA_SCAN_MODELS = [m.name for m in CFG.lambda_scan_models()]  # pivot_lambda_<x>, disco_lambda_<x>: fitted, no toys
+FIXED_FIT_MODELS = FIXED_MODELS + LAMBDA_SCAN_MODELS
+FIT_MODELS = FIXED_FIT_MODELS + GRID_MODELS
 GRID_POINTS = {m: grid_points(CFG, parameterized_np(CFG, m)) for m in GRID_MODELS}
+INFERENCE_KINDS = ["limit", "significance", "impacts"]
 
 
 def one_of(names):  # a wildcard constraint matching exactly one of ``names`` (never empty)
     return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
+wildcard_constraints:
+    process="|".join(PROCESSES),
+    variation="|".join(v.replace("+", r"\+").replace(".", r"\.") for v in VARIATIONS),
+    method="|".join(re.escape(m) for m in MODELS + [s.name for s in CFG.study_models()]),
+    replica=r"r\d+",
+    dataset="|".join(DATASETS),
+
+
+# ---- input functions and path lists --------------------------------------------------------------------------
+def ingest_inputs(wildcards):
+    """ingest: the simulator's ROOT file, or the user's own files of an `inputs:` process (globs expanded)."""
+    spec = CFG.inputs.get(wildcards.process)
+    if spec is None:
+        return ["results/raw/{process}.root".format(process=wildcards.process)]
+    return sorted(f for pattern in spec["files"] for f in (glob.glob(pattern) or [pattern]))
+
+
+def samples_of(process, variations=None):  # one process or a list of processes
+    return expand("results/samples/{process}/{variation}.parquet", process=process,
+                  variation=variations or VARIATIONS)
+
+
+def scores_of(method, replica):
+    return expand("results/scores/{method}/{replica}/{process}/{variation}.parquet", method=method,
+                  replica=replica, process=PROCESSES, variation=VARIATIONS)
 
 
 def grid_point(method, label):
@@ -43,24 +80,114 @@ def grid_scores_of(method, replica):
     return [f"results/grid/{method}/{replica}/scores/{p.label}.parquet" for p in GRID_POINTS[method]]
 
 
-wildcard_constraints:
-    process="|".join(PROCESSES),
-    variation="|".join(v.replace("+", r"\+").replace(".", r"\.") for v in VARIATIONS),
-    method="|".join(re.escape(m) for m in MODELS + [s.name for s in CFG.study_models()]),
-    replica=r"r\d+",
-    dataset="|".join(DATASETS),
+def likelihood_inputs(wildcards, templates=True):
+    """fit, toys_chunk, inference: a fixed classifier's workspace (+ templates), a parameterized one's grid workspaces
+    and per-point scores."""
+    method, replica = wildcards.method, wildcards.replica
+    if method in GRID_MODELS:
+        return {"workspaces": f"results/grid/{method}/{replica}/workspaces.json",
+                "scores": grid_scores_of(method, replica)}  # fmt: skip
+    inputs = {"workspace": f"results/workspaces/{method}/{replica}.json"}
+    if templates:
+        inputs["templates"] = f"results/templates/{method}/{replica}.json"
+    return inputs
 
 
-def samples_of(process, variations=None):  # one process or a list of processes
-    return expand("results/samples/{process}/{variation}.parquet", process=process,
-                  variation=variations or VARIATIONS)
+def inference_inputs(wildcards):  # limits, Z0 and impacts come from the Asimov data: no templates needed
+    return likelihood_inputs(wildcards, templates=False)
 
 
-def scores_of(method, replica):
-    return expand("results/scores/{method}/{replica}/{process}/{variation}.parquet", method=method,
-                  replica=replica, process=PROCESSES, variation=VARIATIONS)
+def toy_chunks_of(wildcards):
+    """toys: the chunk files of one replica (toys.chunks of them, at most one per toy)."""
+    return expand("results/toys/{method}/{replica}/chunk{chunk}.json", method=wildcards.method,
+                  replica=wildcards.replica, chunk=range(toy_chunk_count(CFG, wildcards.method)))
 
 
 def fit_results():
     return expand("results/fits/{method}/{replica}/{dataset}.json", method=MODELS, replica=REPLICAS,
                   dataset=DATASETS)
+
+
+def inference_results(kinds=INFERENCE_KINDS):  # fixed classifiers first, then the parameterized ones
+    return expand("results/inference/{method}/{replica}/{kind}.json", method=FIXED_MODELS, replica=REPLICAS,
+                  kind=kinds) + expand("results/inference/{method}/{replica}/{kind}.json", method=GRID_MODELS,
+                                       replica=REPLICAS, kind=kinds)  # fmt: skip
+
+
+def all_metrics():
+    return expand("results/models/{method}/metrics.json", method=MODELS)
+
+
+INFERENCE_RESULTS = inference_results()
+
+# ---- studies ---------------------------------------------------------------------------------------------------
+SENSITIVITY = CFG.sensitivity
+SENSITIVITY_MODELS = [m for m in SENSITIVITY.models if m in FIXED_FIT_MODELS]
+HAS_JES = any(np_.name == "jes" for np_ in CFG.shape_nps)
+CHECK_MODELS = [m.name for m in CFG.cross_check_models()]  # <method>_generator, <method>_scale
+CLOSURE_MODELS = list(CFG.generator_check.closure_models)
+HISTOSYS_CHECK_MODELS = list(CFG.histosys_check)
+INTERPOLATION_MODELS = [m.name for m in CFG.interpolation_models()]  # aware_without_tes_<k>sd
+
+# ---- figures (visualize.smk) -----------------------------------------------------------------------------------
+TES_VARIATIONS = ["tes_-1sd", "nominal", "tes_+1sd"]
+HAS_TES = all(v in VARIATIONS for v in TES_VARIATIONS)
+DECORRELATED = [m for m in MODELS if m == "baseline" or (m in REGISTRY and REGISTRY[m].decorrelates)]
+# impacts figures: every model but the oracles (one per TES point; the baseline is oracle_tes_0sd)
+IMPACT_MODELS = [m for m in MODELS if CFG.model(m).method != "oracle"]
+
+
+def analysis_figures():
+    return expand("results/figures/templates_{method}.pdf", method=MODELS)
+
+
+MODEL_FIGURES = (["results/figures/features.pdf", "results/figures/roc.pdf"] if HAS_TES else []) \
+    + (["results/figures/decorrelation.pdf"] if HAS_TES and DECORRELATED else []) \
+    + ["results/figures/calibration.pdf"]  # fmt: skip
+INFERENCE_FIGURES = expand("results/figures/{name}.pdf", name=["profile_curves", "width_vs_alpha", "coverage",
+                           "asymptotics"]) + expand("results/figures/impacts_{method}.pdf", method=IMPACT_MODELS)
+GRID_FIGURES = ["results/figures/aware_likelihood_surface.pdf"] if "aware" in GRID_MODELS else []
+LAMBDA_FIGURES = ["results/figures/lambda_scan.pdf"] if LAMBDA_SCAN_MODELS else []
+SENSITIVITY_FIGURES = ["results/figures/sensitivity.pdf"] if SENSITIVITY_MODELS else []
+JES_GRANULARITY_FIGURES = ["results/figures/jes_granularity.pdf"] if SENSITIVITY_MODELS and SENSITIVITY.jes_bins \
+    and HAS_JES else []  # fmt: skip
+GENERATOR_CHECK_FIGURES = ["results/figures/generator_check.pdf"] if CHECK_MODELS else []
+GENERATOR_CLOSURE_FIGURES = ["results/figures/generator_closure.pdf"] if CLOSURE_MODELS else []
+HISTOSYS_CHECK_FIGURES = ["results/figures/histosys_check.pdf"] if HISTOSYS_CHECK_MODELS else []
+INTERPOLATION_FIGURES = ["results/figures/aware_interpolation.pdf"] if INTERPOLATION_MODELS else []
+
+# ---- paper toys (papertoys.smk) and theory (theory.smk) --------------------------------------------------------
+PAPER_TOYS = CFG.paper_toys
+
+
+def paper_toy_models(toy, methods=None):
+    """ONNX files of every replica of the toy's models (optionally only those of ``methods``); none if it is off."""
+    if toy not in PAPER_TOYS.toys:
+        return []
+    models = [m for m in PAPER_TOYS.model_names(toy) if methods is None or split_model_name(m)[0] in methods]
+    return expand("results/paper_toys/{toy}/{toy_model}/{replica}/model.onnx", toy=toy, toy_model=models,
+                  replica=PAPER_TOYS.replica_names())
+
+
+def paper_toy_checks_inputs(wildcards):
+    return paper_toy_models(wildcards.toy)
+
+
+def paper_toy_figures():
+    """The toy figures whose models the config trains."""
+    toys, figures = PAPER_TOYS.toys, []
+    if {"baseline", "aware"} & set(toys.get("rotating", ())):
+        figures.append("toy_decision_boundary")
+    if "aware" in toys.get("rotating", ()):
+        figures.append("toy_likelihood_ratio")
+    if {"baseline", "pivot", "disco"} & set(toys.get("pivot", ())):
+        figures.append("toy_pivot_outputs")
+    return [f"results/figures/{name}.{ext}" for name in figures for ext in ("pdf", "png")]
+
+
+PAPER_TOY_RESULTS = [f"results/paper_toys/{toy}/checks.json" for toy in PAPER_TOYS.toys] + paper_toy_figures()
+THEORY_FIGURES = [
+    "results/figures/theory_pulls.pdf",
+    "results/figures/theory_per_particle.pdf",
+    "results/figures/theory_tails.pdf",
+]

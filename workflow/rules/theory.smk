@@ -1,11 +1,6 @@
-# Scale-uncertainty pull study (issue 4): LO scale bands vs NLO, QCD per-particle reference, figures.
-# Code: src/systlab/theory/ (numbers) and src/systlab/visualize/theory.py (drawing).
-
-THEORY_FIGURES = [
-    "results/figures/theory_pulls.pdf",
-    "results/figures/theory_per_particle.pdf",
-    "results/figures/theory_tails.pdf",
-]
+# systlab.theory (issue 4): scale-uncertainty pull study, LO scale bands vs NLO, QCD per-particle reference, and its
+# figures (drawn by systlab.visualize.theory; kept here, not in visualize.smk: the study is independent of the
+# analysis DAG, so its three figure rules stay beside the one rule they read, as papertoys.smk keeps its own).
 
 
 rule theory_pulls:
@@ -45,7 +40,8 @@ rule theory_figure_per_particle:
         summary="results/theory/summary.json",
     output:
         pdf="results/figures/theory_per_particle.pdf",
-        png=report("results/figures/theory_per_particle.png", caption="../report/theory_per_particle.rst", category="Theory"),
+        png=report("results/figures/theory_per_particle.png", caption="../report/theory_per_particle.rst",
+                   category="Theory"),
     params:
         figure="per_particle",
     log:

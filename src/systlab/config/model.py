@@ -187,7 +187,7 @@ class Config:
     grid_morph_step: float = 0.0  # fit.grid_morph_step: sigma; the grid NP moved inside each point's cell (0 = off)
     histosys_check: tuple[str, ...] = ()  # fit.histosys_check: fixed classifiers also fitted through the TES grid
     n_grid_toys: int = 100  # toys.grid_n: toys per replica of a grid-profiled (parameterized) model
-    toy_chunks: int = 1  # toys.chunks: jobs the toys of one fixed-model replica are split into (for clusters)
+    toy_chunks: int = 1  # toys.chunks: jobs per model replica's toys (clusters; grid: <= grid_n)
     generator_check: GeneratorCheck = GeneratorCheck()
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)  # the validated mapping
 

@@ -4,7 +4,8 @@ CLs limits, Z0 and impacts are written once against :class:`systlab.likelihood.p
 (``profile_upper_limit``, ``profile_significance``, ``profile_impacts``); ``upper_limit`` /
 ``discovery_significance`` / ``impacts`` call them with the binned adapter, ``grid_*`` with the grid adapter.
 Fits and toys: ``fit_dataset`` / ``run_toys`` on the binned likelihood, ``grid_fit`` / ``run_grid_toys`` on the
-grid likelihood. Results are named tuples with ``*_payload`` / ``write_*`` for their JSON files.
+grid likelihood; ``pipeline`` picks the route per model for the workflow's rules. Results are named tuples with
+``*_payload`` / ``write_*`` for their JSON files.
 """
 
 from systlab._lazy import lazy_exports

@@ -1,34 +1,9 @@
-# The paper toys (issue 5): the methods on published low-dimensional problems, checked against published behaviour.
-# Switched by the `paper_toys:` config section (no toys = nothing here runs); code: src/systlab/papertoys/.
-# Independent of the Higgs analysis: toy events are generated inside the training job.
-from systlab.papertoys.settings import parse_paper_toys, split_model_name
+# systlab.papertoys (issue 5): the methods on published low-dimensional problems, checked against published
+# behaviour, and their figures. Switched by the `paper_toys:` config section (no toys = nothing here runs; the target
+# list PAPER_TOY_RESULTS and the input function paper_toy_models are in common.smk). Independent of the Higgs
+# analysis: toy events are generated inside the training job.
 
-PAPER_TOYS = CFG.paper_toys
 PAPER_TOY_LOG = "results/logs/paper_toys"
-
-
-def paper_toy_models(toy, methods=None):
-    """ONNX files of every replica of the toy's models (optionally only those of ``methods``); none if it is off."""
-    if toy not in PAPER_TOYS.toys:
-        return []
-    models = [m for m in PAPER_TOYS.model_names(toy) if methods is None or split_model_name(m)[0] in methods]
-    return expand("results/paper_toys/{toy}/{toy_model}/{replica}/model.onnx", toy=toy, toy_model=models,
-                  replica=PAPER_TOYS.replica_names())
-
-
-def paper_toy_figures():
-    """The toy figures whose models the config trains."""
-    toys, figures = PAPER_TOYS.toys, []
-    if {"baseline", "aware"} & set(toys.get("rotating", ())):
-        figures.append("toy_decision_boundary")
-    if "aware" in toys.get("rotating", ()):
-        figures.append("toy_likelihood_ratio")
-    if {"baseline", "pivot", "disco"} & set(toys.get("pivot", ())):
-        figures.append("toy_pivot_outputs")
-    return [f"results/figures/{name}.{ext}" for name in figures for ext in ("pdf", "png")]
-
-
-PAPER_TOY_RESULTS = [f"results/paper_toys/{toy}/checks.json" for toy in PAPER_TOYS.toys] + paper_toy_figures()
 
 
 rule paper_toy_train:
@@ -53,7 +28,7 @@ rule paper_toy_train:
 
 rule paper_toy_checks:
     input:
-        lambda wc: paper_toy_models(wc.toy),
+        paper_toy_checks_inputs,
     output:
         "results/paper_toys/{toy}/checks.json",
     wildcard_constraints:

@@ -1,6 +1,6 @@
-# One training job per (model, replica) from the canonical events; every method family goes through this
-# rule (model names: Config.model_names(), e.g. baseline, pivot, oracle_tes_-1sd). torch on CUDA when
-# present, else CPU (same code path); the SLURM profile maps resources.gpu to a GPU request.
+# systlab.methods: one training job per (model, replica) from the canonical events; every method family goes through
+# this rule (model names: Config.model_names(), e.g. baseline, pivot, oracle_tes_-1sd). torch on CUDA when present,
+# else CPU (same code path); the SLURM profile maps resources.gpu to a GPU request.
 
 
 rule train:

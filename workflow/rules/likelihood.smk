@@ -1,4 +1,5 @@
-# Templates -> pyhf workspace (normsys, histosys, staterror, lumi), schema-validated.
+# systlab.likelihood: templates -> pyhf workspace (normsys, histosys, staterror, lumi), schema-validated; for a
+# parameterized model one workspace per grid point, the parts of its grid-profiled likelihood.
 
 
 rule workspace:

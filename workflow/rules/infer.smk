@@ -1,0 +1,69 @@
+# systlab.infer: per model replica, fits of every dataset (Asimov; pseudo-data and expectation at each truth: MLE,
+# 68% profile interval, pulls), toys (coverage, mean width, FAIR score) and Asimov limits, Z0 and impacts.
+# One rule per stage for both model kinds: a fixed classifier through its pyhf workspace, a parameterized one through
+# its grid-profiled likelihood (likelihood_inputs in common.smk picks the inputs, systlab.infer.pipeline the route).
+
+
+rule fit:
+    input:
+        unpack(likelihood_inputs),
+    output:
+        [f"results/fits/{{method}}/{{replica}}/{d}.json" for d in DATASETS],
+    wildcard_constraints:
+        method=one_of(FIT_MODELS),
+    log:
+        "results/logs/fit/{method}/{replica}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/fit.py"
+
+
+# toys.chunks jobs per replica (1 on a laptop; more spreads them over cluster nodes; toy i is the same toy in any
+# chunking), then one merge. Lambda-scan models match but are not asked for.
+rule toys_chunk:
+    input:
+        unpack(likelihood_inputs),
+    output:
+        "results/toys/{method}/{replica}/chunk{chunk}.json",
+    wildcard_constraints:
+        method=one_of(FIT_MODELS),
+        chunk=r"\d+",
+    log:
+        "results/logs/toys/{method}/{replica}/chunk{chunk}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/toys_chunk.py"
+
+
+rule toys:
+    input:
+        toy_chunks_of,
+    output:
+        "results/toys/{method}/{replica}.json",
+    wildcard_constraints:
+        method=one_of(FIT_MODELS),
+    log:
+        "results/logs/toys/{method}/{replica}.merge.log",
+    conda:
+        ENV
+    script:
+        "../scripts/toys.py"
+
+
+rule inference:
+    input:
+        unpack(inference_inputs),
+    output:
+        limit="results/inference/{method}/{replica}/limit.json",
+        significance="results/inference/{method}/{replica}/significance.json",
+        impacts="results/inference/{method}/{replica}/impacts.json",
+    wildcard_constraints:
+        method=one_of(MODELS),
+    log:
+        "results/logs/inference/{method}/{replica}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/inference.py"

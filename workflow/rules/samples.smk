@@ -1,0 +1,47 @@
+# systlab.samples: raw events (built-in simulator or the user's ntuples) -> canonical event tables -> one sample table
+# per (process, variation): nominal, +-1 sigma, NP grid, truths.
+
+SIMULATE_OUTPUT = {"root": "results/raw/{process}.root"}
+if CFG.write_hdf5:
+    SIMULATE_OUTPUT["hdf5"] = "results/raw/{process}.h5"
+
+
+# Built-in simulator: raw ROOT (and optional HDF5) files, the same input path as a user's ntuples.
+rule simulate:
+    output:
+        **SIMULATE_OUTPUT,
+    params:
+        events=lambda wc: CFG.events[wc.process],
+    log:
+        "results/logs/simulate/{process}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/simulate.py"
+
+
+# ROOT/HDF5 -> one canonical event table per process (simulator output or the user's own files).
+rule ingest:
+    input:
+        ingest_inputs,
+    output:
+        "results/events/{process}.parquet",
+    log:
+        "results/logs/ingest/{process}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/ingest.py"
+
+
+rule vary:
+    input:
+        "results/events/{process}.parquet",
+    output:
+        [f"results/samples/{{process}}/{v}.parquet" for v in VARIATIONS],
+    log:
+        "results/logs/vary/{process}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/vary.py"

@@ -1,0 +1,165 @@
+# systlab.studies: figures of merit and the comparison table per model, and the cross-checks of the inference
+# (binning, TES prior, JES granularity, generator dependence, histosys interpolation, aware interpolation).
+# The pivot/DisCo lambda-scan models need no rule of their own: train -> ... -> fit like any fixed classifier.
+
+METRIC_VARIATIONS = ["tes_-1sd", "nominal", "tes_+1sd"]
+HISTOSYS_CHECK_DATASETS = ["asimov"] + [f"expected_{t.name}" for t in CFG.truths]
+TES_GRID = grid_points(CFG, "tes") if INTERPOLATION_MODELS else ()
+INTERPOLATION_COMPARED = [m for m in MODELS if m in ("baseline", "aware") or m.startswith("oracle")]
+
+
+# Per-model figures of merit from the score files (no re-scoring): weighted AUC at TES -1, 0, +1 sigma and the
+# Jensen-Shannon divergence of background scores at +-1 sigma, per replica and mean +- std (systlab.studies.metrics).
+rule metrics:
+    input:
+        scores=expand("results/scores/{{method}}/{replica}/{process}/{variation}.parquet", replica=REPLICAS,
+                      process=PROCESSES, variation=METRIC_VARIATIONS),
+        histories=expand("results/models/{{method}}/{replica}/history.json", replica=REPLICAS),
+    output:
+        "results/models/{method}/metrics.json",
+    log:
+        "results/logs/metrics/{method}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/metrics.py"
+
+
+# Everything per model -> the comparison table results/inference/summary.{json,md} (mean +- std over replicas).
+rule summary:
+    input:
+        metrics=all_metrics(),
+        fits=fit_results(),
+        toys=expand("results/toys/{method}/{replica}.json", method=MODELS, replica=REPLICAS),
+        limits=inference_results(["limit"]),
+        significances=inference_results(["significance"]),
+    output:
+        json="results/inference/summary.json",
+        md="results/inference/summary.md",
+    params:
+        parameterized=GRID_MODELS,
+    log:
+        "results/logs/summary.log",
+    conda:
+        ENV
+    script:
+        "../scripts/summary.py"
+
+
+# Sensitivity of the inference (issues 6 and 7, figure 14): binning (incl. a single-bin cut) and pseudo-data drawn
+# with a TES prior width other than the fit's, for the fixed classifiers in `sensitivity.models`.
+rule sensitivity:
+    input:
+        lambda wc: scores_of(wc.method, wc.replica),
+    output:
+        "results/sensitivity/{study}/{method}/{replica}.json",
+    wildcard_constraints:
+        study="|".join(STUDIES),
+    log:
+        "results/logs/sensitivity/{study}/{method}/{replica}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/sensitivity.py"
+
+
+# One coherent JES NP vs one per jet-pT bin (`sensitivity.jes_bins`): per studied replica, the binned NPs' +-1 sigma
+# variants scored here with its model, both workspaces fitted (Asimov and truths), constraints per NP.
+rule jes_granularity:
+    input:
+        scores=lambda wc: scores_of(wc.method, wc.replica),
+        templates="results/templates/{method}/{replica}.json",
+        model="results/models/{method}/{replica}/model.onnx",
+        events=expand("results/events/{process}.parquet", process=PROCESSES),
+    output:
+        "results/jes_granularity/{method}/{replica}.json",
+    wildcard_constraints:
+        method=one_of(SENSITIVITY_MODELS),
+    threads: 1
+    log:
+        "results/logs/jes_granularity/{method}/{replica}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/jes_granularity.py"
+
+
+# The generator cross-check (issue 5; Ghosh & Nachman arXiv:2109.08159): pivot/DisCo trained against generator A
+# vs B (<method>_generator) or the scale family (<method>_scale) through rule train, then one job scoring every
+# variant of systlab.samples.generators with them and with the plain baseline.
+rule generator_check:
+    input:
+        events=expand("results/events/{process}.parquet", process=PROCESSES),
+        models=expand("results/models/{method}/{replica}/model.onnx", method=["baseline"] + CHECK_MODELS,
+                      replica=REPLICAS),
+    output:
+        "results/generator_check/summary.json",
+    threads: 1
+    log:
+        "results/logs/generator_check.log",
+    conda:
+        ENV
+    script:
+        "../scripts/generator_check.py"
+
+
+# Closure (issue 6): per fixed-classifier replica, pseudo-data from generator C and the higher order fitted with
+# and without the two-point generator NP (A vs B histosys), with toys for the coverage.
+rule generator_closure:
+    input:
+        scores=lambda wc: scores_of(wc.method, wc.replica),
+        templates="results/templates/{method}/{replica}.json",
+        model="results/models/{method}/{replica}/model.onnx",
+        events=expand("results/events/{process}.parquet", process=PROCESSES),
+    output:
+        "results/generator_closure/{method}/{replica}.json",
+    wildcard_constraints:
+        method=one_of(CLOSURE_MODELS),
+    threads: 1
+    log:
+        "results/logs/generator_closure/{method}/{replica}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/generator_closure.py"
+
+
+# Cross-check of the histosys interpolation (issue 6): each fixed classifier of fit.histosys_check also fitted
+# through the grid construction in TES (the simulated sample at every grid point, no TES histosys), on the
+# Asimov and expected_<truth> datasets, beside its histosys fits (systlab.studies.histosys_check).
+rule histosys_check:
+    input:
+        templates="results/templates/{method}/{replica}.json",
+        workspace="results/workspaces/{method}/{replica}.json",
+        fits=[f"results/fits/{{method}}/{{replica}}/{d}.json" for d in HISTOSYS_CHECK_DATASETS],
+    output:
+        "results/histosys_check/{method}/{replica}.json",
+    wildcard_constraints:
+        method=one_of(HISTOSYS_CHECK_MODELS),
+    params:
+        interpolation=CFG.grid_interpolation,
+    log:
+        "results/logs/histosys_check/{method}/{replica}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/histosys_check.py"
+
+
+# The aware interpolation check (issue 5): aware_without_tes_<k>sd trained without the neighbourhood of grid point
+# k, compared by AUC with the full aware model, the baseline and the oracle at every TES grid point.
+rule interpolation_check:
+    input:
+        samples=samples_of(PROCESSES, [p.sample for p in TES_GRID]),
+        models=expand("results/models/{method}/{replica}/model.onnx", method=INTERPOLATION_COMPARED
+                      + INTERPOLATION_MODELS, replica=REPLICAS),
+    params:
+        points={p.alpha: p.sample for p in TES_GRID},
+    output:
+        "results/interpolation_check/summary.json",
+    log:
+        "results/logs/interpolation_check.log",
+    conda:
+        ENV
+    script:
+        "../scripts/interpolation_check.py"
