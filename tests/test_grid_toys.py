@@ -4,7 +4,7 @@ their auxiliary data (:func:`systlab.infer.toys.toy_auxdata`, :func:`systlab.inf
 The grid model: a signal and one background, 3 score bins, TES grid α ∈ {−1, 0, 1}; f(x; α) moves an event
 simulated at TES t by SLOPE·(t − α) (the data pin α to ~0.27σ), non-unit event weights (background MC statistics
 ~half its Poisson variance, so its staterror NPs matter), lumi and a signal cross-section normsys (its auxiliary
-measurement moves μ̂ about as much as the counts do). Model toys, as rule toys_chunk draws them (grid): the nominal
+measurement moves μ̂ about as much as the counts do). Model toys, as rule toys draws them (grid): the nominal
 template-split events, whose expectation at α = 0 is the model itself, bootstrapped, with fluctuated auxiliary data.
 The toys run with ``fit.grid_morph_step`` 0 (the grid NP pinned at the 3 simulated points, −2lnL interpolated
 between them): the default step 0.125σ needs ~2.5× the fits per toy (~0.2 s), too slow for 300 toys here (run by
@@ -96,7 +96,7 @@ def write_point_tables(cfg, directory: Path) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def grid_model(tmp_path_factory):
-    """(config, grid workspaces, model-toy events: the nominal template split, as rule toys_chunk takes them)."""
+    """(config, grid workspaces, model-toy events: the nominal template split, as rule toys takes them)."""
     cfg = grid_config()
     paths = write_point_tables(cfg, tmp_path_factory.mktemp("grid_toys"))
     grid = build_grid_workspaces(cfg, "tes", paths)
@@ -105,7 +105,7 @@ def grid_model(tmp_path_factory):
 
 
 def run_model_toys(cfg, grid, events, start: int, stop: int):
-    """Toys as rule toys_chunk runs them (grid): μ = 1, the quadratic fast path, the config's morph, bootstrap."""
+    """Toys as rule toys runs them (grid): μ = 1, the quadratic fast path, the config's morph, bootstrap."""
     return run_grid_toys(grid, events, 1.0, start, stop, SEED, cfg.mu_range, TOY_INTERPOLATION,
                          morph=grid_morph(cfg, "tes"), bootstrap=True)  # fmt: skip
 

@@ -19,37 +19,55 @@ rule fit:
         "../scripts/fit.py"
 
 
-# toys.chunks jobs per replica (1 on a laptop; more spreads them over cluster nodes; toy i is the same toy in any
-# chunking), then one merge. Lambda-scan models match but are not asked for.
-rule toys_chunk:
-    input:
-        unpack(likelihood_inputs),
-    output:
-        "results/toys/{method}/{replica}/chunk{chunk}.json",
-    wildcard_constraints:
-        method=one_of(FIT_MODELS),
-        chunk=r"\d+",
-    log:
-        "results/logs/toys/{method}/{replica}/chunk{chunk}.log",
-    conda:
-        ENV
-    script:
-        "../scripts/toys_chunk.py"
+# Toys: one job per replica on a laptop (toys.chunks: 1); with toys.chunks > 1 (a cluster option) that many chunk jobs
+# and one merge. Toy i is the same toy in any chunking, so both give the same result. Lambda-scan models match but
+# are not asked for.
+if CFG.toy_chunks == 1:
 
+    rule toys:
+        input:
+            unpack(likelihood_inputs),
+        output:
+            "results/toys/{method}/{replica}.json",
+        wildcard_constraints:
+            method=one_of(FIT_MODELS),
+        log:
+            "results/logs/toys/{method}/{replica}.log",
+        conda:
+            ENV
+        script:
+            "../scripts/toys.py"
 
-rule toys:
-    input:
-        toy_chunks_of,
-    output:
-        "results/toys/{method}/{replica}.json",
-    wildcard_constraints:
-        method=one_of(FIT_MODELS),
-    log:
-        "results/logs/toys/{method}/{replica}.merge.log",
-    conda:
-        ENV
-    script:
-        "../scripts/toys.py"
+else:
+
+    rule toys_chunk:
+        input:
+            unpack(likelihood_inputs),
+        output:
+            "results/toys/{method}/{replica}/chunk{chunk}.json",
+        wildcard_constraints:
+            method=one_of(FIT_MODELS),
+            chunk=r"\d+",
+        log:
+            "results/logs/toys/{method}/{replica}/chunk{chunk}.log",
+        conda:
+            ENV
+        script:
+            "../scripts/toys_chunk.py"
+
+    rule toys:
+        input:
+            toy_chunks_of,
+        output:
+            "results/toys/{method}/{replica}.json",
+        wildcard_constraints:
+            method=one_of(FIT_MODELS),
+        log:
+            "results/logs/toys/{method}/{replica}.merge.log",
+        conda:
+            ENV
+        script:
+            "../scripts/toys_merge.py"
 
 
 rule inference:
