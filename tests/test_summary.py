@@ -38,7 +38,7 @@ def test_summary_aggregates_across_replicas_and_writes_deterministic_json(tmp_pa
     write_summary(build_summary(records(), notes={"aware": "toy-based intervals not yet available"}),
                   tmp_path / "summary.json")  # fmt: skip
     assert (tmp_path / "summary.json").read_bytes() == first
-    assert json.loads(first)["format"] == "systlab.studies.summary/1"
+    assert json.loads(first)["format"] == "systlab.summary/1"
     table = (tmp_path / "summary.md").read_text()
     header = "| method | replicas | auc.nominal | auc.tes_+1sd | asimov_width.stat_only.-2"
     assert table.splitlines()[0].startswith(header)

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 ONE_SIGMA = 0.6827
 EPSILON = 1e-3
-FORMAT_CHUNK = "systlab.infer.toys.chunk/1"
+FORMAT_CHUNK = "systlab.toys.chunk/1"
 #: The split each toy study draws its events from: held-out toys from the independent toy split, model toys
 #: from the template split the model (workspace or grid) is built of.
 TOY_STUDY_SPLITS = {"held_out": "toy", "model": "template"}

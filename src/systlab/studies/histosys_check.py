@@ -35,7 +35,7 @@ from systlab.likelihood.grid_inputs import (
 )
 from systlab.templates.histograms import NOMINAL, Templates, check_background_positive, empty_hist
 
-FORMAT = "systlab.studies.histosys_check/1"
+FORMAT = "systlab.histosys_check/1"
 
 
 class DatasetCheck(NamedTuple):

@@ -24,7 +24,7 @@ import numpy as np
 from systlab.atomic import atomic_path, write_json
 from systlab.infer.significance import WILKS_P_MIN, scan_interval, toy_critical_value, wilks_check
 
-FORMAT = "systlab.studies.summary/1"
+FORMAT = "systlab.summary/1"
 #: Coverage further than this many σ68 from 0.6827 fails the asymptotic-interval check.
 COVERAGE_PULL_MAX = 3.0
 #: Keys kept in summary.json but left out of the default markdown columns (too many to read).

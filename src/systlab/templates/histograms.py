@@ -24,7 +24,7 @@ from systlab.events import SPLITS
 
 #: Columns every score table must have.
 SCORE_COLUMNS = ("event_id", "weight", "split", "label", "score")
-FORMAT = "systlab.templates.histograms/1"
+FORMAT = "systlab.templates/1"
 #: Binning schemes: equal-width bins in [0, 1], or edges at quantiles of the weighted nominal signal
 #: (flat-signal binning), merged from the top until every bin holds enough background MC events.
 BINNINGS = ("equal_width", "signal_quantiles")
