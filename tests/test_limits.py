@@ -9,6 +9,7 @@ import pytest
 from scipy.optimize import brentq
 from scipy.stats import norm
 
+from models import one_bin_spec
 from systlab.infer.limits import (
     UpperLimit,
     cls_expected,
@@ -21,18 +22,6 @@ from systlab.infer.limits import (
 S, B = 10.0, 50.0
 
 
-def one_bin_spec(s: float, b: float, n: float) -> dict:
-    """One bin, μ on the signal; a 1e-6 normsys keeps pyhf's fixed-μ fits non-empty (no effect on the limit)."""
-    return {
-        "version": "1.0.0",
-        "channels": [{"name": "bin", "samples": [
-            {"name": "sig", "data": [s], "modifiers": [{"name": "mu", "type": "normfactor", "data": None}]},
-            {"name": "bkg", "data": [b], "modifiers": [
-                {"name": "bnorm", "type": "normsys", "data": {"hi": 1 + 1e-6, "lo": 1 - 1e-6}}]},
-        ]}],
-        "observations": [{"name": "bin", "data": [n]}],
-        "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
-    }  # fmt: skip
 
 
 def q_asimov(mu: float) -> float:

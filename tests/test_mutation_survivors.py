@@ -17,6 +17,7 @@ from scipy.optimize import brentq
 from scipy.stats import norm
 
 import systlab.infer.fit as fit
+from models import one_bin_spec
 from systlab.infer.limits import (
     BANDS,
     UpperLimit,
@@ -263,17 +264,6 @@ def test_widths_just_inside_zero_one_pass_and_set_the_lumi_bounds(templates):
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def one_bin_spec(s: float = 10.0, b: float = 50.0, n: float = 50.0) -> dict:
-    return {
-        "version": "1.0.0",
-        "channels": [{"name": "bin", "samples": [
-            {"name": "sig", "data": [s], "modifiers": [{"name": "mu", "type": "normfactor", "data": None}]},
-            {"name": "bkg", "data": [b], "modifiers": [
-                {"name": "bnorm", "type": "normsys", "data": {"hi": 1 + 1e-6, "lo": 1 - 1e-6}}]},
-        ]}],
-        "observations": [{"name": "bin", "data": [n]}],
-        "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
-    }  # fmt: skip
 
 
 @pytest.mark.parametrize("cl", [0.0, 1.0, -0.5, 1.5])
