@@ -7,8 +7,6 @@
 from systlab.config.load import SCHEMA_PATH, deep_update, load_config, load_config_files, validate_schema
 from systlab.config.model import (
     CROSS_CHECK_FAMILIES,
-    LAMBDA_METHODS,
-    TES_METHODS,
     Config,
     ConfigError,
     DiscoConfig,
@@ -29,9 +27,7 @@ from systlab.config.model import (
 
 __all__ = [
     "CROSS_CHECK_FAMILIES",
-    "LAMBDA_METHODS",
     "SCHEMA_PATH",
-    "TES_METHODS",
     "Config",
     "ConfigError",
     "DiscoConfig",

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from systlab.config.catalogue import TRAINING_VARIANTS, Variation
-from systlab.methods.registry import REGISTRY
 from systlab.methods.registry import get as get_method
 
 
@@ -130,8 +129,6 @@ def lambda_scan_name(method: str, lam: float) -> str:
     return f"{method}_lambda_{lam:g}"
 
 
-#: Methods with a decorrelation strength lambda that can be scanned (from the method registry).
-LAMBDA_METHODS = tuple(name for name, m in REGISTRY.items() if m.lambda_scan)
 
 
 #: Modelling families of the generator cross-check that pivot/DisCo can be trained against (systlab.samples.generators).
@@ -148,8 +145,6 @@ class GeneratorCheck:
     closure_toys: int = 40  # toys per closure target and workspace
 
 
-#: Methods that need the TES nuisance parameter in ``systematics.shape`` (from the method registry).
-TES_METHODS = tuple(name for name, m in REGISTRY.items() if "tes" in m.needs)
 
 
 @dataclass(frozen=True)
