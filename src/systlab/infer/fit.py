@@ -17,16 +17,13 @@ import pyhf
 import scipy.optimize
 
 from systlab.atomic import write_json
+from systlab.infer.crossing import MAX_CROSSING_FITS, Q_CAP, XTOL, CrossingSearch
 from systlab.likelihood.binned import Likelihood, Minimum
 from systlab.likelihood.workspace import workspace_model
 from systlab.templates.histograms import TRUTH_PREFIX, Templates, counts
 
 #: A scan point lower than the MLE minimum by more than this (in −2lnL) triggers a refit.
 NLL_SLACK = 1e-4
-#: Root-finder tolerance on the μ of a 68% interval end.
-XTOL = 1e-5
-#: Stand-in for −2ΔlnL where the model is undefined, while root finding.
-Q_CAP = 1e3
 
 
 class FitResult(NamedTuple):
@@ -221,10 +218,6 @@ def read_fit_result(path: str | os.PathLike) -> FitResult:
     )
 
 
-#: A crossing is accepted when |−2ΔlnL − 1| is below this (≈ 1e-4 σ on μ).
-Q_TOL = 2e-4
-#: Most fixed-μ fits spent on one side of an interval before giving up (flagged).
-MAX_CROSSING_FITS = 30
 
 
 class LowerMinimum(Exception):
@@ -248,58 +241,32 @@ class Interval(NamedTuple):
 
 
 def find_crossing(lik: Likelihood, best: Minimum, side: int, notes: list[str]) -> tuple[float, bool, int, bool]:
-    """The μ on ``side`` (−1/+1) of μ̂ where the profile −2ΔlnL = 1: safeguarded secant on √q.
+    """The μ on ``side`` (−1/+1) of μ̂ where the profile −2ΔlnL = 1 (:class:`CrossingSearch` on fixed-μ fits).
 
-    √q is nearly linear in μ, so the first step (μ̂ ± HESSE error) and one or two secant steps usually
-    land within ``Q_TOL``; every step stays inside the bracket [q < 1, q ≥ 1] (bisection otherwise).
-    Fixed-μ fits start from the nearest previous fit on the same side. Returns
+    Fixed-μ fits start from the nearest previous fit below the crossing on the same side. Returns
     (μ, open, n_fits, converged); ``open`` means no crossing before the μ bound (μ = the bound).
     """
-    poi = lik.poi
-    mu_hat = float(best.pars[poi])
+    mu_hat = float(best.pars[lik.poi])
     edge = lik.mu_range[0] if side < 0 else lik.mu_range[1]
-    if side * (edge - mu_hat) <= 0:
-        return float(edge), True, 0, True
-    sigma = float(best.errors[poi])
+    sigma = float(best.errors[lik.poi])
     if not (np.isfinite(sigma) and sigma > 0):
         sigma = 0.1 * (lik.mu_range[1] - lik.mu_range[0])
-    inner, inner_root = mu_hat, 0.0  # √q < 1
-    outer, outer_root = None, None  # √q ≥ 1
+    search = CrossingSearch(mu_hat, sigma, side, edge, max_evals=MAX_CROSSING_FITS)
     start, converged = best.pars, True
-    mu = mu_hat + side * sigma
-    for n_fits in range(1, MAX_CROSSING_FITS + 1):
-        if side * (mu - edge) >= 0:
-            mu = float(edge)
-        fit = lik.fixed_mu(mu, start, notes)
+    while True:
+        index, mu = search.trials()
+        if not index.size:
+            break
+        fit = lik.fixed_mu(float(mu[0]), start, notes)
         converged &= fit.converged
         q = fit.twice_nll - best.twice_nll
-        if not np.isfinite(q):
-            q = Q_CAP
-        elif q < -10 * NLL_SLACK:  # the conditional fit found a lower minimum: μ̂ is not the global one
+        if q < -10 * NLL_SLACK:  # the conditional fit found a lower minimum: μ̂ is not the global one
             raise LowerMinimum(fit)
-        q = max(q, 0.0)
-        if abs(q - 1.0) < Q_TOL:
-            return float(mu), False, n_fits, converged
-        root = np.sqrt(q)
-        if q < 1.0:
-            if mu == edge:
-                return float(edge), True, n_fits, converged
-            inner, inner_root = mu, root
+        if search.update(index, np.array([q]))[0]:
             start = fit.pars
-        else:
-            outer, outer_root = mu, root
-        if outer is None:  # extrapolate through (μ̂, 0) and the inner point, overshoot slightly
-            mu = mu_hat + (inner - mu_hat) / max(inner_root, 1e-3) * 1.02
-        else:
-            guess = inner + (1.0 - inner_root) * (outer - inner) / (outer_root - inner_root)
-            lo, hi = sorted((inner, outer))
-            width = hi - lo
-            inside = lo + 0.01 * width < guess < hi - 0.01 * width
-            mu = guess if inside else 0.5 * (inner + outer)
-            if width < XTOL:
-                return float(mu), False, n_fits, converged
-    notes.append(f"{'lower' if side < 0 else 'upper'} crossing: no convergence in {MAX_CROSSING_FITS} fits")
-    return float(mu), False, MAX_CROSSING_FITS, False
+    if not search.converged[0]:
+        notes.append(f"{'lower' if side < 0 else 'upper'} crossing: no convergence in {MAX_CROSSING_FITS} fits")
+    return float(search.mu[0]), bool(search.open[0]), int(search.n_evals[0]), bool(converged and search.converged[0])
 
 
 def profile_interval(

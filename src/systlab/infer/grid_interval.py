@@ -1,7 +1,7 @@
 """The scan-free interval of a grid-profiled likelihood (the toys' fast path) and its building blocks.
 
 :func:`grid_interval` finds μ̂ by successive parabolas on the α-profiled −2lnL and the 68% crossings by a
-safeguarded secant on √q (as :func:`systlab.infer.fit.find_crossing` does for one model); with the "quadratic"
+safeguarded secant on √q (:class:`systlab.infer.crossing.CrossingSearch`, as for one binned model); with the "quadratic"
 interpolation only the grid points a downhill walk in α visits are fitted (:func:`local_quadratic`). The
 parabolas are :func:`systlab.likelihood.profile.parabolic_minimum`, shared with the grid's profile likelihood.
 """
@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from systlab.infer.fit import Q_CAP, Q_TOL, XTOL
+from systlab.infer.crossing import Q_TOL, CrossingSearch
 from systlab.likelihood.grid import GridLikelihood
 from systlab.likelihood.grid_alpha import alpha_profile, best_grid_mle
 from systlab.likelihood.profile import parabolic_minimum
@@ -31,39 +31,14 @@ class GridInterval(NamedTuple):
     twice_nll_min: float = float("nan")  # −2lnL at μ̂ (saturated terms removed, prior added)
 
 
-#: Most profile evaluations (each one fit per grid point) spent on one side of an interval.
-MAX_CROSSING_EVALS = 30
-
-
 def _crossing(q, mu_hat: float, sigma: float, side: int, edge: float, q_tol: float = Q_TOL) -> tuple[float, bool, bool]:
-    """(μ, open, converged) where q(μ) = 1 on ``side`` of μ̂: safeguarded secant on √q (as fit.find_crossing)."""
-    if side * (edge - mu_hat) <= 0:
-        return float(edge), True, True
-    inner, inner_root, outer, outer_root = mu_hat, 0.0, None, None
-    mu = mu_hat + side * sigma
-    for _ in range(MAX_CROSSING_EVALS):
-        if side * (mu - edge) >= 0:
-            mu = float(edge)
-        value = q(mu)
-        value = max(value, 0.0) if np.isfinite(value) else Q_CAP
-        if abs(value - 1.0) < q_tol:
-            return float(mu), False, True
-        root = np.sqrt(value)
-        if value < 1.0:
-            if mu == edge:
-                return float(edge), True, True
-            inner, inner_root = mu, root
-        else:
-            outer, outer_root = mu, root
-        if outer is None:
-            mu = mu_hat + (inner - mu_hat) / max(inner_root, 1e-3) * 1.02
-            continue
-        lo, hi = sorted((inner, outer))
-        guess = inner + (1.0 - inner_root) * (outer - inner) / (outer_root - inner_root)
-        mu = guess if lo + 0.01 * (hi - lo) < guess < hi - 0.01 * (hi - lo) else 0.5 * (inner + outer)
-        if hi - lo < XTOL:
-            return float(mu), False, True
-    return float(mu), False, False
+    """(μ, open, converged) where q(μ) = 1 on ``side`` of μ̂ (:class:`CrossingSearch` on the profile ``q``)."""
+    search = CrossingSearch(mu_hat, sigma, side, edge, q_tol)
+    while True:
+        index, mu = search.trials()
+        if not index.size:
+            return float(search.mu[0]), bool(search.open[0]), bool(search.converged[0])
+        search.update(index, np.array([q(float(mu[0]))]))
 
 
 def grid_interval(grid: GridLikelihood, interpolation: str = "cubic", mu: float | None = None,

@@ -2,9 +2,10 @@
 
 Per toy: Poisson counts from an expected-count vector at a true (μ, α) — the toy-split histograms of a
 ``truth_*`` variation (:func:`toy_expectation`), or any vector/one row per toy — with the auxiliary
-data at their nominal values, then μ̂ and the 68% interval from :func:`systlab.infer.fit.profile_interval`
-(MLE + a safeguarded secant on the two −2ΔlnL = 1 crossings; no scan). One pyhf model serves every
-toy; each fit starts from the fit of the expected counts (warm start).
+data at their nominal values, then μ̂ and the 68% interval (MLE + a safeguarded secant on the two −2ΔlnL = 1
+crossings; no scan), all toys of a chunk at once (:func:`systlab.infer.intervals.profile_intervals`); a toy the
+batch cannot decide is refitted on the one-dataset path (:func:`systlab.infer.fit.profile_interval`, MINUIT
+fallbacks) and counted. Every fit starts from the fit of the expected counts (warm start).
 
 Chunks: toy ``i`` always draws from ``numpy.random.default_rng([seed, i])``, so chunks [a, b) and
 [b, c) concatenate to exactly the chunk [a, c). :func:`merge_chunks` gives the coverage, the mean
@@ -27,6 +28,8 @@ import numpy as np
 from systlab.atomic import write_json
 from systlab.config import Config, Truth
 from systlab.infer.fit import json_float, profile_interval, truth_variation
+from systlab.infer.intervals import profile_intervals
+from systlab.likelihood.batched import BatchedLikelihood
 from systlab.likelihood.binned import Likelihood, Minimum
 from systlab.likelihood.workspace import workspace_model
 from systlab.templates.histograms import NOMINAL, TRUTH_PREFIX, Templates, counts
@@ -57,6 +60,7 @@ class ToyChunk(NamedTuple):
     n_fits: np.ndarray  # int: MINUIT minimisations per toy
     seconds: float  # wall time of the chunk (fits only)
     q_mu_true: np.ndarray | None = None  # −2ΔlnL at μ_true per toy (Wilks: χ²₁); None where not computed
+    n_fallback: int = 0  # toys the batch engine could not decide, refitted one by one
 
 
 class Coverage(NamedTuple):
@@ -78,6 +82,7 @@ class Coverage(NamedTuple):
     n_open: int  # intervals with an end at the μ range edge
     seconds_per_toy: float
     q_mu_true: np.ndarray | None = None  # −2ΔlnL at μ_true of the converged toys (None: not computed)
+    n_fallback: int = 0  # toys refitted one by one after the batch engine
 
 
 def toy_expectation(
@@ -175,8 +180,8 @@ def run_toys(
     data stay nominal (FAIR style: the NP truth is drawn, the auxiliary measurement is not), unless
     ``fluctuate_aux``: then they are Gaussian around ``aux_centre`` (default the nominal auxdata;
     pass the true NP values) — the frequentist toy of a fixed truth. Each toy also gets q_μ at its
-    true μ (one more conditional fit, :func:`q_at`) for the Wilks check. Progress is logged every
-    ``progress_every`` toys.
+    true μ (one more conditional fit) for the Wilks check. All toys are fitted at once; those the batch
+    cannot decide are refitted one by one (``n_fallback``). ``progress_every`` > 0 logs a summary line.
     """
     if not 0 <= start <= stop:
         raise ValueError(f"toy range [{start}, {stop}) is invalid")
@@ -189,32 +194,43 @@ def run_toys(
         mu_true_arr = np.full(expected.shape[0], float(mu_true_arr))
     n_rows = expected.shape[0] if per_toy else None
     lik = Likelihood(workspace_spec, expected[0] if per_toy else expected, mu_range)
+    t0 = time.perf_counter()
     warm = lik.mle(hesse=False).pars  # the fit of the expected counts: every toy starts from it
     centre = lik.auxdata if aux_centre is None else np.asarray(aux_centre, dtype=float)
     widths = aux_widths(lik) if fluctuate_aux else None
+    indices = range(start, stop)
     n = stop - start
-    out = {k: np.zeros(n) for k in ("mu_true", "mu_hat", "lo", "hi")}
+    truths = np.array([_row(mu_true_arr, i, n_rows) for i in indices], dtype=float).reshape(n)
+    observed = np.array([toy_counts(_row(expected, i, n_rows), seed, i) for i in indices]).reshape(n, -1)
+    aux = np.array([toy_auxdata(centre, widths, seed, i) for i in indices]) if fluctuate_aux else None
+    # every toy at once; the toys the batch cannot decide are refitted one by one on the robust path
+    blik = BatchedLikelihood(lik)
+    blik.set_data(observed, aux)
+    found = profile_intervals(blik, warm, truths) if n else None
+    out = {"mu_true": truths, "mu_hat": np.zeros(n), "lo": np.zeros(n), "hi": np.zeros(n)}
     flags = {k: np.zeros(n, dtype=bool) for k in ("converged", "open_lo", "open_hi")}
     n_fits = np.zeros(n, dtype=int)
     q_mu_true = np.full(n, np.nan)
-    t0 = time.perf_counter()
-    for j, index in enumerate(range(start, stop)):
-        aux = toy_auxdata(centre, widths, seed, index) if fluctuate_aux else None
-        lik.set_observed(toy_counts(_row(expected, index, n_rows), seed, index), aux)
+    if found is not None:
+        out.update(mu_hat=found.mu_hat.copy(), lo=found.lo.copy(), hi=found.hi.copy())
+        flags.update(converged=~found.fallback, open_lo=found.open_lo.copy(), open_hi=found.open_hi.copy())
+        n_fits[:], q_mu_true[:] = found.n_fits, found.q_mu
+    redo = np.flatnonzero(found.fallback) if found is not None else np.zeros(0, dtype=int)
+    for j in redo:
+        lik.set_observed(observed[j], None if aux is None else aux[j])
         result = profile_interval(lik, start=warm)
-        out["mu_true"][j] = _row(mu_true_arr, index, n_rows)
         out["mu_hat"][j] = result.mu_hat
         out["lo"][j], out["hi"][j] = result.interval_68
         flags["converged"][j] = result.converged
         flags["open_lo"][j], flags["open_hi"][j] = result.interval_open
-        q_mu_true[j] = q_at(lik, result.best, out["mu_true"][j])
+        q_mu_true[j] = q_at(lik, result.best, truths[j])
         n_fits[j] = result.n_fits + 1
-        done = j + 1
-        if progress_every and (done % progress_every == 0 or done == n):
-            elapsed = time.perf_counter() - t0
-            log.info("toys %d/%d (seed %d, %d-%d): %.3f s/toy", done, n, seed, start, stop, elapsed / done)
-    return ToyChunk(start, stop, int(seed), **out, **flags, n_fits=n_fits, seconds=time.perf_counter() - t0,
-                    q_mu_true=q_mu_true)
+    seconds = time.perf_counter() - t0
+    if progress_every and n:
+        log.info("toys %d-%d (seed %d): %.4f s/toy, %d of %d refitted one by one", start, stop, seed, seconds / n,
+                 redo.size, n)  # fmt: skip
+    return ToyChunk(start, stop, int(seed), **out, **flags, n_fits=n_fits, seconds=seconds, q_mu_true=q_mu_true,
+                    n_fallback=int(redo.size))  # fmt: skip
 
 
 def q_at(lik: Likelihood, best: Minimum, mu: float) -> float:
@@ -279,11 +295,12 @@ def concatenate(chunks: Sequence[ToyChunk]) -> ToyChunk:
     arrays = {
         field: np.concatenate([getattr(c, field) for c in chunks])
         for field in ToyChunk._fields
-        if field not in ("start", "stop", "seed", "seconds", "q_mu_true")
+        if field not in ("start", "stop", "seed", "seconds", "q_mu_true", "n_fallback")
     }
     q = None if all(c.q_mu_true is None for c in chunks) else np.concatenate([q_values(c) for c in chunks])
     return ToyChunk(chunks[0].start, chunks[-1].stop, chunks[0].seed, **arrays,
-                    seconds=float(sum(c.seconds for c in chunks)), q_mu_true=q)  # fmt: skip
+                    seconds=float(sum(c.seconds for c in chunks)), q_mu_true=q,
+                    n_fallback=sum(c.n_fallback for c in chunks))  # fmt: skip
 
 
 def merge_chunks(chunks: Sequence[ToyChunk]) -> Coverage:
@@ -313,13 +330,14 @@ def merge_chunks(chunks: Sequence[ToyChunk]) -> Coverage:
         n_open=int((toys.open_lo | toys.open_hi)[ok].sum()),
         seconds_per_toy=toys.seconds / max(toys.mu_hat.size, 1),
         q_mu_true=None if toys.q_mu_true is None else toys.q_mu_true[ok],
+        n_fallback=toys.n_fallback,
     )
 
 
 def chunk_payload(chunk: ToyChunk) -> dict:
     """JSON-ready form of a chunk (arrays as lists; non-finite values null)."""
     payload = {"format": FORMAT_CHUNK, "start": chunk.start, "stop": chunk.stop, "seed": chunk.seed,
-               "seconds": chunk.seconds}  # fmt: skip
+               "seconds": chunk.seconds, "n_fallback": chunk.n_fallback}  # fmt: skip
     for field in ("mu_true", "mu_hat", "lo", "hi"):
         payload[field] = [json_float(v) for v in getattr(chunk, field)]
     for field in ("converged", "open_lo", "open_hi"):
@@ -361,7 +379,7 @@ def toy_chunk_from_payload(p: dict, path: str | os.PathLike) -> ToyChunk:
         mu_true=floats("mu_true"), mu_hat=floats("mu_hat"), lo=floats("lo"), hi=floats("hi"),
         converged=np.array(p["converged"], bool), open_lo=np.array(p["open_lo"], bool),
         open_hi=np.array(p["open_hi"], bool), n_fits=np.array(p["n_fits"], int), seconds=float(p["seconds"]),
-        q_mu_true=floats("q_mu_true") if "q_mu_true" in p else None,
+        q_mu_true=floats("q_mu_true") if "q_mu_true" in p else None, n_fallback=int(p.get("n_fallback", 0)),
     )  # fmt: skip
 
 

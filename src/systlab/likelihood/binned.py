@@ -83,6 +83,7 @@ class Likelihood:
     def __init__(self, workspace_spec: dict, observed_counts: Sequence[float] | None = None,
                  mu_range: tuple[float, float] | None = None) -> None:  # fmt: skip
         pyhf.set_backend("numpy")
+        self.spec = workspace_spec
         self.model = workspace_model(workspace_spec)
         n = self.model.config.npars
         with warnings.catch_warnings():

@@ -1,0 +1,306 @@
+"""Many datasets of one binned likelihood minimised at once: the batch engine of toys and studies.
+
+Every row is one dataset (main counts and auxiliary data) with its own start point and fixed values; one
+minimisation is a Newton iteration run on all rows in lock step. The expected counts λ(θ) come from pyhf's own model
+(numpy backend, one batched call per iteration for every row's central differences); the −2lnL is the HistFactory
+form of that model, 2Σ(λ − n lnλ) + Σ((θ − a)/σ)² (Poisson main data, Gaussian constraints, with pyhf's constants,
+so the values are pyhf's; checked against ``pyhf.Model.logpdf`` whenever data are set). The Hessian is 2JᵀWJ
+(W = n/λ², the Poisson curvature in λ) + 2/σ² on the constraints + 2Σ(1 − n/λ)∂²λ, the last term with ∂²λ taken at
+a reference point on a lattice in μ (the cost of one row's exact Hessian, shared by hundreds, and independent of
+which rows share a batch, so a toy's result does not depend on its chunk); where the Hessian is not positive
+definite (away from a minimum) the step is the Gauss–Newton one without that term. Rows that stall or fail are
+flagged, never dropped: the caller refits them one by one (:class:`systlab.likelihood.binned.Likelihood`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+import pyhf
+import scipy.special
+
+from systlab.likelihood.binned import FD_STEP, NEWTON_EDM, NEWTON_EDM_STALLED, Likelihood
+
+#: Most Gauss–Newton iterations of one minimisation.
+MAX_ITER = 40
+#: Most step halvings of one line search.
+MAX_HALVINGS = 30
+#: The μ lattice on which ∂²λ is taken (the other parameters at the reference point).
+MU_LATTICE = 0.05
+#: Iterations after which a row still minimising takes ∂²λ at its own point (far from the lattice's reference).
+OWN_CURVATURE_AFTER = 10
+#: Finite-difference step of that curvature, in units of each parameter's prior width.
+CURVATURE_STEP = 1e-2
+#: Most points per pyhf call (larger batches are split): bounds the memory of pyhf's (points, samples, bins) arrays.
+BLOCK = 8192
+
+
+class BatchMinimum(NamedTuple):
+    """Minima of many rows: parameters (rows, pars), −2lnL, convergence, and the covariance 2H⁻¹ (Gauss–Newton
+    Hessian at the last iterate; zero rows/columns for fixed parameters) with its σ."""
+
+    pars: np.ndarray
+    errors: np.ndarray
+    twice_nll: np.ndarray
+    converged: np.ndarray  # bool
+    covariance: np.ndarray  # (rows, pars, pars)
+
+
+class BatchedLikelihood:
+    """−2lnL of many datasets of one pyhf model (the one of ``lik``), minimised together.
+
+    ``set_data(counts, aux)`` stores one dataset per row; every method takes ``rows`` (indices into those
+    datasets), so one dataset can be fitted at several fixed values side by side (both crossings of an interval).
+    """
+
+    def __init__(self, lik: Likelihood) -> None:
+        self.lik = lik
+        config = lik.model.config
+        self.nmain = config.nmaindata
+        self.bounds = lik.bounds
+        self.fixed = lik.fixed
+        self.widths = lik.widths
+        con_par, con_width = [], []
+        for name in config.auxdata_order:
+            pset = config.param_set(name)
+            if pset.pdf_type != "normal":
+                raise NotImplementedError(f"the batch engine needs Gaussian constraints ({name}: {pset.pdf_type})")
+            con_par.extend(range(config.par_slice(name).start, config.par_slice(name).stop))
+            con_width.extend(np.asarray(pset.width(), dtype=float).tolist())
+        self.con_par = np.asarray(con_par, dtype=int)  # the parameter of each auxiliary datum
+        self.con_width = np.asarray(con_width, dtype=float)
+        self._models: dict[int, pyhf.pdf.Model] = {}
+        self._curvatures: dict[tuple[int, bytes], np.ndarray] = {}
+        #: where ∂²λ is taken (with each row's μ): the suggested init, or e.g. the fit of the expected counts
+        self.reference = np.asarray(lik.init, dtype=float).copy()
+        self.counts = np.zeros((0, self.nmain))
+        self.aux = np.zeros((0, self.con_par.size))
+        self.offset = np.zeros(0)
+
+    def _model(self, size: int) -> pyhf.pdf.Model:
+        """A pyhf model with batch size ``size`` rounded up to a power of two (built once each; cheap)."""
+        size = 1 << max(int(size) - 1, 0).bit_length()
+        if size not in self._models:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self._models[size] = pyhf.Workspace(self.lik.spec).model(batch_size=size)
+        return self._models[size]
+
+    def expected(self, x: np.ndarray) -> np.ndarray:
+        """λ(θ) of every row of ``x`` (rows, pars) → (rows, bins), one batched pyhf call."""
+        x = np.asarray(x, dtype=float)
+        out = np.empty((len(x), self.nmain))
+        for a in range(0, len(x), BLOCK):
+            block = x[a : a + BLOCK]
+            model = self._model(len(block))
+            padded = np.empty((model.batch_size, x.shape[1]))
+            padded[: len(block)] = block
+            padded[len(block) :] = block[0]
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                out[a : a + BLOCK] = np.asarray(model.expected_actualdata(padded), dtype=float)[: len(block)]
+        return out
+
+    def set_data(self, counts: np.ndarray, aux: np.ndarray | None = None) -> None:
+        """The datasets of the next fits: main counts (n, bins) and auxiliary data (n, aux; default nominal)."""
+        counts = np.atleast_2d(np.asarray(counts, dtype=float))
+        if counts.shape[1] != self.nmain:
+            raise ValueError(f"counts have {counts.shape[1]} bins, model expects {self.nmain}")
+        aux = np.broadcast_to(self.lik.auxdata, (len(counts), self.lik.auxdata.size)) if aux is None else aux
+        aux = np.atleast_2d(np.asarray(aux, dtype=float))
+        if aux.shape != (len(counts), self.con_par.size):
+            raise ValueError(f"auxdata have shape {aux.shape}, model expects ({len(counts)}, {self.con_par.size})")
+        self.counts, self.aux = counts, aux.copy()
+        # the terms without parameters that pyhf's −2logpdf carries: 2 ln n! and the Gaussians' ln 2πσ²
+        gaussians = np.log(2 * np.pi * self.con_width**2).sum()
+        self.offset = 2.0 * scipy.special.gammaln(counts + 1.0).sum(axis=1) + gaussians
+        reference = -2.0 * float(self.lik.model.logpdf(self.lik.init, np.concatenate([counts[0], self.aux[0]]))[0])
+        mine = float(self.twice_nll(self.lik.init[None, :], np.zeros(1, dtype=int))[0])
+        if not abs(mine - reference) <= 1e-9 * max(1.0, abs(reference)):
+            raise RuntimeError(f"batch −2lnL {mine!r} differs from pyhf's {reference!r}: a modifier it does not know?")
+
+    def _value(self, lam: np.ndarray, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        n = self.counts[rows]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            log_lam = np.log(lam)
+            main = 2.0 * np.sum(lam - np.where(n > 0, n * log_lam, 0.0), axis=1)
+        pulls = (x[:, self.con_par] - self.aux[rows]) / self.con_width
+        value = main + np.sum(pulls**2, axis=1) + self.offset[rows]
+        bad = ~np.isfinite(value) | np.any(lam < 0, axis=1) | np.any((lam == 0) & (n > 0), axis=1)
+        return np.where(bad, np.nan, value)
+
+    def twice_nll(self, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """−2lnL (pyhf's value) of dataset ``rows[i]`` at ``x[i]``; NaN where the model is undefined."""
+        x = np.asarray(x, dtype=float)
+        return self._value(self.expected(x), x, np.asarray(rows))
+
+    def derivatives(self, x: np.ndarray, rows: np.ndarray, free: np.ndarray, own: np.ndarray | None = None):
+        """(−2lnL, gradient, Gauss–Newton Hessian, Hessian) of each row in the ``free`` parameters.
+
+        The gradient and the Gauss–Newton part come from one pyhf call of central differences per row; the full
+        Hessian adds 2Σ(1 − n/λ)∂²λ with ∂²λ on a lattice in μ (:meth:`lattice_curvature`), or for the ``own``
+        rows at their own point (k² more evaluations each).
+        """
+        idx = np.flatnonzero(free)
+        r, k = len(x), idx.size
+        h = FD_STEP * self.widths[idx]
+        points = np.repeat(x[:, None, :], 2 * k + 1, axis=1)  # (rows, 2k+1, pars)
+        points[:, 1 + np.arange(k), idx] += h
+        points[:, 1 + k + np.arange(k), idx] -= h
+        lam_all = self.expected(points.reshape(-1, x.shape[1])).reshape(r, 2 * k + 1, self.nmain)
+        lam = lam_all[:, 0]
+        jac = (lam_all[:, 1 : 1 + k] - lam_all[:, 1 + k :]) / (2.0 * h[None, :, None])  # (rows, k, bins)
+        f = self._value(lam, x, rows)
+        n = self.counts[rows]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            resid = np.where(lam > 0, 1.0 - n / lam, np.nan)  # ∂(−2lnL)/∂λ / 2
+            weight = np.where(lam > 0, n / lam**2, np.nan)
+        grad = 2.0 * np.einsum("rkb,rb->rk", jac, resid)
+        hess = 2.0 * np.einsum("rkb,rb,rlb->rkl", jac, weight, jac)
+        # the curvature of λ itself, 2Σ(1 − n/λ)∂²λ, with ∂²λ at the reference point and the row's μ rounded to
+        # MU_LATTICE: shared by rows (and cached), and a row's result does not depend on which rows are beside it
+        extra = np.empty_like(hess)
+        own = np.zeros(r, dtype=bool) if own is None else own
+        keys = np.round(x[:, self.lik.poi] / MU_LATTICE).astype(int)
+        for key in np.unique(keys[~own]):
+            group = (keys == key) & ~own
+            extra[group] = 2.0 * np.einsum("rb,klb->rkl", resid[group], self.lattice_curvature(int(key), idx))
+        if own.any():  # rows slow to converge: ∂²λ at their own point
+            extra[own] = 2.0 * np.einsum("rb,rklb->rkl", resid[own], self.curvature(x[own], idx))
+        # Gaussian constraints: 2(θ − a)/σ² and 2/σ² on the diagonal (a parameter may carry several aux data)
+        position = np.full(x.shape[1], -1)
+        position[idx] = np.arange(k)
+        con = position[self.con_par]
+        use = con >= 0
+        c, w = con[use], self.con_width[use]
+        np.add.at(grad, (slice(None), c), 2.0 * (x[:, self.con_par[use]] - self.aux[rows][:, use]) / w**2)
+        diag = np.zeros(k)
+        np.add.at(diag, c, 2.0 / w**2)
+        hess[:, np.arange(k), np.arange(k)] += diag
+        return f, grad, hess, hess + extra
+
+    def curvature(self, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """∂²λ/∂θ_k∂θ_l (points, k, l, bins) of the ``idx`` parameters at every row of ``x`` by central differences
+        (k² + k + 1 evaluations per point, one batched pyhf call)."""
+        k, npts = idx.size, len(x)
+        h = CURVATURE_STEP * self.widths[idx]
+        i, j = np.triu_indices(k, 1)
+        m = i.size
+        points = np.repeat(x[:, None, :], 1 + 2 * k + 2 * m, axis=1)
+        points[:, 1 + np.arange(k), idx] += h
+        points[:, 1 + k + np.arange(k), idx] -= h
+        rows = 1 + 2 * k + np.arange(m)
+        points[:, rows, idx[i]] += h[i]
+        points[:, rows, idx[j]] += h[j]
+        points[:, rows + m, idx[i]] -= h[i]
+        points[:, rows + m, idx[j]] -= h[j]
+        flat = np.clip(points.reshape(-1, x.shape[1]), self.bounds[:, 0], self.bounds[:, 1])
+        lam = self.expected(flat).reshape(npts, -1, self.nmain)
+        f0, fp, fm = lam[:, :1], lam[:, 1 : 1 + k], lam[:, 1 + k : 1 + 2 * k]
+        fpp, fmm = lam[:, 1 + 2 * k : 1 + 2 * k + m], lam[:, 1 + 2 * k + m :]
+        out = np.zeros((npts, k, k, self.nmain))
+        out[:, np.arange(k), np.arange(k)] = (fp - 2.0 * f0 + fm) / h[:, None] ** 2
+        off = (fpp - fp[:, i] - fp[:, j] + 2.0 * f0 - fm[:, i] - fm[:, j] + fmm) / (2.0 * (h[i] * h[j])[:, None])
+        out[:, i, j] = off
+        out[:, j, i] = off
+        return out
+
+    def lattice_curvature(self, key: int, idx: np.ndarray) -> np.ndarray:
+        """∂²λ at the reference point with μ = key·MU_LATTICE (:meth:`curvature`), cached."""
+        cache_key = (key, idx.tobytes())
+        if cache_key not in self._curvatures:
+            x = self.reference.copy()
+            x[self.lik.poi] = key * MU_LATTICE
+            self._curvatures[cache_key] = self.curvature(x[None, :], idx)[0]
+        return self._curvatures[cache_key]
+
+    def minimise(self, start: np.ndarray, rows: np.ndarray, fixed: np.ndarray | None = None) -> BatchMinimum:
+        """Minimise −2lnL of dataset ``rows[i]`` from ``start[i]`` with the ``fixed`` parameters held at their start
+        values (default the model's fixed ones); bounds by projection. Rows flagged not converged failed or stalled.
+        """
+        rows = np.asarray(rows)
+        fixed = self.fixed if fixed is None else np.asarray(fixed, dtype=bool)
+        lo, hi = self.bounds[:, 0], self.bounds[:, 1]
+        x = np.clip(np.array(start, dtype=float), lo, hi)
+        n = len(x)
+        free = ~fixed
+        idx = np.flatnonzero(free)
+        f = np.full(n, np.nan)
+        covariance = np.zeros((n, x.shape[1], x.shape[1]))
+        converged = np.zeros(n, dtype=bool)
+        todo = np.arange(n)
+        for iteration in range(MAX_ITER):
+            if not todo.size:
+                break
+            xt = x[todo]
+            own = np.full(todo.size, iteration >= OWN_CURVATURE_AFTER)
+            f0, g, gauss_newton, hess = self.derivatives(xt, rows[todo], free, own)
+            ok = np.isfinite(f0) & np.isfinite(g).all(axis=1) & np.isfinite(hess).all(axis=(1, 2))
+            # parameters at a bound whose gradient pushes outwards stay put: they leave the step
+            active = ~(((xt[:, idx] <= lo[idx] + 1e-12) & (g > 0)) | ((xt[:, idx] >= hi[idx] - 1e-12) & (g < 0)))
+            g_a = np.where(active, g, 0.0)
+            both = active[:, :, None] & active[:, None, :]
+            eye = np.where(active, 0.0, 1.0)[:, :, None] * np.eye(idx.size)
+            h_a = np.where(both, np.nan_to_num(hess), 0.0) + eye
+            step, edm, pd = _solve(h_a, g_a)
+            if not pd.all():  # not positive definite (away from a minimum): the Gauss–Newton step, which always is
+                h_a[~pd] = np.where(both[~pd], np.nan_to_num(gauss_newton[~pd]), 0.0) + eye[~pd]
+                step[~pd], edm[~pd], ok_gn = _solve(h_a[~pd], g_a[~pd])
+                ok[~pd] &= ok_gn
+            covariance[np.ix_(todo, idx, idx)] = np.where(both, 2.0 * _inverse(h_a), 0.0)
+            f[todo] = f0
+            full = np.zeros_like(xt)
+            full[:, idx] = step
+            slope = np.einsum("rk,rk->r", g_a, step)
+            near = ok & (edm < NEWTON_EDM_STALLED)  # next to the minimum: halving finds only rounding noise
+            final = ok & (edm < NEWTON_EDM)  # converged: the last step is taken if it does not raise −2lnL
+            t = np.ones(len(todo))
+            accepted = ~ok
+            for halving in range(MAX_HALVINGS):
+                search = np.flatnonzero(~accepted)
+                if not search.size:
+                    break
+                cand = np.clip(xt[search] + t[search, None] * full[search], lo, hi)
+                val = self.twice_nll(cand, rows[todo[search]])
+                slack = np.where(final[search], 0.0, 1e-4 * t[search] * slope[search]) + 1e-12
+                good = np.isfinite(val) & (val <= f0[search] + slack)
+                x[todo[search[good]]] = cand[good]
+                f[todo[search[good]]] = val[good]
+                accepted[search[good]] = True
+                t[search[~good]] *= 0.5
+                # a converged or nearly converged row that cannot descend stays where it is
+                accepted[search[~good & (final[search] | (near[search] & (halving >= 3)))]] = True
+            stop = final | (near & (t < 1.0))  # converged, or stalled at rounding level next to the minimum
+            failed = ~ok | ~accepted
+            converged[todo[stop & ~failed]] = True
+            todo = todo[~(stop | failed)]
+        errors = np.sqrt(np.clip(np.einsum("rkk->rk", covariance), 0.0, None))
+        return BatchMinimum(x, errors, f, converged, covariance)
+
+
+def _inverse(h: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        try:
+            return np.linalg.inv(h)
+        except np.linalg.LinAlgError:
+            return np.linalg.pinv(h)
+
+
+def _solve(h: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The Newton steps −H⁻¹g of every row, ½gᵀH⁻¹g, and whether H was positive definite (Cholesky)."""
+    ok = np.ones(len(h), dtype=bool)
+    try:
+        chol = np.linalg.cholesky(h)
+    except np.linalg.LinAlgError:  # some row is not positive definite: decide row by row
+        chol = np.zeros_like(h)
+        for i in range(len(h)):
+            try:
+                chol[i] = np.linalg.cholesky(h[i])
+            except np.linalg.LinAlgError:
+                ok[i] = False
+                chol[i] = np.eye(h.shape[1])
+    y = np.linalg.solve(chol, g[..., None])[..., 0]
+    step = -np.linalg.solve(np.swapaxes(chol, 1, 2), y[..., None])[..., 0]
+    edm = 0.5 * np.sum(y**2, axis=1)
+    return np.where(ok[:, None], step, 0.0), np.where(ok, edm, np.inf), ok
