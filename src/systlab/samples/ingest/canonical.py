@@ -3,6 +3,7 @@
 Checks each source's structure (flat/jagged, numeric, length), applies ``scale`` and ``object:`` picks,
 drops events lacking a requested object, applies the jet cuts, casts to the canonical dtypes and
 rejects NaN/inf, then assembles a record array with a fixed form (same schema in every row group).
+Jagged columns are handled as numpy offsets + values (``Jagged``), not through awkward operations.
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ class Chunk(NamedTuple):
     arrays: dict[str, Any]
 
 
+class Jagged(NamedTuple):
+    """One jagged column as numpy: ``values[offsets[i]:offsets[i + 1]]`` are event i's objects (offsets from 0)."""
+
+    offsets: np.ndarray
+    values: np.ndarray
+
+
 def to_canonical(spec: InputSpec, chunk: Chunk, first_index: int) -> ak.Array:
     """Apply the mapping to one raw chunk: object picks, event cuts, scales, jet cuts, dtypes, finiteness."""
     arrays = {name: _scaled(spec.column(name), arr, chunk) for name, arr in chunk.arrays.items()}
@@ -33,11 +41,19 @@ def to_canonical(spec: InputSpec, chunk: Chunk, first_index: int) -> ak.Array:
     flat = {
         name: _flat_column(spec.column(name), arrays, keep, first_index, chunk) for name in CANONICAL_FLAT
     }
-    jets = {name: arrays[name][keep] for name in CANONICAL_JAGGED}
+    jets = {name: _jagged(arrays[name], keep) for name in CANONICAL_JAGGED}
     _check_same_multiplicity(jets, chunk.path)
-    for name, values in chain(flat.items(), ((n, ak.flatten(j, axis=1)) for n, j in jets.items())):
-        _check_finite(spec.column(name), ak.to_numpy(values), chunk.path)
+    for name, values in chain(flat.items(), ((n, j.values) for n, j in jets.items())):
+        _check_finite(spec.column(name), values, chunk.path)
     return _canonical_table(flat, _select_jets(spec.selection, jets))
+
+
+def empty_table() -> ak.Array:
+    """A canonical table with no events (its form, hence its Arrow/Parquet schema, is that of every chunk)."""
+    flat = {name: np.empty(0, dtype=dtype) for name, dtype in CANONICAL_FLAT.items()}
+    no_jets = np.zeros(1, dtype=np.int64)
+    jets = {name: Jagged(no_jets, np.empty(0, dtype=dtype)) for name, dtype in CANONICAL_JAGGED.items()}
+    return _canonical_table(flat, jets)
 
 
 def _scaled(col: ColumnSpec, arr: Any, chunk: Chunk) -> Any:
@@ -83,38 +99,56 @@ def _is_numeric_1d(layout: ak.contents.Content) -> bool:
     )
 
 
-def _events_with_objects(spec: InputSpec, arrays: dict[str, Any], entries: int) -> np.ndarray:
-    """Boolean mask of events having every object that an ``object:`` index asks for."""
+def _events_with_objects(spec: InputSpec, arrays: dict[str, Any], entries: int) -> np.ndarray | None:
+    """Boolean mask of events having every object that an ``object:`` index asks for (None: all events)."""
     keep = np.ones(entries, dtype=bool)
     for col in spec.columns:
         if col.object is not None:
             keep &= ak.to_numpy(ak.num(arrays[col.name], axis=1)) > col.object
-    return keep
+    return None if keep.all() else keep
+
+
+def _jagged(arr: Any, keep: np.ndarray | None) -> Jagged:
+    """Offsets (from 0) and values of the kept events of a jagged source (values in the source dtype)."""
+    return list_buffers(ak.to_layout(arr if keep is None else ak.Array(arr)[keep]))
+
+
+def list_buffers(layout: ak.contents.Content) -> Jagged:
+    """Int64 offsets from 0 and exactly the values they cover, of a list layout (no copy if already so)."""
+    if not (isinstance(layout, ak.contents.ListOffsetArray) and layout.offsets[0] == 0):
+        layout = layout.to_ListOffsetArray64(True)
+    offsets = np.asarray(layout.offsets.data).astype(np.int64, copy=False)
+    return Jagged(offsets, ak.to_numpy(layout.content[: int(offsets[-1])]))
 
 
 def _flat_column(
-    col: ColumnSpec, arrays: dict[str, Any], keep: np.ndarray, first: int, chunk: Chunk
+    col: ColumnSpec, arrays: dict[str, Any], keep: np.ndarray | None, first: int, chunk: Chunk
 ) -> np.ndarray:
     """One flat canonical column of the kept events, cast to its canonical dtype."""
     dtype = CANONICAL_FLAT[col.name]
-    n_kept = int(np.count_nonzero(keep))
+    n_kept = chunk.entries if keep is None else int(np.count_nonzero(keep))
     if col.value is not None:
         return np.full(n_kept, col.value * col.scale, dtype=dtype)
     if not col.is_read:
-        return np.arange(first, first + chunk.entries, dtype=dtype)[keep]
-    selected = arrays[col.name][keep]
-    values = ak.to_numpy(selected[:, col.object] if col.object is not None else selected)
+        index = np.arange(first, first + chunk.entries, dtype=dtype)
+        return index if keep is None else index[keep]
+    if col.object is not None:
+        objects = _jagged(arrays[col.name], keep)
+        values = objects.values[objects.offsets[:-1] + col.object]
+    else:
+        values = ak.to_numpy(arrays[col.name])
+        values = values if keep is None else values[keep]
     if col.name == "event_id" and values.dtype.kind == "i" and np.any(values < 0):
         raise IngestError(f"{chunk.path}: column 'event_id' ({col.source}): negative event numbers")
     return values.astype(dtype, copy=False)
 
 
-def _check_same_multiplicity(jets: dict[str, ak.Array], path: str) -> None:
+def _check_same_multiplicity(jets: dict[str, Jagged], path: str) -> None:
     """All jet columns must have the same number of jets in every event."""
     reference, *others = CANONICAL_JAGGED
-    counts = ak.to_numpy(ak.num(jets[reference], axis=1))
+    offsets = jets[reference].offsets
     for name in others:
-        if not np.array_equal(ak.to_numpy(ak.num(jets[name], axis=1)), counts):
+        if not (jets[name].offsets is offsets or np.array_equal(jets[name].offsets, offsets)):
             raise IngestError(
                 f"{path}: column '{name}': jet multiplicity differs from '{reference}' "
                 "(map all jet columns to the same collection)"
@@ -129,25 +163,26 @@ def _check_finite(col: ColumnSpec, values: np.ndarray, path: str) -> None:
             raise IngestError(f"{path}: column '{col.name}' ({col.source}): {bad} NaN/inf value(s)")
 
 
-def _select_jets(selection: Selection, jets: dict[str, ak.Array]) -> dict[str, ak.Array]:
-    """Apply the optional jet pt / |eta| cuts to every jet column alike."""
+def _select_jets(selection: Selection, jets: dict[str, Jagged]) -> dict[str, Jagged]:
+    """Apply the optional jet pt / |eta| cuts to every jet column alike (in the source dtype)."""
     if selection == Selection():
         return jets
-    mask = ak.ones_like(jets["jet_pt"], dtype=bool)
+    mask = np.ones(len(jets["jet_pt"].values), dtype=bool)
     if selection.jet_min_pt is not None:
-        mask = mask & (jets["jet_pt"] >= selection.jet_min_pt)
+        mask &= jets["jet_pt"].values >= selection.jet_min_pt
     if selection.jet_max_abs_eta is not None:
-        mask = mask & (abs(jets["jet_eta"]) <= selection.jet_max_abs_eta)
-    return {name: arr[mask] for name, arr in jets.items()}
+        mask &= np.abs(jets["jet_eta"].values) <= selection.jet_max_abs_eta
+    kept_before = np.concatenate([[0], np.cumsum(mask, dtype=np.int64)])
+    offsets = kept_before[jets["jet_pt"].offsets]
+    return {name: Jagged(offsets, jagged.values[mask]) for name, jagged in jets.items()}
 
 
-def _canonical_table(flat: dict[str, np.ndarray], jets: dict[str, ak.Array]) -> ak.Array:
+def _canonical_table(flat: dict[str, np.ndarray], jets: dict[str, Jagged]) -> ak.Array:
     """Assemble the canonical record array with a fixed form (so every row group has the same schema)."""
-    counts = ak.to_numpy(ak.num(jets["jet_pt"], axis=1)).astype(np.int64)
-    offsets = ak.index.Index64(np.concatenate([[0], np.cumsum(counts)]))
+    offsets = ak.index.Index64(jets["jet_pt"].offsets.astype(np.int64, copy=False))
     contents = [ak.contents.NumpyArray(np.ascontiguousarray(flat[name])) for name in CANONICAL_FLAT]
     for name, dtype in CANONICAL_JAGGED.items():
-        values = ak.to_numpy(ak.flatten(jets[name], axis=1)).astype(dtype, copy=False)
+        values = np.ascontiguousarray(jets[name].values.astype(dtype, copy=False))
         contents.append(ak.contents.ListOffsetArray(offsets, ak.contents.NumpyArray(values)))
-    record = ak.contents.RecordArray(contents, list(CANONICAL_COLUMNS), length=len(counts))
+    record = ak.contents.RecordArray(contents, list(CANONICAL_COLUMNS), length=len(offsets) - 1)
     return ak.Array(record)

@@ -1,7 +1,8 @@
 """HDF5 reader: check the group's datasets, then stream chunks as h5py slices.
 
 Jagged sources are a flat values dataset plus a per-event counts dataset (``counts:`` in the spec);
-each chunk rebuilds them with ``ak.unflatten``. Layout problems are IngestErrors naming file and column.
+each chunk rebuilds them as list offsets over its slice of values. Layout problems are IngestErrors
+naming file and column.
 """
 
 from __future__ import annotations
@@ -29,32 +30,40 @@ def hdf5_chunks(spec: InputSpec, path: str, chunk_size: int) -> Iterator[Chunk]:
         if not isinstance(group, h5py.Group):
             raise IngestError(f"{path}: group '{spec.group}' missing (field 'group')")
         entries = _check_hdf5_layout(spec, group, path)
-        offsets = dict.fromkeys((col.counts for col in spec.columns if col.counts), 0)
+        columns = spec.read_columns()
+        datasets = {name: group[name] for col in columns for name in filter(None, (col.branch, col.counts))}
+        first = dict.fromkeys((col.counts for col in columns if col.counts), 0)
         for start in range(0, entries, chunk_size):
             stop = min(entries, start + chunk_size)
-            counts = {name: group[name][start:stop] for name in offsets}
+            offsets = {name: _offsets(datasets[name][start:stop]) for name in first}
             arrays = {
-                col.name: _hdf5_column(group, col, start, stop, counts, offsets)
-                for col in spec.read_columns()
+                col.name: _hdf5_column(datasets[col.branch], col, start, stop, offsets, first) for col in columns
             }
-            offsets = {name: offsets[name] + int(np.sum(c)) for name, c in counts.items()}
+            first = {name: first[name] + int(offsets[name][-1]) for name in first}
             yield Chunk(path, stop - start, arrays)
 
 
+def _offsets(counts: np.ndarray) -> np.ndarray:
+    """List offsets (int64, from 0) of per-event counts."""
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, dtype=np.int64, out=offsets[1:])
+    return offsets
+
+
 def _hdf5_column(
-    group: h5py.Group,
+    dataset: h5py.Dataset,
     col: ColumnSpec,
     start: int,
     stop: int,
-    counts: dict[str, np.ndarray],
-    offsets: dict[str, int],
+    offsets: dict[str, np.ndarray],
+    first: dict[str, int],
 ) -> Any:
-    """Events ``[start, stop)`` of one column: a slice, or values unflattened by their counts."""
+    """Events ``[start, stop)`` of one column: a slice, or the values of those events under their offsets."""
     if col.counts is None:
-        return group[col.branch][start:stop]
-    n = counts[col.counts]
-    first = offsets[col.counts]
-    return ak.unflatten(group[col.branch][first : first + int(np.sum(n))], n)
+        return dataset[start:stop]
+    lists = offsets[col.counts]
+    values = dataset[first[col.counts] : first[col.counts] + int(lists[-1])]
+    return ak.Array(ak.contents.ListOffsetArray(ak.index.Index64(lists), ak.contents.NumpyArray(values)))
 
 
 def _check_hdf5_layout(spec: InputSpec, group: h5py.Group, path: str) -> int:
