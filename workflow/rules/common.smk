@@ -12,8 +12,8 @@ from systlab.methods.registry import REGISTRY
 from systlab.papertoys.settings import split_model_name
 from systlab.studies.sensitivity_settings import STUDIES
 
-validate(config, str(SCHEMA_PATH))  # the schema ships inside the package
-CFG = load_config(config, source="config")
+validate(config, str(SCHEMA_PATH))  # the schema ships inside the package; fills its defaults into `config`
+CFG = load_config(config, source="config", schema_checked=True)  # validated just above: not twice per DAG build
 ENV = "../../envs/systlab.yaml"
 
 # ---- samples and models ----------------------------------------------------------------------------------------
@@ -57,14 +57,15 @@ def ingest_inputs(wildcards):
     return sorted(f for pattern in spec["files"] for f in (glob.glob(pattern) or [pattern]))
 
 
+# Path lists built with comprehensions (the same order as expand's product, processes outer), not expand(): these run
+# once per job at DAG build (scores_of for every templates job), where expand's formatting machinery showed up.
 def samples_of(process, variations=None):  # one process or a list of processes
-    return expand("results/samples/{process}/{variation}.parquet", process=process,
-                  variation=variations or VARIATIONS)
+    processes = [process] if isinstance(process, str) else process
+    return [f"results/samples/{p}/{v}.parquet" for p in processes for v in variations or VARIATIONS]
 
 
 def scores_of(method, replica):
-    return expand("results/scores/{method}/{replica}/{process}/{variation}.parquet", method=method,
-                  replica=replica, process=PROCESSES, variation=VARIATIONS)
+    return [f"results/scores/{method}/{replica}/{p}/{v}.parquet" for p in PROCESSES for v in VARIATIONS]
 
 
 def grid_point(method, label):

@@ -57,9 +57,14 @@ def _fail(source: str, field: str, message: str) -> ConfigError:
     return ConfigError(f"{source}: field '{field}': {message}")
 
 
-def load_config(mapping: Mapping[str, Any], source: str = "config") -> Config:
-    """Schema-validate ``mapping`` and convert it into a :class:`Config` (cross-field checks included)."""
-    validate_schema(mapping, source)
+def load_config(mapping: Mapping[str, Any], source: str = "config", schema_checked: bool = False) -> Config:
+    """Schema-validate ``mapping`` and convert it into a :class:`Config` (cross-field checks included).
+
+    ``schema_checked=True``: the caller has validated ``mapping`` against :data:`SCHEMA_PATH` already (the
+    Snakefile's ``snakemake.utils.validate``, which also fills the schema's defaults); the schema check is skipped.
+    """
+    if not schema_checked:
+        validate_schema(mapping, source)
     m = mapping
     signal, backgrounds = m["processes"]["signal"], tuple(m["processes"]["backgrounds"])
     processes = (signal, *backgrounds)

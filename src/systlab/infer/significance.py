@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import scipy.stats
 
 from systlab.atomic import write_json
-from systlab.infer.fit import json_float
-from systlab.infer.toys import aux_widths, toy_auxdata, toy_counts
-from systlab.likelihood.binned import Likelihood
-from systlab.likelihood.profile import BinnedProfileLikelihood, ProfileLikelihood, twice_dnll
+
+if TYPE_CHECKING:
+    from systlab.likelihood.profile import ProfileLikelihood
+
+# scipy.stats, the fit engine (pyhf) and the toys are imported inside the functions that use them: the summary and the
+# figure jobs import this module for wilks_check / scan_interval and must not pay for pyhf (job start-up, issue 19).
 
 #: Tail thresholds of the toy check (χ²₁ quantiles at 1σ, 90%, 95%, 99%, 3σ).
 THRESHOLDS = (1.0, 2.706, 3.841, 6.635, 9.0)
@@ -67,11 +68,15 @@ class AsymptoticCheck(NamedTuple):
 
 def p_to_z(p: float) -> float:
     """One-sided Gaussian significance of a p-value."""
+    import scipy.stats
+
     return float(scipy.stats.norm.isf(p))
 
 
 def discovery_q0(profile: ProfileLikelihood) -> tuple[float, float]:
     """(q0 = −2ΔlnL(μ = 0), μ̂) of a profile likelihood whose μ range starts at 0 (μ̂ ≥ 0, the q0 convention)."""
+    from systlab.likelihood.profile import twice_dnll
+
     if profile.mu_range[0] != 0.0:
         raise ValueError(f"mu range {profile.mu_range}: q0 needs the lower bound at 0")
     return twice_dnll(profile)(0.0), profile.mle().mu_hat
@@ -80,6 +85,8 @@ def discovery_q0(profile: ProfileLikelihood) -> tuple[float, float]:
 def profile_significance(data: ProfileLikelihood, expected: ProfileLikelihood | None = None) -> Significance:
     """q0, p0 and Z0 of ``data`` and the median expected ones of ``expected`` (the Asimov data at μ = 1; None: the
     data are those Asimov data, so observed and expected are the same number). The one implementation."""
+    import scipy.stats
+
     q0, mu_hat = discovery_q0(data)
     q0_expected = q0 if expected is None else discovery_q0(expected)[0]
     p0, p0_exp = (float(scipy.stats.norm.sf(np.sqrt(q))) for q in (q0, q0_expected))
@@ -94,6 +101,9 @@ def discovery_significance(
     The expected Z0 is that of the Asimov data at μ = 1 with the NPs of the μ = 1 fit to the data (started at the
     suggested init; pyhf's choice), their MLE started there.
     """
+    from systlab.likelihood.binned import Likelihood
+    from systlab.likelihood.profile import BinnedProfileLikelihood
+
     lo, hi = map(float, poi_bounds)
     if lo != 0.0 or not hi > 1.0:
         raise ValueError(f"poi_bounds {poi_bounds}: q0 needs the lower bound at 0 and the upper above 1")
@@ -103,6 +113,8 @@ def discovery_significance(
 
 def asymptotic_cdf(test_stat: str, t: np.ndarray) -> np.ndarray:
     """CDF of the asymptotic law: χ²₁ for q_μ, ½ + ½χ²₁ (t ≥ 0) for q0."""
+    import scipy.stats
+
     t = np.asarray(t, dtype=float)
     chi2 = scipy.stats.chi2.cdf(np.clip(t, 0.0, None), 1)
     return chi2 if test_stat == "qmu" else np.where(t >= 0.0, 0.5 + 0.5 * chi2, 0.0)
@@ -110,6 +122,8 @@ def asymptotic_cdf(test_stat: str, t: np.ndarray) -> np.ndarray:
 
 def asymptotic_tail(test_stat: str, t: float) -> float:
     """P(statistic ≥ t) under the asymptotic law (t > 0)."""
+    import scipy.stats
+
     sf = float(scipy.stats.chi2.sf(t, 1))
     return sf if test_stat == "qmu" else 0.5 * sf
 
@@ -143,6 +157,9 @@ def asymptotic_check(
     truth's auxiliary expectation (the frequentist ensemble). q_μ = −2ΔlnL(μ_test), μ free in
     ``mu_range``; q0 = −2ΔlnL(0) with μ ≥ 0. ``observed`` gives the toy p-value of an observed value.
     """
+    from systlab.infer.toys import aux_widths, toy_auxdata, toy_counts
+    from systlab.likelihood.binned import Likelihood
+
     if test_stat not in ("qmu", "q0"):
         raise ValueError(f"test_stat {test_stat!r} is not 'qmu' or 'q0'")
     mu_test = 0.0 if test_stat == "q0" else float(mu_test)
@@ -213,6 +230,8 @@ def wilks_check(
 
     Non-finite values (toys where the statistic was not computed) are dropped; ValueError if none is left.
     """
+    import scipy.stats
+
     if test_stat not in ("qmu", "q0"):
         raise ValueError(f"test_stat {test_stat!r} is not 'qmu' or 'q0'")
     v = np.asarray([x for x in values if x is not None], dtype=float)
@@ -253,11 +272,15 @@ def wilks_payload(result: WilksCheck) -> dict:
 
 def significance_payload(result: Significance) -> dict:
     """JSON-ready discovery significance (infinite Z0 as null)."""
+    from systlab.infer.fit import json_float
+
     return {k: json_float(v) for k, v in result._asdict().items()} | {"calculator": "asymptotics"}
 
 
 def check_payload(result: AsymptoticCheck) -> dict:
     """JSON-ready toy check (the per-toy values included for figures)."""
+    from systlab.infer.fit import json_float
+
     return {
         "test_stat": result.test_stat,
         "mu_test": result.mu_test,

@@ -27,7 +27,6 @@ from systlab.papertoys.evaluate import (
     ratio_profile,
     score_shift,
 )
-from systlab.papertoys.inferno import expected_mu_std, is_binning_model
 from systlab.papertoys.settings import oracle_name
 from systlab.papertoys.toys import Toy, get_toy
 from systlab.studies.metrics import mean_std
@@ -187,6 +186,8 @@ def rotating_checks(models: Models, oracle_points: Sequence[float], n: int, seed
 def inferno_checks(models: Models, n: int, seed: int) -> dict[str, Any]:
     """AUC at nominal and +-1 sigma of each nuisance for every scoring model, against the Bayes-optimal AUC;
     expected sigma(mu) of every model's binned likelihood with r and lambda profiled; INFERNO vs cross-entropy."""
+    from systlab.papertoys.inferno import expected_mu_std, is_binning_model  # imports torch (the INFERNO training)
+
     toy = get_toy("inferno")
     points = [{}] + [{nu.name: nu.nominal + sign * nu.sigma} for nu in toy.nuisances for sign in (-1, 1)]
     sigma = per_replica(models, lambda s: expected_mu_std(s, n, seed))

@@ -9,9 +9,10 @@ from collections.abc import Mapping
 import matplotlib.pyplot as plt
 import numpy as np
 
-from systlab.infer.toys import ONE_SIGMA
 from systlab.visualize.inference_inputs import ToyFigures
 from systlab.visualize.style import label, method_colour, model_label, use_style
+
+ONE_SIGMA = 0.6827  # nominal coverage of a 68% interval (systlab.infer.toys.ONE_SIGMA; not imported: pyhf)
 
 PANELS = (
     ("coverage", "coverage of 68% intervals"),

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-import scipy.interpolate
 
 from systlab.config import oracle_name
 from systlab.studies.summary import coverage_from_bias
@@ -92,6 +91,8 @@ def dense_curves(curves: ReplicaCurves, points: int = 401) -> ReplicaCurves:
     """The replicas' curves on a fine common μ grid: each scan with its exact points (μ̂, 0) and the two
     68% crossings (q = 1) added, joined by a monotone cubic (PCHIP) so minima and crossings are not cut by
     the scan spacing; NaN outside each scan's defined range."""
+    import scipy.interpolate  # only the profile-curve figure draws dense curves
+
     fine = np.linspace(curves.mu[0], curves.mu[-1], points)
     rows = []
     for k in range(curves.q.shape[0]):
