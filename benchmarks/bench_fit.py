@@ -1,47 +1,63 @@
-"""Fitting: one ``systlab.infer.fit.fit_dataset`` (MLE + 50-point profile scan + 68 % interval) and 1000 toys.
+"""Fitting: one ``systlab.infer.fit.fit_dataset`` (MLE + 50-point profile scan + 68 % interval) and 1000 toys
+with 68 % intervals, both on systlab's own engines.
 
-Workspace: ``systlab.likelihood.workspace.build_workspace`` on synthetic but realistic templates -- 10 score
-bins, 4 samples (H->tautau signal; Z->tautau, ttbar, dibosons with the FAIR-Universe yields per
-10 fb^-1), shape NPs tes / jes (asymmetric up/down) and soft_met (one-sided, mirrored), normsys
-ttbar_xsec / diboson_xsec / bkg_norm, lumi, staterror from MC-like sumw2. 19 parameters.
+Workspace (both figures): ``systlab.likelihood.workspace.build_workspace`` on this script's synthetic but
+realistic templates -- 10 score bins, 4 samples (H->tautau signal; Z->tautau, ttbar, dibosons with the
+FAIR-Universe yields per 10 fb^-1), shape NPs tes / jes (asymmetric up/down) and soft_met (one-sided,
+mirrored), normsys ttbar_xsec / diboson_xsec / bkg_norm, lumi, staterror from MC-like sumw2 (10 bins): 18
+parameters, the structure of ``tests/models.py::default_like_spec`` (the tests' variant, with smaller yields).
+``--quick`` uses the same workspace with fewer toys.
 
 Figures:
 * ``fit_dataset`` wall time ÷ one MLE (``pyhf.infer.mle.fit`` numpy + MINUIT, as systlab sets it):
   the cost of fit + scan + interval in units of one MLE, interleaved.
-* Toys: N toys sampled with ``model.make_pdf(pars).sample`` (main AND auxiliary data fluctuate),
-  fitted (a) naively, one ``pyhf.infer.mle.fit`` per toy (numpy + MINUIT, systlab's settings), and
-  (b) by ``benchmarks/fit_batched.py``: all toys in one batched pyhf model on the PyTorch backend,
-  autograd gradients/Hessians, lock-step damped Newton, MINUIT fallback for stragglers.
-  ratio = naive seconds per toy / batched seconds per toy; target >= 5. Correctness: on the toys
-  both fitted, max |mu_hat difference| and the -2lnL difference (batched - naive; <= 0 means the
-  batched minimum is at least as deep).
+* Toys (issue #19: "1,000 toys with 68 % intervals on one fixed-classifier replica of the default problem:
+  <= 10 s on one core"): toys of the workspace's own expectation at mu = 1 (``model_expectation``), Poisson
+  main counts and Gaussian auxiliary data (``fluctuate_aux=True``), seed 123, mu range (-3, 5). Contenders:
+  (A) per-toy: the loop ``run_toys`` ran before the batch engine -- per toy ``lik.set_observed(counts, aux)``,
+      ``profile_interval(lik, start=warm)`` and ``q_at(lik, result.best, mu_true)`` (warm = the MLE of the
+      expected counts, built once and not timed); timed on a different slice of the same toys each round
+      and scaled per toy;
+  (B) batch: ``run_toys(spec, expected, 1.0, 0, N, 123, mu_range, fluctuate_aux=True)`` on all N toys
+      (``BatchedLikelihood`` + ``profile_intervals``, per-toy fallback counted in ``n_fallback``), timed whole
+      (Likelihood construction, warm MLE and toy draws included).
+  Alternated A, B / B, A per round; medians. Both run in ONE child process started with
+  OMP_NUM_THREADS = MKL_NUM_THREADS = OPENBLAS_NUM_THREADS = 1 in its environment (so set before it imports
+  numpy; torch is not imported by either contender): the "one core" of the issue.
+  Figure 1: per-toy s/toy ÷ batch s/toy (info). Figure 2: 10 s ÷ batch seconds per 1000 toys (target >= 1).
+  Agreement on the per-toy slice (toys both converged): max |d mu_hat|, |d lo|, |d hi|, |d q_mu(mu_true)|.
 """
 
 from __future__ import annotations
 
-import time
-import warnings
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
 
 import hist
 import numpy as np
 import pyhf
 
 try:
-    from benchmarks.common import Figure, check, interleave, main_for, median
-    from benchmarks.fit_batched import fit_batched
+    from benchmarks.common import Figure, check, interleave, main_for, median, time_call
 except ImportError:
-    from common import Figure, check, interleave, main_for, median
-    from fit_batched import fit_batched
+    from common import Figure, check, interleave, main_for, median, time_call
 
-from collections.abc import Sequence
-from typing import NamedTuple
-
-from systlab.infer.fit import asimov_counts, fit_dataset
-from systlab.likelihood.binned import Minimum, quiet_pyhf_failures, use_minuit
+from systlab.infer.fit import asimov_counts, fit_dataset, profile_interval
+from systlab.infer.toys import aux_widths, model_expectation, q_at, run_toys, toy_auxdata, toy_counts
+from systlab.likelihood.binned import Likelihood, Minimum, quiet_pyhf_failures, use_minuit
 from systlab.likelihood.workspace import build_workspace, workspace_model
 from systlab.templates.histograms import NOMINAL, Templates, shape_variation
 
-# The naive contender: one pyhf.infer.mle.fit (MINUIT) per toy, as a user without systlab would write it.
+#: thread settings of the toys' child process (the issue's "one core")
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+TOY_SEED = 123
+MU_TRUE = 1.0
+TARGET_SECONDS_PER_1000 = 10.0
 
 
 class Problem(NamedTuple):
@@ -54,16 +70,12 @@ class Problem(NamedTuple):
     fixed: list[bool]
 
 
-def make_problem(
-    workspace_spec: dict, observed_counts: Sequence[float], mu_range: tuple[float, float]
-) -> Problem:
+def make_problem(workspace_spec: dict, observed_counts: Sequence[float], mu_range: tuple[float, float]) -> Problem:
     """The model of ``workspace_spec`` with ``observed_counts`` as main data and μ bounded to ``mu_range``."""
     model = workspace_model(workspace_spec)
     observed = np.asarray(observed_counts, dtype=float)
     if observed.shape != (model.config.nmaindata,):
-        raise ValueError(
-            f"observed counts have shape {observed.shape}, model expects ({model.config.nmaindata},)"
-        )
+        raise ValueError(f"observed counts have shape {observed.shape}, model expects ({model.config.nmaindata},)")
     lo, hi = map(float, mu_range)
     if not lo < hi:
         raise ValueError(f"mu_range {mu_range} is empty")
@@ -155,53 +167,99 @@ def workspace_spec() -> dict:
     return build_workspace(synthetic_templates(), SIGNAL, list(BACKGROUNDS), SHAPE_NPS, NORM_NPS, 0.02)
 
 
-def sample_toys(spec: dict, n: int, seed: int) -> np.ndarray:
-    """n toys (main + auxiliary data) from the model at its suggested init (mu = 1, NPs nominal)."""
-    use_minuit()
-    problem = make_problem(spec, asimov_counts(spec), MU_RANGE)
-    np.random.seed(seed)  # pyhf's numpy backend samples from numpy's global RNG
-    pdf = problem.model.make_pdf(pyhf.tensorlib.astensor(problem.init))
-    return np.asarray(pdf.sample((n,)), dtype=float)
+class PerToy(NamedTuple):
+    """Results of the per-toy contender on toys ``indices``."""
+
+    indices: np.ndarray
+    mu_hat: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    q: np.ndarray
+    converged: np.ndarray
 
 
-def naive_toys(spec: dict, toys: np.ndarray, failed: list | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """One pyhf.infer.mle.fit (numpy + MINUIT, systlab's tolerance) per toy; returns pars and -2lnL.
-
-    A FailedMinimization (MINUIT's "invalid minimum", e.g. EDM above goal) keeps MINUIT's last
-    point and is counted in ``failed`` (as systlab.infer.fit.minimise_once does before its retries).
-    """
-    use_minuit()
-    problem = make_problem(spec, asimov_counts(spec), MU_RANGE)
-    pars, twice = [], []
-    for k, toy in enumerate(toys):
-        with quiet_pyhf_failures(), warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            try:
-                p, v = pyhf.infer.mle.fit(toy, problem.model, init_pars=problem.init.tolist(),
-                                          par_bounds=problem.bounds, return_fitted_val=True)  # fmt: skip
-            except pyhf.exceptions.FailedMinimization as exc:
-                minuit = exc.result.minuit
-                p, v = np.asarray(minuit.values), float(minuit.fval)
-                if failed is not None:
-                    failed.append(k)
-        pars.append(np.asarray(p))
-        twice.append(float(v))
-    return np.array(pars), np.array(twice)
+def per_toy_setup(spec: dict, expected: np.ndarray) -> tuple[Likelihood, np.ndarray, np.ndarray, np.ndarray]:
+    """The likelihood, warm start, aux centre and aux widths the old ``run_toys`` built once per chunk."""
+    lik = Likelihood(spec, expected, MU_RANGE)
+    warm = lik.mle(hesse=False).pars
+    return lik, warm, lik.auxdata, aux_widths(lik)
 
 
-def batched_toys(spec: dict, toys: np.ndarray):
-    use_minuit()
-    problem = make_problem(spec, asimov_counts(spec), MU_RANGE)
+def per_toy(setup, expected: np.ndarray, indices: Sequence[int]) -> PerToy:
+    """Contender A: toys ``indices`` one at a time, exactly the loop of ``run_toys`` before the batch engine."""
+    lik, warm, centre, widths = setup
+    rows = []
+    for index in indices:
+        aux = toy_auxdata(centre, widths, TOY_SEED, index)
+        lik.set_observed(toy_counts(expected, TOY_SEED, index), aux)
+        result = profile_interval(lik, start=warm)
+        q = q_at(lik, result.best, MU_TRUE)
+        rows.append((result.mu_hat, *result.interval_68, q, result.converged))
+    a = np.array(rows, dtype=float).reshape(-1, 5)
+    return PerToy(np.asarray(indices), a[:, 0], a[:, 1], a[:, 2], a[:, 3], a[:, 4].astype(bool))
 
-    def fallback(i: int):
-        use_minuit()
-        p, v = naive_toys(spec, toys[i : i + 1])
-        return p[0], v[0]
 
-    try:
-        return fit_batched(spec, toys, problem.bounds, problem.init, fallback=fallback)
-    finally:
-        use_minuit()
+def toys_child(n_toys: int, rounds: int, per_round: int) -> dict:
+    """Both toy contenders, alternated, in this (single-threaded) process; a JSON-ready summary."""
+    spec = workspace_spec()
+    expected = model_expectation(spec, MU_TRUE)
+    n_pars = workspace_model(spec).config.npars
+    # warm-up (imports, pyhf caches): a few toys through each contender, not kept
+    run_toys(spec, expected, MU_TRUE, 0, 10, TOY_SEED, MU_RANGE, progress_every=0, fluctuate_aux=True)
+    setup = per_toy_setup(spec, expected)
+    per_toy(setup, expected, [0])
+    t_batch, t_per, t_batch_inner, fallbacks, chunk, singles = [], [], [], [], None, []
+    for r in range(rounds):
+        part = range(r * per_round, (r + 1) * per_round)
+
+        def batch():
+            return run_toys(spec, expected, MU_TRUE, 0, n_toys, TOY_SEED, MU_RANGE, progress_every=0,
+                            fluctuate_aux=True)  # fmt: skip
+
+        def one_by_one(part=part):
+            return per_toy(setup, expected, part)
+
+        for name in ("per_toy", "batch") if r % 2 == 0 else ("batch", "per_toy"):
+            if name == "batch":
+                seconds, chunk = time_call(batch)
+                t_batch.append(seconds / n_toys)
+                t_batch_inner.append(chunk.seconds / n_toys)
+                fallbacks.append(chunk.n_fallback)
+            else:
+                seconds, got = time_call(one_by_one)
+                t_per.append(seconds / len(part))
+                singles.append(got)
+    a = PerToy(*(np.concatenate(f) for f in zip(*singles, strict=True)))
+    idx = a.indices
+    both = a.converged & chunk.converged[idx]
+    with np.errstate(invalid="ignore"):
+        diff = {k: np.abs(getattr(a, k)[both] - getattr(chunk, k)[idx][both]) for k in ("mu_hat", "lo", "hi")}
+        diff["q"] = np.abs(a.q[both] - chunk.q_mu_true[idx][both])
+    batch_width = chunk.hi - chunk.lo
+    covered = (chunk.lo <= MU_TRUE) & (MU_TRUE <= chunk.hi)
+    return {
+        "n_toys": n_toys, "n_pars": int(n_pars), "rounds": rounds, "per_toy_toys": int(idx.size),
+        "per_toy_s_per_toy": t_per, "batch_s_per_toy": t_batch, "batch_chunk_seconds_per_toy": t_batch_inner,
+        "n_fallback": fallbacks, "batch_not_converged": int((~chunk.converged).sum()),
+        "per_toy_not_converged": int((~a.converged).sum()), "toys_compared": int(both.sum()),
+        **{f"max_abs_d{k}": float(np.nanmax(v)) if v.size else float("nan") for k, v in diff.items()},
+        "batch_coverage": float(np.mean(covered[chunk.converged])),
+        "batch_mean_width": float(np.mean(batch_width[chunk.converged])),
+        "batch_n_fits_mean": float(np.mean(chunk.n_fits)),
+        "threads": {k: os.environ.get(k) for k in ONE_THREAD}, "torch_imported": "torch" in sys.modules,
+    }  # fmt: skip
+
+
+def toys_in_child(n_toys: int, rounds: int, per_round: int) -> dict:
+    """Run :func:`toys_child` in a fresh interpreter whose environment pins OMP/MKL/OpenBLAS to one thread."""
+    env = {**os.environ, **ONE_THREAD}
+    args = json.dumps({"n_toys": n_toys, "rounds": rounds, "per_round": per_round})
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--toys-child", args],
+                          env=env, capture_output=True, text=True)  # fmt: skip
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+        raise RuntimeError(f"toys child process failed (exit {proc.returncode}):\n{tail}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def run(quick: bool = False) -> list[Figure]:
@@ -232,48 +290,41 @@ def run(quick: bool = False) -> list[Figure]:
         )
     )  # fmt: skip
 
-    n_toys = 1000
-    toys = sample_toys(spec, n_toys, seed=123)
-    rounds = 2 if quick else 3
-    naive_per_round = 30 if quick else n_toys // rounds
-    t_naive, t_batched, naive_pars, naive_nll, batched, failed = [], [], [], [], None, []
-    for r in range(rounds):  # alternate: batched on all toys, then a fresh slice of toys naively
-        t0 = time.perf_counter()
-        batched = batched_toys(spec, toys)
-        t_batched.append((time.perf_counter() - t0) / n_toys)
-        part = toys[r * naive_per_round : (r + 1) * naive_per_round]
-        t0 = time.perf_counter()
-        fails: list[int] = []
-        p, v = naive_toys(spec, part, fails)
-        failed += [r * naive_per_round + k for k in fails]
-        t_naive.append((time.perf_counter() - t0) / len(part))
-        naive_pars.append(p)
-        naive_nll.append(v)
-    naive_pars, naive_nll = np.concatenate(naive_pars), np.concatenate(naive_nll)
-    m = len(naive_pars)
-    poi = problem.model.config.poi_index
-    ok = np.setdiff1d(np.arange(m), failed)  # compare where MINUIT reported a valid minimum
-    dmu = np.abs(batched.pars[ok, poi] - naive_pars[ok, poi])
-    dnll = batched.twice_nll[ok] - naive_nll[ok]
-    dnll_failed = batched.twice_nll[failed] - naive_nll[failed] if failed else np.zeros(0)
-    per_naive, per_batched = median(t_naive), median(t_batched)
-    ratio = per_naive / per_batched
+    n_toys, rounds, per_round = (200, 2, 15) if quick else (1000, 3, 40)
+    got = toys_in_child(n_toys, rounds, per_round)
+    per, batch = median(got["per_toy_s_per_toy"]), median(got["batch_s_per_toy"])
+    batch_1000 = batch * 1000
+    setting = "1 thread: OMP/MKL/OPENBLAS_NUM_THREADS=1 in a child process's env, torch not imported"
+    fallback = ", ".join(f"{k}/{n_toys}" for k in got["n_fallback"])
+    agreement = (f"on {got['toys_compared']} toys: max |dmu_hat| {got['max_abs_dmu_hat']:.1e}, |dlo| "
+                 f"{got['max_abs_dlo']:.1e}, |dhi| {got['max_abs_dhi']:.1e}, |dq| {got['max_abs_dq']:.1e}")  # fmt: skip
     figures.append(
         Figure(
-            "fit", f"toys: naive mle.fit loop / batched ({n_toys} toys)", ratio,
-            "naive s/toy / batched s/toy", ">= 5", check(ratio, ">=", 5.0),
-            {"naive_per_toy": per_naive, "batched_per_toy": per_batched,
-             "naive_1000_toys_est": per_naive * n_toys, "batched_1000_toys": per_batched * n_toys},
-            extra={"toys_compared": int(len(ok)), "naive_minuit_failures": len(failed),
-                   "dtwice_nll_on_naive_failures": dnll_failed.tolist(),
-                   "max_abs_dmu": float(dmu.max()), "median_abs_dmu": float(np.median(dmu)),
-                   "max_dtwice_nll": float(dnll.max()), "min_dtwice_nll": float(dnll.min()),
-                   "newton_iterations": batched.iterations, "minuit_fallbacks": batched.fallback,
-                   "mu_hat_std_naive": float(np.std(naive_pars[ok, poi]))},
+            "fit", f"{n_toys} toys, 68% intervals: per-toy / batch", per / batch,
+            "per-toy s/toy / batch s/toy", seconds={"per_toy_s_per_toy": per, "batch_s_per_toy": batch},
+            extra=got,
+            note=(f"per-toy on {got['per_toy_toys']} of the {n_toys} toys ({rounds} x {per_round}), scaled per toy; "
+                  f"batch on all {n_toys} per round; n_fallback {fallback}; not converged: per-toy "
+                  f"{got['per_toy_not_converged']}/{got['per_toy_toys']}, batch {got['batch_not_converged']}/{n_toys}; "
+                  f"agreement {agreement}; {setting}"),
+        )
+    )  # fmt: skip
+    ratio = TARGET_SECONDS_PER_1000 / batch_1000
+    figures.append(
+        Figure(
+            "fit", "1000 toys w/ intervals, 1 core: 10 s / batch", ratio,
+            "10 s / batch s per 1000 toys", ">= 1", check(ratio, ">=", 1.0),
+            {"batch_per_1000": batch_1000, "per_toy_per_1000_est": per * 1000},
+            extra={"n_toys": n_toys, "n_pars": got["n_pars"], "threads": got["threads"]},
+            note=f"batch timed on {n_toys} toys, scaled to 1000; {setting}",
         )
     )  # fmt: skip
     return figures
 
 
 if __name__ == "__main__":
-    main_for(run)
+    if "--toys-child" in sys.argv[1:]:
+        kwargs = json.loads(sys.argv[sys.argv.index("--toys-child") + 1])
+        print(json.dumps(toys_child(**kwargs)))
+    else:
+        main_for(run)

@@ -35,12 +35,14 @@ class Figure:
     met: bool | None = None
     seconds: dict[str, float] = field(default_factory=dict)  # medians of the contenders
     extra: dict[str, Any] = field(default_factory=dict)
+    note: str = ""  # printed on the figure's line after the seconds: how it was measured, checks
 
     def line(self) -> str:
         status = {True: "MET ", False: "MISS", None: "info"}[self.met]
         secs = ", ".join(f"{k}={_fmt(v)}" for k, v in self.seconds.items())
         target = f" target {self.target}" if self.target else ""
-        return f"[{status}] {self.stage:<9} {self.name:<44} {self.ratio:9.3f}  ({self.unit};{target})  [{secs}]"
+        note = f"  {self.note}" if self.note else ""
+        return f"[{status}] {self.stage:<9} {self.name:<44} {self.ratio:9.3f}  ({self.unit};{target})  [{secs}]{note}"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
