@@ -14,6 +14,7 @@ import systlab.infer.intervals as intervals
 from models import default_like_spec
 from systlab.infer.crossing import CrossingSearch
 from systlab.infer.fit import asimov_counts, profile_interval
+from systlab.infer.lockstep import LockStep
 from systlab.infer.toys import (
     aux_widths,
     chunk_payload,
@@ -145,3 +146,28 @@ def test_crossing_search_finds_many_parabola_crossings_at_once():
             break
         tight.update(index, ((mu - a[index]) / s[index]) ** 2)
     assert not tight.converged[:3].any() and (tight.n_evals[:3] == 2).all()
+
+
+def test_lockstep_answers_every_round_together_and_passes_errors_on():
+    """Each task asks three dependent questions; every round holds one question of every task still running."""
+    seen: list[list[tuple[int, int]]] = []
+
+    def evaluate(payloads):
+        seen.append(sorted(payloads))
+        return [10 * item + step for item, step in payloads]
+
+    step = LockStep(evaluate)
+
+    def task(item):
+        total = 0
+        for k in range(3 if item != 2 else 1):  # task 2 stops after one question
+            total += step.request((item, k))
+        return total
+
+    assert step.run(task, [0, 1, 2, 3]) == [3, 33, 20, 93]
+    assert seen == [[(0, 0), (1, 0), (2, 0), (3, 0)], [(0, 1), (1, 1), (3, 1)], [(0, 2), (1, 2), (3, 2)]]
+    assert step.rounds == 3
+
+    broken = LockStep(lambda payloads: [1 / 0])  # every waiting task gets the batch's error
+    with pytest.raises(ZeroDivisionError):
+        broken.run(broken.request, [1, 2])

@@ -32,7 +32,10 @@ from systlab.infer.event_toys import (
 from systlab.infer.fit import FitResult, fit_result_payload
 from systlab.infer.grid_interval import grid_interval
 from systlab.infer.grid_profile import GridProfile, grid_payload, grid_profile
+from systlab.infer.lockstep import LockStep
 from systlab.infer.toys import ToyChunk, aux_widths
+from systlab.likelihood.batched import BatchedLikelihood
+from systlab.likelihood.binned import Minimum
 from systlab.likelihood.grid import GridLikelihood, Morph
 from systlab.likelihood.grid_inputs import GridWorkspaces, grid_morph
 from systlab.templates.histograms import NOMINAL, TRUTH_PREFIX
@@ -136,6 +139,7 @@ def toy_auxdata(grid: GridLikelihood, seed: int, index: int) -> list[np.ndarray]
     grid point has its own bins, so there is no one measurement to fluctuate, and independent draws per
     point would add point-to-point noise to the α profile.
     """
+    draws: dict[str, float] = {}
     out = []
     for lik in grid.liks:
         config = lik.model.config
@@ -143,8 +147,10 @@ def toy_auxdata(grid: GridLikelihood, seed: int, index: int) -> list[np.ndarray]
         for name in config.auxdata_order:
             n = config.param_set(name).n_parameters
             if n == 1:
-                z = np.random.default_rng([int(seed), int(index), 1, zlib.crc32(name.encode())]).standard_normal()
-                aux[i] += widths[i] * z
+                if name not in draws:
+                    rng = np.random.default_rng([int(seed), int(index), 1, zlib.crc32(name.encode())])
+                    draws[name] = rng.standard_normal()
+                aux[i] += widths[i] * draws[name]
             i += n
         out.append(aux)
     return out
@@ -163,7 +169,9 @@ def run_grid_toys(grid_ws: GridWorkspaces, events: TruthEvents, mu_true: float, 
     Toy i draws its multiplicities from ``default_rng([seed, i])`` (chunking does not change a toy).
     ``bootstrap`` first reweights every event by Poisson(1) (:func:`bootstrapped_multiplicities`): toys from
     the templates' own events then carry the MC-statistical fluctuation their staterror NPs describe (the
-    grid's MC-statistics auxiliary data cannot be fluctuated: each point has its own bins).
+    grid's MC-statistics auxiliary data cannot be fluctuated: each point has its own bins). Every toy runs the
+    one-dataset interval (:func:`grid_interval`) on its own view of the grid; all toys run in lock step and the
+    fits they ask for are made together, one batch per grid point (:class:`GridBatch`).
     """
     expected = expected_multiplicities(events, mu_true)
     asimov = binned_at_points(events, expected, grid_ws.edges)
@@ -171,23 +179,65 @@ def run_grid_toys(grid_ws: GridWorkspaces, events: TruthEvents, mu_true: float, 
     warm = [m.pars for m in grid.mles]
     centre = [grid.centre]  # toys fit one MLE, at the prior's centre; the rest warm-start
     n = stop - start
-    arrays = {k: np.zeros(n) for k in ("mu_hat", "lo", "hi", "q")}
-    flags = {k: np.zeros(n, dtype=bool) for k in ("converged", "open_lo", "open_hi")}
-    n_fits = np.zeros(n, dtype=int)
     t0 = time.perf_counter()
-    for j, index in enumerate(range(start, stop)):
+    observed, auxdata = [], []
+    for index in range(start, stop):
         rng = np.random.default_rng([int(seed), int(index)])
         counts = bootstrapped_multiplicities(expected, rng) if bootstrap else poisson_multiplicities(expected, rng)
-        grid.set_data(binned_at_points(events, counts, grid_ws.edges), toy_auxdata(grid, seed, index), warm, centre)
-        found = grid_interval(grid, interpolation, mu=mu_true)
-        arrays["mu_hat"][j], arrays["q"][j] = found.mu_hat, found.q_mu
-        arrays["lo"][j], arrays["hi"][j] = found.interval_68
-        flags["converged"][j] = found.converged
-        flags["open_lo"][j], flags["open_hi"][j] = found.interval_open
-        n_fits[j] = found.n_fits
-        if progress_every and ((j + 1) % progress_every == 0 or j + 1 == n):
-            log.info("grid toys %d/%d: %.2f s/toy", j + 1, n, (time.perf_counter() - t0) / (j + 1))
-    return ToyChunk(start, stop, int(seed), np.full(n, float(mu_true)), arrays["mu_hat"], arrays["lo"], arrays["hi"],
-                    flags["converged"], flags["open_lo"], flags["open_hi"], n_fits, time.perf_counter() - t0,
-                    q_mu_true=arrays["q"])  # fmt: skip
+        observed.append(binned_at_points(events, counts, grid_ws.edges))
+        auxdata.append(toy_auxdata(grid, seed, index))
+    batch = GridBatch(grid, observed, auxdata, warm)
+    step = LockStep(batch.answer)
 
+    def one(j: int):
+        toy = grid.view()
+        toy.batch = lambda k, first, fixed: step.request((j, k, first, fixed))
+        toy.set_data(observed[j], auxdata[j], warm, centre)
+        return grid_interval(toy, interpolation, mu=mu_true)
+
+    found = step.run(one, range(n))
+    seconds = time.perf_counter() - t0
+    if progress_every:
+        log.info("grid toys %d-%d: %.3f s/toy, %d rounds of batched fits", start, stop, seconds / max(n, 1),
+                 step.rounds)  # fmt: skip
+    arrays = {k: np.array([getattr(f, k) for f in found], dtype=float).reshape(n) for k in ("mu_hat", "q_mu")}
+    ends = np.array([f.interval_68 for f in found], dtype=float).reshape(n, 2)
+    opens = np.array([f.interval_open for f in found], dtype=bool).reshape(n, 2)
+    return ToyChunk(start, stop, int(seed), np.full(n, float(mu_true)), arrays["mu_hat"], ends[:, 0], ends[:, 1],
+                    np.array([f.converged for f in found], dtype=bool).reshape(n), opens[:, 0], opens[:, 1],
+                    np.array([f.n_fits for f in found], dtype=int).reshape(n), seconds,
+                    q_mu_true=arrays["q_mu"])  # fmt: skip
+
+
+class GridBatch:
+    """The fits of many toys through one grid, made together: one :class:`BatchedLikelihood` per grid point (the
+    morph's fine points are pinned views of it), one dataset per (toy, point); :meth:`answer` serves the requests
+    (toy j, point k, start, fixed) of a :class:`LockStep` round, grouped by grid point and fixed parameters."""
+
+    def __init__(self, grid: GridLikelihood, observed: Sequence[Sequence[np.ndarray]],
+                 auxdata: Sequence[Sequence[np.ndarray]], reference: Sequence[np.ndarray]) -> None:  # fmt: skip
+        self.owner = np.asarray(grid.owner)
+        n_toys, n_points = len(observed), len(grid.liks)
+        self.engines, self.row = {}, np.zeros((n_toys, n_points), dtype=int)
+        for b in np.unique(self.owner):
+            points = np.flatnonzero(self.owner == b)
+            engine = BatchedLikelihood(grid.liks[points[0]])
+            engine.reference = np.asarray(reference[points[0]], dtype=float).copy()
+            engine.set_data(np.array([observed[j][b] for j in range(n_toys) for _ in points]),
+                            np.array([auxdata[j][p] for j in range(n_toys) for p in points]))  # fmt: skip
+            self.row[:, points] = np.arange(n_toys * points.size).reshape(n_toys, points.size)
+            self.engines[int(b)] = engine
+
+    def answer(self, requests: list[tuple[int, int, np.ndarray, np.ndarray]]) -> list[Minimum]:
+        groups: dict[tuple[int, bytes], list[int]] = {}
+        for i, (_, k, _, fixed) in enumerate(requests):
+            groups.setdefault((int(self.owner[k]), np.asarray(fixed, bool).tobytes()), []).append(i)
+        out: list[Minimum | None] = [None] * len(requests)
+        for (b, _), members in groups.items():
+            fixed = np.asarray(requests[members[0]][3], dtype=bool)
+            starts = np.array([requests[i][2] for i in members], dtype=float)
+            rows = np.array([self.row[requests[i][0], requests[i][1]] for i in members])
+            fit = self.engines[b].minimise(starts, rows, fixed)
+            for m, i in enumerate(members):
+                out[i] = Minimum(fit.pars[m], fit.errors[m], float(fit.twice_nll[m]), bool(fit.converged[m]))
+        return out

@@ -85,7 +85,9 @@ class BatchedLikelihood:
         if size not in self._models:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
-                self._models[size] = pyhf.Workspace(self.lik.spec).model(batch_size=size)
+                # the spec was validated when the likelihood was built
+                workspace = pyhf.Workspace(self.lik.spec, validate=False)
+                self._models[size] = workspace.model(batch_size=size, validate=False)
         return self._models[size]
 
     def expected(self, x: np.ndarray) -> np.ndarray:
@@ -218,61 +220,93 @@ class BatchedLikelihood:
     def minimise(self, start: np.ndarray, rows: np.ndarray, fixed: np.ndarray | None = None) -> BatchMinimum:
         """Minimise −2lnL of dataset ``rows[i]`` from ``start[i]`` with the ``fixed`` parameters held at their start
         values (default the model's fixed ones); bounds by projection. Rows flagged not converged failed or stalled.
+
+        Each Newton step is tried with the derivatives of the trial point (one pyhf call): accepted, they serve the
+        next step; a row whose trial does not lower −2lnL backtracks on values alone and takes fresh derivatives.
         """
         rows = np.asarray(rows)
         fixed = self.fixed if fixed is None else np.asarray(fixed, dtype=bool)
         lo, hi = self.bounds[:, 0], self.bounds[:, 1]
         x = np.clip(np.array(start, dtype=float), lo, hi)
-        n = len(x)
+        n, npars = x.shape
         free = ~fixed
         idx = np.flatnonzero(free)
+        k = idx.size
         f = np.full(n, np.nan)
-        covariance = np.zeros((n, x.shape[1], x.shape[1]))
+        grad, gn, hess = np.zeros((n, k)), np.zeros((n, k, k)), np.zeros((n, k, k))
+        covariance = np.zeros((n, npars, npars))
         converged = np.zeros(n, dtype=bool)
+        iterations = np.zeros(n, dtype=int)
+
+        def derive(at: np.ndarray, which: np.ndarray) -> tuple[np.ndarray, ...]:
+            return self.derivatives(at, rows[which], free, iterations[which] >= OWN_CURVATURE_AFTER)
+
         todo = np.arange(n)
-        for iteration in range(MAX_ITER):
+        f[todo], grad[todo], gn[todo], hess[todo] = derive(x, todo)
+        for _ in range(MAX_ITER):
             if not todo.size:
                 break
-            xt = x[todo]
-            own = np.full(todo.size, iteration >= OWN_CURVATURE_AFTER)
-            f0, g, gauss_newton, hess = self.derivatives(xt, rows[todo], free, own)
-            ok = np.isfinite(f0) & np.isfinite(g).all(axis=1) & np.isfinite(hess).all(axis=(1, 2))
+            xt, g = x[todo], grad[todo]
+            ok = np.isfinite(f[todo]) & np.isfinite(g).all(axis=1) & np.isfinite(hess[todo]).all(axis=(1, 2))
             # parameters at a bound whose gradient pushes outwards stay put: they leave the step
             active = ~(((xt[:, idx] <= lo[idx] + 1e-12) & (g > 0)) | ((xt[:, idx] >= hi[idx] - 1e-12) & (g < 0)))
             g_a = np.where(active, g, 0.0)
             both = active[:, :, None] & active[:, None, :]
-            eye = np.where(active, 0.0, 1.0)[:, :, None] * np.eye(idx.size)
-            h_a = np.where(both, np.nan_to_num(hess), 0.0) + eye
+            eye = np.where(active, 0.0, 1.0)[:, :, None] * np.eye(k)
+            h_a = np.where(both, np.nan_to_num(hess[todo]), 0.0) + eye
             step, edm, pd = _solve(h_a, g_a)
             if not pd.all():  # not positive definite (away from a minimum): the Gauss–Newton step, which always is
-                h_a[~pd] = np.where(both[~pd], np.nan_to_num(gauss_newton[~pd]), 0.0) + eye[~pd]
+                h_a[~pd] = np.where(both[~pd], np.nan_to_num(gn[todo][~pd]), 0.0) + eye[~pd]
                 step[~pd], edm[~pd], ok_gn = _solve(h_a[~pd], g_a[~pd])
                 ok[~pd] &= ok_gn
             covariance[np.ix_(todo, idx, idx)] = np.where(both, 2.0 * _inverse(h_a), 0.0)
-            f[todo] = f0
+            iterations[todo] += 1
             full = np.zeros_like(xt)
             full[:, idx] = step
             slope = np.einsum("rk,rk->r", g_a, step)
+            f0 = f[todo]
             near = ok & (edm < NEWTON_EDM_STALLED)  # next to the minimum: halving finds only rounding noise
             final = ok & (edm < NEWTON_EDM)  # converged: the last step is taken if it does not raise −2lnL
-            t = np.ones(len(todo))
-            accepted = ~ok
+            trial = np.clip(xt + full, lo, hi)
+            # the full step: converged rows need its value only, the others its derivatives too
+            value = np.full(todo.size, np.nan)
+            if final.any():
+                value[final] = self.twice_nll(trial[final], rows[todo[final]])
+            going = np.flatnonzero(ok & ~final)
+            fresh = derive(trial[going], todo[going]) if going.size else None
+            if fresh is not None:
+                value[going] = fresh[0]
+            slack = np.where(final, 0.0, 1e-4 * slope) + 1e-12
+            accepted = ok & np.isfinite(value) & (value <= f0 + slack)
+            x[todo[accepted]] = trial[accepted]
+            f[todo[accepted]] = value[accepted]
+            if fresh is not None:  # accepted full steps keep the derivatives taken at their point
+                use = accepted[going]
+                grad[todo[going[use]]], gn[todo[going[use]]], hess[todo[going[use]]] = (a[use] for a in fresh[1:])
+            # a row whose full step raised −2lnL backtracks on values alone (converged rows stay where they are)
+            t = np.ones(todo.size)
+            back = ok & ~accepted & ~final
+            back[np.isin(np.arange(todo.size), going, invert=True)] = False
             for halving in range(MAX_HALVINGS):
-                search = np.flatnonzero(~accepted)
+                search = np.flatnonzero(back)
                 if not search.size:
                     break
+                t[search] *= 0.5
                 cand = np.clip(xt[search] + t[search, None] * full[search], lo, hi)
                 val = self.twice_nll(cand, rows[todo[search]])
-                slack = np.where(final[search], 0.0, 1e-4 * t[search] * slope[search]) + 1e-12
-                good = np.isfinite(val) & (val <= f0[search] + slack)
+                good = np.isfinite(val) & (val <= f0[search] + 1e-4 * t[search] * slope[search] + 1e-12)
                 x[todo[search[good]]] = cand[good]
                 f[todo[search[good]]] = val[good]
                 accepted[search[good]] = True
-                t[search[~good]] *= 0.5
-                # a converged or nearly converged row that cannot descend stays where it is
-                accepted[search[~good & (final[search] | (near[search] & (halving >= 3)))]] = True
-            stop = final | (near & (t < 1.0))  # converged, or stalled at rounding level next to the minimum
-            failed = ~ok | ~accepted
+                back[search[good]] = False
+                back[search[~good & near[search] & (halving >= 2)]] = False  # stalled at rounding level
+            refresh = np.flatnonzero(accepted & (t < 1.0))  # backtracked rows need derivatives at their point
+            if refresh.size:
+                f[todo[refresh]], grad[todo[refresh]], gn[todo[refresh]], hess[todo[refresh]] = derive(
+                    x[todo[refresh]], todo[refresh]
+                )
+            stop = final | (near & ~accepted) | (near & (t < 1.0))  # converged, or stalled next to the minimum
+            failed = ~ok | (~accepted & ~near)
             converged[todo[stop & ~failed]] = True
             todo = todo[~(stop | failed)]
         errors = np.sqrt(np.clip(np.einsum("rkk->rk", covariance), 0.0, None))

@@ -24,7 +24,7 @@ profile with every second grid point (no new fits except at μ not yet visited).
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -102,6 +102,13 @@ def morph_points(alphas: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarra
     return np.asarray(owner, dtype=int), np.asarray(shifts, dtype=float)
 
 
+def _data_view(lik: Likelihood) -> Likelihood:
+    """``lik`` with data, auxdata, start and fixed flags of its own (the pyhf models shared)."""
+    view = copy.copy(lik)
+    view.data, view.auxdata, view.init, view.fixed = (a.copy() for a in (lik.data, lik.auxdata, lik.init, lik.fixed))
+    return view
+
+
 def _morph_view(lik: Likelihood, np_name: str, alpha_k: float, delta: float, alpha0: float) -> Likelihood:
     """Point k's likelihood with the grid NP pinned at δ and its auxiliary datum at α0 − α_k (prior N(α0, 1))."""
     config = lik.model.config
@@ -150,7 +157,25 @@ class GridLikelihood:
         self.cells = None if morph is None or morph.step == 0 else self.owner
         self.mu_range = tuple(map(float, mu_range))
         self.held: dict[str, float] = {}  # scalar NPs held fixed in every conditional fit (impacts)
+        #: (point k, start, fixed) -> Minimum: where fits are tried first (e.g. a batch of many toys); a fit it
+        #: does not converge goes the usual way (Newton, MINUIT). None: the usual way only.
+        self.batch: Callable[[int, np.ndarray, np.ndarray], Minimum] | None = None
         self.set_data(observed, auxdata)
+
+    def view(self) -> GridLikelihood:
+        """A copy for other data (another toy): the pyhf models are shared, data, starts and fits are its own."""
+        view = copy.copy(self)
+        view.liks = [_data_view(lik) for lik in self.liks]
+        view.held = dict(self.held)
+        view.batch = None
+        return view
+
+    def _batched(self, k: int, start: np.ndarray, fixed: np.ndarray) -> Minimum | None:
+        """The fit from :attr:`batch` if it converged, else None."""
+        if self.batch is None:
+            return None
+        found = self.batch(k, start, fixed)
+        return found if found.converged else None
 
     def subset(self, points: Sequence[int]) -> GridLikelihood:
         """A view on ``points`` only (e.g. every second one: the spacing effect); fits and caches are shared."""
@@ -208,7 +233,7 @@ class GridLikelihood:
                        for lik, s in zip(self.liks, starts or [None] * len(self.liks), strict=True)]  # fmt: skip
         wanted = set(range(len(self.liks)) if mle_points is None else mle_points)
         self.mles: list[Minimum | None] = [
-            lik.mle(s, notes=self.notes, hesse=False) if k in wanted else None
+            self._batched(k, s, lik.fixed) or lik.mle(s, notes=self.notes, hesse=False) if k in wanted else None
             for k, (lik, s) in enumerate(zip(self.liks, self.starts, strict=True))
         ]
         self.cache: list[dict[float, Minimum]] = [{} for _ in self.liks]
@@ -251,7 +276,7 @@ class GridLikelihood:
 
         fixed = self._with_held(lik, start, fixed)[1]
         first = at_mu(start)
-        found = lik.newton(first, fixed, hesse=False)
+        found = self._batched(k, first, fixed) or lik.newton(first, fixed, hesse=False)
         if found is not None:
             return found
         if not np.isfinite(lik.twice_nll(first)):  # try the point's own MLE and the suggested init as starts
