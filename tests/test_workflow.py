@@ -78,9 +78,43 @@ def test_dry_run_of_default_config_lists_every_stage(tmp_path):
     run = subprocess.run([*SNAKEMAKE, "-n", "--cores", "2"], cwd=_workdir(tmp_path), capture_output=True,
                          text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]
-    for stage in ("simulate", "ingest", "vary", "train", "score", "templates", "workspace", "fit",
-                  "figure_templates", "theory_pulls"):
+    for stage in ("simulate", "ingest", "vary", "train", "score", "score_parameterized", "fit", "figure_templates",
+                  "theory_pulls"):
         assert f"rule {stage}:" in run.stdout or f"\n{stage} " in run.stdout, stage
+    for fused in ("templates", "workspace"):  # written by the score jobs (test_dag_score_job_writes_...)
+        assert f"rule {fused}:" not in run.stdout and f"\n{fused} " not in run.stdout, fused
+
+
+def _dry_run_jobs(stdout: str) -> dict[str, list[tuple[str, list[str]]]]:
+    """rule -> [(wildcards line, outputs)] of every job a dry run lists."""
+    jobs: dict[str, list[tuple[str, list[str]]]] = {}
+    for block in stdout.split("\n\n"):
+        lines = [line.strip() for line in block.splitlines()]
+        rule = next((line.split()[-1].rstrip(":") for line in lines if line.startswith(("rule ", "localrule "))), None)
+        if rule is None:
+            continue
+        fields = {k: v for k, _, v in (line.partition(": ") for line in lines) if v}
+        jobs.setdefault(rule, []).append((fields.get("wildcards", ""), fields.get("output", "").split(", ")))
+    return jobs
+
+
+def test_dag_score_job_writes_scores_templates_and_workspace(tmp_path):
+    """One job per (model, replica) scores every sample and writes its templates (and, for a fixed classifier, its
+    workspace): each target is built by that one job, no templates or workspace job; a parameterized model gets no
+    histosys workspace."""
+    targets = ["results/workspaces/baseline/r0.json", "results/templates/aware/r0.json"]
+    run = subprocess.run([*SNAKEMAKE, "-n", *targets, "--cores", "1", *TINY], cwd=_workdir(tmp_path),
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    jobs = _dry_run_jobs(run.stdout)
+    assert "templates" not in jobs and "workspace" not in jobs, sorted(jobs)
+    (baseline,), (aware,) = jobs["score"], jobs["score_parameterized"]
+    assert baseline[0] == "method=baseline, replica=r0" and aware[0] == "method=aware, replica=r0"
+    for outputs, method in ((baseline[1], "baseline"), (aware[1], "aware")):
+        scores = [o for o in outputs if o.startswith(f"results/scores/{method}/r0/")]
+        assert scores and len(set(scores)) == len(scores) and f"results/templates/{method}/r0.json" in outputs
+        assert len(outputs) == len(scores) + (2 if method == "baseline" else 1), outputs
+    assert "results/workspaces/baseline/r0.json" in baseline[1]
 
 
 def test_config_typo_fails_at_dag_build(tmp_path):

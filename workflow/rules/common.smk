@@ -40,10 +40,14 @@ def one_of(names):  # a wildcard constraint matching exactly one of ``names`` (n
     return "|".join(re.escape(n) for n in names) or "(?!)"
 
 
+# every {method}: the models and the study-only models (lambda scans, generator cross-check, interpolation check)
+METHODS = MODELS + [s.name for s in CFG.study_models()]
+
+
 wildcard_constraints:
     process="|".join(PROCESSES),
     variation="|".join(v.replace("+", r"\+").replace(".", r"\.") for v in VARIATIONS),
-    method="|".join(re.escape(m) for m in MODELS + [s.name for s in CFG.study_models()]),
+    method=one_of(METHODS),
     replica=r"r\d+",
     dataset="|".join(DATASETS),
 
@@ -58,7 +62,8 @@ def ingest_inputs(wildcards):
 
 
 # Path lists built with comprehensions (the same order as expand's product, processes outer), not expand(): these run
-# once per job at DAG build (scores_of for every templates job), where expand's formatting machinery showed up.
+# once per job at DAG build (scores_of for every sensitivity, JES and closure job), where expand's formatting
+# machinery showed up.
 def samples_of(process, variations=None):  # one process or a list of processes
     processes = [process] if isinstance(process, str) else process
     return [f"results/samples/{p}/{v}.parquet" for p in processes for v in variations or VARIATIONS]

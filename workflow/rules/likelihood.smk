@@ -1,18 +1,7 @@
 # systlab.likelihood: templates -> pyhf workspace (normsys, histosys, staterror, lumi), schema-validated; for a
-# parameterized model one workspace per grid point, the parts of its grid-profiled likelihood.
-
-
-rule workspace:
-    input:
-        "results/templates/{method}/{replica}.json",
-    output:
-        "results/workspaces/{method}/{replica}.json",
-    log:
-        "results/logs/workspace/{method}/{replica}.log",
-    conda:
-        ENV
-    script:
-        "../scripts/workspace.py"
+# parameterized model one workspace per grid point, the parts of its grid-profiled likelihood. A fixed classifier's
+# workspace (results/workspaces/<method>/<replica>.json) is written by rule score (templates.smk) right after its
+# templates, in the same job: build_workspace of systlab.likelihood.workspace on the templates file just written.
 
 
 # Parameterized models: one full workspace per grid point alpha_k (templates of the sample simulated at alpha_k,

@@ -3,12 +3,28 @@
 # each sample's own TES shift (0 for samples that do not shift TES).
 
 
+# One job per (model, replica): score every (process, variation) sample, bin the score files it has just written into
+# the templates JSON and, for a fixed classifier, build its pyhf workspace from them (systlab.likelihood.workspace):
+# the three are always needed together and one after the other, and one job instead of three saves the DAG two jobs
+# and 65 input edges per replica. The score files stay outputs (metrics, ROC, calibration, sensitivity and the
+# generator/JES studies read them); `snakemake results/templates/<m>/<r>.json` (or .../workspaces/...) reruns the
+# job alone. A parameterized model is fitted through its grid workspaces (likelihood.smk), so score_parameterized
+# writes no histosys workspace: its templates serve the templates figure.
+SCORE_OUTPUTS = {
+    "scores": [f"results/scores/{{method}}/{{replica}}/{p}/{v}.parquet" for p in PROCESSES for v in VARIATIONS],
+    "templates": "results/templates/{method}/{replica}.json",
+}
+
+
 rule score:
     input:
         model="results/models/{method}/{replica}/model.onnx",
         samples=samples_of(PROCESSES),
     output:
-        [f"results/scores/{{method}}/{{replica}}/{p}/{v}.parquet" for p in PROCESSES for v in VARIATIONS],
+        **SCORE_OUTPUTS,
+        workspace="results/workspaces/{method}/{replica}.json",
+    wildcard_constraints:
+        method=one_of([m for m in METHODS if m not in GRID_MODELS]),
     threads: 1
     log:
         "results/logs/score/{method}/{replica}.log",
@@ -16,6 +32,13 @@ rule score:
         ENV
     script:
         "../scripts/score.py"
+
+
+use rule score as score_parameterized with:
+    output:
+        **SCORE_OUTPUTS,
+    wildcard_constraints:
+        method=one_of(GRID_MODELS),
 
 
 # Parameterized models: at every grid point alpha_k, the samples the grid workspace and pseudo-data need, scored
@@ -37,15 +60,3 @@ rule score_grid:
     script:
         "../scripts/score_grid.py"
 
-
-rule templates:
-    input:
-        lambda wc: scores_of(wc.method, wc.replica),
-    output:
-        "results/templates/{method}/{replica}.json",
-    log:
-        "results/logs/templates/{method}/{replica}.log",
-    conda:
-        ENV
-    script:
-        "../scripts/templates.py"
