@@ -306,7 +306,9 @@ class BatchedLikelihood:
                     x[todo[refresh]], todo[refresh]
                 )
             stop = final | (near & ~accepted) | (near & (t < 1.0))  # converged, or stalled next to the minimum
-            failed = ~ok | (~accepted & ~near)
+            # a minimum with a parameter held at its bound may be Newton's projection stranding it there (a staterror
+            # γ clipped to ~0 far from μ̂: −2ΔlnL 250 instead of 94): not decided here, the one-dataset path (MINUIT) is
+            failed = ~ok | (~accepted & ~near) | (stop & ~active.all(axis=1))
             converged[todo[stop & ~failed]] = True
             todo = todo[~(stop | failed)]
         errors = np.sqrt(np.clip(np.einsum("rkk->rk", covariance), 0.0, None))
