@@ -162,6 +162,7 @@ def grid_profile(
         half, *_ = _profile(grid.subset(points[::2]), mu_grid, interpolation, [])
     evaluated = np.isfinite(q)
     shown = set(shown_points(grid, summary.mu_hat, minimum).tolist())
+    grid.prefill(sorted(shown), mu_grid[evaluated])  # every row's fits in one batch per simulated point
     per_point = np.array([[grid.value(int(k), float(m)) if e and k in shown else np.nan
                            for m, e in zip(mu_grid, evaluated, strict=True)] for k in points]) - minimum  # fmt: skip
     at_edge = bool(np.isclose(summary.alpha_hat, grid.alphas[0]) or np.isclose(summary.alpha_hat, grid.alphas[-1]))
@@ -207,6 +208,7 @@ def _surface(grid: GridLikelihood, summary: GridSummary, minimum: float, interpo
     mu = np.linspace(max(grid.mu_range[0], lo - 1.5 * width), min(grid.mu_range[1], hi + 1.5 * width), points)
     shown = shown_points(grid, summary.mu_hat, minimum)
     values = np.full((grid.alphas.size, mu.size), np.nan)
+    grid.prefill(shown, mu)
     values[shown] = np.array([grid.values(float(m), shown) for m in mu]).T - minimum
     alpha_at = alpha_profile(grid, interpolation)
     alpha_hat = [alpha_at(float(m))[1] for m in mu]

@@ -30,6 +30,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.special
 
+from systlab.likelihood.batched import BatchedLikelihood
 from systlab.likelihood.binned import Likelihood, Minimum
 
 
@@ -292,6 +293,39 @@ class GridLikelihood:
         if found is not None and found.twice_nll <= lik.twice_nll(first) + 1e-6:
             return found
         return lik.minimise(first, fixed, self.notes, f"fixed mu={mu:.6g}")
+
+    def prefill(self, points: Sequence[int], mus: Sequence[float]) -> None:
+        """The conditional fits of every (point, μ) pair not cached yet, made at once: one batch per simulated grid
+        point (:class:`BatchedLikelihood`; the morph's fine points are pinned views of it), each fit starting from
+        the point's fit at the nearest μ done (else its MLE or start). A fit the batch does not converge is left to
+        :meth:`value` (Newton, MINUIT). The caches then serve a scan of many (point, μ) values in one go."""
+        pairs = [(int(k), float(mu)) for k in points for mu in mus if float(mu) not in self.cache[int(k)]]
+        groups: dict[tuple[int, bytes], list[tuple[int, float]]] = {}
+        starts: dict[tuple[int, float], np.ndarray] = {}
+        for k, mu in pairs:
+            lik, cache = self.liks[k], self.cache[k]
+            near = min((m for m in cache if np.isfinite(cache[m].twice_nll)), key=lambda m: abs(m - mu), default=None)
+            start = cache[near].pars if near is not None else (self.mles[k] or self.starts[k])
+            start = start.pars if isinstance(start, Minimum) else start
+            fixed = lik.fixed.copy()
+            fixed[lik.poi] = True
+            start, fixed = self._with_held(lik, start, fixed)
+            start[lik.poi] = mu
+            starts[(k, mu)] = start
+            groups.setdefault((int(self.owner[k]), fixed.tobytes()), []).append((k, mu))
+        for (_, mask), members in groups.items():
+            ks = sorted({k for k, _ in members})
+            row = {k: i for i, k in enumerate(ks)}
+            nmain = self.liks[ks[0]].model.config.nmaindata
+            engine = BatchedLikelihood(self.liks[ks[0]])
+            engine.reference = np.asarray(starts[members[0]], dtype=float).copy()
+            engine.set_data(np.array([self.liks[k].data[:nmain] for k in ks]),
+                            np.array([self.liks[k].data[nmain:] for k in ks]))  # fmt: skip
+            fit = engine.minimise(np.array([starts[m] for m in members]), np.array([row[k] for k, _ in members]),
+                                  np.frombuffer(mask, dtype=bool))  # fmt: skip
+            for i, (k, mu) in enumerate(members):
+                if fit.converged[i]:
+                    self.cache[k][mu] = Minimum(fit.pars[i], fit.errors[i], float(fit.twice_nll[i]), True)
 
     def converged_between(self, lo: float, hi: float) -> bool:
         """Whether every MLE and every conditional fit at μ in [lo, hi] converged."""
