@@ -22,6 +22,8 @@ from systlab.likelihood.binned import Likelihood, Minimum
 from systlab.likelihood.workspace import workspace_model
 from systlab.templates.histograms import TRUTH_PREFIX, Templates, counts
 
+#: A profile scan walks outwards from μ̂ and stops after the first point this far above the minimum (5σ).
+Q_STOP = 25.0
 #: A scan point lower than the MLE minimum by more than this (in −2lnL) triggers a refit.
 NLL_SLACK = 1e-4
 
@@ -103,13 +105,14 @@ def fit_dataset(
     best = found.best
     mu_grid = np.linspace(float(mu_range[0]), float(mu_range[1]), int(scan_points))
     scan = scan_likelihood(lik, mu_grid, best, notes)
-    q = np.array([r.twice_nll for r in scan]) - best.twice_nll
+    q = np.array([np.nan if r is None else r.twice_nll for r in scan]) - best.twice_nll
     if np.nanmin(q, initial=0.0) < -10 * NLL_SLACK:
         notes.append(f"scan found a point {-np.nanmin(q):.3g} below the MLE: minimum not global")
     for end, flag in zip(("lower", "upper"), found.interval_open, strict=True):
         if flag:
             notes.append(f"{end} 68% crossing outside mu_range {list(map(float, mu_range))}: interval open")
-    converged = found.converged and all(r.converged for r in scan) and not np.nanmin(q, initial=0.0) < -10 * NLL_SLACK
+    scan_ok = all(r.converged for r in scan if r is not None) and not np.nanmin(q, initial=0.0) < -10 * NLL_SLACK
+    converged = found.converged and scan_ok
     return FitResult(
         dataset=dataset_name,
         mu_hat=found.mu_hat,
@@ -124,8 +127,10 @@ def fit_dataset(
     )
 
 
-def scan_likelihood(lik: Likelihood, mu_grid: np.ndarray, best: Minimum, notes: list[str]) -> list[Minimum]:
-    """Conditional fits on ``mu_grid``, walking outwards from μ̂ so each starts from its neighbour's NPs."""
+def scan_likelihood(lik: Likelihood, mu_grid: np.ndarray, best: Minimum, notes: list[str]) -> list[Minimum | None]:
+    """Conditional fits on ``mu_grid``, walking outwards from μ̂ so each starts from its neighbour's NPs; a side stops
+    after the first point more than ``Q_STOP`` above the MLE (None beyond: far out, where a figure never looks, the
+    fits end at parameter bounds and take MINUIT)."""
     mu_hat = best.pars[lik.poi]
     scan: list[Minimum | None] = [None] * len(mu_grid)
     for side in (np.flatnonzero(mu_grid < mu_hat)[::-1], np.flatnonzero(mu_grid >= mu_hat)):
@@ -133,6 +138,8 @@ def scan_likelihood(lik: Likelihood, mu_grid: np.ndarray, best: Minimum, notes: 
         for i in side:
             scan[i] = lik.fixed_mu(float(mu_grid[i]), start, notes)
             start = scan[i].pars if np.isfinite(scan[i].twice_nll) else start
+            if scan[i].twice_nll - best.twice_nll > Q_STOP:
+                break
     return scan
 
 

@@ -15,13 +15,10 @@ import scipy.interpolate
 import scipy.optimize
 
 from systlab.atomic import write_json
-from systlab.infer.fit import bracket_side, json_float, refine_crossing
+from systlab.infer.fit import Q_STOP, bracket_side, json_float, refine_crossing
 from systlab.infer.fit import pulls as np_pulls
 from systlab.likelihood.grid import GridLikelihood, Morph
 from systlab.likelihood.grid_alpha import INTERPOLATIONS, alpha_profile, best_grid_mle, cell_window
-
-#: The μ scan walks outwards from the best grid point's μ̂ and stops where −2ΔlnL exceeds this (5σ).
-Q_STOP = 25.0
 
 
 class GridSummary(NamedTuple):
