@@ -16,8 +16,8 @@
 #   3. starts slurmctld/slurmd (refuses if a SLURM it did not start is running), waits until the node is idle;
 #   4. runs config/tiny.yaml locally (`snakemake --cores 2`) and through `--profile workflow/profiles/slurm`,
 #      each in a scratch work dir (symlinks to Snakefile, workflow, config, resources). By default the targets are
-#      a slice that runs every kind of job once or more (simulate, ingest, vary, two GPU trainings, score,
-#      templates, workspace, fit, toys, metrics, a figure, the theory study): each sbatch job pays a Snakemake
+#      a slice that runs every kind of job once or more (simulate, ingest, vary, two GPU trainings, score with
+#      its templates and workspace, fit, toys, metrics, a figure, the theory study): each sbatch job pays a Snakemake
 #      start-up on the node, so the whole tiny DAG takes ~30 minutes on a 2-core test node; CI runs the slice;
 #   5. checks: every job was submitted with sbatch and completed in SLURM (snakemake log vs slurmctld's
 #      job records vs the dry run's job count), training jobs and only they requested a GPU (sbatch lines
