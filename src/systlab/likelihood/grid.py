@@ -169,6 +169,7 @@ class GridLikelihood:
         view.liks = [_data_view(lik) for lik in self.liks]
         view.held = dict(self.held)
         view.batch = None
+        view._engines = {}
         return view
 
     def _batched(self, k: int, start: np.ndarray, fixed: np.ndarray) -> Minimum | None:
@@ -187,6 +188,7 @@ class GridLikelihood:
         view.cells = None if self.cells is None else self.cells[points]
         for name in ("liks", "mles", "cache", "starts"):
             setattr(view, name, [getattr(self, name)[k] for k in points])
+        view._engines = {}
         return view
 
     @property
@@ -239,6 +241,7 @@ class GridLikelihood:
         ]
         self.cache: list[dict[float, Minimum]] = [{} for _ in self.liks]
         self.converged = all(m.converged for m in self.mles if m is not None)
+        self._engines: dict[int, tuple[BatchedLikelihood, dict[int, int]]] = {}  # per simulated point, for prefill
 
     def _per_point(self, values: Sequence | None, what: str) -> list:
         """One entry per point: given per grid point (repeated over each point's fine α grid) or per point."""
@@ -313,19 +316,26 @@ class GridLikelihood:
             start[lik.poi] = mu
             starts[(k, mu)] = start
             groups.setdefault((int(self.owner[k]), fixed.tobytes()), []).append((k, mu))
-        for (_, mask), members in groups.items():
-            ks = sorted({k for k, _ in members})
-            row = {k: i for i, k in enumerate(ks)}
-            nmain = self.liks[ks[0]].model.config.nmaindata
-            engine = BatchedLikelihood(self.liks[ks[0]])
-            engine.reference = np.asarray(starts[members[0]], dtype=float).copy()
-            engine.set_data(np.array([self.liks[k].data[:nmain] for k in ks]),
-                            np.array([self.liks[k].data[nmain:] for k in ks]))  # fmt: skip
-            fit = engine.minimise(np.array([starts[m] for m in members]), np.array([row[k] for k, _ in members]),
-                                  np.frombuffer(mask, dtype=bool))  # fmt: skip
+        for (b, mask), members in groups.items():
+            engine, row = self._engine(b, starts[members[0]])
+            fit = engine.minimise(np.array([starts[m] for m in members]), np.array([row[id(self.liks[k])]
+                                  for k, _ in members]), np.frombuffer(mask, dtype=bool))  # fmt: skip
             for i, (k, mu) in enumerate(members):
                 if fit.converged[i]:
                     self.cache[k][mu] = Minimum(fit.pars[i], fit.errors[i], float(fit.twice_nll[i]), True)
+
+    def _engine(self, b: int, reference: np.ndarray) -> tuple[BatchedLikelihood, dict[int, int]]:
+        """The batch engine of simulated point ``b`` with one dataset per point it owns (built once per data; its
+        curvature reference the first start asked for), and the row of each point's likelihood."""
+        if b not in self._engines:
+            points = np.flatnonzero(self.owner == b)
+            liks = [self.liks[k] for k in points]
+            nmain = liks[0].model.config.nmaindata
+            engine = BatchedLikelihood(liks[0])
+            engine.reference = np.asarray(reference, dtype=float).copy()
+            engine.set_data(np.array([lik.data[:nmain] for lik in liks]), np.array([lik.data[nmain:] for lik in liks]))
+            self._engines[b] = engine, {id(lik): i for i, lik in enumerate(liks)}
+        return self._engines[b]
 
     def converged_between(self, lo: float, hi: float) -> bool:
         """Whether every MLE and every conditional fit at μ in [lo, hi] converged."""

@@ -91,6 +91,16 @@ def _walk_down(v, k: int, lo: int, hi: int) -> int:
         return k
 
 
+def neighbourhood(cells: np.ndarray | None, k: int, size: int) -> np.ndarray:
+    """The points a downhill walk from ``k`` usually visits: k ± 2, or with cells k's cell and the two beside it."""
+    if cells is None:
+        return np.arange(max(k - 2, 0), min(k + 3, size))
+    labels = np.unique(cells)
+    at = int(np.searchsorted(labels, cells[k]))
+    near = labels[max(at - 1, 0) : at + 2]
+    return np.flatnonzero(np.isin(cells, near))
+
+
 def local_quadratic(grid: GridLikelihood, mu: float, k_start: int) -> tuple[float, float, int]:
     """The "quadratic" α-profile at ``mu`` evaluating only the grid points a downhill walk visits.
 
@@ -108,6 +118,8 @@ def local_quadratic(grid: GridLikelihood, mu: float, k_start: int) -> tuple[floa
         return value if np.isfinite(value) else np.inf
 
     k = int(np.clip(k_start, 0, size - 1))
+    if grid.batch is None:  # the points the walk is likely to visit, fitted at once
+        grid.prefill(neighbourhood(grid.cells, k, size), [mu])
     if grid.cells is None:
         k = _walk_down(v, k, 0, size - 1)
     else:
@@ -147,7 +159,8 @@ def alpha_profile(grid: GridLikelihood, interpolation: str) -> Callable[[float],
     """μ ↦ (−2lnL profiled over α and every NP, α̂) of the grid's current data.
 
     "quadratic" fits only the grid points a downhill walk in α visits (:func:`local_quadratic`), starting
-    from the last μ's lowest point; "cubic" fits every point.
+    from the last μ's lowest point; "cubic" fits every point. Without a batch hook (one dataset) the points a μ
+    needs are fitted at once first (:meth:`GridLikelihood.prefill`).
     """
     if interpolation == "quadratic":  # the parabola needs the lowest point and its neighbours only
         nearest = [best_grid_point(grid)]
@@ -158,4 +171,10 @@ def alpha_profile(grid: GridLikelihood, interpolation: str) -> Callable[[float],
 
         return profile
     points = np.arange(grid.alphas.size)
-    return lambda m: minimise_over_alpha(grid.alphas, grid.values(float(m), points), interpolation, grid.cells)
+
+    def every_point(m: float) -> tuple[float, float]:
+        if grid.batch is None:
+            grid.prefill(points, [float(m)])
+        return minimise_over_alpha(grid.alphas, grid.values(float(m), points), interpolation, grid.cells)
+
+    return every_point
