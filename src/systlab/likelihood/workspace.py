@@ -10,12 +10,15 @@ import os
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyhf
 
 from systlab.atomic import write_json
 from systlab.templates.histograms import NOMINAL, Templates, counts, shape_variation, sumw2
+
+if TYPE_CHECKING:
+    import pyhf
 
 CHANNEL = "score"
 POI = "mu"
@@ -143,6 +146,8 @@ def build_workspace(
 
 def validate_workspace(spec: dict) -> pyhf.Workspace:
     """Validate ``spec`` against pyhf's schema and build its model; WorkspaceError (pyhf's reason) if not."""
+    import pyhf  # here, not at the top: the figure of the templates reads this module's histosys data only
+
     try:
         with warnings.catch_warnings():  # pyhf 0.7 uses jsonschema's deprecated RefResolver
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -156,6 +161,8 @@ def validate_workspace(spec: dict) -> pyhf.Workspace:
 
 def workspace_model(spec: dict) -> pyhf.pdf.Model:
     """The pyhf model of a validated spec (its first measurement), quiet about jsonschema deprecations."""
+    import pyhf
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         return pyhf.Workspace(spec).model()
