@@ -176,3 +176,16 @@ def test_morph_points_fill_each_grid_points_cell_once():
     assert owner0.tolist() == list(range(alphas.size)) and not shifts0.any()
     with pytest.raises(ValueError, match="step"):
         morph_points(alphas, -0.1)
+
+
+def test_prefill_gives_the_one_by_one_conditional_fits():
+    """GridLikelihood.prefill (one batch per simulated point) fills the caches with the fits value() would make."""
+    specs = histosys_grid_specs(histosys_spec(), "tes", ALPHAS)
+    mus = [0.6, 0.9, 1.0, 1.3, 1.8]
+    batch = GridLikelihood(specs, [OBS] * ALPHAS.size, ALPHAS, 0.0, 1.0, (0.5, 2.0))
+    batch.prefill(range(ALPHAS.size), mus)
+    assert sum(len(c) for c in batch.cache) == ALPHAS.size * len(mus)  # every pair converged in the batch
+    single = GridLikelihood(specs, [OBS] * ALPHAS.size, ALPHAS, 0.0, 1.0, (0.5, 2.0))
+    for k in range(ALPHAS.size):
+        for mu in mus:
+            assert batch.value(k, mu) == pytest.approx(single.value(k, mu), abs=1e-6), (k, mu)
