@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import systlab.infer.fit as fit_module
 import systlab.infer.intervals as intervals
 from models import default_like_spec
 from systlab.infer.crossing import CrossingSearch
@@ -171,3 +172,23 @@ def test_lockstep_answers_every_round_together_and_passes_errors_on():
     broken = LockStep(lambda payloads: [1 / 0])  # every waiting task gets the batch's error
     with pytest.raises(ZeroDivisionError):
         broken.run(broken.request, [1, 2])
+
+
+def test_a_toy_whose_conditional_fits_keep_going_below_its_mle_is_failed_not_fatal(spec, monkeypatch):
+    """The one-toy path raises LowerMinimum after three refits (e.g. MINUIT walking to negative expected counts in a
+    bin with no event, where pyhf's −2lnL has no lower bound); run_toys counts that toy as not converged."""
+    expected = asimov_counts(spec)
+    real = intervals.profile_intervals
+
+    def undecided(blik, start, mu=None):
+        found = real(blik, start, mu)
+        return found._replace(fallback=np.isin(np.arange(found.fallback.size), [2]))
+
+    def lower(lik, start=None, notes=None, hesse=False):
+        raise fit_module.LowerMinimum(lik.mle(start, hesse=False))
+
+    monkeypatch.setattr("systlab.infer.toys.profile_intervals", undecided)
+    monkeypatch.setattr("systlab.infer.toys.profile_interval", lower)
+    chunk = run_toys(spec, expected, 1.0, 0, 5, seed=5, mu_range=MU_RANGE, fluctuate_aux=True)
+    assert chunk.converged.tolist() == [True, True, False, True, True] and np.isnan(chunk.mu_hat[2])
+    assert merge_chunks([chunk]).n_failed == 1

@@ -27,7 +27,7 @@ import numpy as np
 
 from systlab.atomic import write_json
 from systlab.config import Config, Truth
-from systlab.infer.fit import json_float, profile_interval, truth_variation
+from systlab.infer.fit import LowerMinimum, json_float, profile_interval, truth_variation
 from systlab.infer.intervals import profile_intervals
 from systlab.likelihood.batched import BatchedLikelihood
 from systlab.likelihood.binned import Likelihood, Minimum
@@ -218,7 +218,13 @@ def run_toys(
     redo = np.flatnonzero(found.fallback) if found is not None else np.zeros(0, dtype=int)
     for j in redo:
         lik.set_observed(observed[j], None if aux is None else aux[j])
-        result = profile_interval(lik, start=warm)
+        try:
+            result = profile_interval(lik, start=warm)
+        except LowerMinimum as lower:  # conditional fits keep going below the MLE: no interval, the toy is failed
+            log.warning("toy %d (seed %d): %s three times; counted as not converged", start + j, seed, lower)
+            out["mu_hat"][j] = out["lo"][j] = out["hi"][j] = np.nan
+            flags["converged"][j] = False
+            continue
         out["mu_hat"][j] = result.mu_hat
         out["lo"][j], out["hi"][j] = result.interval_68
         flags["converged"][j] = result.converged
