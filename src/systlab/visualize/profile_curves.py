@@ -38,7 +38,10 @@ def plot_profile_curves(
             style = "--" if model.startswith("oracle") else "-"
             with warnings.catch_warnings():  # all-NaN columns (outside every scan) stay NaN, silently
                 warnings.simplefilter("ignore", RuntimeWarning)
-                mean, low, high = (f(curves.q, axis=0) for f in (np.nanmean, np.nanmin, np.nanmax))
+                low, high = np.nanmin(curves.q, axis=0), np.nanmax(curves.q, axis=0)
+            # the mean only where every replica's scan reaches (a scan stops 5σ out): a mean of the replicas still
+            # there would jump where one of them ends
+            mean = np.mean(curves.q, axis=0)
             ax.fill_between(curves.mu, low, high, color=colour, alpha=0.18, linewidth=0)
             (line,) = ax.plot(curves.mu, mean, style, color=colour, linewidth=2)
             handles["oracle" if model.startswith("oracle") else model] = line
