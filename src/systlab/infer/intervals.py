@@ -30,7 +30,6 @@ class Intervals(NamedTuple):
     q_mu: np.ndarray
     n_fits: np.ndarray
     fallback: np.ndarray
-    pars: np.ndarray  # (datasets, pars) at the MLE
 
 
 def profile_intervals(blik: BatchedLikelihood, start: np.ndarray, mu: np.ndarray | None = None) -> Intervals:
@@ -87,5 +86,4 @@ def profile_intervals(blik: BatchedLikelihood, start: np.ndarray, mu: np.ndarray
     return Intervals(
         mu_hat=mu_hat, lo=search.mu[:n], hi=search.mu[n:], open_lo=search.open[:n], open_hi=search.open[n:],
         q_mu=q_mu, n_fits=1 + search.n_evals[:n] + search.n_evals[n:] + (mu is not None), fallback=fallback,
-        pars=best.pars,
     )  # fmt: skip

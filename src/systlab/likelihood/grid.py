@@ -257,11 +257,25 @@ class GridLikelihood:
         """−2lnL_k(μ) (conditional fit, saturated term removed) + prior_k; NaN where the model is undefined."""
         cache = self.cache[k]
         if mu not in cache:
-            near = min(cache, key=lambda m: abs(m - mu), default=None)
-            fallback = self.starts[k] if self.mles[k] is None else self.mles[k].pars
-            start = fallback if near is None or not np.isfinite(cache[near].twice_nll) else cache[near].pars
-            cache[mu] = self.conditional(k, mu, start)
+            cache[mu] = self.conditional(k, mu, self._start(k, mu))
         return cache[mu].twice_nll - self.offsets[k] + self.prior[k]
+
+    def _start(self, k: int, mu: float) -> np.ndarray:
+        """Where point k's fit at ``mu`` starts: its fit at the nearest μ done, else its MLE, else its start."""
+        cache = self.cache[k]
+        near = min(cache, key=lambda m: abs(m - mu), default=None)
+        if near is not None and np.isfinite(cache[near].twice_nll):
+            return cache[near].pars
+        return self.starts[k] if self.mles[k] is None else self.mles[k].pars
+
+    def _at_mu(self, k: int, mu: float, pars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(``pars`` with μ and the held NPs set, the fixed flags) of point k's conditional fit at ``mu``."""
+        lik = self.liks[k]
+        fixed = lik.fixed.copy()
+        fixed[lik.poi] = True
+        out, fixed = self._with_held(lik, pars, fixed)
+        out[lik.poi] = mu
+        return out, fixed
 
     def conditional(self, k: int, mu: float, start: np.ndarray) -> Minimum:
         """The fixed-μ fit at grid point k: Newton, MINUIT only if the model is defined at the start point.
@@ -270,16 +284,11 @@ class GridLikelihood:
         without the costly MINUIT retries (an undefined scan point counts as excluded).
         """
         lik = self.liks[k]
-        fixed = lik.fixed.copy()
-        fixed[lik.poi] = True
 
         def at_mu(pars: np.ndarray) -> np.ndarray:
-            out, _ = self._with_held(lik, pars, fixed)
-            out[lik.poi] = mu
-            return out
+            return self._at_mu(k, mu, pars)[0]
 
-        fixed = self._with_held(lik, start, fixed)[1]
-        first = at_mu(start)
+        first, fixed = self._at_mu(k, mu, start)
         found = self._batched(k, first, fixed) or lik.newton(first, fixed, hesse=False)
         if found is not None:
             return found
@@ -299,22 +308,14 @@ class GridLikelihood:
 
     def prefill(self, points: Sequence[int], mus: Sequence[float]) -> None:
         """The conditional fits of every (point, μ) pair not cached yet, made at once: one batch per simulated grid
-        point (:class:`BatchedLikelihood`; the morph's fine points are pinned views of it), each fit starting from
-        the point's fit at the nearest μ done (else its MLE or start). A fit the batch does not converge is left to
+        point (:class:`BatchedLikelihood`; the morph's fine points are pinned views of it), each fit starting where
+        :meth:`value` would start it. A fit the batch does not converge is left to
         :meth:`value` (Newton, MINUIT). The caches then serve a scan of many (point, μ) values in one go."""
         pairs = [(int(k), float(mu)) for k in points for mu in mus if float(mu) not in self.cache[int(k)]]
         groups: dict[tuple[int, bytes], list[tuple[int, float]]] = {}
         starts: dict[tuple[int, float], np.ndarray] = {}
         for k, mu in pairs:
-            lik, cache = self.liks[k], self.cache[k]
-            near = min((m for m in cache if np.isfinite(cache[m].twice_nll)), key=lambda m: abs(m - mu), default=None)
-            start = cache[near].pars if near is not None else (self.mles[k] or self.starts[k])
-            start = start.pars if isinstance(start, Minimum) else start
-            fixed = lik.fixed.copy()
-            fixed[lik.poi] = True
-            start, fixed = self._with_held(lik, start, fixed)
-            start[lik.poi] = mu
-            starts[(k, mu)] = start
+            starts[(k, mu)], fixed = self._at_mu(k, mu, self._start(k, mu))
             groups.setdefault((int(self.owner[k]), fixed.tobytes()), []).append((k, mu))
         for (b, mask), members in groups.items():
             engine, row = self._engine(b, starts[members[0]])
