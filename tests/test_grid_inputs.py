@@ -192,7 +192,7 @@ def test_with_the_morph_the_3_point_grid_finds_mu_one_and_alpha_zero_on_asimov(t
     per_point = [read_grid_scores(p) for p in paths]
     result, profile = grid_fit(cfg, grid, grid_observations(cfg, grid, per_point, "asimov"), "asimov", "quadratic")
     assert result.mu_hat == pytest.approx(1.0, abs=0.01) and profile.alpha_hat == pytest.approx(0.0, abs=0.02)
-    assert profile.alphas.size == 21 and profile.simulated_alphas.tolist() == [-1.0, 0.0, 1.0]
+    assert profile.alphas.size == 101 and profile.simulated_alphas.tolist() == [-1.0, 0.0, 1.0]  # −5…5 by 0.1
 
 
 def test_model_toys_of_the_grid_draw_around_the_templates(tes_only):

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
-from systlab.config import variation_name
+from systlab.config import load_config, variation_name
 from systlab.infer.fit import fit_dataset, fit_result_payload
 from systlab.likelihood.grid_points import GridPoint
 from systlab.likelihood.workspace import build_workspace, workspace_settings
@@ -23,6 +25,7 @@ YIELDS = {"htautau": 300 * np.exp(2 * X), "ztautau": 4000 * np.exp(-2 * X)}
 TILT = 0.06 * (X - 0.5) * 4  # relative change per σ of TES
 BEND = 0.06 * ((X - 0.5) * 4) ** 2 - 0.06  # a shape the linear part cannot mimic
 GRID = (-2.0, -1.0, 0.0, 1.0, 2.0)
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def templates(bend: float = 0.0, scale: float = 1.0) -> Templates:
@@ -73,7 +76,7 @@ def test_morphing_between_grid_points_follows_the_histosys_where_the_data_pin_th
     assert morph.grid_interval == pytest.approx(morph.histosys_interval, abs=2e-3 * width)
     assert morph.grid_alpha == pytest.approx(morph.histosys_alpha, abs=2e-3)
     assert abs(coarse.grid_mu_hat - coarse.histosys_mu_hat) > 10 * abs(morph.grid_mu_hat - morph.histosys_mu_hat)
-    assert profile.alphas.size == 41 and np.diff(profile.alphas) == pytest.approx(0.1)  # −2…2 in steps of 0.1
+    assert profile.alphas.size == 101 and np.diff(profile.alphas) == pytest.approx(0.1)  # −5…5 (the NP's bounds)
 
 
 def test_grid_of_a_fixed_classifier_sees_a_shape_the_histosys_interpolation_misses():
@@ -99,3 +102,89 @@ def test_fixed_point_templates_need_the_grid_sample():
     missing = GridPoint(-4.0, "tes_-4sd", "tes_-4sd")
     with pytest.raises(ValueError, match="tes_-4sd"):
         fixed_point_templates(t, points[0], {}, "tes", (missing, points[1]))
+
+
+def full_config(grid: tuple[float, ...]):
+    """The default config's NPs (TES with ``grid``, JES, one-sided soft MET, lumi) on two processes, no norm NPs."""
+    m = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    m["processes"] = {"signal": "htautau", "backgrounds": ["ztautau"]}
+    m["simulate"]["events"] = {"htautau": 1000, "ztautau": 1000}
+    m["systematics"]["shape"]["tes"]["grid"] = list(grid)
+    m["systematics"]["norm"] = {}
+    m["pseudo_data"] = {"x": {"mu": 1.0, "tes": 0.4}}
+    m["methods"], m["method_settings"]["aware"] = ["baseline"], {"leave_out": []}
+    m["generator_check"] = {"methods": [], "closure_models": []}
+    m["templates"] = {"bins": 5, "binning": "signal_quantiles"}
+    m["fit"] = {"mu_range": [-1.0, 3.0], "scan_points": 41, "grid_morph_step": 0.125,
+                "grid_interpolation": "quadratic"}  # fmt: skip
+    return load_config(m)
+
+
+JES = 0.04 * ((X - 0.5) * 4)  # relative change per σ of JES
+
+
+def noisy_templates(weight: float, seed: int) -> Templates:
+    """Templates of MC events of ``weight`` each: every variation = the same events moved (one noise draw per bin and
+    process, shared by the variations as the real samples share their events), plus variation-own noise of a
+    tenth of it (bin migration); MC variances weight × counts: staterror matters, as in the default run."""
+    rng = np.random.default_rng(seed)
+    shapes = {NOMINAL: 0 * X, "tes_+1sd": TILT, "tes_-1sd": -TILT, "jes_+1sd": JES, "jes_-1sd": -JES,
+              "soft_met_+1sd": 0.02 * (X - 0.5)}  # fmt: skip
+    h = empty_hist(YIELDS, shapes, EDGES)
+    view = h.view(flow=False)
+    for i, process in enumerate(h.axes["process"]):
+        shared = rng.normal(0.0, np.sqrt(weight / YIELDS[process]))
+        for j, variation in enumerate(h.axes["variation"]):
+            own = rng.normal(0.0, 0.1 * np.sqrt(weight / YIELDS[process])) if variation != NOMINAL else 0.0
+            view.value[i, j] = YIELDS[process] * (1 + shapes[variation]) * (1 + shared + own)
+            view.variance[i, j] = weight * view.value[i, j]
+    return Templates(edges=EDGES, splits={"template": h}, signal=("htautau",))
+
+
+@pytest.mark.parametrize("grid", [(-1.0, 0.0, 1.0), (-2.0, -1.0, 0.0, 1.0, 2.0)])
+def test_a_fixed_classifier_gives_the_histosys_interval_through_the_grid_on_every_dataset(grid):
+    """With JES, soft MET and staterror present and MC noise in every template, a fixed classifier whose TES response
+    is linear gets the same μ̂ and interval (within 2 % of the width) through the grid as through its histosys
+    workspace, on Asimov and on truths inside and beyond the simulated grid (here the histosys fit takes TES past
+    the grid's end). The grid samples are the histosys interpolation, so any difference is the construction's."""
+    cfg = full_config(grid)
+    t = noisy_templates(weight=20.0, seed=3)
+    h = t.splits["template"]
+    for k in grid:  # the grid samples: the linear TES response of the same noisy events
+        if k not in (0.0, 1.0, -1.0):
+            name = variation_name("tes", k)
+            h = _with_variation(h, name, k)
+    t = Templates(edges=EDGES, splits={"template": h}, signal=t.signal)
+    spec = build_workspace(t, **workspace_settings(cfg))
+    alphas, specs = grid_specs(cfg, t, "tes")
+    checks = {}
+    for name, (tes, jes) in {"asimov": (0.0, 0.0), "tes_beyond": (-1.8, 0.5), "tes_inside": (0.6, -0.7),
+                             "tes_far": (2.6, 0.0)}.items():  # fmt: skip
+        truth = (1 + tes * TILT) * (1 + jes * JES)
+        observed = YIELDS["htautau"] * truth + YIELDS["ztautau"] * truth
+        histosys = fit_result_payload(fit_dataset(spec, observed, cfg.mu_range, cfg.scan_points, name))
+        checks[name], _ = check_dataset(cfg, alphas, specs, observed, histosys, "tes", "quadratic")
+    for name, c in checks.items():
+        width = c.histosys_interval[1] - c.histosys_interval[0]
+        assert c.converged, name
+        assert (c.grid_interval[1] - c.grid_interval[0]) / width == pytest.approx(1.0, abs=0.02), (name, c)
+        assert abs(c.grid_mu_hat - c.histosys_mu_hat) < 0.02 * width, (name, c)
+    if grid[-1] == 1.0:  # the histosys fits took TES past both ends of the simulated grid
+        assert checks["tes_beyond"].histosys_alpha < grid[0] and checks["tes_far"].histosys_alpha > grid[-1]
+
+
+def _with_variation(h, name: str, k: float):
+    """``h`` with the sample ``name`` = nominal + |k| × (tes_±1sd − nominal): the histosys line at α = k."""
+    out = empty_hist(h.axes["process"], [*h.axes["variation"], name], h.axes["score"].edges)
+    src, view = h.view(flow=False), out.view(flow=False)
+    for i in range(len(out.axes["process"])):
+        for j, variation in enumerate(out.axes["variation"]):
+            if variation == name:
+                side = variation_name("tes", 1 if k > 0 else -1)
+                nom, one = (src.value[i, h.axes["variation"].index(v)] for v in (NOMINAL, side))
+                view.value[i, j] = nom + abs(k) * (one - nom)
+                view.variance[i, j] = src.variance[i, h.axes["variation"].index(NOMINAL)]
+            else:
+                jj = h.axes["variation"].index(variation)
+                view.value[i, j], view.variance[i, j] = src.value[i, jj], src.variance[i, jj]
+    return out

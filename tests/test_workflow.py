@@ -264,6 +264,18 @@ def check_tes_pulls(results: Path) -> None:
                 assert above - below > error, where  # reference: 1.8-3.9 errors apart
 
 
+def check_histosys_agreement(results: Path, tolerance: float = 0.02) -> None:
+    """The histosys check: every replica of every checked fixed classifier, on every dataset, has the same 68 %
+    interval width through the TES grid construction as through its histosys workspace (the tiny grid −1, 0, +1σ
+    holds the histosys workspace's own ±1σ samples, so any difference is the construction's)."""
+    rows = [(path, name, row) for path in sorted((results / "histosys_check").rglob("*.json"))
+            for name, row in json.loads(path.read_text())["datasets"].items()]  # fmt: skip
+    assert len(rows) >= 8, rows  # 2 replicas x (asimov + 3 expected truths)
+    for path, name, row in rows:
+        assert row["converged"], (path, name)
+        assert row["width_ratio"] == pytest.approx(1.0, abs=tolerance), (path, name, row)
+
+
 def check_model_toy_coverage(results: Path, k: float = 3.0) -> None:
     """The model toys' 68% coverage of every fixed-classifier replica within k sigma68 of 0.6827.
 
@@ -397,6 +409,11 @@ def test_tes_pulls_follow_the_pseudo_data_truths(tiny_run):
     assert {t: v.get("tes", 0.0) for t, v in truths.items()} == TRUTHS
     assert "pseudo_data" not in yaml.safe_load((ROOT / "config" / "tiny.yaml").read_text())
     check_tes_pulls(tiny_run / "results")
+
+
+@pytest.mark.slow
+def test_a_fixed_classifier_gets_its_histosys_interval_through_the_grid(tiny_run):
+    check_histosys_agreement(tiny_run / "results")
 
 
 @pytest.mark.slow

@@ -118,8 +118,14 @@ class BatchedLikelihood:
         # the terms without parameters that pyhf's −2logpdf carries: 2 ln n! and the Gaussians' ln 2πσ²
         gaussians = np.log(2 * np.pi * self.con_width**2).sum()
         self.offset = 2.0 * scipy.special.gammaln(counts + 1.0).sum(axis=1) + gaussians
-        reference = -2.0 * float(self.lik.model.logpdf(self.lik.init, np.concatenate([counts[0], self.aux[0]]))[0])
-        mine = float(self.twice_nll(self.lik.init[None, :], np.zeros(1, dtype=int))[0])
+        # checked at the start, or at pyhf's suggested init where the start is undefined (a pinned far extrapolation)
+        data = np.concatenate([counts[0], self.aux[0]])
+        at = self.lik.init
+        reference = -2.0 * float(self.lik.model.logpdf(at, data)[0])
+        if not np.isfinite(reference):
+            at = np.asarray(self.lik.model.config.suggested_init(), dtype=float)
+            reference = -2.0 * float(self.lik.model.logpdf(at, data)[0])
+        mine = float(self.twice_nll(at[None, :], np.zeros(1, dtype=int))[0])
         if not abs(mine - reference) <= 1e-9 * max(1.0, abs(reference)):
             raise RuntimeError(f"batch −2lnL {mine!r} differs from pyhf's {reference!r}: a modifier it does not know?")
 

@@ -71,26 +71,30 @@ class Morph(NamedTuple):
     (:func:`systlab.likelihood.grid_inputs.unit_shifts`), and an auxiliary datum α0 − α_k: pyhf's piecewise-linear
     interpolation then moves the templates continuously in α with the observable held fixed. The NP is pinned on a
     fine grid of ``step`` inside each point's cell (half-way to its neighbours), so −2lnL varies smoothly in α
-    except where the observable changes at a cell boundary. ``step`` 0 keeps only the grid points (the interpolation
-    of −2lnL alone).
+    except where the observable changes at a cell boundary. The end points' cells reach on to ±``reach``,
+    extrapolating the last simulated segment linearly, as the histosys fit does beyond ±1σ: α is not truncated at
+    the simulated grid (which made intervals narrower than the histosys fit's whose TES went past it). ``step`` 0
+    keeps only the grid points (the interpolation of −2lnL alone).
     """
 
     np_name: str
     step: float  # σ units
+    reach: float = 5.0  # σ: pyhf's bounds of a unit-Gaussian-constrained NP, the range the histosys fit allows
 
 
-def morph_points(alphas: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+def morph_points(alphas: np.ndarray, step: float, reach: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """(owning grid point k, shift δ) of every fine-grid point α_k + i·step inside the cell of α_k.
 
-    The cell of α_k reaches half-way to each neighbour (lower end included) and to the grid's end points.
+    The cell of α_k reaches half-way to each neighbour (lower end included); the end points' cells reach to
+    −``reach`` and +``reach`` where those lie beyond the grid (0: to the grid's end points).
     """
     if step < 0:
         raise ValueError(f"morph step {step} must be >= 0")
     alphas = np.asarray(alphas, dtype=float)
     owner, shifts = [], []
     for k, a in enumerate(alphas):
-        lo = alphas[0] if k == 0 else 0.5 * (alphas[k - 1] + a)
-        hi = alphas[-1] if k == alphas.size - 1 else 0.5 * (a + alphas[k + 1])
+        lo = min(alphas[0], -reach) if k == 0 else 0.5 * (alphas[k - 1] + a)
+        hi = max(alphas[-1], reach) if k == alphas.size - 1 else 0.5 * (a + alphas[k + 1])
         if step == 0:
             deltas = np.zeros(1)
         else:
@@ -148,7 +152,7 @@ class GridLikelihood:
         else:
             if alpha_sigma != 1.0:
                 raise ValueError(f"morph: the grid NP's constraint is pyhf's unit Gaussian, alpha_sigma {alpha_sigma}")
-            self.owner, shifts = morph_points(grid_alphas, morph.step)
+            self.owner, shifts = morph_points(grid_alphas, morph.step, morph.reach)
             self.liks = [_morph_view(base[k], morph.np_name, grid_alphas[k], d, self.alpha0)
                          for k, d in zip(self.owner, shifts, strict=True)]  # fmt: skip
             self.prior = np.zeros(self.owner.size)  # the prior is each model's own constraint term

@@ -3,10 +3,12 @@
 At every grid point α_k of the classifier's NP (TES) the samples it needs are scored with f(.; α_k)
 into ONE table per point (:func:`score_grid_point`), and a full pyhf workspace is built from them
 (:func:`point_workspace`): nominal templates = the sample simulated at α_k, binned with that point's
-own signal quantiles, every other shape NP as a histosys. The other shape NPs have samples at nominal
-TES only, so their effect at α_k is taken relative to the nominal-TES sample scored with f(.; α_k)
-(bin-by-bin ratio, applied to the α_k template): an approximation that neglects how their effect changes
-with TES. The classifier's NP is a histosys too, towards the neighbouring grid points' samples scored with
+own signal quantiles, every other shape NP as a histosys (:func:`point_histogram`). The other shape NPs have
+samples at nominal TES only, so their shift at α_k is the one of the nominal-TES sample scored with f(.; α_k),
+added to the α_k template as the histosys workspace adds it (an approximation that neglects how their effect
+changes with TES), and the MC-statistical errors are nominal's relative ones at every point (the same events):
+for a fixed classifier every grid point then differs from the histosys workspace only in the classifier's NP.
+The classifier's NP is a histosys too, towards the neighbouring grid points' samples scored with
 f(.; α_k) (:func:`unit_shifts`), with its auxiliary datum at −α_k: pinned at 0 it is the plain grid point,
 moved it morphs the templates at a fixed observable (:class:`systlab.likelihood.grid.Morph`).
 """
@@ -36,7 +38,15 @@ from systlab.likelihood.grid_points import (  # noqa: F401  (re-exported)
 )
 from systlab.likelihood.workspace import build_workspace, workspace_settings
 from systlab.methods.onnx_io import OnnxScorer
-from systlab.templates.histograms import NOMINAL, Templates, bin_edges, check_background_positive, histograms, is_truth
+from systlab.templates.histograms import (
+    NOMINAL,
+    Templates,
+    bin_edges,
+    check_background_positive,
+    empty_hist,
+    histograms,
+    is_truth,
+)
 from systlab.templates.score import ScoreSummary, read_scored_splits, scored_table, write_parquet
 
 #: Bookkeeping columns added to the one score table of a grid point.
@@ -82,13 +92,64 @@ def read_grid_scores(path: str | os.PathLike) -> dict[tuple[str, str], pd.DataFr
     }
 
 
-def relative_shift(h, process_axis: int, variation: str, reference: str, target: str) -> tuple[np.ndarray, np.ndarray]:
-    """(values, variances) of ``target`` × (``variation`` / ``reference``) bin by bin (ratio 1 where empty)."""
+def shifted_about(h, process_axis: int, variation: str, target: str) -> np.ndarray:
+    """``target`` + (``variation`` − nominal), bin by bin, floored at 0: another shape NP's shift added to the
+    sample at a grid point exactly as pyhf's histosys adds it to the nominal sample (additive, not a ratio)."""
     view = h.view(flow=False)
-    j = {v: h.axes["variation"].index(v) for v in (variation, reference, target)}
-    num, den = view.value[process_axis, j[variation]], view.value[process_axis, j[reference]]
-    ratio = np.divide(num, den, out=np.ones_like(num), where=den > 0)
-    return view.value[process_axis, j[target]] * ratio, view.variance[process_axis, j[target]] * ratio**2
+    j = {v: h.axes["variation"].index(v) for v in (variation, NOMINAL, target)}
+    values = view.value[process_axis, j[target]] + view.value[process_axis, j[variation]]
+    return np.maximum(values - view.value[process_axis, j[NOMINAL]], 0.0)
+
+
+def nominal_variances(h, process_axis: int, target: str) -> np.ndarray:
+    """Variances of ``target`` with the nominal sample's relative MC error per bin (its own where nominal is empty).
+
+    The grid point's sample holds the same simulated events as nominal (every variation reuses them), so one
+    staterror serves every grid point: the one of the histosys workspace, independent of α."""
+    view = h.view(flow=False)
+    j0, jt = h.axes["variation"].index(NOMINAL), h.axes["variation"].index(target)
+    nominal, values = view.value[process_axis, j0], view.value[process_axis, jt]
+    scale = np.divide(values, nominal, out=np.zeros_like(values), where=nominal > 0) ** 2
+    return np.where(nominal > 0, view.variance[process_axis, j0] * scale, view.variance[process_axis, jt])
+
+
+def point_histogram(raw, point: GridPoint, neighbours: tuple[GridPoint | None, GridPoint | None], np_name: str,
+                    shape_nps: Mapping[str, bool], signal: Sequence[str]):  # fmt: skip
+    """Template histograms at grid point α_k from ``raw`` (process × variation, one binning): ``nominal`` is
+    the α_k sample with nominal's relative MC errors (:func:`nominal_variances`), every other shape NP's ±1σ
+    template its shift added to it (:func:`shifted_about`), ``np_name``'s ±1 templates lead to the
+    ``neighbours`` (:func:`unit_shifts`).
+
+    At the nominal grid point this is the histosys workspace's own input; for a fixed classifier the staterror
+    and the other NPs' shifts are the same at every point, so only ``np_name`` moves between points.
+    """
+    have = list(raw.axes["variation"])
+    for p in (point, *(n for n in neighbours if n is not None)):
+        if p.sample not in have:
+            raise ValueError(f"grid point {point.label}: no templates of the sample {p.sample!r} of {p.label}")
+    shifts = [variation_name(n, s) for n, one_sided in sorted(shape_nps.items())
+              for s in ((1,) if one_sided else (1, -1))]  # fmt: skip
+    missing = [v for v in [NOMINAL, *shifts] if v not in have]
+    if missing:
+        raise ValueError(f"grid point {point.label}: templates lack the variation(s) {missing}")
+    own = [variation_name(np_name, 1), variation_name(np_name, -1)]
+    processes = list(raw.axes["process"])
+    out = empty_hist(processes, [NOMINAL, *shifts, *own], raw.axes["score"].edges)
+    view, source, index = out.view(flow=False), raw.view(flow=False), {v: i for i, v in enumerate(have)}
+    for i, process in enumerate(out.axes["process"]):
+        ri = raw.axes["process"].index(process)
+        variances = nominal_variances(raw, ri, point.sample)
+        j = out.axes["variation"].index(NOMINAL)
+        view.value[i, j], view.variance[i, j] = source.value[ri, index[point.sample]], variances
+        for variation in shifts:
+            j = out.axes["variation"].index(variation)
+            view.value[i, j], view.variance[i, j] = shifted_about(raw, ri, variation, point.sample), variances
+        moved = grid_np_shifts(lambda sample, ri=ri: source.value[ri, index[sample]], point, neighbours)
+        for variation, values in zip(own, moved, strict=True):
+            j = out.axes["variation"].index(variation)
+            view.value[i, j], view.variance[i, j] = values, variances
+    check_background_positive(out, [p for p in processes if p not in signal])
+    return out
 
 
 def unit_shifts(at_point: np.ndarray, below: tuple[float, np.ndarray] | None,
@@ -131,39 +192,14 @@ def point_templates(
     binning: str,
     signal: str,
 ) -> Templates:
-    """Template-split histograms at α_k, relabelled so that ``nominal`` is the α_k sample.
-
-    Edges come from the α_k sample's own signal (``binning`` as for fixed classifiers); each other
-    shape NP's ±1σ template is the α_k template times its ratio to the nominal-TES sample (both
-    scored with f(.; α_k)); ``np_name``'s ±1 templates come from the ``neighbours`` (:func:`unit_shifts`).
-    """
+    """Template-split histograms at α_k (:func:`point_histogram`) of the scores of f(.; α_k), binned with edges
+    from the α_k sample's own signal (``binning`` as for fixed classifiers)."""
     model = {(p, v): t for (p, v), t in tables.items() if not is_truth(v)}
     at_point = {(p, NOMINAL): t for (p, v), t in model.items() if v == point.sample}
     if not at_point:
         raise ValueError(f"grid point {point.label}: no scores of sample {point.sample!r}")
-    for near in (n for n in neighbours if n is not None):
-        if not any(v == near.sample for _, v in model):
-            raise ValueError(f"grid point {point.label}: no scores of the neighbouring sample {near.sample!r}")
     edges = bin_edges(at_point, bins, binning, [signal])
-    raw = histograms(model, edges, "template")
-    shifts = [variation_name(n, s) for n, one_sided in sorted(shape_nps.items())
-              for s in ((1,) if one_sided else (1, -1))]  # fmt: skip
-    own = [variation_name(np_name, 1), variation_name(np_name, -1)]
-    relabelled = {(p, v): at_point[(p, NOMINAL)] for p, _ in at_point for v in (NOMINAL, *shifts, *own)}
-    out = histograms(relabelled, edges, "template")
-    view = out.view(flow=False)
-    raw_view, raw_index = raw.view(flow=False), {v: raw.axes["variation"].index(v) for v in raw.axes["variation"]}
-    for i, process in enumerate(out.axes["process"]):
-        ri = raw.axes["process"].index(process)
-        for variation in shifts:
-            values, variances = relative_shift(raw, ri, variation, NOMINAL, point.sample)
-            j = out.axes["variation"].index(variation)
-            view.value[i, j], view.variance[i, j] = values, variances
-        shifted = grid_np_shifts(lambda sample, ri=ri: raw_view.value[ri, raw_index[sample]], point, neighbours)
-        for variation, values in zip(own, shifted, strict=True):
-            j = out.axes["variation"].index(variation)
-            view.value[i, j] = values
-    check_background_positive(out, [p for p in out.axes["process"] if p != signal])
+    out = point_histogram(histograms(model, edges, "template"), point, neighbours, np_name, shape_nps, [signal])
     return Templates(edges=np.asarray(edges, dtype=float), splits={"template": out}, signal=(signal,))
 
 

@@ -3,9 +3,9 @@
 A fixed classifier's workspace knows the parameterized NP (TES) only through its ±1σ templates,
 interpolated piecewise-linearly in between and extrapolated linearly beyond. Its templates also hold
 the samples simulated at every point α_k of the NP's grid. Here each α_k gets a full workspace built
-from those samples (the other shape NPs as relative shifts of it, exactly as for the parameterized
-classifier, :func:`systlab.likelihood.grid_inputs.point_templates`), the observed counts are the same at every
-point (the observable does not move), and α is profiled across the grid with its prior
+from those samples (the other shape NPs' shifts added to it and nominal's MC errors, exactly as for the
+parameterized classifier, :func:`systlab.likelihood.grid_inputs.point_histogram`), the observed counts are the same
+at every point (the observable does not move), and α is profiled across the grid with its prior
 (:func:`systlab.infer.grid_profile.grid_profile`). Where μ̂ or the interval of the grid differs from the histosys fit
 of the same dataset, the interpolation misses the simulated shape between or beyond ±1σ.
 """
@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from systlab.atomic import write_json
-from systlab.config import Config, variation_name
+from systlab.config import Config
 from systlab.infer.fit import asimov_counts, json_float
 from systlab.infer.grid_profile import GridProfile, grid_profile
 from systlab.infer.toys import toy_expectation
@@ -27,13 +27,12 @@ from systlab.likelihood.grid_inputs import (
     GridPoint,
     grid_morph,
     grid_neighbours,
-    grid_np_shifts,
     grid_points,
     other_shape_nps,
+    point_histogram,
     point_workspace,
-    relative_shift,
 )
-from systlab.templates.histograms import NOMINAL, Templates, check_background_positive, empty_hist
+from systlab.templates.histograms import Templates
 
 FORMAT = "systlab.histosys_check/1"
 
@@ -54,35 +53,9 @@ class DatasetCheck(NamedTuple):
 
 def fixed_point_templates(templates: Templates, point: GridPoint, shape_nps: Mapping[str, bool], np_name: str,
                           neighbours: tuple[GridPoint | None, GridPoint | None]) -> Templates:  # fmt: skip
-    """Template-split histograms of a fixed classifier at α_k: ``nominal`` is the α_k sample, every other
-    shape NP's shift is that sample times its ratio to the nominal sample (same edges as the classifier's),
-    ``np_name``'s ±1 templates lead to the neighbouring grid points
-    (:func:`systlab.likelihood.grid_inputs.unit_shifts`)."""
-    h = templates.splits["template"]
-    have = list(h.axes["variation"])
-    for p in (point, *(n for n in neighbours if n is not None)):
-        if p.sample not in have:
-            raise ValueError(f"templates lack the sample {p.sample!r} of grid point {p.label}")
-    shifts = [variation_name(n, s) for n, one_sided in sorted(shape_nps.items())
-              for s in ((1,) if one_sided else (1, -1))]  # fmt: skip
-    missing = [v for v in shifts if v not in have]
-    if missing:
-        raise ValueError(f"templates lack the shape variation(s) {missing}")
-    processes = list(h.axes["process"])
-    own = [variation_name(np_name, 1), variation_name(np_name, -1)]
-    out = empty_hist(processes, [NOMINAL, *shifts, *own], templates.edges)
-    view, source = out.view(flow=False), h.view(flow=False)
-    for i, process in enumerate(out.axes["process"]):
-        ri = h.axes["process"].index(process)
-        for variation in [NOMINAL, *shifts]:
-            j = out.axes["variation"].index(variation)
-            view.value[i, j], view.variance[i, j] = relative_shift(h, ri, variation, NOMINAL, point.sample)
-        shifted = grid_np_shifts(lambda sample, ri=ri: source.value[ri, h.axes["variation"].index(sample)], point,
-                                 neighbours)  # fmt: skip
-        for variation, values in zip(own, shifted, strict=True):
-            j = out.axes["variation"].index(variation)
-            view.value[i, j], view.variance[i, j] = values, view.variance[i, out.axes["variation"].index(NOMINAL)]
-    check_background_positive(out, [p for p in processes if p not in templates.signal])
+    """Template-split histograms of a fixed classifier at α_k (the classifier's own edges): the grid point's
+    workspace input as for the parameterized classifier (:func:`systlab.likelihood.grid_inputs.point_histogram`)."""
+    out = point_histogram(templates.splits["template"], point, neighbours, np_name, shape_nps, templates.signal)
     return Templates(edges=np.asarray(templates.edges, dtype=float), splits={"template": out}, signal=templates.signal)
 
 

@@ -55,7 +55,7 @@ def plot_likelihood_surface(panels: Sequence[SurfacePanel], lumi_fb: float | Non
         inside = np.flatnonzero((s.q[:, keep] < Q_MAX).any(axis=1))  # α rows below the colour-map top
         lo, hi = (s.alpha[inside[0]], s.alpha[inside[-1]]) if inside.size else (s.alpha[0], s.alpha[-1])
         pad = 0.15 * max(hi - lo, 0.2)
-        y_lo, y_hi = max(s.grid_alphas[0], lo - pad), min(s.grid_alphas[-1], hi + pad)
+        y_lo, y_hi = max(s.alpha[0], lo - pad), min(s.alpha[-1], hi + pad)  # alpha reaches past the simulated grid
         ax.set_ylim(y_lo, y_hi)
         shown = s.grid_alphas[(s.grid_alphas >= y_lo - 1e-9) & (s.grid_alphas <= y_hi + 1e-9)]
         ax.plot(np.full(shown.size, mu.max()), shown, marker="<", ms=11, color="black", ls="none", clip_on=False,
