@@ -216,14 +216,14 @@ class GridBatch:
 
     def __init__(self, grid: GridLikelihood, observed: Sequence[Sequence[np.ndarray]],
                  auxdata: Sequence[Sequence[np.ndarray]], reference: Sequence[np.ndarray]) -> None:  # fmt: skip
-        self.owner = np.asarray(grid.owner)
+        self.model_of, owner = np.asarray(grid.model_of), np.asarray(grid.owner)
         n_toys, n_points = len(observed), len(grid.liks)
         self.engines, self.row = {}, np.zeros((n_toys, n_points), dtype=int)
-        for b in np.unique(self.owner):
-            points = np.flatnonzero(self.owner == b)
+        for b in np.unique(self.model_of):
+            points = np.flatnonzero(self.model_of == b)
             engine = BatchedLikelihood(grid.liks[points[0]])
             engine.reference = np.asarray(reference[points[0]], dtype=float).copy()
-            engine.set_data(np.array([observed[j][b] for j in range(n_toys) for _ in points]),
+            engine.set_data(np.array([observed[j][owner[points[0]]] for j in range(n_toys) for _ in points]),
                             np.array([auxdata[j][p] for j in range(n_toys) for p in points]))  # fmt: skip
             self.row[:, points] = np.arange(n_toys * points.size).reshape(n_toys, points.size)
             self.engines[int(b)] = engine
@@ -231,7 +231,7 @@ class GridBatch:
     def answer(self, requests: list[tuple[int, int, np.ndarray, np.ndarray]]) -> list[Minimum]:
         groups: dict[tuple[int, bytes], list[int]] = {}
         for i, (_, k, _, fixed) in enumerate(requests):
-            groups.setdefault((int(self.owner[k]), np.asarray(fixed, bool).tobytes()), []).append(i)
+            groups.setdefault((int(self.model_of[k]), np.asarray(fixed, bool).tobytes()), []).append(i)
         out: list[Minimum | None] = [None] * len(requests)
         for (b, _), members in groups.items():
             fixed = np.asarray(requests[members[0]][3], dtype=bool)

@@ -14,7 +14,6 @@ flagged, never dropped: the caller refits them one by one (:class:`systlab.likel
 
 from __future__ import annotations
 
-import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -22,6 +21,7 @@ import pyhf
 import scipy.special
 
 from systlab.likelihood.binned import FD_STEP, NEWTON_EDM, NEWTON_EDM_STALLED, Likelihood
+from systlab.likelihood.workspace import workspace_model
 
 #: Most Gauss–Newton iterations of one minimisation.
 MAX_ITER = 40
@@ -83,12 +83,9 @@ class BatchedLikelihood:
         """A pyhf model with batch size ``size`` rounded up to a power of two, built once per size (fast to build, but
         each holds pyhf's per-batch arrays: the aware toys' jobs measured ~1.7 GB RSS with many sizes and points)."""
         size = 1 << max(int(size) - 1, 0).bit_length()
-        if size not in self._models:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)
-                # the spec was validated when the likelihood was built
-                workspace = pyhf.Workspace(self.lik.spec, validate=False)
-                self._models[size] = workspace.model(batch_size=size, validate=False)
+        if size not in self._models:  # the spec was validated when the likelihood was built
+            self._models[size] = workspace_model(self.lik.spec, validate=False, histosys=self.lik.histosys,
+                                                 batch_size=size)  # fmt: skip
         return self._models[size]
 
     def expected(self, x: np.ndarray) -> np.ndarray:

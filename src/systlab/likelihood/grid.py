@@ -80,6 +80,10 @@ class Morph(NamedTuple):
     np_name: str
     step: float  # σ units
     reach: float = 5.0  # σ: pyhf's bounds of a unit-Gaussian-constrained NP, the range the histosys fit allows
+    #: The observable is the same at every grid point (a fixed classifier): −2lnL is continuous across the cell
+    #: boundaries, so the α parabola may join points of neighbouring cells (else it stays inside one cell, and a
+    #: minimum between two cells' outermost points is missed by up to the curvature × step²/4)
+    shared_observable: bool = False
 
 
 def morph_points(alphas: np.ndarray, step: float, reach: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -127,6 +131,30 @@ def _morph_view(lik: Likelihood, np_name: str, alpha_k: float, delta: float, alp
     return view
 
 
+def one_sided_morph(spec: dict, np_name: str, side: int) -> dict:
+    """``spec`` with the histosys ``np_name`` made symmetric about nominal on one ``side`` (+1: lo = 2·nom − hi;
+    −1: hi = 2·nom − lo), so that any pyhf interpolation code moves the templates along the straight line to that
+    side's neighbour: the morph is then exactly linear between simulated grid points and continuous at the cell
+    boundaries (pyhf's default code 4p bends an asymmetric pair inside ±1, which made −2lnL jump between cells)."""
+    if side not in (1, -1):
+        raise ValueError(f"side {side} is not +1 or -1")
+    out = copy.deepcopy(spec)
+    found = False
+    for channel in out["channels"]:
+        for sample in channel["samples"]:
+            for modifier in sample["modifiers"]:
+                if modifier["name"] == np_name and modifier["type"] == "histosys":
+                    found = True
+                    nominal, data = np.asarray(sample["data"], dtype=float), modifier["data"]
+                    if side == 1:
+                        data["lo_data"] = (2.0 * nominal - np.asarray(data["hi_data"], dtype=float)).tolist()
+                    else:
+                        data["hi_data"] = (2.0 * nominal - np.asarray(data["lo_data"], dtype=float)).tolist()
+    if not found:
+        raise KeyError(f"morph: no histosys modifier {np_name!r} in the grid point's workspace")
+    return out
+
+
 class GridLikelihood:
     """−2lnL_k(μ) + prior_k for every grid point, each conditional fit cached and warm-started.
 
@@ -143,23 +171,29 @@ class GridLikelihood:
             raise ValueError(f"alphas must be >= 3 increasing grid points, got {grid_alphas.tolist()}")
         if not alpha_sigma > 0:
             raise ValueError(f"alpha_sigma {alpha_sigma} must be > 0")
-        base = [Likelihood(s, None, mu_range) for s in specs]
         self.grid_alphas, self.alpha0 = grid_alphas, float(alpha0)
         if morph is None:
             self.owner, shifts = np.arange(grid_alphas.size), np.zeros(grid_alphas.size)
-            self.liks = base
+            self.model_of = self.owner.copy()
+            self.liks = [Likelihood(s, None, mu_range) for s in specs]
             self.prior = ((grid_alphas - alpha0) / alpha_sigma) ** 2
         else:
             if alpha_sigma != 1.0:
                 raise ValueError(f"morph: the grid NP's constraint is pyhf's unit Gaussian, alpha_sigma {alpha_sigma}")
             self.owner, shifts = morph_points(grid_alphas, morph.step, morph.reach)
-            self.liks = [_morph_view(base[k], morph.np_name, grid_alphas[k], d, self.alpha0)
-                         for k, d in zip(self.owner, shifts, strict=True)]  # fmt: skip
+            # one model per (grid point, side of it): the morph towards one neighbour, linear (see one_sided_morph)
+            sides = [(int(k), 1 if d >= 0 else -1) for k, d in zip(self.owner, shifts, strict=True)]
+            keys = list(dict.fromkeys(sides))
+            base = {key: Likelihood(one_sided_morph(specs[key[0]], morph.np_name, key[1]), None, mu_range)
+                    for key in keys}  # fmt: skip
+            self.model_of = np.array([keys.index(key) for key in sides], dtype=int)
+            self.liks = [_morph_view(base[key], morph.np_name, grid_alphas[key[0]], d, self.alpha0)
+                         for key, d in zip(sides, shifts, strict=True)]  # fmt: skip
             self.prior = np.zeros(self.owner.size)  # the prior is each model's own constraint term
         self.alphas = grid_alphas[self.owner] + shifts
         #: Points of one cell share an observable (a parabola may join them); None: every point its own observable
         #: and −2lnL interpolated across them
-        self.cells = None if morph is None or morph.step == 0 else self.owner
+        self.cells = None if morph is None or morph.step == 0 or morph.shared_observable else self.owner
         self.mu_range = tuple(map(float, mu_range))
         self.held: dict[str, float] = {}  # scalar NPs held fixed in every conditional fit (impacts)
         #: (point k, start, fixed) -> Minimum: where fits are tried first (e.g. a batch of many toys); a fit it
@@ -187,7 +221,7 @@ class GridLikelihood:
         """A view on ``points`` only (e.g. every second one: the spacing effect); fits and caches are shared."""
         points = np.asarray(points, dtype=int)
         view = copy.copy(self)
-        for name in ("alphas", "prior", "offsets", "owner"):
+        for name in ("alphas", "prior", "offsets", "owner", "model_of"):
             setattr(view, name, getattr(self, name)[points])
         view.cells = None if self.cells is None else self.cells[points]
         for name in ("liks", "mles", "cache", "starts"):
@@ -320,7 +354,7 @@ class GridLikelihood:
         starts: dict[tuple[int, float], np.ndarray] = {}
         for k, mu in pairs:
             starts[(k, mu)], fixed = self._at_mu(k, mu, self._start(k, mu))
-            groups.setdefault((int(self.owner[k]), fixed.tobytes()), []).append((k, mu))
+            groups.setdefault((int(self.model_of[k]), fixed.tobytes()), []).append((k, mu))
         for (b, mask), members in groups.items():
             engine, row = self._engine(b, starts[members[0]])
             fit = engine.minimise(np.array([starts[m] for m in members]), np.array([row[id(self.liks[k])]
@@ -333,7 +367,7 @@ class GridLikelihood:
         """The batch engine of simulated point ``b`` with one dataset per point it owns (built once per data; its
         curvature reference the first start asked for), and the row of each point's likelihood."""
         if b not in self._engines:
-            points = np.flatnonzero(self.owner == b)
+            points = np.flatnonzero(self.model_of == b)
             liks = [self.liks[k] for k in points]
             nmain = liks[0].model.config.nmaindata
             engine = BatchedLikelihood(liks[0])

@@ -101,22 +101,26 @@ def shifted_about(h, process_axis: int, variation: str, target: str) -> np.ndarr
     return np.maximum(values - view.value[process_axis, j[NOMINAL]], 0.0)
 
 
-def nominal_variances(h, process_axis: int, target: str) -> np.ndarray:
-    """Variances of ``target`` with the nominal sample's relative MC error per bin (its own where nominal is empty).
+def nominal_variances(h, target: str, signal: Sequence[str]) -> np.ndarray:
+    """(process, bin) variances of ``target`` that give each bin nominal's relative MC error of the summed
+    backgrounds: nominal's variances × (Σ_b target / Σ_b nominal)², b over the backgrounds (target's own variances
+    in a bin where nominal has no background).
 
     The grid point's sample holds the same simulated events as nominal (every variation reuses them), so one
-    staterror serves every grid point: the one of the histosys workspace, independent of α."""
+    staterror serves every grid point: pyhf's per-bin width sqrt(Σ_b σ_b²)/Σ_b ν_b is then the histosys
+    workspace's at every α (a per-process scaling would change it where the processes move differently)."""
     view = h.view(flow=False)
     j0, jt = h.axes["variation"].index(NOMINAL), h.axes["variation"].index(target)
-    nominal, values = view.value[process_axis, j0], view.value[process_axis, jt]
+    backgrounds = [i for i, p in enumerate(h.axes["process"]) if p not in signal]
+    nominal, values = view.value[backgrounds, j0].sum(axis=0), view.value[backgrounds, jt].sum(axis=0)
     scale = np.divide(values, nominal, out=np.zeros_like(values), where=nominal > 0) ** 2
-    return np.where(nominal > 0, view.variance[process_axis, j0] * scale, view.variance[process_axis, jt])
+    return np.where(nominal > 0, view.variance[:, j0] * scale, view.variance[:, jt])
 
 
 def point_histogram(raw, point: GridPoint, neighbours: tuple[GridPoint | None, GridPoint | None], np_name: str,
                     shape_nps: Mapping[str, bool], signal: Sequence[str]):  # fmt: skip
     """Template histograms at grid point α_k from ``raw`` (process × variation, one binning): ``nominal`` is
-    the α_k sample with nominal's relative MC errors (:func:`nominal_variances`), every other shape NP's ±1σ
+    the α_k sample with nominal's relative MC error per bin (:func:`nominal_variances`), every other shape NP's ±1σ
     template its shift added to it (:func:`shifted_about`), ``np_name``'s ±1 templates lead to the
     ``neighbours`` (:func:`unit_shifts`).
 
@@ -136,9 +140,10 @@ def point_histogram(raw, point: GridPoint, neighbours: tuple[GridPoint | None, G
     processes = list(raw.axes["process"])
     out = empty_hist(processes, [NOMINAL, *shifts, *own], raw.axes["score"].edges)
     view, source, index = out.view(flow=False), raw.view(flow=False), {v: i for i, v in enumerate(have)}
+    all_variances = nominal_variances(raw, point.sample, signal)
     for i, process in enumerate(out.axes["process"]):
         ri = raw.axes["process"].index(process)
-        variances = nominal_variances(raw, ri, point.sample)
+        variances = all_variances[ri]
         j = out.axes["variation"].index(NOMINAL)
         view.value[i, j], view.variance[i, j] = source.value[ri, index[point.sample]], variances
         for variation in shifts:
@@ -213,9 +218,10 @@ def point_workspace(templates: Templates, cfg: Config, np_name: str, alpha: floa
     return spec
 
 
-def grid_morph(cfg: Config, np_name: str) -> Morph:
-    """The grid NP's morph setting of the config (step 0: pinned at the grid points only)."""
-    return Morph(np_name, cfg.grid_morph_step)
+def grid_morph(cfg: Config, np_name: str, shared_observable: bool = False) -> Morph:
+    """The grid NP's morph setting of the config (step 0: pinned at the grid points only); ``shared_observable``
+    for a fixed classifier (:attr:`Morph.shared_observable`)."""
+    return Morph(np_name, cfg.grid_morph_step, shared_observable=shared_observable)
 
 
 class GridWorkspaces(NamedTuple):

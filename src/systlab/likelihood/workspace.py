@@ -159,13 +159,24 @@ def validate_workspace(spec: dict) -> pyhf.Workspace:
     return workspace
 
 
-def workspace_model(spec: dict) -> pyhf.pdf.Model:
-    """The pyhf model of a validated spec (its first measurement), quiet about jsonschema deprecations."""
+#: How systlab's models interpolate, made explicit: pyhf's defaults (≥ 0.7), histosys code 4p (a polynomial inside
+#: ±1σ, linear beyond: smooth at nominal, which the Newton fits need) and normsys code 4. The TES grid is linear
+#: between its simulated points; ``histosys="code0"`` (piecewise linear) gives the histosys model with that same
+#: interpolation, the reference the grid construction is checked against (:mod:`systlab.studies.histosys_check`).
+HISTOSYS_INTERPOLATION = "code4p"
+NORMSYS_INTERPOLATION = "code4"
+
+
+def workspace_model(spec: dict, validate: bool = True, histosys: str = HISTOSYS_INTERPOLATION,
+                    **options) -> pyhf.pdf.Model:  # fmt: skip
+    """The pyhf model of a spec (its first measurement), histosys interpolated with code ``histosys``; ``options``
+    go to ``Workspace.model`` (e.g. ``batch_size``); quiet about jsonschema deprecations."""
     import pyhf
 
+    settings = {"histosys": {"interpcode": histosys}, "normsys": {"interpcode": NORMSYS_INTERPOLATION}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        return pyhf.Workspace(spec).model()
+        return pyhf.Workspace(spec, validate=validate).model(modifier_settings=settings, validate=validate, **options)
 
 
 def write_workspace(spec: dict, path: str | os.PathLike) -> None:
