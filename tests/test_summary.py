@@ -39,7 +39,10 @@ def test_summary_aggregates_across_replicas_and_writes_deterministic_json(tmp_pa
                   tmp_path / "summary.json")  # fmt: skip
     assert (tmp_path / "summary.json").read_bytes() == first
     assert json.loads(first)["format"] == "systlab.summary/1"
-    table = (tmp_path / "summary.md").read_text()
+    text = (tmp_path / "summary.md").read_text()
+    assert text.startswith("## Headline") and text.splitlines()[2].startswith("| method | replicas | width α=")
+    assert json.loads(first)["headline"][0]["method"] == "aware"
+    table = text.split("## Every figure of merit")[1].split("\n", 2)[2]
     header = "| method | replicas | auc.nominal | auc.tes_+1sd | asimov_width.stat_only.-2"
     assert table.splitlines()[0].startswith(header)
     assert "| baseline | 2 | 0.81 ± 0.014 |" in table and "| – |" in table and "toy-based" in table

@@ -33,6 +33,7 @@ rule summary:
         toys=expand("results/toys/{method}/{replica}.json", method=MODELS, replica=REPLICAS),
         limits=inference_results(["limit"]),
         significances=inference_results(["significance"]),
+        templates=expand("results/templates/{method}/{replica}.json", method=FIXED_MODELS, replica=REPLICAS),
     output:
         json="results/inference/summary.json",
         md="results/inference/summary.md",

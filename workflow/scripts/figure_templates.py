@@ -5,6 +5,7 @@ import numpy as np
 from systlab.likelihood.workspace import histosys_data
 from systlab.runtime import start
 from systlab.templates.histograms import counts, read_templates
+from systlab.templates.mc_statistics import mc_statistics
 from systlab.visualize.style import save_figure
 from systlab.visualize.templates import plot_score_templates
 
@@ -17,5 +18,6 @@ for np_ in cfg.shape_nps:
     shapes = [histosys_data(templates, p, np_.name, np_.one_sided) for p in cfg.backgrounds]
     shifted[np_.name] = tuple(sum(np.asarray(s[key]) for s in shapes) for key in ("hi_data", "lo_data"))
 fig = plot_score_templates(templates.edges, backgrounds, (cfg.signal, counts(templates, cfg.signal, "nominal")),
-                           shifted, method=snakemake.wildcards.method, lumi_fb=cfg.luminosity_fb)  # noqa: F821
+                           shifted, method=snakemake.wildcards.method, lumi_fb=cfg.luminosity_fb,  # noqa: F821
+                           mc_statistics=mc_statistics(templates, cfg.backgrounds))
 save_figure(fig, snakemake.output.pdf, cfg.run_id, snakemake.output.png)  # noqa: F821

@@ -18,6 +18,9 @@ notes = {
     "limits": "cls95_expected: median expected 95% CLs upper limit on mu (q~_mu asymptotics, background-only "
     "Asimov; the +-1/2 sigma bands are in summary.json); z0_expected: median discovery significance at mu = 1; "
     "both on the Asimov dataset",
+    "mc_closure": "effective MC events per expected event (N_eff/expected = sum w / sum w^2) in the worst bin of "
+    "any background's nominal template, per split (template: the model; toy: the held-out expectation); the "
+    "simulation closes where both are >= 10 (figure mc_statistics shows every bin)",
     "wilks": "KS distance and p-value of the model toys' q_mu(mu_true) against chi2_1 (Wilks; held-out toys "
     "where there are no model toys)",
 }
@@ -32,6 +35,6 @@ if parameterized:
 truths = {t.name: (t.mu, t.shifts.get("tes", 0.0)) for t in cfg.truths}
 summary = summary_from_files(snakemake.input.metrics, snakemake.input.fits, snakemake.input.toys, truths,  # noqa: F821
                              notes, snakemake.input.limits, snakemake.input.significances,  # noqa: F821
-                             toy_truth=cfg.toy_truth)
+                             toy_truth=cfg.toy_truth, template_paths=snakemake.input.templates)  # noqa: F821
 write_summary(summary, snakemake.output.json, snakemake.output.md)  # noqa: F821
 log.info("summary of %d models written", len(summary["methods"]))

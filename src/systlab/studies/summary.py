@@ -23,6 +23,9 @@ import numpy as np
 
 from systlab.atomic import atomic_path, write_json
 from systlab.infer.significance import WILKS_P_MIN, scan_interval, toy_critical_value, wilks_check
+from systlab.studies.headline import headline_payload, headline_table
+from systlab.templates.histograms import read_templates
+from systlab.templates.mc_statistics import mc_statistics, worst_by_split
 
 FORMAT = "systlab.summary/1"
 #: Coverage further than this many σ68 from 0.6827 fails the asymptotic-interval check.
@@ -126,7 +129,7 @@ def default_columns(summary: Mapping) -> list[str]:
     def rank(key: str) -> tuple:
         order = ("auc.", "asimov_width.stat_only.", "asimov_width.profiled.", "width_toy_calibrated.", "bias.",
                  "coverage", "mean_width")
-        order = (*order, "score", "cls95_expected", "z0_expected", "wilks.")
+        order = (*order, "score", "cls95_expected", "z0_expected", "wilks.", "mc_closure.")
         group = next((i for i, p in enumerate(order) if key.startswith(p)), len(order))
         tail = key.split(".")[-1]
         try:
@@ -160,11 +163,15 @@ def markdown_table(summary: Mapping, columns: Sequence[str] | None = None) -> st
 def write_summary(
     summary: Mapping, json_path: str | os.PathLike, markdown_path: str | os.PathLike | None = None
 ) -> None:
-    """Write summary.json (sorted keys, no NaN) and optionally its markdown rendering, atomically."""
-    write_json(json_path, summary)
+    """Write summary.json (sorted keys, no NaN) and optionally its markdown rendering, atomically: the headline
+    (:mod:`systlab.studies.headline`: widths ± SE, paired ratios to oracle and baseline) first, the full table below."""
+    write_json(json_path, {**summary, "headline": headline_payload(summary)})
     if markdown_path is not None:
+        text = ("## Headline (mean ± standard error over replicas; ratios paired replica by replica)\n\n"
+                + headline_table(summary) + "\n## Every figure of merit (mean ± std over replicas)\n\n"
+                + markdown_table(summary))  # fmt: skip
         with atomic_path(markdown_path) as tmp:
-            tmp.write_text(markdown_table(summary))
+            tmp.write_text(text)
 
 
 def inference_record(
@@ -296,12 +303,14 @@ def summary_from_files(
     limit_paths: Sequence[str | os.PathLike] = (),
     significance_paths: Sequence[str | os.PathLike] = (),
     toy_truth: str | None = None,
+    template_paths: Sequence[str | os.PathLike] = (),
 ) -> dict:
     """The summary payload from the workflow's files, laid out as results/models/<model>/metrics.json,
-    results/fits/<model>/<replica>/<dataset>.json, results/toys/<model>/<replica>.json and
-    results/inference/<model>/<replica>/{limit,significance}.json. A missing or incomplete file raises
-    ValueError naming it; the Wilks-check note (:func:`wilks_note`) is added to the notes. ``toy_truth``:
-    see :func:`record_from_results`."""
+    results/fits/<model>/<replica>/<dataset>.json, results/toys/<model>/<replica>.json,
+    results/inference/<model>/<replica>/{limit,significance}.json and results/templates/<model>/<replica>.json
+    (whose worst N_eff/expected per split becomes ``mc_closure.<split>``, :mod:`systlab.templates.mc_statistics`).
+    A missing or incomplete file raises ValueError naming it; the Wilks-check note (:func:`wilks_note`) is added
+    to the notes. ``toy_truth``: see :func:`record_from_results`."""
     fits: dict[tuple[str, str], dict[str, Any]] = {}
     for path in map(Path, fit_paths):
         fits.setdefault((path.parent.parent.name, path.parent.name), {})[path.stem] = read_input(path)
@@ -312,6 +321,8 @@ def summary_from_files(
 
     limits = by_replica(limit_paths, ["expected.0", "expected.-2", "expected.-1", "expected.+1", "expected.+2"])
     significances = by_replica(significance_paths, ["z0_expected"])
+    closure = {(Path(p).parent.name, Path(p).stem): worst_by_split(mc_statistics(read_templates(p)))
+               for p in template_paths}  # fmt: skip
     records: dict[str, dict[str, Any]] = {}
     for path in map(Path, metrics_paths):
         model = path.parent.name
@@ -321,6 +332,8 @@ def summary_from_files(
                 entry, fits.get(key, {}), truths, toys.get(key, {}), limits.get(key), significances.get(key),
                 toy_truth,
             )
+            if key in closure:
+                records[model][replica]["mc_closure"] = closure[key]
     summary = build_summary(records, notes)
     note = wilks_note(summary)
     if note:
