@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from systlab.config import ShapeNP
+from systlab.events import SPLITS
 from systlab.methods import METHODS
 from systlab.methods.aware import ALPHA
 from systlab.methods.common import load_classifier, training_batches
@@ -257,3 +258,22 @@ def test_pivot_disco_and_grl_scores_depend_less_on_tes_than_baseline(events, aug
     js = {name: background_js(t.onnx_path, events, tmp_path) for name, t in
           (("baseline", base), ("disco", disco), ("pivot", pivot), ("grl", grl))}  # fmt: skip
     assert all(js[m] < 0.7 * js["baseline"] for m in ("disco", "pivot", "grl")), js
+
+
+def test_a_replica_bootstraps_the_same_events_for_every_method(events):
+    """Replica i of baseline, augmented and an oracle sees each event with the same Poisson count (its own stream,
+    apart from the NP draws): the paired width ratios of the summary compare trainings on the same bootstrap."""
+
+    def counts(method, tes_point=None):
+        plain = tables_for(events, method, tes_point=tes_point)["ztautau"]
+        boot = tables_for(events, method, resample=True, tes_point=tes_point)["ztautau"]
+        train = plain[plain["split"] == SPLITS["train"]].set_index("event_id")["weight"]
+        drawn = boot[boot["split"] == SPLITS["train"]].groupby("event_id")["weight"].first()
+        return (drawn / train.reindex(drawn.index)).round(9)
+
+    base, aug, oracle = counts("baseline"), counts("augmented"), counts("oracle", 1.0)
+    shared = base.index.intersection(aug.index).intersection(oracle.index)
+    assert len(shared) > 1000 and set(np.unique(base)) <= set(range(10))
+    assert (base[shared] == aug[shared]).all() and (base[shared] == oracle[shared]).all()
+    other = tables_for(events, "baseline", seed=6, resample=True)["ztautau"]  # another replica: other counts
+    assert len(other) != len(tables_for(events, "baseline", resample=True)["ztautau"])

@@ -116,9 +116,19 @@ def surviving_rows(events: ak.Array, table: pd.DataFrame) -> np.ndarray:
     return row
 
 
-def bootstrap(table: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """Poisson(1) weights on the train-split rows (validation untouched); rows drawn zero times are dropped."""
-    counts = np.where(table["split"].to_numpy() == SPLITS["train"], rng.poisson(1.0, len(table)), 1)
+#: Entropy word of the bootstrap's own random stream (apart from the NP draws, so every method gets the same counts).
+BOOTSTRAP_STREAM = 0xB007
+
+
+def bootstrap_counts(n_events: int, seed: int, process: str) -> np.ndarray:
+    """One Poisson(1) count per event of ``process`` for the replica seeded ``seed``: the same for every method, so
+    replica i of two methods trains on the same bootstrap of the same events (their width ratio is paired)."""
+    return np.random.default_rng([process_seed(seed, process), BOOTSTRAP_STREAM]).poisson(1.0, n_events)
+
+
+def bootstrap(table: pd.DataFrame, counts: np.ndarray) -> pd.DataFrame:
+    """The rows' Poisson ``counts`` as weights on the train split (validation untouched); rows drawn 0 times dropped."""
+    counts = np.where(table["split"].to_numpy() == SPLITS["train"], np.asarray(counts), 1)
     out = table.assign(weight=table["weight"].to_numpy() * counts)
     return out[counts > 0].reset_index(drop=True)
 
@@ -164,7 +174,9 @@ def per_process_tables(
         soft = soft_met_draws(len(table), process_seed(soft_seed, process))
         varied = vary_process(table, int(process == signal), rng=rng, soft_draws=soft, split_seed=split_seed,
                               fractions=fractions, **options)  # fmt: skip
-        out[process] = bootstrap(varied, rng) if resample else varied
+        if resample:  # each row takes its event's count (several rows of one event share it)
+            varied = bootstrap(varied, bootstrap_counts(len(table), seed, process)[surviving_rows(table, varied)])
+        out[process] = varied
     return out
 
 
