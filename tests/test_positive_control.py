@@ -13,7 +13,7 @@ import pytest
 import scipy.optimize
 
 from systlab.infer.event_toys import binned_at_points, expected_multiplicities
-from systlab.infer.toys import ONE_SIGMA
+from systlab.infer.toys import ONE_SIGMA, ToyChunk, merge_chunks
 from systlab.papertoys import control
 from systlab.papertoys.settings import ControlSettings, parse_paper_toys
 
@@ -110,6 +110,26 @@ def test_control_payload_counts_coverage_and_ratios_as_defined(samples):
     checks = {c["name"]: c for c in payload["checks"]}
     assert checks["aware_width_vs_oracle_Z2"]["passed"] == (ratio <= control.AWARE_OVER_ORACLE_MAX)
     assert payload["passed"] == all(c["passed"] for c in checks.values()) and len(checks) == 6
+
+
+def chunk(n: int, covering: int) -> ToyChunk:
+    """``n`` toys at μ = 1 whose first ``covering`` intervals contain it (the others lie above it)."""
+    lo = np.where(np.arange(n) < covering, 0.9, 1.05)
+    return ToyChunk(0, n, 1, np.ones(n), lo + 0.1, lo, lo + 0.2, np.ones(n, bool), np.zeros(n, bool),
+                    np.zeros(n, bool), np.ones(n, int), 1.0)  # fmt: skip
+
+
+@pytest.mark.parametrize(("covering", "inside"), [(320, True), (310, False), (366, True), (376, False)])
+def test_coverage_check_is_0_6827_within_3_sigma68_of_the_toys(covering, inside):
+    """500 toys: σ68 = 0.0208, so 320 covering (0.640, −2.05σ68) and 366 (0.732, +2.37σ68) pass, 310 (0.620,
+    −3.02σ68) and 376 (0.752, +3.33σ68) fail."""
+    coverage = merge_chunks([chunk(500, covering)])
+    summary = control.coverage_summary(coverage)
+    assert summary["coverage"] == pytest.approx(covering / 500) and summary["n_used"] == 500
+    assert summary["sigma68"] == pytest.approx(math.sqrt(ONE_SIGMA * (1 - ONE_SIGMA) / 500))
+    assert summary["within_3_sigma68"] is inside
+    (check,) = control.control_checks({}, {"aware": coverage}, 2.0)
+    assert check.passed is inside and check.values["n_toys"] == 500
 
 
 def test_control_settings_reject_a_grid_the_aware_model_was_not_trained_on():
