@@ -329,14 +329,17 @@ def run_control(models: Mapping[str, Sequence[ControlModel]], settings: ControlS
                 per_method[method]["coverage"] = coverage_summary(coverage[method])
         datasets[point_label({NP: true_z})] = {"true_z": true_z, "methods": per_method}
     checks = control_checks(widths_at[toy_z], coverage, toy_z)
-    ratios = {f"{a}/{b}": width_ratio(widths_at[toy_z], a, b) for a, b in (("aware", "oracle"), ("aware", "baseline"))
-              if {a, b} <= set(widths_at[toy_z])}  # fmt: skip
+    limits = {"oracle": AWARE_OVER_ORACLE_MAX, "baseline": AWARE_OVER_BASELINE_MAX}
+    ratios = {f"aware/{b}": {**width_ratio(widths_at[toy_z], "aware", b), "limit": limit}
+              for b, limit in limits.items() if {"aware", b} <= set(widths_at[toy_z])}  # fmt: skip
     toy = get_toy(TOY)
     return {
         "format": FORMAT,
         "toy": TOY,
         "np": NP,
         "prior": {"nominal": toy.primary.nominal, "sigma": toy.primary.sigma},
+        "methods": [m for m in METHODS if any(m in d["methods"] for d in datasets.values())],
+        "true_z": list(settings.true_z),
         "z_grid": list(settings.z_grid),
         "alphas": [float(a) for a in alpha_of(np.asarray(settings.z_grid))],
         "yields": {"signal": settings.signal, "background": settings.background},

@@ -126,7 +126,7 @@ class ControlCurves(NamedTuple):
 
     panels: tuple[ControlPanel, ...]
     toy_z: float
-    ratios: dict[str, float]
+    ratios: dict[str, tuple[float, float]]  # "aware/oracle" -> (ratio of replica-mean widths, the item's limit)
     coverage: dict[str, tuple[float, float, int]]
     yields: tuple[float, float]
 
@@ -139,8 +139,11 @@ def control_curves(payload: Mapping[str, Any]) -> ControlCurves:
     """The figure's arrays from a control.json payload (:func:`systlab.papertoys.control.run_control`)."""
     panels = []
     coverage: dict[str, tuple[float, float, int]] = {}
-    for dataset in payload["datasets"].values():
-        methods = dataset["methods"]
+    order = payload["methods"]  # the payload's method order (its JSON keys are sorted)
+    by_z = {float(d["true_z"]): d for d in payload["datasets"].values()}
+    for true_z in payload["true_z"]:
+        dataset = by_z[float(true_z)]
+        methods = {m: dataset["methods"][m] for m in order if m in dataset["methods"]}
         rows = {m: v["replicas"] for m, v in methods.items()}
         mu = {m: _floats(r[0]["scan"]["mu"]) for m, r in rows.items()}
         q = {m: np.vstack([_floats(x["scan"]["q"]) for x in r]) for m, r in rows.items()}
@@ -152,6 +155,8 @@ def control_curves(payload: Mapping[str, Any]) -> ControlCurves:
             if "coverage" in v:
                 c = v["coverage"]
                 coverage[method] = (float(c["coverage"]), float(c["sigma68"]), int(c["n_used"]))
-    ratios = {name: float(r["ratio"]) for name, r in payload["ratios"].items()}
+    ratios = {name: (float(r["ratio"]), float(r["limit"])) for name, r in payload["ratios"].items()}
+    ratios = dict(sorted(ratios.items(), key=lambda item: item[0] != "aware/oracle"))  # the oracle first
+    coverage = {m: coverage[m] for m in order if m in coverage}
     yields = (float(payload["yields"]["signal"]), float(payload["yields"]["background"]))
     return ControlCurves(tuple(panels), float(payload["toys"]["true_z"]), ratios, coverage, yields)
