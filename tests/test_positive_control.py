@@ -6,18 +6,23 @@ exact baseline (trained at Z = 1) is wider at Z = 2; the toys' coverage is count
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pyhf
 import pytest
 import scipy.optimize
 
+from systlab.config.load import load_config_files
 from systlab.infer.event_toys import binned_at_points, expected_multiplicities
 from systlab.infer.toys import ONE_SIGMA, ToyChunk, merge_chunks
 from systlab.papertoys import control
 from systlab.papertoys.settings import ControlSettings, parse_paper_toys
 
 SEED = 7
+ROOT = Path(__file__).resolve().parents[1]
 #: A small control: Z from 1 to 3 (α 0…4), 40 000 template events per class (40× the background yield).
 SETTINGS = ControlSettings(z_grid=(1.0, 1.5, 2.0, 2.5, 3.0), true_z=(2.0,), template_events=40_000,
                            data_events=40_000, bins=8, toys=8, morph_step=0.0625, mu_range=(0.0, 2.0),
@@ -141,3 +146,20 @@ def test_control_settings_reject_a_grid_the_aware_model_was_not_trained_on():
         parse_paper_toys(raw)
     settings = parse_paper_toys({"paper_toys": {"control": {"toys": 600, "z_grid": [2, 0, 1]}}}).control
     assert settings.toys == 600 and settings.z_grid == (0.0, 1.0, 2.0)
+
+
+def test_control_rules_dry_run(tmp_path):
+    """The default config runs the control on the four rotating models of every replica; the tiny config leaves it
+    out (no augmented model there: CI time)."""
+    for name in ("Snakefile", "workflow", "config", "resources"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    targets = ["results/paper_toys/rotating/control.json", "results/figures/toy_positive_control.pdf"]
+    run = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", *targets], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    for rule in ("paper_toy_control", "figure_toy_positive_control"):
+        assert f"rule {rule}:" in run.stdout or f"\n{rule} " in run.stdout, rule
+    for model in ("baseline", "augmented", "aware", "oracle_Z2"):
+        assert f"results/paper_toys/rotating/{model}/r2/model.onnx" in run.stdout, model
+    tiny = load_config_files(ROOT / "config" / "config.yaml", ROOT / "config" / "tiny.yaml").paper_toys
+    assert "augmented" not in tiny.toys["rotating"]  # common.smk's paper_toy_control() needs all four
