@@ -191,7 +191,20 @@ def paper_toy_figures():
     return [f"results/figures/{name}.{ext}" for name in figures for ext in ("pdf", "png")]
 
 
-PAPER_TOY_RESULTS = [f"results/paper_toys/{toy}/checks.json" for toy in PAPER_TOYS.toys] + paper_toy_figures()
+# the positive control (rotating Gaussians through the grid likelihood) needs these four models of the rotating toy
+CONTROL_METHODS = ("baseline", "augmented", "aware", "oracle")
+
+
+def paper_toy_control():
+    """control.json and its figure, when the config trains the control's models and leaves it enabled."""
+    if not PAPER_TOYS.control.enabled or not set(CONTROL_METHODS) <= set(PAPER_TOYS.toys.get("rotating", ())):
+        return []
+    return ["results/paper_toys/rotating/control.json", "results/figures/toy_positive_control.pdf",
+            "results/figures/toy_positive_control.png"]  # fmt: skip
+
+
+PAPER_TOY_RESULTS = [f"results/paper_toys/{toy}/checks.json" for toy in PAPER_TOYS.toys] + paper_toy_figures() \
+    + paper_toy_control()  # fmt: skip
 THEORY_FIGURES = [
     "results/figures/theory_pulls.pdf",
     "results/figures/theory_per_particle.pdf",

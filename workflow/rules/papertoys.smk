@@ -90,3 +90,31 @@ rule figure_toy_pivot_outputs:
         ENV
     script:
         "../scripts/paper_toy_figures.py"
+
+
+rule paper_toy_control:
+    input:
+        paper_toy_models("rotating", CONTROL_METHODS),
+    output:
+        "results/paper_toys/rotating/control.json",
+    log:
+        f"{PAPER_TOY_LOG}/control.log",
+    conda:
+        ENV
+    script:
+        "../scripts/paper_toy_control.py"
+
+
+rule figure_toy_positive_control:
+    input:
+        "results/paper_toys/rotating/control.json",
+    output:
+        pdf="results/figures/toy_positive_control.pdf",
+        png=report("results/figures/toy_positive_control.png", caption="../report/toy_positive_control.rst",
+                   category="Paper toys"),
+    log:
+        f"{PAPER_TOY_LOG}/figures/toy_positive_control.log",
+    conda:
+        ENV
+    script:
+        "../scripts/figure_toy_positive_control.py"

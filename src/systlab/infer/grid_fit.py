@@ -121,8 +121,10 @@ def grid_fit_payload(result: FitResult, profile: GridProfile, np_name: str) -> d
         extras.pop(key)
     extras["np"] = np_name
     extras["alpha_units"] = "sigma"
-    extras["nll_min_meaning"] = ("half the global minimum over alpha of -2lnL(mu, alpha) with alpha's prior, "
-                                 "saturated data and constraint terms removed")
+    extras["nll_min_meaning"] = (
+        "half the global minimum over alpha of -2lnL(mu, alpha) with alpha's prior, "
+        "saturated data and constraint terms removed"
+    )
     payload["grid"] = extras
     return payload
 
@@ -163,8 +165,11 @@ TOY_INTERPOLATION = "quadratic"
 
 def run_grid_toys(grid_ws: GridWorkspaces, events: TruthEvents, mu_true: float, start: int, stop: int, seed: int,
                   mu_range: tuple[float, float], interpolation: str = TOY_INTERPOLATION, progress_every: int = 10,
-                  morph: Morph | None = None, bootstrap: bool = False) -> ToyChunk:  # fmt: skip
+                  morph: Morph | None = None, bootstrap: bool = False, alpha0: float = 0.0) -> ToyChunk:  # fmt: skip
     """Toys ``start`` … ``stop``−1 through the grid: event-level Poisson data, aux fluctuated, fast interval.
+
+    ``alpha0`` (σ units) centres the grid NP's auxiliary datum: 0 the nominal, the true α for the frequentist toys
+    of a truth off nominal (as ``aux_centre`` of :func:`systlab.infer.toys.run_toys`).
 
     Toy i draws its multiplicities from ``default_rng([seed, i])`` (chunking does not change a toy).
     ``bootstrap`` first reweights every event by Poisson(1) (:func:`bootstrapped_multiplicities`): toys from
@@ -175,7 +180,7 @@ def run_grid_toys(grid_ws: GridWorkspaces, events: TruthEvents, mu_true: float, 
     """
     expected = expected_multiplicities(events, mu_true)
     asimov = binned_at_points(events, expected, grid_ws.edges)
-    grid = GridLikelihood(grid_ws.specs, asimov, grid_ws.alphas, 0.0, 1.0, mu_range, morph=morph)
+    grid = GridLikelihood(grid_ws.specs, asimov, grid_ws.alphas, alpha0, 1.0, mu_range, morph=morph)
     warm = [m.pars for m in grid.mles]
     centre = [grid.centre]  # toys fit one MLE, at the prior's centre; the rest warm-start
     n = stop - start

@@ -2,7 +2,8 @@
 
 Between grid points −2lnL is interpolated (:func:`minimise_over_alpha`: cubic spline, or a parabola through
 the lowest point and its neighbours, kept inside one cell of the morph); :func:`alpha_profile` gives μ ↦
-(min over α, α̂), fitting only the points a downhill walk visits with the parabola (:func:`local_quadratic`).
+(min over α, α̂), fitting only the points a downhill walk visits with the parabola (:func:`local_quadratic`), or
+("quadratic_global") every point before the same parabola, for α landscapes with more than one minimum.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from systlab.likelihood.binned import Minimum
 if TYPE_CHECKING:
     from systlab.likelihood.grid import GridLikelihood
 
-INTERPOLATIONS = ("cubic", "quadratic")
+#: "quadratic_global" is "quadratic" with every grid point fitted at each μ instead of a downhill walk's: the walk
+#: stops in the first local minimum (on the rotating Gaussians' mirror-symmetric landscape the deeper one was missed).
+INTERPOLATIONS = ("cubic", "quadratic", "quadratic_global")
 #: Points of the dense α grid on which the interpolated −2lnL is first minimised.
 ALPHA_DENSE = 401
 
@@ -46,6 +49,8 @@ def minimise_over_alpha(alphas: np.ndarray, values: np.ndarray, interpolation: s
     per cell) the "quadratic" parabola joins points of the lowest point's cell only: across a cell boundary
     −2lnL jumps where the observable changes, and a parabola over the jump would invent a minimum.
     """
+    if interpolation == "quadratic_global":  # the same parabola; the difference is which points were fitted
+        interpolation = "quadratic"
     alphas, values = np.asarray(alphas, dtype=float), np.asarray(values, dtype=float)
     defined = np.isfinite(values)
     if defined.sum() < 3:
@@ -159,8 +164,8 @@ def alpha_profile(grid: GridLikelihood, interpolation: str) -> Callable[[float],
     """μ ↦ (−2lnL profiled over α and every NP, α̂) of the grid's current data.
 
     "quadratic" fits only the grid points a downhill walk in α visits (:func:`local_quadratic`), starting
-    from the last μ's lowest point; "cubic" fits every point. Without a batch hook (one dataset) the points a μ
-    needs are fitted at once first (:meth:`GridLikelihood.prefill`).
+    from the last μ's lowest point; "cubic" and "quadratic_global" fit every point. Without a batch hook (one
+    dataset) the points a μ needs are fitted at once first (:meth:`GridLikelihood.prefill`).
     """
     if interpolation == "quadratic":  # the parabola needs the lowest point and its neighbours only
         nearest = [best_grid_point(grid)]

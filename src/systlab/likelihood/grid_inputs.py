@@ -212,7 +212,13 @@ def point_workspace(templates: Templates, cfg: Config, np_name: str, alpha: floa
     """The full pyhf workspace at grid point ``alpha``: every NP as for a fixed classifier, ``np_name`` as the
     histosys of :func:`point_templates` with its auxiliary datum at −α (prior N(0, 1) on α = α_k + θ)."""
     shape_nps = {**other_shape_nps(cfg, np_name), np_name: False}
-    spec = build_workspace(templates, **{**workspace_settings(cfg), "shape_nps": shape_nps})
+    return grid_point_workspace(templates, {**workspace_settings(cfg), "shape_nps": shape_nps}, np_name, alpha)
+
+
+def grid_point_workspace(templates: Templates, settings: Mapping, np_name: str, alpha: float) -> dict:
+    """:func:`point_workspace` from :func:`build_workspace`'s keyword ``settings`` (their ``shape_nps`` holding
+    ``np_name``) instead of a config: the same grid point for a problem that is not the configured analysis."""
+    spec = build_workspace(templates, **settings)
     for measurement in spec["measurements"]:
         measurement["config"]["parameters"].append({"name": np_name, "auxdata": [-float(alpha)]})
     return spec

@@ -47,10 +47,12 @@ def sample_modifiers(
     is_signal: bool,
     shape_nps: Mapping[str, bool],
     norm_nps: Mapping[str, tuple[Sequence[str], float]],
+    lumi: bool = True,
 ) -> list[dict]:
     """The modifiers of one sample, in a fixed order (μ, lumi, normsys, histosys, staterror)."""
     mods = [{"name": POI, "type": "normfactor", "data": None}] if is_signal else []
-    mods.append({"name": LUMI, "type": "lumi", "data": None})
+    if lumi:
+        mods.append({"name": LUMI, "type": "lumi", "data": None})
     for name in sorted(norm_nps):
         processes, sigma = norm_nps[name]
         if process in processes:
@@ -75,7 +77,7 @@ def check_inputs(
     backgrounds: Sequence[str],
     shape_nps: Mapping[str, bool],
     norm_nps: Mapping[str, tuple[Sequence[str], float]],
-    lumi_sigma: float,
+    lumi_sigma: float | None,
 ) -> None:
     """Raise WorkspaceError on name clashes, unknown processes, bad widths or a background bin <= 0."""
     samples = [signal, *backgrounds]
@@ -90,7 +92,7 @@ def check_inputs(
             raise WorkspaceError(f"normalisation NP {name!r} acts on unknown processes {sorted(unknown)}")
         if not 0.0 < sigma < 1.0:
             raise WorkspaceError(f"normalisation NP {name!r}: sigma {sigma} not in (0, 1)")
-    if not 0.0 < lumi_sigma < 1.0:
+    if lumi_sigma is not None and not 0.0 < lumi_sigma < 1.0:
         raise WorkspaceError(f"lumi_sigma {lumi_sigma} not in (0, 1)")
     h = templates.splits["template"]
     shifts = {n: (1,) if one_sided else (1, -1) for n, one_sided in shape_nps.items()}
@@ -103,8 +105,7 @@ def check_inputs(
     if bad.size:
         b, edges = int(bad[0]), templates.edges
         raise WorkspaceError(
-            f"nominal background total is {total[b]:g} (<= 0) "
-            f"in score bin {b} [{edges[b]:g}, {edges[b + 1]:g})"
+            f"nominal background total is {total[b]:g} (<= 0) in score bin {b} [{edges[b]:g}, {edges[b + 1]:g})"
         )
 
 
@@ -114,31 +115,36 @@ def build_workspace(
     backgrounds: Sequence[str],
     shape_nps: Mapping[str, bool],
     norm_nps: Mapping[str, tuple[Sequence[str], float]],
-    lumi_sigma: float,
+    lumi_sigma: float | None,
 ) -> dict:
-    """The pyhf workspace spec (validated) of one channel; observation = Asimov counts at μ = 1."""
+    """The pyhf workspace spec (validated) of one channel; observation = Asimov counts at μ = 1.
+
+    ``lumi_sigma`` None: no luminosity NP (a toy problem whose yields are exact, as the paper toys')."""
     check_inputs(templates, signal, backgrounds, shape_nps, norm_nps, lumi_sigma)
+    with_lumi = lumi_sigma is not None
     samples = [
         {
             "name": process,
             "data": counts(templates, process, NOMINAL).tolist(),
-            "modifiers": sample_modifiers(templates, process, process == signal, shape_nps, norm_nps),
+            "modifiers": sample_modifiers(templates, process, process == signal, shape_nps, norm_nps, with_lumi),
         }
         for process in [signal, *backgrounds]
     ]
     asimov = np.sum([s["data"] for s in samples], axis=0)
-    lumi = {
-        "name": LUMI,
-        "auxdata": [1.0],
-        "sigmas": [lumi_sigma],
-        "bounds": [[max(1e-6, 1.0 - 5.0 * lumi_sigma), 1.0 + 5.0 * lumi_sigma]],
-        "inits": [1.0],
-    }
+    parameters = []
+    if with_lumi:
+        parameters.append({
+            "name": LUMI,
+            "auxdata": [1.0],
+            "sigmas": [lumi_sigma],
+            "bounds": [[max(1e-6, 1.0 - 5.0 * lumi_sigma), 1.0 + 5.0 * lumi_sigma]],
+            "inits": [1.0],
+        })  # fmt: skip
     spec = {
         "version": "1.0.0",
         "channels": [{"name": CHANNEL, "samples": samples}],
         "observations": [{"name": CHANNEL, "data": asimov.tolist()}],
-        "measurements": [{"name": MEASUREMENT, "config": {"poi": POI, "parameters": [lumi]}}],
+        "measurements": [{"name": MEASUREMENT, "config": {"poi": POI, "parameters": parameters}}],
     }
     validate_workspace(spec)
     return spec

@@ -1,12 +1,13 @@
-"""The arrays the paper-toy figures draw: decision maps, learned-vs-analytic ratio profiles, pivot output histograms.
+"""The arrays the paper-toy figures draw: decision maps, learned-vs-analytic ratio profiles, pivot output histograms,
+the positive control's profile curves.
 
 Computed here from the exported models so that ``systlab.visualize.paper_toys`` only draws.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -106,3 +107,56 @@ def pivot_output_histograms(models: Models, n: int, seed: int, z_values: Sequenc
     low, high = min(z_values), max(z_values)
     js = {m: np.array([js_divergence(a, b) for a, b in zip(d[low], d[high], strict=True)]) for m, d in density.items()}
     return OutputHistograms(edges, density, js)
+
+
+class ControlPanel(NamedTuple):
+    """The control's methods on the Asimov data at one true Z: per method the model name, the scan μ and
+    −2ΔlnL per replica (replicas, points), the 68% interval ends (replicas, 2) and μ̂ (replicas,)."""
+
+    true_z: float
+    models: dict[str, str]
+    mu: dict[str, np.ndarray]
+    q: dict[str, np.ndarray]
+    intervals: dict[str, np.ndarray]
+    mu_hat: dict[str, np.ndarray]
+
+
+class ControlCurves(NamedTuple):
+    """Panels per true Z, the width ratios and the toys' coverage (value, σ68, toys) at the toys' true Z."""
+
+    panels: tuple[ControlPanel, ...]
+    toy_z: float
+    ratios: dict[str, tuple[float, float]]  # "aware/oracle" -> (ratio of replica-mean widths, the item's limit)
+    coverage: dict[str, tuple[float, float, int]]
+    yields: tuple[float, float]
+
+
+def _floats(values: Sequence[Any]) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
+def control_curves(payload: Mapping[str, Any]) -> ControlCurves:
+    """The figure's arrays from a control.json payload (:func:`systlab.papertoys.control.run_control`)."""
+    panels = []
+    coverage: dict[str, tuple[float, float, int]] = {}
+    order = payload["methods"]  # the payload's method order (its JSON keys are sorted)
+    by_z = {float(d["true_z"]): d for d in payload["datasets"].values()}
+    for true_z in payload["true_z"]:
+        dataset = by_z[float(true_z)]
+        methods = {m: dataset["methods"][m] for m in order if m in dataset["methods"]}
+        rows = {m: v["replicas"] for m, v in methods.items()}
+        mu = {m: _floats(r[0]["scan"]["mu"]) for m, r in rows.items()}
+        q = {m: np.vstack([_floats(x["scan"]["q"]) for x in r]) for m, r in rows.items()}
+        intervals = {m: np.array([_floats(x["interval_68"]) for x in r]) for m, r in rows.items()}
+        mu_hat = {m: _floats([x["mu_hat"] for x in r]) for m, r in rows.items()}
+        models = {m: v["model"] for m, v in methods.items()}
+        panels.append(ControlPanel(float(dataset["true_z"]), models, mu, q, intervals, mu_hat))
+        for method, v in methods.items():
+            if "coverage" in v:
+                c = v["coverage"]
+                coverage[method] = (float(c["coverage"]), float(c["sigma68"]), int(c["n_used"]))
+    ratios = {name: (float(r["ratio"]), float(r["limit"])) for name, r in payload["ratios"].items()}
+    ratios = dict(sorted(ratios.items(), key=lambda item: item[0] != "aware/oracle"))  # the oracle first
+    coverage = {m: coverage[m] for m in order if m in coverage}
+    yields = (float(payload["yields"]["signal"]), float(payload["yields"]["background"]))
+    return ControlCurves(tuple(panels), float(payload["toys"]["true_z"]), ratios, coverage, yields)

@@ -15,6 +15,24 @@ ORACLE = re.compile(r"^oracle_(?P<nuisance>[A-Za-z]+)(?P<point>-?[0-9.]+)$")
 
 
 @dataclass(frozen=True)
+class ControlSettings:
+    """The positive control on the rotating toy (:mod:`systlab.papertoys.control`): grid, yields, samples, toys."""
+
+    enabled: bool = True
+    z_grid: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
+    true_z: tuple[float, ...] = (2.0, 1.0)  # Asimov datasets; the first is the toys' truth
+    signal: float = 100.0  # expected events at mu = 1
+    background: float = 1000.0
+    template_events: int = 200_000  # per class and grid point
+    data_events: int = 200_000  # per class, the independent sample the datasets come from
+    bins: int = 10
+    toys: int = 500
+    morph_step: float = 0.0625  # sigma units of Z
+    mu_range: tuple[float, float] = (0.0, 2.0)
+    scan_points: int = 81
+
+
+@dataclass(frozen=True)
 class PaperToySettings:
     """Which toys run which methods, sample sizes, replicas and the training settings shared by all toy models."""
 
@@ -27,6 +45,7 @@ class PaperToySettings:
     pivot: PivotSettings = PivotSettings(lam=50.0)
     disco_lambda: float = 3.0
     oracle_points: tuple[float, ...] = (2.0,)
+    control: ControlSettings = ControlSettings()
 
     @property
     def enabled(self) -> bool:
@@ -111,8 +130,43 @@ def parse_paper_toys(config: Mapping[str, Any]) -> PaperToySettings:
         pivot=pivot,
         disco_lambda=float((raw.get("disco") or {}).get("lambda", base.disco_lambda)),
         oracle_points=tuple(float(x) for x in raw.get("oracle_points", base.oracle_points)),
+        control=parse_control(raw.get("control") or {}),
     )
     for key in ("events", "test_events", "replicas"):
         if getattr(settings, key) < 1:
             raise ValueError(f"config: field 'paper_toys.{key}': must be >= 1")
     return settings
+
+
+def parse_control(raw: Mapping[str, Any]) -> ControlSettings:
+    """``paper_toys.control`` typed; ValueError naming the field if the grid cannot carry the truths."""
+    base = ControlSettings()
+    grid = tuple(sorted(float(z) for z in raw.get("z_grid", base.z_grid)))
+    control = ControlSettings(
+        enabled=bool(raw.get("enabled", base.enabled)),
+        z_grid=grid,
+        true_z=tuple(float(z) for z in raw.get("true_z", base.true_z)),
+        signal=float(raw.get("signal", base.signal)),
+        background=float(raw.get("background", base.background)),
+        template_events=int(raw.get("template_events", base.template_events)),
+        data_events=int(raw.get("data_events", base.data_events)),
+        bins=int(raw.get("bins", base.bins)),
+        toys=int(raw.get("toys", base.toys)),
+        morph_step=float(raw.get("morph_step", base.morph_step)),
+        mu_range=tuple(float(m) for m in raw.get("mu_range", base.mu_range)),  # type: ignore[arg-type]
+        scan_points=int(raw.get("scan_points", base.scan_points)),
+    )
+    if len(grid) < 3 or len(set(grid)) != len(grid):
+        raise ValueError(f"config: field 'paper_toys.control.z_grid': >= 3 distinct values needed, got {list(grid)}")
+    z = get_toy("rotating").primary
+    outside = [t for t in (*grid, *control.true_z) if not z.low <= t <= z.high]
+    if outside:
+        raise ValueError(f"config: field 'paper_toys.control': Z {outside} outside the aware training range "
+                         f"[{z.low:g}, {z.high:g}]")  # fmt: skip
+    off_grid = [t for t in control.true_z if not grid[0] <= t <= grid[-1]]
+    if off_grid:
+        raise ValueError(f"config: field 'paper_toys.control.true_z': {off_grid} outside z_grid "
+                         f"[{grid[0]:g}, {grid[-1]:g}]")  # fmt: skip
+    if not control.mu_range[0] < 1.0 < control.mu_range[1]:
+        raise ValueError(f"config: field 'paper_toys.control.mu_range': {list(control.mu_range)} must contain 1")
+    return control
