@@ -18,6 +18,7 @@ import scipy.optimize
 from systlab.config.load import load_config_files
 from systlab.infer.event_toys import binned_at_points, expected_multiplicities
 from systlab.infer.toys import ONE_SIGMA, ToyChunk, merge_chunks
+from systlab.likelihood.grid import one_sided_morph
 from systlab.papertoys import control
 from systlab.papertoys.settings import ControlSettings, parse_paper_toys
 
@@ -65,13 +66,15 @@ def direct_interval(spec: dict, observed: np.ndarray) -> tuple[float, float]:
 
 def test_grid_profile_of_a_fixed_classifier_is_the_direct_pyhf_fit_of_its_cell(samples, data):
     """The exact baseline at true Z = 2: its grid profile ends in the cell of α = 2 (Z = 2), whose workspace
-    carries Z as a histosys to the neighbouring samples; pyhf fitting that workspace alone gives the interval."""
+    carries Z as a histosys to the neighbouring samples; pyhf fitting that workspace alone (made linear towards the
+    side of the cell the fit lands in, as the grid's morph is) gives the interval."""
     model = control.analytic_model("baseline", 1.0)
     grid, events, profile = asimov(model, samples, data)
     k = int(np.argmin(np.abs(grid.alphas - profile.alpha_hat)))
     assert grid.alphas[k] == 2.0 and abs(profile.alpha_hat - 2.0) < 0.5  # inside the cell: one workspace decides
     observed = binned_at_points(events, expected_multiplicities(events, 1.0), grid.edges)[k]
-    lo, hi = direct_interval(grid.specs[k], observed)
+    side = 1 if profile.alpha_hat >= grid.alphas[k] else -1  # the grid moves Z linearly towards that neighbour
+    lo, hi = direct_interval(one_sided_morph(grid.specs[k], control.NP, side), observed)
     width = hi - lo
     assert profile.converged and not any(profile.interval_open)
     assert profile.interval_68[0] == pytest.approx(lo, abs=0.01 * width)

@@ -20,7 +20,7 @@ notes = {
     "both on the Asimov dataset",
     "mc_closure": "effective MC events per expected event (N_eff/expected = sum w / sum w^2) in the worst bin of "
     "any background's nominal template, per split (template: the model; toy: the held-out expectation); the "
-    "simulation closes where both are >= 10 (figure mc_statistics shows every bin)",
+    "simulation closes where both are >= 10 (the templates_<model> figures show every bin)",
     "wilks": "KS distance and p-value of the model toys' q_mu(mu_true) against chi2_1 (Wilks; held-out toys "
     "where there are no model toys)",
 }

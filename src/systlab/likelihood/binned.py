@@ -17,7 +17,7 @@ import iminuit
 import numpy as np
 import pyhf
 
-from systlab.likelihood.workspace import HISTOSYS_INTERPOLATION, workspace_model
+from systlab.likelihood.workspace import workspace_model
 
 #: MINUIT tolerance (EDM goal 0.002·tol): tight enough for μ̂ to 1e-4 σ on smooth profiles.
 TOLERANCE = 0.01
@@ -80,14 +80,13 @@ class Likelihood:
     """
 
     def __init__(self, workspace_spec: dict, observed_counts: Sequence[float] | None = None,
-                 mu_range: tuple[float, float] | None = None,
-                 histosys: str = HISTOSYS_INTERPOLATION) -> None:  # fmt: skip
+                 mu_range: tuple[float, float] | None = None) -> None:  # fmt: skip
         pyhf.set_backend("numpy")
-        self.spec, self.histosys = workspace_spec, histosys
-        self.model = workspace_model(workspace_spec, histosys=histosys)
+        self.spec = workspace_spec
+        self.model = workspace_model(workspace_spec)
         n = self.model.config.npars
-        self.batch = workspace_model(workspace_spec, histosys=histosys, batch_size=n * n + n + 1)
-        self.batch_grad = workspace_model(workspace_spec, histosys=histosys, batch_size=2 * n + 1)
+        self.batch = workspace_model(workspace_spec, batch_size=n * n + n + 1)
+        self.batch_grad = workspace_model(workspace_spec, batch_size=2 * n + 1)
         self.poi = self.model.config.poi_index
         self.npars = n
         self.bounds = np.array([tuple(map(float, b)) for b in self.model.config.suggested_bounds()])

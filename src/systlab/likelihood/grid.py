@@ -68,8 +68,9 @@ class Morph(NamedTuple):
 
     Every point's workspace carries the NP as a histosys whose ±1 templates extend, per unit α, the
     neighbouring grid points' samples scored with the point's own f(x; α_k)
-    (:func:`systlab.likelihood.grid_inputs.unit_shifts`), and an auxiliary datum α0 − α_k: pyhf's piecewise-linear
-    interpolation then moves the templates continuously in α with the observable held fixed. The NP is pinned on a
+    (:func:`systlab.likelihood.grid_inputs.unit_shifts`), and an auxiliary datum α0 − α_k; each side of the point is
+    its own model with that side's pair made symmetric (:func:`one_sided_morph`), so pyhf moves the templates linearly
+    and continuously in α with the observable held fixed. The NP is pinned on a
     fine grid of ``step`` inside each point's cell (half-way to its neighbours), so −2lnL varies smoothly in α
     except where the observable changes at a cell boundary. The end points' cells reach on to ±``reach``,
     extrapolating the last simulated segment linearly, as the histosys fit does beyond ±1σ: α is not truncated at
@@ -388,7 +389,8 @@ class GridLikelihood:
 
 
 def histosys_yields(nominal: np.ndarray, hi: np.ndarray, lo: np.ndarray, alpha: float) -> np.ndarray:
-    """pyhf's default histosys interpolation (code 0, piecewise linear) at ``alpha``."""
+    """pyhf's piecewise-linear histosys interpolation (code 0) at ``alpha`` (its default, code 4p, is the same for a
+    pair symmetric about nominal, as the linear variations this serves)."""
     nominal, hi, lo = (np.asarray(a, dtype=float) for a in (nominal, hi, lo))
     return nominal + alpha * (hi - nominal) if alpha >= 0 else nominal + alpha * (nominal - lo)
 

@@ -162,7 +162,8 @@ def unit_shifts(at_point: np.ndarray, below: tuple[float, np.ndarray] | None,
     """(+1, −1) histosys templates of a grid point: its neighbours' templates, given as (Δα, counts), brought
     to Δα = ±1 along the straight line from the point's own counts; a missing neighbour mirrors the other.
 
-    pyhf's piecewise-linear histosys at θ then reproduces the neighbour at θ = Δα: the morph is the linear
+    pyhf's histosys, made symmetric towards one side (:func:`systlab.likelihood.grid.one_sided_morph`), then
+    reproduces the neighbour at θ = Δα: the morph is the linear
     interpolation between simulated grid points, never an extrapolation inside a cell.
     """
     if below is None and above is None:

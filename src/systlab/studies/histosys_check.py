@@ -20,10 +20,9 @@ import numpy as np
 
 from systlab.atomic import write_json
 from systlab.config import Config
-from systlab.infer.fit import asimov_counts, json_float, profile_interval
+from systlab.infer.fit import asimov_counts, json_float
 from systlab.infer.grid_profile import GridProfile, grid_profile
 from systlab.infer.toys import toy_expectation
-from systlab.likelihood.binned import Likelihood
 from systlab.likelihood.grid_inputs import (
     GridPoint,
     grid_morph,
@@ -50,9 +49,6 @@ class DatasetCheck(NamedTuple):
     grid_alpha: float
     half_grid_width: float  # the grid profile from every second point: the spacing effect
     converged: bool
-    #: the histosys workspace refitted with piecewise-linear interpolation (pyhf code 0), the grid's own between its
-    #: points: with the same interpolation the two constructions are one model (NaN where not refitted)
-    linear_interval: tuple[float, float] = (float("nan"), float("nan"))
 
 
 def fixed_point_templates(templates: Templates, point: GridPoint, shape_nps: Mapping[str, bool], np_name: str,
@@ -85,12 +81,10 @@ def dataset_counts(cfg: Config, templates: Templates, workspace_spec: dict, data
 
 def check_dataset(
     cfg: Config, alphas: np.ndarray, specs: Sequence[dict], observed: np.ndarray, histosys_fit: Mapping, np_name: str,
-    interpolation: str, workspace_spec: dict | None = None,
+    interpolation: str,
 ) -> tuple[DatasetCheck, GridProfile]:  # fmt: skip
     """Profile the grid on ``observed`` (the NP morphed between grid points as configured, ``fit.grid_morph_step``)
-    and set it beside the histosys fit's payload of the same dataset; given the histosys ``workspace_spec``, also
-    beside its refit with piecewise-linear interpolation (pyhf's default code 4p bends inside ±1σ, the grid does not:
-    the two references separate the construction from the interpolation)."""
+    and set it beside the histosys fit's payload of the same dataset."""
     morph = grid_morph(cfg, np_name, shared_observable=True)  # one classifier: the same observable at every point
     profile = grid_profile(specs, [observed] * len(specs), alphas, 0.0, 1.0, cfg.mu_range, cfg.scan_points,
                            interpolation, half_grid=True, morph=morph)  # fmt: skip
@@ -107,15 +101,11 @@ def check_dataset(
         half_grid_width=float("nan") if half is None else half.interval_68[1] - half.interval_68[0],
         converged=bool(profile.converged and histosys_fit.get("converged", True)),
     )
-    if workspace_spec is not None:
-        linear = profile_interval(Likelihood(workspace_spec, observed, cfg.mu_range, histosys="code0"))
-        check = check._replace(linear_interval=linear.interval_68, converged=check.converged and linear.converged)
     return check, profile
 
 
 def check_payload(checks: Sequence[DatasetCheck], np_name: str, alphas: np.ndarray, interpolation: str) -> dict:
-    """JSON-ready comparison: per dataset both fits, Δμ̂ (grid − histosys), the width ratio grid/histosys and
-    grid/(histosys with linear interpolation)."""
+    """JSON-ready comparison: per dataset both fits, Δμ̂ (grid − histosys) and the width ratio grid/histosys."""
     rows = {}
     for c in checks:
         width_h = c.histosys_interval[1] - c.histosys_interval[0]
@@ -125,9 +115,6 @@ def check_payload(checks: Sequence[DatasetCheck], np_name: str, alphas: np.ndarr
         row["grid_interval"] = [json_float(v) for v in c.grid_interval]
         row["delta_mu_hat"] = json_float(c.grid_mu_hat - c.histosys_mu_hat)
         row["width_ratio"] = json_float(width_g / width_h if width_h > 0 else float("nan"))
-        row["linear_interval"] = [json_float(v) for v in c.linear_interval]
-        width_l = c.linear_interval[1] - c.linear_interval[0]
-        row["width_ratio_linear"] = json_float(width_g / width_l if width_l > 0 else float("nan"))
         rows[c.dataset] = row
     return {"format": FORMAT, "np": np_name, "alphas": [float(a) for a in alphas], "interpolation": interpolation,
             "datasets": rows}  # fmt: skip
