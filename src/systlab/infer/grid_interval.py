@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from systlab.infer.crossing import Q_TOL, CrossingSearch
-from systlab.likelihood.grid import GridLikelihood
+from systlab.likelihood.grid import CONVERGENCE_MARGIN, GridLikelihood
 from systlab.likelihood.grid_alpha import alpha_profile, best_grid_mle
 from systlab.likelihood.profile import parabolic_minimum
 
@@ -80,7 +80,8 @@ def grid_interval(grid: GridLikelihood, interpolation: str = "cubic", mu: float 
         grid.notes.append(f"profile minimum moved from mu {mu_hat:.4g} to near {lowest:.4g} (attempt {attempt + 2})")
     alpha_hat = profile(mu_hat)[1]
     q_mu = float("nan") if mu is None or not lo_mu <= mu <= hi_mu else max(q(float(mu)), 0.0)
-    converged = bool(grid.converged_between(lo - 1e-6, hi + 1e-6) and ok_lo and ok_hi and np.isfinite(minimum))
+    settled = grid.converged_between(lo - 1e-6, hi + 1e-6, ceiling=minimum + CONVERGENCE_MARGIN)
+    converged = bool(settled and ok_lo and ok_hi and np.isfinite(minimum))
     n_fits = sum(m is not None for m in grid.mles) + sum(len(c) for c in grid.cache)
     return GridInterval(
         mu_hat, float(alpha_hat), (lo, hi), (open_lo, open_hi), converged, n_fits, float(q_mu), float(minimum)

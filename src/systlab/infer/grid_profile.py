@@ -17,7 +17,7 @@ import scipy.optimize
 from systlab.atomic import write_json
 from systlab.infer.fit import Q_STOP, bracket_side, json_float, refine_crossing
 from systlab.infer.fit import pulls as np_pulls
-from systlab.likelihood.grid import GridLikelihood, Morph
+from systlab.likelihood.grid import CONVERGENCE_MARGIN, GridLikelihood, Morph
 from systlab.likelihood.grid_alpha import INTERPOLATIONS, alpha_profile, best_grid_mle, cell_window
 
 
@@ -188,7 +188,7 @@ def grid_profile(
         interpolation=interpolation,
         half_grid=half,
         alpha_at_edge=at_edge,
-        converged=grid.converged_between(*_padded(summary.interval_68, mu_grid)),
+        converged=grid.converged_between(*_padded(summary.interval_68, mu_grid), ceiling=minimum + CONVERGENCE_MARGIN),
         notes=tuple(grid.notes + notes),
         twice_nll_min=float(minimum),
         pulls=point_pulls,

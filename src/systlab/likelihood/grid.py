@@ -33,6 +33,10 @@ import scipy.special
 from systlab.likelihood.batched import BatchedLikelihood
 from systlab.likelihood.binned import Likelihood, Minimum
 
+#: A grid point whose prior term alone lies this far above the profile's minimum (3σ in α) can be neither the α
+#: minimiser inside a 68% interval (where the profile is at most the minimum + 1) nor a parabola neighbour of it.
+CONVERGENCE_MARGIN = 9.0
+
 
 def saturated_twice_nll(observed: np.ndarray) -> float:
     """−2 Σ ln Poisson(n | n): the main-data part of −2lnL of the saturated model."""
@@ -192,6 +196,9 @@ class GridLikelihood:
                          for key, d in zip(sides, shifts, strict=True)]  # fmt: skip
             self.prior = np.zeros(self.owner.size)  # the prior is each model's own constraint term
         self.alphas = grid_alphas[self.owner] + shifts
+        #: A lower bound of each point's value: its prior term alone (every other term is ≥ 0 against the saturated
+        #: model). A point whose bound lies far above the profile's minimum cannot set an interval.
+        self.floor = self.prior if morph is None else (self.alphas - self.alpha0) ** 2
         #: Points of one cell share an observable (a parabola may join them); None: every point its own observable
         #: and −2lnL interpolated across them
         self.cells = None if morph is None or morph.step == 0 or morph.shared_observable else self.owner
@@ -222,7 +229,7 @@ class GridLikelihood:
         """A view on ``points`` only (e.g. every second one: the spacing effect); fits and caches are shared."""
         points = np.asarray(points, dtype=int)
         view = copy.copy(self)
-        for name in ("alphas", "prior", "offsets", "owner", "model_of"):
+        for name in ("alphas", "prior", "offsets", "owner", "model_of", "floor"):
             setattr(view, name, getattr(self, name)[points])
         view.cells = None if self.cells is None else self.cells[points]
         for name in ("liks", "mles", "cache", "starts"):
@@ -377,10 +384,13 @@ class GridLikelihood:
             self._engines[b] = engine, {id(lik): i for i, lik in enumerate(liks)}
         return self._engines[b]
 
-    def converged_between(self, lo: float, hi: float) -> bool:
-        """Whether every MLE and every conditional fit at μ in [lo, hi] converged."""
-        fits = [m for cache in self.cache for mu, m in cache.items() if lo <= mu <= hi]
-        return all(m.converged for m in [*self.mles, *fits] if m is not None)
+    def converged_between(self, lo: float, hi: float, ceiling: float = np.inf) -> bool:
+        """Whether every MLE and every conditional fit at μ in [lo, hi] converged, at the points whose
+        :attr:`floor` is at most ``ceiling`` (e.g. the profile's minimum + :data:`CONVERGENCE_MARGIN`: the far α
+        points the morph reaches, where fits failed 1000 units up in the tiny run, cannot move a 68% interval)."""
+        near = [k for k in range(len(self.liks)) if self.floor[k] <= ceiling]
+        fits = [m for k in near for mu, m in self.cache[k].items() if lo <= mu <= hi]
+        return all(m.converged for m in [*(self.mles[k] for k in near), *fits] if m is not None)
 
     def values(self, mu: float, points: np.ndarray) -> np.ndarray:
         return np.array([self.value(int(k), float(mu)) for k in points])
