@@ -189,3 +189,19 @@ def test_prefill_gives_the_one_by_one_conditional_fits():
     for k in range(ALPHAS.size):
         for mu in mus:
             assert batch.value(k, mu) == pytest.approx(single.value(k, mu), abs=1e-6), (k, mu)
+
+
+def test_a_failed_fit_far_out_in_alpha_does_not_flag_the_profile():
+    """Only points whose prior term alone is within the ceiling count: a fit failing at α = ±3 (prior 9) 1e4 units
+    up cannot move the interval; one failing near α̂ still flags it."""
+    specs = histosys_grid_specs(histosys_spec(), "tes", ALPHAS)
+    grid = GridLikelihood(specs, [OBS] * ALPHAS.size, ALPHAS, 0.0, 1.0, (0.5, 2.0))
+    for k in range(ALPHAS.size):
+        grid.value(k, 1.2)
+    assert grid.converged_between(0.5, 2.0)
+    far, near = int(np.argmax(grid.alphas)), int(np.argmin(np.abs(grid.alphas - 0.5)))
+    grid.cache[far][1.2] = grid.cache[far][1.2]._replace(twice_nll=1e4, converged=False)
+    assert not grid.converged_between(0.5, 2.0)  # no ceiling: every point counts
+    assert grid.converged_between(0.5, 2.0, ceiling=grid.floor[far] - 1.0)
+    grid.cache[near][1.2] = grid.cache[near][1.2]._replace(converged=False)
+    assert not grid.converged_between(0.5, 2.0, ceiling=grid.floor[far] - 1.0)
