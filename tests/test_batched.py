@@ -192,3 +192,29 @@ def test_a_toy_whose_conditional_fits_keep_going_below_its_mle_is_failed_not_fat
     chunk = run_toys(spec, expected, 1.0, 0, 5, seed=5, mu_range=MU_RANGE, fluctuate_aux=True)
     assert chunk.converged.tolist() == [True, True, False, True, True] and np.isnan(chunk.mu_hat[2])
     assert merge_chunks([chunk]).n_failed == 1
+
+
+def test_batch_rows_ending_at_a_bound_converge_when_confirmed_and_equal_the_one_dataset_fits():
+    """Conditional fits at large μ push the background's γ of the signal bin to its bound: each row, confirmed by
+    its restart from inside, converges in the batch (it used to be flagged and refitted one by one by MINUIT) with
+    the one-dataset Newton's −2lnL, which equals MINUIT's to its tolerance."""
+    from test_fit import staterror_spec
+
+    lik = Likelihood(staterror_spec(), [100.0, 50.0], MU_RANGE)
+    blik = BatchedLikelihood(lik)
+    counts = np.array([[100.0, 50.0], [95.0, 40.0], [105.0, 60.0]])
+    blik.set_data(counts, np.tile(lik.auxdata, (3, 1)))
+    fixed = lik.fixed.copy()
+    fixed[lik.poi] = True
+    mus = np.array([4.0, 4.5, 0.5])  # the first two at γ₂'s bound, the last inside
+    start = np.tile(lik.init, (3, 1))
+    start[:, lik.poi] = mus
+    found = blik.minimise(start, np.arange(3), fixed)
+    assert found.converged.all()
+    j = lik.model.config.par_slice("stat").start + 1
+    assert (found.pars[:2, j] == lik.bounds[j, 0]).all() and found.pars[2, j] > 0.5
+    for i in range(3):
+        lik.set_observed(counts[i])
+        one = lik.minimise(start[i], fixed)
+        assert found.twice_nll[i] == pytest.approx(one.twice_nll, abs=1e-6)
+        assert found.twice_nll[i] == pytest.approx(lik._migrad(start[i], fixed, 2, False).twice_nll, abs=1e-4)

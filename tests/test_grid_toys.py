@@ -255,7 +255,7 @@ def test_batched_grid_toys_agree_with_the_one_toy_path_toy_by_toy(grid_model):
     expected = expected_multiplicities(events, 1.0)
     grid = GridLikelihood(grid_ws.specs, binned_at_points(events, expected, grid_ws.edges), grid_ws.alphas, 0.0, 1.0,
                           cfg.mu_range, morph=morph)  # fmt: skip
-    warm = [m.pars for m in grid.mles]
+    warm = grid.warm_starts()
     same = 0
     for i in range(n):
         rng = np.random.default_rng([SEED, i])

@@ -181,7 +181,7 @@ def run_grid_toys(grid_ws: GridWorkspaces, events: TruthEvents, mu_true: float, 
     expected = expected_multiplicities(events, mu_true)
     asimov = binned_at_points(events, expected, grid_ws.edges)
     grid = GridLikelihood(grid_ws.specs, asimov, grid_ws.alphas, alpha0, 1.0, mu_range, morph=morph)
-    warm = [m.pars for m in grid.mles]
+    warm = grid.warm_starts()
     centre = [grid.centre]  # toys fit one MLE, at the prior's centre; the rest warm-start
     n = stop - start
     t0 = time.perf_counter()

@@ -20,7 +20,7 @@ import numpy as np
 import pyhf
 import scipy.special
 
-from systlab.likelihood.binned import FD_STEP, NEWTON_EDM, NEWTON_EDM_STALLED, Likelihood
+from systlab.likelihood.binned import BOUND_AGREEMENT, FD_STEP, NEWTON_EDM, NEWTON_EDM_STALLED, Likelihood
 from systlab.likelihood.workspace import workspace_model
 
 #: Most Gauss–Newton iterations of one minimisation.
@@ -226,8 +226,33 @@ class BatchedLikelihood:
 
         Each Newton step is tried with the derivatives of the trial point (one pyhf call): accepted, they serve the
         next step; a row whose trial does not lower −2lnL backtracks on values alone and takes fresh derivatives.
+        A minimum with parameters held at a bound is confirmed as :meth:`Likelihood.newton` does: the row restarts
+        with them at their initial values and converges only if it reaches an interior minimum (the lower of the two
+        is kept) or the same bound minimum within :data:`BOUND_AGREEMENT`.
         """
         rows = np.asarray(rows)
+        found, held = self._minimise(start, rows, fixed)
+        redo = np.flatnonzero(found.converged & held.any(axis=1))
+        if not redo.size:
+            return found
+        inside = np.where(held[redo], self.lik.init, found.pars[redo])  # held parameters are free ones
+        again, held_again = self._minimise(inside, rows[redo], fixed)
+        agree = np.abs(again.twice_nll - found.twice_nll[redo]) <= BOUND_AGREEMENT
+        confirmed = again.converged & (~held_again.any(axis=1) | agree)
+        lower = confirmed & (again.twice_nll < found.twice_nll[redo])
+        converged = found.converged.copy()
+        converged[redo] = confirmed
+        take = redo[lower]
+        pars, errors, twice_nll, covariance = (a.copy() for a in (found.pars, found.errors, found.twice_nll,
+                                                                   found.covariance))  # fmt: skip
+        for mine, theirs in ((pars, again.pars), (errors, again.errors), (twice_nll, again.twice_nll),
+                             (covariance, again.covariance)):  # fmt: skip
+            mine[take] = theirs[lower]
+        return BatchMinimum(pars, errors, twice_nll, converged, covariance)
+
+    def _minimise(self, start: np.ndarray, rows: np.ndarray,
+                  fixed: np.ndarray | None) -> tuple[BatchMinimum, np.ndarray]:  # fmt: skip
+        """:meth:`minimise` without the confirmation: (minima, the parameters held at a bound at each row's end)."""
         fixed = self.fixed if fixed is None else np.asarray(fixed, dtype=bool)
         lo, hi = self.bounds[:, 0], self.bounds[:, 1]
         x = np.clip(np.array(start, dtype=float), lo, hi)
@@ -239,6 +264,7 @@ class BatchedLikelihood:
         grad, gn, hess = np.zeros((n, k)), np.zeros((n, k, k)), np.zeros((n, k, k))
         covariance = np.zeros((n, npars, npars))
         converged = np.zeros(n, dtype=bool)
+        held = np.zeros((n, npars), dtype=bool)
         iterations = np.zeros(n, dtype=int)
 
         def derive(at: np.ndarray, which: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -308,13 +334,15 @@ class BatchedLikelihood:
                     x[todo[refresh]], todo[refresh]
                 )
             stop = final | (near & ~accepted) | (near & (t < 1.0))  # converged, or stalled next to the minimum
+            failed = ~ok | (~accepted & ~near)
+            done = stop & ~failed
+            converged[todo[done]] = True
             # a minimum with a parameter held at its bound may be Newton's projection stranding it there (a staterror
-            # γ clipped to ~0 far from μ̂: −2ΔlnL 250 instead of 94): not decided here, the one-dataset path (MINUIT) is
-            failed = ~ok | (~accepted & ~near) | (stop & ~active.all(axis=1))
-            converged[todo[stop & ~failed]] = True
+            # γ clipped to ~0 far from μ̂: −2ΔlnL 250 instead of 94): :meth:`minimise` confirms it
+            held[np.ix_(todo[done], idx)] = ~active[done]
             todo = todo[~(stop | failed)]
         errors = np.sqrt(np.clip(np.einsum("rkk->rk", covariance), 0.0, None))
-        return BatchMinimum(x, errors, f, converged, covariance)
+        return BatchMinimum(x, errors, f, converged, covariance), held
 
 
 def _inverse(h: np.ndarray) -> np.ndarray:

@@ -69,6 +69,8 @@ NEWTON_EDM = 1e-8
 #: Without it, 12 of 41 toy MLEs on the tiny workspace stalled at EDM 1e-8 … 5e-8 and went to MIGRAD.
 NEWTON_EDM_STALLED = 1e-6
 NEWTON_MAX_ITER = 50
+#: A bound minimum is confirmed by a restart that lands within this much −2lnL of it (MINUIT's EDM goal is 2e-5).
+BOUND_AGREEMENT = 1e-4
 
 
 class Likelihood:
@@ -192,12 +194,32 @@ class Likelihood:
 
         ``hesse``: the errors come from a Hessian evaluated next to the minimum, never from one reused since the
         start point (that one gave σ_post/σ_prior 7–20% off on data far from the start).
+
+        A minimum with parameters held at a bound may be the projection stranding them there (a staterror γ clipped
+        to ~0: −2ΔlnL 35 instead of 15.7 on a tiny-run scan). It is kept only if a second Newton, started with those
+        parameters back at their initial values, confirms it: it reaches an interior minimum (the lower of the two is
+        returned) or the same bound minimum within :data:`BOUND_AGREEMENT`; otherwise None (MINUIT decides). This
+        replaced MINUIT on every bound minimum, which cost ~0.25 s each (559 of 611 fits of a tiny aware grid fit).
         """
+        found, held = self._newton(start, fixed, hesse)
+        if found is None or not held.any():
+            return found
+        inside = np.where(held, self.init, found.pars)
+        again, held_again = self._newton(inside, fixed, hesse)
+        if again is None:
+            return None
+        if not held_again.any() or abs(again.twice_nll - found.twice_nll) <= BOUND_AGREEMENT:
+            return again if again.twice_nll < found.twice_nll else found
+        return None
+
+    def _newton(self, start: np.ndarray, fixed: np.ndarray, hesse: bool) -> tuple[Minimum | None, np.ndarray]:
+        """:meth:`newton` without the confirmation: (minimum or None, the parameters held at a bound there)."""
+        held = np.zeros(self.npars, dtype=bool)
         x = np.clip(np.asarray(start, dtype=float), self.bounds[:, 0], self.bounds[:, 1])
         lo, hi = self.bounds[:, 0], self.bounds[:, 1]
         free = ~fixed
         if not free.any():
-            return Minimum(x, np.zeros_like(x), self.twice_nll(x), True)
+            return Minimum(x, np.zeros_like(x), self.twice_nll(x), True), held
         hess, last_edm, near = None, np.inf, False  # near: a fresh Hessian was taken once the EDM was small
         for _ in range(NEWTON_MAX_ITER):
             fresh = hess is None
@@ -206,19 +228,20 @@ class Likelihood:
             else:
                 f0, g = self.gradient(x, free)
             if not (np.isfinite(f0) and np.isfinite(g).all() and np.isfinite(hess).all()):
-                return None
+                return None, held
             idx = np.flatnonzero(free)
             # bound constraints: parameters at a bound whose gradient pushes outwards stay put
             at_lo = (x[idx] <= lo[idx] + 1e-12) & (g > 0)
             at_hi = (x[idx] >= hi[idx] - 1e-12) & (g < 0)
             active = ~(at_lo | at_hi)
+            held = np.zeros(self.npars, dtype=bool)
+            held[idx[~active]] = True  # at a bound, the gradient pushing outwards: Newton may have stranded them
             if not active.any():  # every free parameter pinned at a bound by its gradient: a bounded minimum
-                return Minimum(x, np.zeros_like(x), f0, True)
-            pinned = not active.all()  # some parameter held at a bound: Newton's projection may have stranded it
+                return Minimum(x, np.zeros_like(x), f0, True), held
             ga, ha = g[active], hess[np.ix_(active, active)]
             step_a, edm = newton_step(ga, ha)
             if step_a is None:
-                return None
+                return None, held
             if edm < NEWTON_EDM_STALLED and hesse and not (fresh or near):
                 # the EDM and errors of a Hessian reused since the start point can be wrong (σ_post/σ_prior 7–20 %
                 # off; taking only its errors from a fresh one broke conditional fits far from μ̂): redo this
@@ -237,9 +260,7 @@ class Likelihood:
                 last[idx[active]] += step_a  # the final (already computed) step: quadratic convergence
                 last = np.clip(last, lo, hi)
                 f1 = self.twice_nll(last)
-                if pinned:  # e.g. a staterror γ clipped to ~0 far from μ̂ (−2ΔlnL 35 instead of 15.7): MINUIT decides
-                    return None
-                return Minimum(last, errors, f1, True) if f1 <= f0 else stalled
+                return (Minimum(last, errors, f1, True) if f1 <= f0 else stalled), held
             step = np.zeros_like(x)
             step[idx[active]] = step_a
             slope = float(ga @ step_a)
@@ -251,13 +272,13 @@ class Likelihood:
                     break
                 t *= 0.5
             else:
-                return None if pinned else stalled
+                return stalled, held
             if np.array_equal(trial, x):
-                return None if pinned else stalled
+                return stalled, held
             if t < 1.0 or stale:
                 hess, last_edm = None, np.inf
             x = trial
-        return None if pinned else stalled
+        return stalled, held
 
     def hessian_errors(self, x: np.ndarray, fixed: np.ndarray) -> np.ndarray:
         """σ of every free parameter from 2H⁻¹ of −2lnL at ``x`` (the engine's finite-difference Hessian, as
