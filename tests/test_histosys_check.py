@@ -42,15 +42,15 @@ def templates(bend: float = 0.0, scale: float = 1.0) -> Templates:
 
 
 def run_check(bend: float, tes: float = 0.5, scale: float = 1.0, morph_step: float = 0.0,
-              interpolation: str = "cubic"):  # fmt: skip
-    cfg = dataclasses.replace(tes_only_config(grid=GRID), grid_morph_step=morph_step)
+              interpolation: str = "cubic", grid: tuple[float, ...] = GRID):  # fmt: skip
+    cfg = dataclasses.replace(tes_only_config(grid=grid), grid_morph_step=morph_step)
     t = templates(bend, scale)
     spec = build_workspace(t, **workspace_settings(cfg))
     truth = 1 + tes * TILT + bend * tes * tes * BEND  # the simulated shape at the true TES (σ), μ = 1.2
     observed = scale * (1.2 * YIELDS["htautau"] * truth + YIELDS["ztautau"] * truth)
     histosys = fit_result_payload(fit_dataset(spec, observed, cfg.mu_range, cfg.scan_points, "expected_x"))
     alphas, specs = grid_specs(cfg, t, "tes")
-    return check_dataset(cfg, alphas, specs, observed, histosys, "tes", interpolation), alphas
+    return check_dataset(cfg, alphas, specs, observed, spec, histosys, "tes", interpolation), alphas
 
 
 def test_grid_of_a_fixed_classifier_reproduces_the_histosys_fit_for_a_linear_variation(tmp_path):
@@ -87,6 +87,22 @@ def test_grid_of_a_fixed_classifier_sees_a_shape_the_histosys_interpolation_miss
     assert bent.converged
     assert abs(bent.grid_mu_hat - 1.2) < 0.3 * abs(bent.histosys_mu_hat - 1.2)  # the grid knows the true shape
     assert abs(bent.grid_mu_hat - bent.histosys_mu_hat) > 10 * abs(linear.grid_mu_hat - linear.histosys_mu_hat)
+
+
+def test_on_the_same_points_grid_and_histosys_agree_with_the_same_interpolation_and_code_4p_differs():
+    """A TES response bent asymmetrically (±1σ templates not mirror images) on a −1, 0, +1σ grid: the grid (linear
+    between its points) and the code-0 histosys fit (linear between the same ±1σ templates) are one model and give
+    the same μ̂ and interval; the fits rule's code 4p bends inside ±1σ and gives another (the 2–6 % width
+    differences of the tiny run's first histosys check, which compared the grid with code 4p)."""
+    (check, _), _ = run_check(bend=1.0, tes=0.5, scale=10.0, morph_step=0.05, interpolation="quadratic",
+                              grid=(-1.0, 0.0, 1.0))  # fmt: skip
+    width = check.histosys_interval[1] - check.histosys_interval[0]
+    assert check.converged
+    assert abs(check.grid_mu_hat - check.histosys_mu_hat) < 2e-3 * width
+    assert check.grid_interval == pytest.approx(check.histosys_interval, abs=5e-3 * width)
+    assert abs(check.default_mu_hat - check.histosys_mu_hat) > 10 * abs(check.grid_mu_hat - check.histosys_mu_hat)
+    default_width, grid_width = (i[1] - i[0] for i in (check.default_interval, check.grid_interval))
+    assert abs(default_width - width) > 3 * abs(grid_width - width)  # measured: 1.9 % against 0.3 %
 
 
 def test_fixed_point_templates_need_the_grid_sample():
@@ -163,7 +179,7 @@ def test_a_fixed_classifier_gives_the_histosys_interval_through_the_grid_on_ever
         truth = (1 + tes * TILT) * (1 + jes * JES)
         observed = YIELDS["htautau"] * truth + YIELDS["ztautau"] * truth
         histosys = fit_result_payload(fit_dataset(spec, observed, cfg.mu_range, cfg.scan_points, name))
-        checks[name], _ = check_dataset(cfg, alphas, specs, observed, histosys, "tes", "quadratic")
+        checks[name], _ = check_dataset(cfg, alphas, specs, observed, spec, histosys, "tes", "quadratic")
     for name, c in checks.items():
         width = c.histosys_interval[1] - c.histosys_interval[0]
         assert c.converged, name

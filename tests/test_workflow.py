@@ -264,18 +264,22 @@ def check_tes_pulls(results: Path) -> None:
                 assert above - below > error, where  # reference: 1.8-3.9 errors apart
 
 
-def check_histosys_agreement(results: Path, asimov: float = 0.02, expected: float = 0.07) -> None:
-    """The histosys check: every replica of every checked fixed classifier gets about the same 68 % interval width
-    through the TES grid construction as through its histosys workspace: the tiny grid −1, 0, +1σ holds the
-    workspace's own ±1σ samples, so the models differ only where pyhf's code 4p bends inside ±1σ and the grid is
-    linear (measured up to 5.7 % on an expected_* dataset, ≤ 0.7 % on the Asimov; before the construction was fixed
-    on 2026-12-06 the ratios were 0.73–1.03)."""
+def check_histosys_agreement(results: Path, tolerance: float = 0.02) -> None:
+    """The histosys check: every replica of every checked fixed classifier gets the same 68 % interval (each end within
+    2 % of the width) through the TES grid construction as through its histosys workspace, on every dataset.
+    The tiny grid −1, 0, +1σ holds the workspace's own ±1σ samples and both use histosys code 0, so they are one
+    model (before the construction was fixed on 2026-12-06 the width ratios were 0.73–1.03; against the fits rule's
+    code 4p, which bends inside ±1σ, 0.94–1.03). μ̂ is not compared: at the kink code 0 puts at nominal (TES, JES)
+    the fits stop up to 1.9 % of the width apart on the Asimov (MINUIT decides there), while the ends agree to 0.1 %."""
     rows = [(path, name, row) for path in sorted((results / "histosys_check").rglob("*.json"))
             for name, row in json.loads(path.read_text())["datasets"].items()]  # fmt: skip
     assert len(rows) >= 8, rows  # 2 replicas x (asimov + 3 expected truths)
     for path, name, row in rows:
-        tolerance = asimov if name == "asimov" else expected
+        width = row["histosys_interval"][1] - row["histosys_interval"][0]
         assert row["width_ratio"] == pytest.approx(1.0, abs=tolerance), (path, name, row)
+        for grid_end, histosys_end in zip(row["grid_interval"], row["histosys_interval"], strict=True):
+            assert abs(grid_end - histosys_end) <= tolerance * width, (path, name, row)
+        assert row["default_width_ratio"] > 0, (path, name, row)  # the code-4p fit is reported beside them
 
 
 def check_model_toy_coverage(results: Path, k: float = 3.0) -> None:

@@ -18,14 +18,15 @@ alphas, specs = grid_specs(cfg, templates, "tes")
 checks = []
 for path in snakemake.input.fits:  # noqa: F821
     t0 = time.perf_counter()
-    histosys = json.loads(Path(path).read_text())
-    check, profile = check_dataset(cfg, alphas, specs, dataset_counts(cfg, templates, spec, Path(path).stem),
-                                   histosys, "tes", interpolation)  # fmt: skip
+    default = json.loads(Path(path).read_text())
+    check, profile = check_dataset(cfg, alphas, specs, dataset_counts(cfg, templates, spec, Path(path).stem), spec,
+                                   default, "tes", interpolation)  # fmt: skip
     checks.append(check)
-    log.info("%s: mu_hat histosys %.4f grid %.4f; width histosys %.4f grid %.4f; alpha %.3f vs %.3f; %.1f s%s",
-             check.dataset, check.histosys_mu_hat, check.grid_mu_hat, check.histosys_interval[1] -
-             check.histosys_interval[0], check.grid_interval[1] - check.grid_interval[0], check.histosys_alpha,
-             check.grid_alpha, time.perf_counter() - t0, "".join(f"\n  note: {n}" for n in profile.notes))
+    log.info("%s: mu_hat histosys %.4f grid %.4f; width histosys %.4f grid %.4f (code 4p fit %.4f); alpha %.3f vs "
+             "%.3f; %.1f s%s", check.dataset, check.histosys_mu_hat, check.grid_mu_hat, check.histosys_interval[1] -
+             check.histosys_interval[0], check.grid_interval[1] - check.grid_interval[0], check.default_interval[1] -
+             check.default_interval[0], check.histosys_alpha, check.grid_alpha, time.perf_counter() - t0,
+             "".join(f"\n  note: {n}" for n in profile.notes))
 payload = check_payload(checks, "tes", alphas, interpolation)
 payload["morph_step"] = cfg.grid_morph_step
 payload["model"], payload["replica"] = snakemake.wildcards.method, snakemake.wildcards.replica  # noqa: F821

@@ -97,9 +97,11 @@ def fit_dataset(
     mu_range: tuple[float, float],
     scan_points: int,
     dataset_name: str,
+    histosys_code: str = "code4p",
 ) -> FitResult:
-    """MLE with pulls, the 68% profile interval (crossings found directly) and a −2ΔlnL scan for figures."""
-    lik = Likelihood(workspace_spec, observed_counts, mu_range)
+    """MLE with pulls, the 68% profile interval (crossings found directly) and a −2ΔlnL scan for figures
+    (``histosys_code``: the workspace's histosys interpolation, :data:`systlab.likelihood.workspace.HISTOSYS_CODES`)."""
+    lik = Likelihood(workspace_spec, observed_counts, mu_range, histosys_code)
     notes: list[str] = []
     found = profile_interval(lik, notes=notes, hesse=True)
     best = found.best

@@ -137,6 +137,7 @@ def grid_profile(
     half_grid: bool = True,
     surface_points: int = 0,
     morph: Morph | None = None,
+    histosys_code: str = "code4p",
 ) -> GridProfile:
     """Profile −2lnL(μ, α) over α (prior N(α0, α_sigma)) and every NP of the grid's workspaces.
 
@@ -145,11 +146,12 @@ def grid_profile(
     effect of the grid spacing. ``surface_points`` > 0 adds a finer μ scan (that many points over the
     interval widened by 1.5 widths each side) of every grid point, for the likelihood-surface figure.
     ``morph`` moves the grid NP inside each point's workspace on a fine α grid (:class:`Morph`); the
-    profile's ``alphas`` are then that fine grid.
+    profile's ``alphas`` are then that fine grid. ``histosys_code``: the interpolation of every point's histosys NPs.
     """
     if interpolation not in INTERPOLATIONS:
         raise ValueError(f"interpolation {interpolation!r} is not one of {INTERPOLATIONS}")
-    grid = GridLikelihood(specs, observed, alphas, alpha0, alpha_sigma, mu_range, morph=morph)
+    grid = GridLikelihood(specs, observed, alphas, alpha0, alpha_sigma, mu_range, morph=morph,
+                          histosys_code=histosys_code)
     mu_grid = np.linspace(float(mu_range[0]), float(mu_range[1]), int(scan_points))
     notes: list[str] = []
     points = np.arange(grid.alphas.size)

@@ -84,7 +84,8 @@ class BatchedLikelihood:
         each holds pyhf's per-batch arrays: the aware toys' jobs measured ~1.7 GB RSS with many sizes and points)."""
         size = 1 << max(int(size) - 1, 0).bit_length()
         if size not in self._models:  # the spec was validated when the likelihood was built
-            self._models[size] = workspace_model(self.lik.spec, validate=False, batch_size=size)
+            self._models[size] = workspace_model(self.lik.spec, validate=False, batch_size=size,
+                                                  histosys_code=self.lik.histosys_code)
         return self._models[size]
 
     def expected(self, x: np.ndarray) -> np.ndarray:

@@ -82,13 +82,13 @@ class Likelihood:
     """
 
     def __init__(self, workspace_spec: dict, observed_counts: Sequence[float] | None = None,
-                 mu_range: tuple[float, float] | None = None) -> None:  # fmt: skip
+                 mu_range: tuple[float, float] | None = None, histosys_code: str = "code4p") -> None:  # fmt: skip
         pyhf.set_backend("numpy")
-        self.spec = workspace_spec
-        self.model = workspace_model(workspace_spec)
+        self.spec, self.histosys_code = workspace_spec, histosys_code
+        self.model = workspace_model(workspace_spec, histosys_code=histosys_code)
         n = self.model.config.npars
-        self.batch = workspace_model(workspace_spec, batch_size=n * n + n + 1)
-        self.batch_grad = workspace_model(workspace_spec, batch_size=2 * n + 1)
+        self.batch = workspace_model(workspace_spec, histosys_code=histosys_code, batch_size=n * n + n + 1)
+        self.batch_grad = workspace_model(workspace_spec, histosys_code=histosys_code, batch_size=2 * n + 1)
         self.poi = self.model.config.poi_index
         self.npars = n
         self.bounds = np.array([tuple(map(float, b)) for b in self.model.config.suggested_bounds()])

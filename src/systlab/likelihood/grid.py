@@ -168,7 +168,8 @@ class GridLikelihood:
 
     def __init__(self, specs: Sequence[dict], observed: Sequence[Sequence[float]], alphas: Sequence[float],
                  alpha0: float, alpha_sigma: float, mu_range: tuple[float, float],
-                 auxdata: Sequence[Sequence[float]] | None = None, morph: Morph | None = None) -> None:  # fmt: skip
+                 auxdata: Sequence[Sequence[float]] | None = None, morph: Morph | None = None,
+                 histosys_code: str = "code4p") -> None:  # fmt: skip
         if not len(specs) == len(observed) == len(alphas):
             raise ValueError(f"{len(specs)} specs, {len(observed)} observations and {len(alphas)} alphas differ")
         grid_alphas = np.asarray(alphas, dtype=float)
@@ -180,7 +181,7 @@ class GridLikelihood:
         if morph is None:
             self.owner, shifts = np.arange(grid_alphas.size), np.zeros(grid_alphas.size)
             self.model_of = self.owner.copy()
-            self.liks = [Likelihood(s, None, mu_range) for s in specs]
+            self.liks = [Likelihood(s, None, mu_range, histosys_code) for s in specs]
             self.prior = ((grid_alphas - alpha0) / alpha_sigma) ** 2
         else:
             if alpha_sigma != 1.0:
@@ -189,7 +190,7 @@ class GridLikelihood:
             # one model per (grid point, side of it): the morph towards one neighbour, linear (see one_sided_morph)
             sides = [(int(k), 1 if d >= 0 else -1) for k, d in zip(self.owner, shifts, strict=True)]
             keys = list(dict.fromkeys(sides))
-            base = {key: Likelihood(one_sided_morph(specs[key[0]], morph.np_name, key[1]), None, mu_range)
+            base = {key: Likelihood(one_sided_morph(specs[key[0]], morph.np_name, key[1]), None, mu_range, histosys_code)
                     for key in keys}  # fmt: skip
             self.model_of = np.array([keys.index(key) for key in sides], dtype=int)
             self.liks = [_morph_view(base[key], morph.np_name, grid_alphas[key[0]], d, self.alpha0)

@@ -170,16 +170,22 @@ def validate_workspace(spec: dict) -> pyhf.Workspace:
 #: tests/test_batched.py to the per-toy path) and normsys code 4. The TES grid is linear between its simulated points
 #: (:func:`systlab.likelihood.grid.one_sided_morph`): inside ±1σ it differs from a histosys fit by code 4p's bend.
 MODIFIER_SETTINGS = {"histosys": {"interpcode": "code4p"}, "normsys": {"interpcode": "code4"}}
+#: The histosys interpolations a model may be built with: pyhf's code 4p (systlab's default) and code 0 (piecewise
+#: linear: what the TES grid does between its points, used by the histosys check to compare like with like).
+HISTOSYS_CODES = ("code4p", "code0")
 
 
-def workspace_model(spec: dict, validate: bool = True, **options) -> pyhf.pdf.Model:
-    """The pyhf model of a spec (its first measurement) with :data:`MODIFIER_SETTINGS`; ``options`` go to
-    ``Workspace.model`` (e.g. ``batch_size``); quiet about jsonschema deprecations."""
+def workspace_model(spec: dict, validate: bool = True, histosys_code: str = "code4p", **options) -> pyhf.pdf.Model:
+    """The pyhf model of a spec (its first measurement) with :data:`MODIFIER_SETTINGS` (``histosys_code`` for every
+    histosys); ``options`` go to ``Workspace.model`` (e.g. ``batch_size``); quiet about jsonschema deprecations."""
     import pyhf
 
+    if histosys_code not in HISTOSYS_CODES:
+        raise ValueError(f"histosys_code {histosys_code!r} is not one of {HISTOSYS_CODES}")
+    settings = {**MODIFIER_SETTINGS, "histosys": {"interpcode": histosys_code}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        return pyhf.Workspace(spec, validate=validate).model(modifier_settings=MODIFIER_SETTINGS, validate=validate,
+        return pyhf.Workspace(spec, validate=validate).model(modifier_settings=settings, validate=validate,
                                                             **options)  # fmt: skip
 
 

@@ -1,5 +1,6 @@
-"""Figure histosys_check: μ̂, 68% width and fitted TES of each fixed classifier's histosys fit (open markers) and
-of the TES grid construction (filled) per dataset. Error bars: spread over training replicas."""
+"""Figure histosys_check: μ̂, 68% width and fitted TES of each fixed classifier's histosys fit (open circles) and
+of the TES grid construction (filled squares), both with histosys code 0, and of the fits rule's code-4p fit (open
+diamonds, no TES marker: its payload keeps μ̂ and interval only), per dataset. Error bars: spread over replicas."""
 
 from __future__ import annotations
 
@@ -12,14 +13,16 @@ import numpy as np
 from systlab.studies.spread import spread_of
 from systlab.visualize.style import finish_category_row, method_colour, model_label, use_style
 
-FITS = {"histosys": ("histosys (±1σ templates)", "white"), "grid": ("TES grid (simulated sample per point)", None)}
+FITS = {"histosys": ("histosys, ±1σ templates (code 0)", "white", "o"),
+        "grid": ("TES grid, simulated sample per point (code 0)", None, "s"),
+        "default": ("histosys, the fits' code 4p", "white", "D")}  # fmt: skip
 
 
 def _value(row: Mapping[str, Any], fit: str, key: str) -> float:
     if key == "width":
         lo, hi = row[f"{fit}_interval"]
         return float("nan") if lo is None or hi is None else hi - lo
-    value = row[f"{fit}_{key}"]
+    value = row.get(f"{fit}_{key}")
     return float("nan") if value is None else float(value)
 
 
@@ -35,10 +38,12 @@ def plot_histosys_check(results: Mapping[str, Sequence[Mapping[str, Any]]], true
     x = np.arange(len(datasets))
     for m, model in enumerate(models):
         colour = method_colour(model)
-        for f, (fit, (text, face)) in enumerate(FITS.items()):
-            dx = (m - 0.5 * (len(models) - 1)) * 0.25 + (f - 0.5) * 0.1
-            style = dict(marker="os"[f], color=colour, mfc=face or colour, ls="none", capsize=3, ms=9)
+        for f, (fit, (text, face, marker)) in enumerate(FITS.items()):
+            dx = (m - 0.5 * (len(models) - 1)) * 0.3 + (f - 1) * 0.09
+            style = dict(marker=marker, color=colour, mfc=face or colour, ls="none", capsize=3, ms=9)
             for ax, key in zip(axes, ("mu_hat", "width", "alpha"), strict=True):
+                if fit == "default" and key == "alpha":
+                    continue
                 stats = np.array([spread_of([_value(r["datasets"][d], fit, key) for r in results[model]])
                                   for d in datasets])  # fmt: skip
                 ax.errorbar(x + dx, stats[:, 0], yerr=stats[:, 1], label=f"{model_label(model)}: {text}", **style)
