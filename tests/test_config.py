@@ -106,3 +106,34 @@ def test_toy_truth_is_the_truth_at_mu_one_with_every_np_nominal(raw):
     assert load_config(raw).toy_truth == "nominal"
     raw["pseudo_data"] = {"shifted": {"mu": 1.0, "jes": 1.0}, "strong": {"mu": 2.0}}  # neither is the toys' truth
     assert load_config(raw).toy_truth is None
+
+
+@pytest.mark.parametrize("noise", ["both", "data", "init"])
+def test_replica_noise_sets_which_seeds_vary_between_replicas(noise, raw):
+    """training.replica_noise: data varies the bootstrap and NP draws only, init the initialisation only, both both;
+    the training tables of replica 1 equal replica 0's exactly when only the initialisation varies."""
+    import numpy as np
+    import pandas as pd
+
+    from systlab.methods.setup import model_training_tables
+    from systlab.samples.simulate import simulate_process
+
+    raw = deep_update(raw, {"training": {"replica_noise": noise},
+                               "processes": {"signal": "htautau", "backgrounds": ["ztautau"]}})  # fmt: skip
+    raw["systematics"]["norm"] = {}
+    cfg = load_config(raw)
+    zero, one = cfg.replica_seeds(0), cfg.replica_seeds(1)
+    assert zero == (cfg.seed, cfg.seed, False)
+    assert (one.data != zero.data) == (noise != "init") and (one.init != zero.init) == (noise != "data")
+    assert one.resample == (noise != "init")
+    events = {"htautau": simulate_process("htautau", 1_500, seed=1),
+              "ztautau": simulate_process("ztautau", 3_000, seed=2)}  # fmt: skip
+    tables = [model_training_tables(cfg, cfg.model("augmented"), events, replica=r) for r in (0, 1)]
+    same = all(t0.equals(t1) for t0, t1 in zip(tables[0].values(), tables[1].values(), strict=True))
+    assert same == (noise == "init")
+    assert all(isinstance(t, pd.DataFrame) and np.isfinite(t["weight"]).all() for t in tables[1].values())
+
+
+def test_replica_noise_must_be_one_of_the_three(raw):
+    with pytest.raises(ConfigError, match="replica_noise"):
+        load_config(deep_update(raw, {"training": {"replica_noise": "weights"}}))

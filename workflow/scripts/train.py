@@ -13,7 +13,7 @@ replica = int(snakemake.wildcards.replica[1:])  # noqa: F821
 events = read_events({Path(p).stem: p for p in snakemake.input.events})  # noqa: F821
 tables = model_training_tables(cfg, spec, events, replica)
 trained = METHODS[spec.method](tables, list(cfg.features), training_settings(cfg, snakemake.threads),  # noqa: F821
-                               seed=cfg.seed + replica, out_dir=Path(snakemake.output.onnx).parent,  # noqa: F821
+                               seed=cfg.replica_seeds(replica).init, out_dir=Path(snakemake.output.onnx).parent,  # noqa: F821
                                **method_options(cfg, spec))
 log.info("%s/r%d (%s) trained in %.1f s, best epoch %d of %d", spec.name, replica, spec.method,
          trained.history.seconds, trained.history.best_epoch, len(trained.history.val_loss))

@@ -166,7 +166,7 @@ def load_config(mapping: Mapping[str, Any], source: str = "config", schema_check
         features=tuple(m["features"]),
         methods=tuple(m["methods"]),
         training=Training(tuple(t["hidden"]), t["epochs"], t["batch_size"], float(t["learning_rate"]),
-                          t["patience"], t["replicas"], t["threads"]),
+                          t["patience"], t["replicas"], t["threads"], t.get("replica_noise", "both")),
         bins=int(m["templates"]["bins"]),
         binning=m["templates"].get("binning", "signal_quantiles"),
         mu_range=(mu_lo, mu_hi),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from systlab.config.catalogue import TRAINING_VARIANTS, Variation
 from systlab.methods.registry import get as get_method
@@ -56,6 +56,16 @@ class Training:
     patience: int
     replicas: int
     threads: int
+    replica_noise: str = "both"  # both | data | init: what differs between replicas (Config.replica_seeds)
+
+
+class ReplicaSeeds(NamedTuple):
+    """The seeds of one training replica: ``data`` draws the NPs and the bootstrap (``resample``), ``init`` seeds the
+    network's initialisation and batch order."""
+
+    data: int
+    init: int
+    resample: bool
 
 
 @dataclass(frozen=True)
@@ -185,6 +195,14 @@ class Config:
     toy_chunks: int = 1  # toys.chunks: jobs per model replica's toys (clusters; grid: <= grid_n)
     generator_check: GeneratorCheck = GeneratorCheck()
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)  # the validated mapping
+
+    def replica_seeds(self, replica: int) -> ReplicaSeeds:
+        """Replica i's seeds by ``training.replica_noise``: ``seed + i`` for what varies between replicas, ``seed``
+        (replica 0's) for what is held; replicas i > 0 are bootstrapped unless only the initialisation varies."""
+        noise = self.training.replica_noise
+        data = self.seed + replica if noise in ("both", "data") else self.seed
+        init = self.seed + replica if noise in ("both", "init") else self.seed
+        return ReplicaSeeds(data=data, init=init, resample=replica > 0 and noise != "init")
 
     def seed_stream(self, *parts: str) -> int:
         """The seed of one named random stream (e.g. ``seed_stream("toys", model, replica)``): the config seed plus

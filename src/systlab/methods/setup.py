@@ -1,7 +1,8 @@
 """From the typed config to one training call: settings, per-method options and the training tables.
 
-Replica i trains with seed ``config.seed + i``; replicas i > 0 see a Poisson(1) bootstrap of the
-train split. Splits and soft-MET draws use the vary stage's seeds, so the events are those of the samples.
+Replica i's seeds come from :meth:`systlab.config.Config.replica_seeds` (by default ``config.seed + i`` for the NP
+draws, the bootstrap and the initialisation; replicas i > 0 see a Poisson(1) bootstrap of the train split). Splits and
+soft-MET draws use the vary stage's seeds, so the events are those of the samples.
 """
 
 from __future__ import annotations
@@ -57,9 +58,10 @@ def inferno_tables(
     cfg: Config, spec: ModelSpec, events: Mapping[str, ak.Array], replica: int
 ) -> dict[str, pd.DataFrame]:
     """Every event at TES -1, 0, +1 sigma; the other NPs enter INFERNO's loss analytically."""
-    return inferno_training_tables(events, cfg.signal, cfg.shape_np("tes"), cfg.features, seed=cfg.seed + replica,
+    seeds = cfg.replica_seeds(replica)
+    return inferno_training_tables(events, cfg.signal, cfg.shape_np("tes"), cfg.features, seed=seeds.data,
                                    split_seed=cfg.seed, fractions=cfg.splits, soft_seed=cfg.seed + 1,
-                                   resample=replica > 0)  # fmt: skip
+                                   resample=seeds.resample)  # fmt: skip
 
 
 def method_options(cfg: Config, spec: ModelSpec) -> dict[str, Any]:
@@ -74,17 +76,18 @@ def model_training_tables(
     method = get(spec.method)
     if method.tables:  # a method with its own training data (INFERNO)
         return method.training_tables(cfg, spec, events, replica)
+    seeds = cfg.replica_seeds(replica)
     if spec.nuisance in FAMILIES:  # a generator cross-check model: variants drawn per event, NPs nominal
-        return theory_training_tables(events, cfg.signal, spec.nuisance, seed=cfg.seed + replica, split_seed=cfg.seed,
-                                      fractions=cfg.splits, soft_seed=cfg.seed + 1, resample=replica > 0)  # fmt: skip
+        return theory_training_tables(events, cfg.signal, spec.nuisance, seed=seeds.data, split_seed=cfg.seed,
+                                      fractions=cfg.splits, soft_seed=cfg.seed + 1, resample=seeds.resample)  # fmt: skip
     return training_tables(
         events,
         cfg.signal,
         cfg.shape_nps,
         method_draws(spec.method, cfg.shape_nps, spec.tes_point, spec.left_out),
-        seed=cfg.seed + replica,
+        seed=seeds.data,
         split_seed=cfg.seed,
         fractions=cfg.splits,
         soft_seed=cfg.seed + 1,  # as workflow/scripts/vary.py: process_seed(seed + 1, process)
-        resample=replica > 0,
+        resample=seeds.resample,
     )
