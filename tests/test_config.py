@@ -137,3 +137,18 @@ def test_replica_noise_sets_which_seeds_vary_between_replicas(noise, raw):
 def test_replica_noise_must_be_one_of_the_three(raw):
     with pytest.raises(ConfigError, match="replica_noise"):
         load_config(deep_update(raw, {"training": {"replica_noise": "weights"}}))
+
+
+def test_mass_slices_are_typed_and_must_span_the_generated_range(raw):
+    from systlab.config import MassSlices
+
+    good = {"simulate": {"mass_slices": {"ztautau": {"edges": [60, 97, 130], "shares": [0.5, 0.5]}}}}
+    assert load_config(deep_update(raw, good)).mass_slices == {"ztautau": MassSlices((60.0, 97.0, 130.0), (0.5, 0.5))}
+    for entry, field in (({"edges": [70, 97, 130], "shares": [0.5, 0.5]}, "edges"),
+                         ({"edges": [60, 130, 97], "shares": [0.5, 0.5]}, "edges"),
+                         ({"edges": [60, 97, 130], "shares": [0.5, 0.4]}, "shares"),
+                         ({"edges": [60, 97, 130], "shares": [1.0]}, "shares")):  # fmt: skip
+        with pytest.raises(ConfigError, match=f"simulate.mass_slices.ztautau.{field}"):
+            load_config(deep_update(raw, {"simulate": {"mass_slices": {"ztautau": entry}}}))
+    with pytest.raises(ConfigError, match="mass_slices"):  # only a process generated from a line shape
+        load_config(deep_update(raw, {"simulate": {"mass_slices": {"ttbar": {"edges": [0, 1], "shares": [1]}}}}))

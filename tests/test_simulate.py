@@ -6,7 +6,7 @@ import pytest
 
 from systlab.events import CANONICAL_COLUMNS
 from systlab.samples.features import compute_features
-from systlab.samples.simulate import LEP_PT_CUT, PROCESSES, TAU_PT_CUT, simulate_process
+from systlab.samples.simulate import LEP_PT_CUT, PROCESSES, TAU_PT_CUT, MassSlices, simulate_process
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +70,39 @@ def test_same_seed_same_events_other_seed_other_events():
 def test_unknown_process_is_refused():
     with pytest.raises(ValueError, match="unknown process 'wjets'"):
         simulate_process("wjets", 100, seed=1)
+
+
+TAIL_SLICES = MassSlices((60.0, 85.0, 97.0, 130.0), (0.2, 0.3, 0.5))  # half the events in the 4.6 % above 97 GeV
+
+
+def _mass_vis_histogram(events, edges):
+    nominal = _nominal(events)
+    mass, weight = _features(nominal)["DER_mass_vis"], ak.to_numpy(nominal.weight)
+    return np.histogram(mass, edges, weights=weight)[0], np.histogram(mass, edges, weights=weight**2)[0]
+
+
+def test_mass_slices_keep_the_weighted_sample_and_add_events_where_the_z_looks_like_the_higgs():
+    """Z→ττ generated in slices of m(ττ) with half the events above 97 GeV: the same yield and, bin by bin, the same
+    visible-mass distribution as unsliced generation within their MC errors; above m_vis 100 GeV at least 3× the
+    effective events (Σw)²/Σw² from the same number generated (measured 6.8×), fewer in the peak (0.36×).
+    Between 60 and 90 GeV, where the signal lies, the Z events come from the peak: slicing m(ττ) does not help there
+    (0.36–0.42× here; 0.8–0.9× with 30 % above 97 GeV)."""
+    edges = np.array([0.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0, 130.0])
+    plain = simulate_process("ztautau", 200_000, seed=3)
+    sliced = simulate_process("ztautau", 200_000, seed=4, mass_slices=TAIL_SLICES)
+    assert ak.sum(_nominal(sliced).weight) == pytest.approx(PROCESSES["ztautau"].expected_yield, rel=1e-9)
+    (a, va), (b, vb) = _mass_vis_histogram(plain, edges), _mass_vis_histogram(sliced, edges)
+    pulls = (a - b) / np.sqrt(va + vb)
+    assert np.abs(pulls).max() < 4.0 and np.mean(pulls**2) < 3.0, pulls
+    n_eff = lambda w, w2: w**2 / w2  # noqa: E731
+    high, peak = slice(7, None), slice(2, 4)
+    assert n_eff(b[high].sum(), vb[high].sum()) > 3 * n_eff(a[high].sum(), va[high].sum())
+    assert n_eff(b[peak].sum(), vb[peak].sum()) < n_eff(a[peak].sum(), va[peak].sum())
+
+
+def test_mass_slices_unset_generate_the_same_events_and_other_processes_refuse_them():
+    a = simulate_process("ztautau", 5_000, seed=9)
+    b = simulate_process("ztautau", 5_000, seed=9, mass_slices=None)
+    assert ak.to_list(a[:50]) == ak.to_list(b[:50]) and np.array_equal(ak.to_numpy(a.weight), ak.to_numpy(b.weight))
+    with pytest.raises(ValueError, match="ttbar"):
+        simulate_process("ttbar", 5_000, seed=9, mass_slices=TAIL_SLICES)

@@ -12,6 +12,7 @@ rule simulate:
         **SIMULATE_OUTPUT,
     params:
         events=lambda wc: CFG.events[wc.process],
+        mass_slices=lambda wc: CFG.mass_slices[wc.process].payload() if wc.process in CFG.mass_slices else None,
     log:
         "results/logs/simulate/{process}.log",
     conda:

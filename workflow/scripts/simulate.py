@@ -9,7 +9,8 @@ from systlab.samples.simulate import simulate_process
 cfg = start(snakemake)  # noqa: F821
 process = snakemake.wildcards.process  # noqa: F821
 t0 = time.perf_counter()
-events = simulate_process(process, snakemake.params.events, cfg.seed, cfg.luminosity_fb, cfg.signal_boost)  # noqa: F821
+events = simulate_process(process, snakemake.params.events, cfg.seed, cfg.luminosity_fb, cfg.signal_boost,  # noqa: F821
+                          cfg.mass_slices.get(process))
 t1 = time.perf_counter()
 rawio.write_root(events, snakemake.output.root)  # noqa: F821
 if "hdf5" in snakemake.output.keys():  # noqa: F821

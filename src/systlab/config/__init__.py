@@ -4,6 +4,7 @@
 ``model`` holds the dataclasses and the names derived from them (variations, models, truths).
 """
 
+from systlab.config.catalogue import MassSlices
 from systlab.config.load import SCHEMA_PATH, deep_update, load_config, load_config_files, validate_schema
 from systlab.config.model import (
     CROSS_CHECK_FAMILIES,
@@ -33,6 +34,7 @@ __all__ = [
     "ConfigError",
     "DiscoConfig",
     "GeneratorCheck",
+    "MassSlices",
     "MethodSettings",
     "ModelSpec",
     "NormNP",

@@ -34,6 +34,26 @@ PROCESSES: dict[str, ProcessModel] = {
     "diboson": ProcessModel(3783.0, False, (0.55, 0.27, 0.12, 0.06), 25.0, 1.8, tau_pt_scale=20.0, extra_met=12.0),
 }
 
+#: Processes the simulator generates from a Breit–Wigner line shape (mass, width, generated range in GeV): the ones
+#: whose generated mass can be sliced (``simulate.mass_slices``).
+LINE_SHAPES: dict[str, tuple[float, float, tuple[float, float]]] = {"ztautau": (91.19, 2.5, (60.0, 130.0))}
+
+
+@dataclass(frozen=True)
+class MassSlices:
+    """Generator-level slices of a resonance's mass: ``edges`` (GeV, spanning the generated range) and the share of
+    the process's generated events in each slice. An event of slice s carries weight ∝ P_s / share_s (P_s the line
+    shape's probability of the slice), so the weighted sample is the unsliced one, with more events where share_s >
+    P_s (e.g. the Z's high-mass tail, where it looks like the signal)."""
+
+    edges: tuple[float, ...]
+    shares: tuple[float, ...]
+
+    def payload(self) -> dict[str, list[float]]:
+        """JSON-ready (a rule's params: a change of the slices reruns the simulation)."""
+        return {"edges": list(self.edges), "shares": list(self.shares)}
+
+
 #: The nominal sample's variation name, and the prefix of the pseudo-data truth samples.
 NOMINAL = "nominal"
 TRUTH_PREFIX = "truth_"

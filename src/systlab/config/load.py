@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from systlab.config.catalogue import KNOWN_SHAPE_NPS, PROCESSES
+from systlab.config.catalogue import KNOWN_SHAPE_NPS, LINE_SHAPES, PROCESSES, MassSlices
 from systlab.config.model import (
     Config,
     ConfigError,
@@ -150,6 +150,7 @@ def load_config(mapping: Mapping[str, Any], source: str = "config", schema_check
     cfg = Config(
         run_id=m["run_id"],
         seed=int(m["seed"]),
+        mass_slices=mass_slices(m["simulate"].get("mass_slices") or {}, source),
         luminosity_fb=float(m["simulate"].get("luminosity_fb", 10.0)),
         signal_boost=float(m["simulate"].get("signal_boost", 1.0)),
         write_hdf5=bool(m["simulate"].get("write_hdf5", False)),
@@ -194,6 +195,24 @@ def load_config(mapping: Mapping[str, Any], source: str = "config", schema_check
         if unknown:
             raise _fail(source, field, f"{unknown} are not fixed classifiers of this run {sorted(fixed)}")
     return cfg
+
+
+def mass_slices(raw: Mapping[str, Any], source: str) -> dict[str, MassSlices]:
+    """``simulate.mass_slices`` typed; ConfigError unless the edges rise across the process's generated mass range
+    and there is one share per slice, the shares summing to 1."""
+    out = {}
+    for process, entry in raw.items():
+        where = f"simulate.mass_slices.{process}"
+        edges, shares = tuple(float(e) for e in entry["edges"]), tuple(float(s) for s in entry["shares"])
+        low, high = LINE_SHAPES[process][2]
+        if any(b <= a for a, b in zip(edges, edges[1:])) or (edges[0], edges[-1]) != (low, high):
+            raise _fail(source, f"{where}.edges", f"{list(edges)} must rise from {low:g} to {high:g} GeV (the "
+                        "generated range)")  # fmt: skip
+        if len(shares) != len(edges) - 1 or abs(sum(shares) - 1.0) > 1e-9:
+            raise _fail(source, f"{where}.shares", f"{list(shares)}: one share per slice ({len(edges) - 1}), "
+                        "summing to 1")  # fmt: skip
+        out[process] = MassSlices(edges, shares)
+    return out
 
 
 def parse_method_settings(raw: Mapping[str, Any], truths: list[Truth]) -> MethodSettings:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from systlab.config.catalogue import TRAINING_VARIANTS, Variation
+from systlab.config.catalogue import TRAINING_VARIANTS, MassSlices, Variation
 from systlab.methods.registry import get as get_method
 
 
@@ -194,6 +194,7 @@ class Config:
     n_grid_toys: int = 100  # toys.grid_n: toys per replica of a grid-profiled (parameterized) model
     toy_chunks: int = 1  # toys.chunks: jobs per model replica's toys (clusters; grid: <= grid_n)
     generator_check: GeneratorCheck = GeneratorCheck()
+    mass_slices: Mapping[str, MassSlices] = field(default_factory=dict)  # simulate.mass_slices, by process
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)  # the validated mapping
 
     def replica_seeds(self, replica: int) -> ReplicaSeeds:

@@ -14,7 +14,7 @@ import zlib
 import awkward as ak
 import numpy as np
 
-from systlab.config.catalogue import PROCESSES, ProcessModel  # noqa: F401  (re-exported)
+from systlab.config.catalogue import LINE_SHAPES, PROCESSES, MassSlices, ProcessModel  # noqa: F401  (re-exported)
 
 #: Generator-level thresholds, looser than the analysis ones (tau 26, lepton 20, jets 26 GeV)
 #: so that energy-scale variations can move objects across the analysis thresholds.
@@ -23,6 +23,7 @@ LOOSE_TAU_PT, LOOSE_LEP_PT, LOOSE_JET_PT = 20.0, 18.0, 20.0
 TAU_PT_CUT, LEP_PT_CUT, JET_PT_CUT = 26.0, 20.0, 26.0
 
 Z_MASS, Z_WIDTH, H_MASS = 91.19, 2.5, 125.0
+Z_MASS_RANGE = LINE_SHAPES["ztautau"][2]
 
 
 DEFAULT_LUMINOSITY_FB = 10.0
@@ -42,16 +43,21 @@ def simulate_process(
     seed: int,
     luminosity_fb: float = DEFAULT_LUMINOSITY_FB,
     signal_boost: float = 1.0,
+    mass_slices: MassSlices | None = None,
 ) -> ak.Array:
     """Generate ``n_events`` events of ``process`` and return those passing loose thresholds.
 
     Weights are normalised so that the events passing the nominal analysis thresholds sum to
-    the expected yield scaled to ``luminosity_fb`` (times ``signal_boost``).
+    the expected yield scaled to ``luminosity_fb`` (times ``signal_boost``). ``mass_slices`` generates a
+    Breit–Wigner process's mass slice by slice (:class:`MassSlices`: the weights carry each slice's share).
     """
     if process not in PROCESSES:
         raise ValueError(f"simulate: unknown process {process!r}; known: {sorted(PROCESSES)}")
     if n_events <= 0:
         raise ValueError(f"simulate: events for {process!r} must be positive, got {n_events}")
+    if mass_slices is not None and process not in LINE_SHAPES:
+        raise ValueError(f"simulate: mass_slices for {process!r}: only {sorted(LINE_SHAPES)} are generated from a "
+                         "line shape")  # fmt: skip
     model = PROCESSES[process]
     rng = np.random.default_rng(process_seed(seed, process))
     n = n_events
@@ -60,8 +66,9 @@ def simulate_process(
     jet_px = ak.to_numpy(ak.sum(jets_pt * np.cos(jets_phi), axis=1))
     jet_py = ak.to_numpy(ak.sum(jets_pt * np.sin(jets_phi), axis=1))
 
+    relative = np.ones(n)  # each event's weight relative to an unsliced sample's
     if model.resonant:
-        tau1, tau2 = _resonant_taus(rng, process, n, recoil=(-jet_px, -jet_py))
+        tau1, tau2, relative = _resonant_taus(rng, process, n, recoil=(-jet_px, -jet_py), slices=mass_slices)
     else:
         tau1, tau2 = _independent_taus(rng, model, n)
 
@@ -92,7 +99,7 @@ def simulate_process(
     target = model.expected_yield * luminosity_fb / DEFAULT_LUMINOSITY_FB
     if process == "htautau":
         target *= signal_boost
-    weight = np.full(n, target / n_nominal)
+    weight = target * relative / relative[nominal].sum()
 
     keep = np.flatnonzero(loose)
     return ak.Array(
@@ -131,10 +138,14 @@ def _jets(rng: np.random.Generator, model: ProcessModel, n: int):
     return pt[order], eta[order], phi[order], n_jets
 
 
-def _resonant_taus(rng: np.random.Generator, process: str, n: int, recoil):
-    """Two taus from a resonance decaying isotropically, boosted along z and recoiling against the jets."""
-    if process == "ztautau":
-        mass = _breit_wigner(rng, Z_MASS, Z_WIDTH, n, low=60.0, high=130.0)
+def _resonant_taus(rng: np.random.Generator, process: str, n: int, recoil, slices: MassSlices | None = None):
+    """Two taus from a resonance decaying isotropically, boosted along z and recoiling against the jets, and each
+    event's weight relative to an unsliced sample (ones without ``slices``)."""
+    relative = np.ones(n)
+    if process == "ztautau" and slices is None:
+        mass = _breit_wigner(rng, Z_MASS, Z_WIDTH, n, *Z_MASS_RANGE)
+    elif process == "ztautau":
+        mass, relative = _sliced_breit_wigner(rng, Z_MASS, Z_WIDTH, n, slices)
     else:
         mass = np.full(n, H_MASS)
     px = recoil[0] + rng.normal(0.0, 8.0, size=n)
@@ -150,7 +161,7 @@ def _resonant_taus(rng: np.random.Generator, process: str, n: int, recoil):
     direction = np.stack([sin_theta * np.cos(phi), sin_theta * np.sin(phi), cos_theta], axis=1)
     tau1_rest = np.concatenate([p_star[:, None] * direction, p_star[:, None]], axis=1)
     tau2_rest = np.concatenate([-p_star[:, None] * direction, p_star[:, None]], axis=1)
-    return _boost(tau1_rest, parent), _boost(tau2_rest, parent)
+    return _boost(tau1_rest, parent), _boost(tau2_rest, parent), relative
 
 
 def _independent_taus(rng: np.random.Generator, model: ProcessModel, n: int):
@@ -181,6 +192,23 @@ def _breit_wigner(rng: np.random.Generator, mass: float, width: float, n: int, l
     """Relativistic-looking Breit-Wigner by inverse CDF of a Cauchy, truncated to [low, high]."""
     lo, hi = (np.arctan(2 * (x - mass) / width) for x in (low, high))
     return mass + width / 2 * np.tan(rng.uniform(lo, hi, size=n))
+
+
+def _sliced_breit_wigner(rng: np.random.Generator, mass: float, width: float, n: int,
+                         slices: MassSlices) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """``n`` masses, round(n·share_s) of them in slice s (the last takes the rest), and each one's weight relative to
+    an unsliced draw over the slices' span: P_s / (n_s / n), P_s the truncated Breit–Wigner's probability of s."""
+    edges = np.asarray(slices.edges, dtype=float)
+    angle = np.arctan(2 * (edges - mass) / width)  # the Cauchy CDF (× π) at each edge
+    probability = np.diff(angle) / (angle[-1] - angle[0])
+    counts = np.round(n * np.asarray(slices.shares, dtype=float)).astype(int)
+    counts[-1] = n - counts[:-1].sum()
+    if (counts <= 0).any():
+        raise ValueError(f"simulate: mass slices {slices.edges} with shares {slices.shares} leave a slice without "
+                         f"events at {n} generated; raise the events or the share")  # fmt: skip
+    masses = [_breit_wigner(rng, mass, width, int(k), lo, hi) for k, lo, hi in zip(counts, edges[:-1], edges[1:])]
+    relative = np.repeat(probability / (counts / n), counts)
+    return np.concatenate(masses), relative
 
 
 def _michel_fraction(rng: np.random.Generator, n: int) -> np.ndarray:
