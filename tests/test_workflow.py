@@ -126,6 +126,30 @@ def test_config_typo_fails_at_dag_build(tmp_path):
     assert "trainnig" in run.stdout + run.stderr
 
 
+def test_an_edited_input_mapping_or_luminosity_reruns_the_jobs_that_read_it(tmp_path):
+    """Editing an ``inputs:`` overlay (the ttbar yield) reruns that process's ingestion, a new luminosity the simulated
+    processes' simulation and ingestion, and nothing else; an unchanged config stays a no-op. Before, both kept the
+    stale tables ("Nothing to be done"): the config values a script read were not among the rules' params."""
+    workdir = _workdir(tmp_path)
+    overlays = ["--configfile", "config/tiny.yaml", "config/nanoaod_example.yaml"]
+    targets = ["results/events/ttbar.parquet", "results/events/diboson.parquet"]
+    run = subprocess.run([*SNAKEMAKE, *targets, "--cores", "2", *overlays], cwd=workdir, capture_output=True,
+                         text=True, timeout=600)  # fmt: skip
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+
+    def jobs(*extra: str) -> dict[str, list[str]]:
+        dry = subprocess.run([*SNAKEMAKE, "-n", *targets, "--cores", "1", *overlays, *extra], cwd=workdir,
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert dry.returncode == 0, dry.stderr[-3000:]
+        return {rule: sorted(w for w, _ in found) for rule, found in _dry_run_jobs(dry.stdout).items()}
+
+    assert jobs() == {}
+    (workdir / "yield.yaml").write_text("inputs: {ttbar: {yield: 40000}}\n")
+    assert jobs("yield.yaml") == {"ingest": ["process=ttbar"]}
+    (workdir / "lumi.yaml").write_text("simulate: {luminosity_fb: 20.0}\n")
+    assert jobs("lumi.yaml") == {"simulate": ["process=diboson"], "ingest": ["process=diboson"]}
+
+
 @pytest.mark.slow
 def test_tiny_config_end_to_end(tiny_run):
     results = tiny_run / "results"

@@ -6,6 +6,10 @@ if CFG.write_hdf5:
     SIMULATE_OUTPUT["hdf5"] = "results/raw/{process}.h5"
 
 
+# Params hold every config value a script reads (Snakemake reruns a job whose params changed): without them an edited
+# yield, mapping or luminosity kept the stale table ("Nothing to be done").
+
+
 # Built-in simulator: raw ROOT (and optional HDF5) files, the same input path as a user's ntuples.
 rule simulate:
     output:
@@ -13,6 +17,9 @@ rule simulate:
     params:
         events=lambda wc: CFG.events[wc.process],
         mass_slices=lambda wc: CFG.mass_slices[wc.process].payload() if wc.process in CFG.mass_slices else None,
+        seed=CFG.seed,
+        luminosity_fb=CFG.luminosity_fb,
+        signal_boost=lambda wc: CFG.signal_boost if wc.process == "htautau" else None,
     log:
         "results/logs/simulate/{process}.log",
     conda:
@@ -27,6 +34,8 @@ rule ingest:
         ingest_inputs,
     output:
         "results/events/{process}.parquet",
+    params:
+        spec=lambda wc: CFG.inputs.get(wc.process),  # the mapping, selection and yield of a user's files
     log:
         "results/logs/ingest/{process}.log",
     conda:
@@ -40,6 +49,11 @@ rule vary:
         "results/events/{process}.parquet",
     output:
         [f"results/samples/{{process}}/{v}.parquet" for v in VARIATIONS],
+    params:
+        seed=CFG.seed,
+        splits=dict(CFG.splits),
+        signal=lambda wc: wc.process == CFG.signal,
+        variations=[[v.name, dict(v.values)] for v in CFG.variations()],
     log:
         "results/logs/vary/{process}.log",
     conda:
