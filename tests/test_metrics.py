@@ -42,7 +42,7 @@ def score_table(n, shift, seed):
 
 
 def test_model_metrics_from_score_files(tmp_path):
-    paths, histories = {}, {}
+    paths = {}
     for r, replica in enumerate(("r0", "r1")):
         paths[replica] = {}
         for variation, shift in (("tes_-1sd", -0.05), ("nominal", 0.0), ("tes_+1sd", 0.05)):
@@ -50,14 +50,12 @@ def test_model_metrics_from_score_files(tmp_path):
             path.parent.mkdir(parents=True, exist_ok=True)
             score_table(4000, shift, seed=r).to_parquet(path)
             paths[replica][("all", variation)] = path
-        histories[replica] = tmp_path / f"{replica}.json"
-        histories[replica].write_text(json.dumps({"seconds": 2.0 + r, "total_seconds": 3.0 + r}))
-    payload = model_metrics("m", paths, histories, tmp_path / "metrics.json")
+    payload = model_metrics("m", paths, tmp_path / "metrics.json")
     assert json.loads((tmp_path / "metrics.json").read_text()) == payload
     r0 = payload["replicas"]["r0"]
     assert set(r0["auc"]) == {"tes_-1sd", "nominal", "tes_+1sd"} and 0.9 < r0["auc"]["nominal"] < 1.0
-    assert r0["js_divergence"] > 0.01 and r0["train_seconds"] == 3.0
+    assert r0["js_divergence"] > 0.01
     summary = payload["summary"]
-    assert summary["train_seconds"] == {"mean": 3.5, "std": pytest.approx(np.std([3, 4], ddof=1))}
+    assert "seconds" not in json.dumps(payload)  # no wall time in a result: two clean runs write the same bytes
     assert summary["auc"]["nominal"]["mean"] == pytest.approx(
         np.mean([payload["replicas"][r]["auc"]["nominal"] for r in ("r0", "r1")]))

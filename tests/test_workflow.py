@@ -40,8 +40,8 @@ KILL_TARGETS = ("results/toys/baseline/r0.json", "results/toys/pivot/r1.json", "
 TRUTHS = {"below": -1.0, "nominal": 0.0, "above": 1.0}
 #: Classifiers trained to be insensitive to TES (the lambda = 0 scan points are not): their TES response may be weak.
 DECORRELATED = ("pivot", "disco", "grl", "inferno")
-#: Outputs that must not depend on how the run went (history.json holds wall times, so it may differ).
-REPRODUCIBLE = ("templates", "workspaces", "fits", "scores", "samples", "events")
+#: Outputs that must not depend on how the run went: no result holds a wall time (the benchmark files do).
+REPRODUCIBLE = ("templates", "workspaces", "fits", "scores", "samples", "events", "toys")
 
 
 def _workdir(tmp: Path) -> Path:
@@ -61,7 +61,7 @@ def _snakemake(workdir: Path, *args: str, timeout: int = 3000) -> subprocess.Com
 
 def _reproducible_files(results: Path) -> dict[str, bytes]:
     files = [p for stage in REPRODUCIBLE for p in sorted((results / stage).rglob("*")) if p.is_file()]
-    files += sorted((results / "models").rglob("*.onnx")) + sorted((results / "models").rglob("*.pt"))
+    files += [p for pattern in ("*.onnx", "*.pt", "history.json") for p in sorted((results / "models").rglob(pattern))]
     return {str(p.relative_to(results)): p.read_bytes() for p in files}
 
 
@@ -207,13 +207,10 @@ def _kill_when(run: subprocess.Popen, workdir: Path, pattern: str, timeout: floa
 
 
 def _toy_results(results: Path) -> dict[str, dict]:
-    """Toy-study results without their wall times (the only fields that may differ between runs)."""
-    def untimed(payload):
-        if isinstance(payload, dict):
-            return {k: untimed(v) for k, v in payload.items() if "seconds" not in k}
-        return payload
-    return {str(p.relative_to(results)): untimed(json.loads(p.read_text()))
-            for p in sorted((results / "toys").glob("*/*.json"))}  # merged results, not the chunks
+    """Toy-study results (merged, not the chunks): byte for byte what a clean run writes, no wall time in them."""
+    out = {str(p.relative_to(results)): json.loads(p.read_text()) for p in sorted((results / "toys").glob("*/*.json"))}
+    assert all("seconds" not in json.dumps(v) for v in out.values())
+    return out
 
 
 @pytest.mark.slow

@@ -33,6 +33,8 @@ if CFG.toy_chunks == 1:
             method=one_of(FIT_MODELS),
         log:
             "results/logs/toys/{method}/{replica}.log",
+        benchmark:
+            "results/benchmarks/toys/{method}/{replica}.tsv"  # wall time and memory (none in the results)
         conda:
             ENV
         script:
@@ -50,6 +52,8 @@ else:
             chunk=r"\d+",
         log:
             "results/logs/toys/{method}/{replica}/chunk{chunk}.log",
+        benchmark:
+            "results/benchmarks/toys/{method}/{replica}/chunk{chunk}.tsv"
         conda:
             ENV
         script:

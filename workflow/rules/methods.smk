@@ -16,6 +16,8 @@ rule train:
         gpu=1,
     log:
         "results/logs/train/{method}/{replica}.log",
+    benchmark:
+        "results/benchmarks/train/{method}/{replica}.tsv"  # the job's wall time and memory (none in the results)
     conda:
         ENV
     script:

@@ -14,7 +14,6 @@ rule metrics:
     input:
         scores=expand("results/scores/{{method}}/{replica}/{process}/{variation}.parquet", replica=REPLICAS,
                       process=PROCESSES, variation=METRIC_VARIATIONS),
-        histories=expand("results/models/{{method}}/{replica}/history.json", replica=REPLICAS),
     output:
         "results/models/{method}/metrics.json",
     log:

@@ -11,6 +11,5 @@ start(snakemake)  # noqa: F821
 scores = defaultdict(dict)
 for path in map(Path, snakemake.input.scores):  # noqa: F821
     scores[path.parents[1].name][(path.parent.name, path.stem)] = path
-histories = {Path(p).parent.name: p for p in snakemake.input.histories}  # noqa: F821
-payload = model_metrics(snakemake.wildcards.method, scores, histories, snakemake.output[0])  # noqa: F821
+payload = model_metrics(snakemake.wildcards.method, scores, snakemake.output[0])  # noqa: F821
 log.info("%s: %s", snakemake.wildcards.method, payload["summary"])  # noqa: F821

@@ -165,8 +165,8 @@ def merge_toys(chunk_files: Sequence[tuple[str | Path, dict]]) -> dict:
     chunks = {name: [toy_chunk_from_payload(p.get(name, {}), path) for path, p in chunk_files] for name in STUDIES}
     results = {name: merge_chunks(c) for name, c in chunks.items()}
     for name, c in results.items():
-        log.info("%s toys (%d): coverage %.3f (sigma68 %.3f), mean width %.3f, bias %.3f, score %.3f, %.2f s/toy",
-                 name, c.n_toys, c.coverage, c.sigma68, c.mean_width, c.bias, c.score, c.seconds_per_toy)
+        log.info("%s toys (%d): coverage %.3f (sigma68 %.3f), mean width %.3f, bias %.3f, score %.3f",
+                 name, c.n_toys, c.coverage, c.sigma68, c.mean_width, c.bias, c.score)
     payload = {**coverage_payload(results["held_out"]), "model": coverage_payload(results["model"])}
     grid = chunk_files[0][1].get("grid") if chunk_files else None
     if grid is not None:

@@ -343,7 +343,7 @@ def merge_chunks(chunks: Sequence[ToyChunk]) -> Coverage:
 def chunk_payload(chunk: ToyChunk) -> dict:
     """JSON-ready form of a chunk (arrays as lists; non-finite values null)."""
     payload = {"format": FORMAT_CHUNK, "start": chunk.start, "stop": chunk.stop, "seed": chunk.seed,
-               "seconds": chunk.seconds, "n_fallback": chunk.n_fallback}  # fmt: skip
+               "n_fallback": chunk.n_fallback}  # fmt: skip  (no wall time: the rule's benchmark file has it)
     for field in ("mu_true", "mu_hat", "lo", "hi"):
         payload[field] = [json_float(v) for v in getattr(chunk, field)]
     for field in ("converged", "open_lo", "open_hi"):
@@ -384,14 +384,17 @@ def toy_chunk_from_payload(p: dict, path: str | os.PathLike) -> ToyChunk:
         start=p["start"], stop=p["stop"], seed=p["seed"],
         mu_true=floats("mu_true"), mu_hat=floats("mu_hat"), lo=floats("lo"), hi=floats("hi"),
         converged=np.array(p["converged"], bool), open_lo=np.array(p["open_lo"], bool),
-        open_hi=np.array(p["open_hi"], bool), n_fits=np.array(p["n_fits"], int), seconds=float(p["seconds"]),
+        open_hi=np.array(p["open_hi"], bool), n_fits=np.array(p["n_fits"], int),
+        seconds=float(p.get("seconds", "nan")),
         q_mu_true=floats("q_mu_true") if "q_mu_true" in p else None, n_fallback=int(p.get("n_fallback", 0)),
     )  # fmt: skip
 
 
 def coverage_payload(result: Coverage) -> dict:
-    """JSON-ready coverage summary (NaN as null), with the interval method recorded."""
-    payload = {k: (json_float(v) if isinstance(v, float) else v) for k, v in result._asdict().items()}
+    """JSON-ready coverage summary (NaN as null), with the interval method recorded; no wall time (two clean runs
+    write the same bytes; the toys rule's benchmark file holds the job's time)."""
+    payload = {k: (json_float(v) if isinstance(v, float) else v) for k, v in result._asdict().items()
+               if k != "seconds_per_toy"}  # fmt: skip
     q = payload.pop("q_mu_true")
     if q is not None:  # per converged toy, for the asymptotics check (q_mu(mu_true) against chi2_1)
         payload["q_mu_true"] = [json_float(v) for v in np.asarray(q, dtype=float)]

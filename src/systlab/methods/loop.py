@@ -72,8 +72,13 @@ class WeightedBCE:
         return (batch.weight * per_event).mean()
 
 
+#: Fields of a training history that are wall times: logged and kept in memory, never written to ``history.json``
+#: (two clean runs give byte-identical results; the rule's Snakemake benchmark file holds the job's time).
+TIMING_FIELDS = ("seconds", "samples_per_second")
+
+
 class TrainingHistory(NamedTuple):
-    """Per-epoch losses and run facts, written as ``history.json``."""
+    """Per-epoch losses and run facts, written as ``history.json`` (without :data:`TIMING_FIELDS`)."""
 
     train_loss: list[float]
     val_loss: list[float]
@@ -87,7 +92,7 @@ class TrainingHistory(NamedTuple):
     n_validation: int
 
     def to_dict(self) -> dict[str, Any]:
-        return self._asdict()
+        return {k: v for k, v in self._asdict().items() if k not in TIMING_FIELDS}
 
     def write(self, path: str | os.PathLike) -> Path:
         """Write the history JSON atomically."""

@@ -7,10 +7,8 @@ distributions of the ``tes_-1sd`` and ``tes_+1sd`` samples in ``JS_BINS`` equal 
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -29,11 +27,10 @@ ScoreTables = Mapping[tuple[str, str], pd.DataFrame]
 
 
 class ReplicaMetrics(NamedTuple):
-    """One trained replica: AUC per variation, JS divergence of background scores at +-1 sigma, training time."""
+    """One trained replica: AUC per variation, JS divergence of background scores at +-1 sigma."""
 
     auc: dict[str, float]
     js_divergence: float
-    train_seconds: float
 
 
 def weighted_auc(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> float:
@@ -77,7 +74,7 @@ def template_events(tables: ScoreTables, variation: str) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def replica_metrics(tables: ScoreTables, train_seconds: float = float("nan")) -> ReplicaMetrics:
+def replica_metrics(tables: ScoreTables) -> ReplicaMetrics:
     """AUC at each of ``AUC_VARIATIONS`` and the background JS divergence between ``JS_PAIR``."""
     auc = {}
     for variation in AUC_VARIATIONS:
@@ -87,7 +84,7 @@ def replica_metrics(tables: ScoreTables, train_seconds: float = float("nan")) ->
     for variation in JS_PAIR:
         background = template_events(tables, variation).query("label == 0")
         histograms.append(score_histogram(background["score"].to_numpy(), background["weight"].to_numpy()))
-    return ReplicaMetrics(auc, js_divergence(*histograms), float(train_seconds))
+    return ReplicaMetrics(auc, js_divergence(*histograms))
 
 
 def mean_std(values: Sequence[float]) -> dict[str, float]:
@@ -98,8 +95,7 @@ def mean_std(values: Sequence[float]) -> dict[str, float]:
 
 def summarise(model: str, replicas: Mapping[str, ReplicaMetrics]) -> dict[str, Any]:
     """The metrics.json payload: every replica and mean +- std across replicas."""
-    per = {name: {"auc": m.auc, "js_divergence": m.js_divergence, "train_seconds": m.train_seconds}
-           for name, m in replicas.items()}  # fmt: skip
+    per = {name: {"auc": m.auc, "js_divergence": m.js_divergence} for name, m in replicas.items()}
     values = list(replicas.values())
     return {
         "model": model,
@@ -112,7 +108,6 @@ def summarise(model: str, replicas: Mapping[str, ReplicaMetrics]) -> dict[str, A
         "summary": {
             "auc": {v: mean_std([m.auc[v] for m in values]) for v in AUC_VARIATIONS},
             "js_divergence": mean_std([m.js_divergence for m in values]),
-            "train_seconds": mean_std([m.train_seconds for m in values]),
         },
     }
 
@@ -120,17 +115,15 @@ def summarise(model: str, replicas: Mapping[str, ReplicaMetrics]) -> dict[str, A
 def model_metrics(
     model: str,
     score_paths: Mapping[str, Mapping[tuple[str, str], str | os.PathLike]],
-    history_paths: Mapping[str, str | os.PathLike],
     out_path: str | os.PathLike,
 ) -> dict[str, Any]:
-    """Read each replica's score files (keyed (process, variation)) and history; write metrics.json."""
+    """Read each replica's score files (keyed (process, variation)); write metrics.json (no wall times: the train
+    rule's benchmark file, ``results/benchmarks/train/<model>/<replica>.tsv``, holds the training time)."""
     replicas = {}
     for replica, paths in score_paths.items():
         tables = {key: pd.read_parquet(path, columns=["split", "label", "weight", "score"])
                   for key, path in paths.items()}  # fmt: skip
-        history = json.loads(Path(history_paths[replica]).read_text())
-        seconds = history.get("total_seconds", history["seconds"])
-        replicas[replica] = replica_metrics(tables, seconds)
+        replicas[replica] = replica_metrics(tables)
     payload = summarise(model, replicas)
     write_json(out_path, payload)
     return payload
