@@ -141,7 +141,7 @@ def test_check_config_typo_in_process_names_the_key(write, capsys) -> None:
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == (f"error: {overlay}: field 'toys.grid_nn': Additional properties are not allowed "
-                            "('grid_nn' was unexpected)\n")  # fmt: skip
+                            "('grid_nn' was unexpected) ('grid_nn' -> did you mean 'grid_n'?)\n")  # fmt: skip
 
 
 @pytest.mark.parametrize(

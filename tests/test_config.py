@@ -152,3 +152,10 @@ def test_mass_slices_are_typed_and_must_span_the_generated_range(raw):
             load_config(deep_update(raw, {"simulate": {"mass_slices": {"ztautau": entry}}}))
     with pytest.raises(ConfigError, match="mass_slices"):  # only a process generated from a line shape
         load_config(deep_update(raw, {"simulate": {"mass_slices": {"ttbar": {"edges": [0, 1], "shares": [1]}}}}))
+
+
+def test_a_misspelt_key_names_the_closest_valid_one_and_a_yaml_1_1_number_its_fix(raw):
+    with pytest.raises(ConfigError, match=r"field 'fit'.*'mu_rnage' -> did you mean 'mu_range'\?"):
+        load_config(deep_update(raw, {"fit": {"mu_rnage": [0, 1]}}), source="my.yaml")
+    with pytest.raises(ConfigError, match=r"my.yaml: field 'simulate.luminosity_fb'.*write 1.0e\+9"):
+        load_config(deep_update(raw, {"simulate": {"luminosity_fb": "1.0e9"}}), source="my.yaml")

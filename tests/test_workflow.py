@@ -123,7 +123,10 @@ def test_config_typo_fails_at_dag_build(tmp_path):
     run = subprocess.run([*SNAKEMAKE, "-n", "--cores", "1", "--configfile", "typo.yaml"], cwd=workdir,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode != 0
-    assert "trainnig" in run.stdout + run.stderr
+    output = run.stdout + run.stderr
+    line = next(line for line in output.splitlines() if "trainnig" in line)  # one line: file, key, closest key
+    assert "typo.yaml" in line and "did you mean 'training'" in line, line
+    assert len(output.splitlines()) < 15, output  # not the schema and the whole config (~790 lines before)
 
 
 def test_an_edited_input_mapping_or_luminosity_reruns_the_jobs_that_read_it(tmp_path):

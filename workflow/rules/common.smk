@@ -5,14 +5,17 @@ import re
 
 from snakemake.utils import validate
 
-from systlab.config import SCHEMA_PATH, load_config
+from systlab.config import SCHEMA_PATH, load_config, validate_schema
 from systlab.infer.pipeline import toy_chunk_count
 from systlab.likelihood.grid_points import grid_points, parameterized_models, parameterized_np, point_samples
 from systlab.methods.registry import REGISTRY
 from systlab.papertoys.settings import split_model_name
 from systlab.studies.sensitivity_settings import STUDIES
 
-validate(config, str(SCHEMA_PATH))  # the schema ships inside the package; fills its defaults into `config`
+# one line naming the config files, the field and the fix first (snakemake's validate prints the whole schema and
+# config, ~790 lines), then snakemake's validate: it fills the schema's defaults into `config`
+validate_schema(config, source=", ".join(map(str, getattr(workflow, "configfiles", []))) or "config")
+validate(config, str(SCHEMA_PATH))
 CFG = load_config(config, source="config", schema_checked=True)  # validated just above: not twice per DAG build
 ENV = "../../envs/systlab.yaml"
 

@@ -7,8 +7,10 @@ checks a schema cannot express (known feature names, processes of normalisation 
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from importlib.resources import files
 from pathlib import Path
@@ -50,7 +52,25 @@ def validate_schema(mapping: Mapping[str, Any], source: str = "config") -> None:
     if errors:
         err = errors[0]
         field = ".".join(str(p) for p in err.path) or "(top level)"
-        raise ConfigError(f"{source}: field '{field}': {err.message}")
+        raise ConfigError(f"{source}: field '{field}': {err.message}{_hint(err)}")
+
+
+#: A number as YAML 1.2 writes it but YAML 1.1 (PyYAML, Snakemake) reads as text: an exponent without its sign.
+_UNSIGNED_EXPONENT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE]\d+$")
+
+
+def _hint(err: jsonschema.ValidationError) -> str:
+    """What to do about a schema error: the closest valid key of a misspelt one, the fix of a number read as text."""
+    if err.validator == "additionalProperties" and isinstance(err.instance, Mapping):
+        known = list((err.schema.get("properties") or {}))
+        unknown = [k for k in err.instance if k not in known]
+        close = {k: difflib.get_close_matches(str(k), known, n=1) for k in unknown}
+        named = [f"{k!r} -> did you mean {c[0]!r}?" for k, c in close.items() if c]
+        return f" ({'; '.join(named)})" if named else f" (valid keys: {', '.join(known)})"
+    if err.validator == "type" and isinstance(err.instance, str) and _UNSIGNED_EXPONENT.match(err.instance.strip()):
+        mantissa, _, exponent = err.instance.strip().lower().partition("e")
+        return f" (YAML reads {err.instance!r} as text: write {mantissa}e+{exponent})"
+    return ""
 
 
 def _fail(source: str, field: str, message: str) -> ConfigError:
