@@ -62,7 +62,7 @@ _UNSIGNED_EXPONENT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE]\d+$")
 def _hint(err: jsonschema.ValidationError) -> str:
     """What to do about a schema error: the closest valid key of a misspelt one, the fix of a number read as text."""
     if err.validator == "additionalProperties" and isinstance(err.instance, Mapping):
-        known = list((err.schema.get("properties") or {}))
+        known = list(err.schema.get("properties") or {})
         unknown = [k for k in err.instance if k not in known]
         close = {k: difflib.get_close_matches(str(k), known, n=1) for k in unknown}
         named = [f"{k!r} -> did you mean {c[0]!r}?" for k, c in close.items() if c]
@@ -225,7 +225,7 @@ def mass_slices(raw: Mapping[str, Any], source: str) -> dict[str, MassSlices]:
         where = f"simulate.mass_slices.{process}"
         edges, shares = tuple(float(e) for e in entry["edges"]), tuple(float(s) for s in entry["shares"])
         low, high = LINE_SHAPES[process][2]
-        if any(b <= a for a, b in zip(edges, edges[1:])) or (edges[0], edges[-1]) != (low, high):
+        if any(b <= a for a, b in zip(edges, edges[1:], strict=False)) or (edges[0], edges[-1]) != (low, high):
             raise _fail(source, f"{where}.edges", f"{list(edges)} must rise from {low:g} to {high:g} GeV (the "
                         "generated range)")  # fmt: skip
         if len(shares) != len(edges) - 1 or abs(sum(shares) - 1.0) > 1e-9:

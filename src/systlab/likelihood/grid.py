@@ -190,8 +190,8 @@ class GridLikelihood:
             # one model per (grid point, side of it): the morph towards one neighbour, linear (see one_sided_morph)
             sides = [(int(k), 1 if d >= 0 else -1) for k, d in zip(self.owner, shifts, strict=True)]
             keys = list(dict.fromkeys(sides))
-            base = {key: Likelihood(one_sided_morph(specs[key[0]], morph.np_name, key[1]), None, mu_range, histosys_code)
-                    for key in keys}  # fmt: skip
+            base = {key: Likelihood(one_sided_morph(specs[key[0]], morph.np_name, key[1]), None, mu_range,
+                                    histosys_code) for key in keys}  # fmt: skip
             self.model_of = np.array([keys.index(key) for key in sides], dtype=int)
             self.liks = [_morph_view(base[key], morph.np_name, grid_alphas[key[0]], d, self.alpha0)
                          for key, d in zip(sides, shifts, strict=True)]  # fmt: skip

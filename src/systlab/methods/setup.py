@@ -79,7 +79,8 @@ def model_training_tables(
     seeds = cfg.replica_seeds(replica)
     if spec.nuisance in FAMILIES:  # a generator cross-check model: variants drawn per event, NPs nominal
         return theory_training_tables(events, cfg.signal, spec.nuisance, seed=seeds.data, split_seed=cfg.seed,
-                                      fractions=cfg.splits, soft_seed=cfg.seed + 1, resample=seeds.resample)  # fmt: skip
+                                      fractions=cfg.splits, soft_seed=cfg.seed + 1,
+                                      resample=seeds.resample)  # fmt: skip
     return training_tables(
         events,
         cfg.signal,

@@ -206,7 +206,8 @@ def _sliced_breit_wigner(rng: np.random.Generator, mass: float, width: float, n:
     if (counts <= 0).any():
         raise ValueError(f"simulate: mass slices {slices.edges} with shares {slices.shares} leave a slice without "
                          f"events at {n} generated; raise the events or the share")  # fmt: skip
-    masses = [_breit_wigner(rng, mass, width, int(k), lo, hi) for k, lo, hi in zip(counts, edges[:-1], edges[1:])]
+    masses = [_breit_wigner(rng, mass, width, int(k), lo, hi)
+              for k, lo, hi in zip(counts, edges[:-1], edges[1:], strict=True)]  # fmt: skip
     relative = np.repeat(probability / (counts / n), counts)
     return np.concatenate(masses), relative
 
