@@ -153,6 +153,35 @@ def test_an_edited_input_mapping_or_luminosity_reruns_the_jobs_that_read_it(tmp_
     assert jobs("lumi.yaml") == {"simulate": ["process=diboson"], "ingest": ["process=diboson"]}
 
 
+#: config edit -> rules that must rerun, rules that must not (a dry run on the finished tiny run)
+EDITS = {
+    "toys: {n: 31}": ({"toys"}, {"simulate", "vary", "train", "score", "fit", "inference"}),
+    "fit: {scan_points: 15}": ({"fit", "toys", "inference"}, {"simulate", "vary", "train", "score", "score_grid"}),
+    "training: {epochs: 14}": ({"train", "score", "fit", "toys"}, {"simulate", "ingest", "vary"}),
+    "method_settings: {disco: {lambda: 2.5}}": ({"train"}, {"simulate", "vary"}),
+    "templates: {bins: 4}": ({"score", "fit", "toys"}, {"simulate", "vary", "train"}),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_an_edited_config_section_reruns_the_jobs_that_read_it_and_no_others(tiny_run, edit):
+    """Every stage's rules declare the config sections their scripts read as params: an edit reruns those jobs and
+    their descendants (a dry run of the finished tiny run lists them) and none upstream. A method's settings rerun
+    only its own models."""
+    overlay = tiny_run / f"edit_{abs(hash(edit))}.yaml"
+    overlay.write_text(edit + "\n")
+    dry = subprocess.run([*SNAKEMAKE, "-n", "--cores", "1", *TINY, overlay.name], cwd=tiny_run, capture_output=True,
+                         text=True, timeout=300)  # fmt: skip
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    jobs = _dry_run_jobs(dry.stdout)
+    must, must_not = EDITS[edit]
+    assert must <= set(jobs), (edit, sorted(jobs))
+    assert not must_not & set(jobs), (edit, sorted(jobs))
+    if "disco" in edit:  # only the disco models (the lambda-scan points included) are retrained
+        assert all("method=disco" in w for w, _ in jobs["train"]), jobs["train"]
+
+
 @pytest.mark.slow
 def test_tiny_config_end_to_end(tiny_run):
     results = tiny_run / "results"

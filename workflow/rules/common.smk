@@ -19,6 +19,17 @@ validate(config, str(SCHEMA_PATH))
 CFG = load_config(config, source="config", schema_checked=True)  # validated just above: not twice per DAG build
 ENV = "../../envs/systlab.yaml"
 
+
+def config_of(*sections):
+    """The config sections a rule's script reads, as one of its params: Snakemake reruns a job whose params changed,
+    so an edited value reruns the jobs that read it (and, through their outputs, their descendants) and no other."""
+    return {name: config.get(name) for name in sections}
+
+
+def method_settings_of(wildcards):
+    """The method_settings entry of a model's method (e.g. pivot for pivot_lambda_10): its training options."""
+    return config.get("method_settings", {}).get(CFG.model(wildcards.method).method)
+
 # ---- samples and models ----------------------------------------------------------------------------------------
 PROCESSES = list(CFG.processes)
 VARIATIONS = list(CFG.variation_names())

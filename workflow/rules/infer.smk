@@ -11,6 +11,8 @@ rule fit:
         [f"results/fits/{{method}}/{{replica}}/{d}.json" for d in DATASETS],
     wildcard_constraints:
         method=one_of(FIT_MODELS),
+    params:
+        config=config_of("fit", "pseudo_data", "processes", "systematics"),
     log:
         "results/logs/fit/{method}/{replica}.log",
     conda:
@@ -31,6 +33,8 @@ if CFG.toy_chunks == 1:
             "results/toys/{method}/{replica}.json",
         wildcard_constraints:
             method=one_of(FIT_MODELS),
+        params:
+            config=config_of("toys", "fit", "pseudo_data", "processes", "systematics"),
         log:
             "results/logs/toys/{method}/{replica}.log",
         benchmark:
@@ -50,6 +54,8 @@ else:
         wildcard_constraints:
             method=one_of(FIT_MODELS),
             chunk=r"\d+",
+        params:
+            config=config_of("toys", "fit", "pseudo_data", "processes", "systematics"),
         log:
             "results/logs/toys/{method}/{replica}/chunk{chunk}.log",
         benchmark:
@@ -83,6 +89,8 @@ rule inference:
         impacts="results/inference/{method}/{replica}/impacts.json",
     wildcard_constraints:
         method=one_of(MODELS),
+    params:
+        config=config_of("fit", "processes", "systematics"),
     log:
         "results/logs/inference/{method}/{replica}.log",
     conda:

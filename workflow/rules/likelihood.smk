@@ -13,6 +13,8 @@ rule workspace_grid:
         "results/grid/{method}/{replica}/workspaces.json",
     wildcard_constraints:
         method=one_of(GRID_MODELS),
+    params:
+        config=config_of("templates", "systematics", "processes"),
     log:
         "results/logs/workspace_grid/{method}/{replica}.log",
     conda:

@@ -12,6 +12,9 @@ rule train:
         history="results/models/{method}/{replica}/history.json",
         meta="results/models/{method}/{replica}/meta.json",
     threads: CFG.training.threads
+    params:
+        config=config_of("training", "features", "splits", "systematics", "processes"),
+        method_settings=method_settings_of,
     resources:
         gpu=1,
     log:

@@ -25,6 +25,8 @@ rule score:
         workspace="results/workspaces/{method}/{replica}.json",
     wildcard_constraints:
         method=one_of([m for m in METHODS if m not in GRID_MODELS]),
+    params:
+        config=config_of("templates", "systematics", "pseudo_data", "processes"),
     threads: 1
     log:
         "results/logs/score/{method}/{replica}.log",
@@ -52,6 +54,8 @@ rule score_grid:
     wildcard_constraints:
         method=one_of(GRID_MODELS),
         point=one_of({p.label for points in GRID_POINTS.values() for p in points}),
+    params:
+        config=config_of("templates", "systematics", "pseudo_data", "processes"),
     threads: 1
     log:
         "results/logs/score_grid/{method}/{replica}/{point}.log",
