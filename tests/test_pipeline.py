@@ -104,6 +104,8 @@ def test_fit_all_fits_a_parameterized_classifier_through_its_grid(inputs):
     assert asimov["mu_hat"] == pytest.approx(1.0, abs=0.05)
     assert abs(asimov["grid"]["alpha_hat"]) < 0.2 and asimov["grid"]["surface"]  # Asimov: α̂ ≈ 0, surface kept
     assert payloads["truth_nominal"]["grid"]["surface"] is None  # pseudo-data: no surface
+    other = pipeline.fit_all(pipeline_config(), "aware", inputs["aware"], ["asimov"], surface=False)["asimov"]
+    assert other["grid"]["surface"] is None and other["interval_68"] == asimov["interval_68"]  # a later replica
 
 
 @pytest.mark.parametrize("model", ["baseline", "aware"])

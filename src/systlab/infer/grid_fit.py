@@ -86,13 +86,14 @@ SURFACE_POINTS = 31
 
 
 def grid_fit(cfg: Config, grid: GridWorkspaces, observed: Sequence[np.ndarray], dataset: str,
-             interpolation: str = "cubic") -> tuple[FitResult, GridProfile]:  # fmt: skip
+             interpolation: str = "cubic", surface: bool = True) -> tuple[FitResult, GridProfile]:  # fmt: skip
     """The α-profiled fit (prior N(0, 1) in σ units; α morphed between grid points as configured) as a FitResult
     and the full grid profile.
 
-    Asimov and expected_* fits also keep a fine (μ, α_k) surface for the figure.
+    Asimov and expected_* fits also keep a fine (μ, α_k) surface for the figure, unless ``surface`` is False.
     """
-    surface = SURFACE_POINTS if dataset == "asimov" or dataset.startswith("expected_") else 0
+    wanted = surface and (dataset == "asimov" or dataset.startswith("expected_"))
+    surface = SURFACE_POINTS if wanted else 0
     profile = grid_profile(grid.specs, observed, grid.alphas, 0.0, 1.0, cfg.mu_range, cfg.scan_points,
                            interpolation, half_grid=True, surface_points=surface,
                            morph=grid_morph(cfg, grid.np_name))  # fmt: skip
