@@ -5,6 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
+
+CONFIG = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
 
 
 def test_an_uncaught_error_goes_to_the_rule_log_in_full_and_to_stderr_in_one_line(tmp_path):
@@ -21,7 +24,7 @@ def test_an_uncaught_error_goes_to_the_rule_log_in_full_and_to_stderr_in_one_lin
         class Smk(types.SimpleNamespace):
             pass
 
-        config = yaml.safe_load(open({str(__import__("pathlib").Path(__file__).parents[1] / "config" / "config.yaml")!r}))
+        config = yaml.safe_load(open({str(CONFIG)!r}))
         smk = Smk(log=[{str(log)!r}], rule="ingest", wildcards={{"process": "ttbar"}}, config=config)
         start(smk)
 
