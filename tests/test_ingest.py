@@ -163,6 +163,26 @@ def test_several_files_and_glob_concatenate(tmp_path: Path) -> None:
     np.testing.assert_array_equal(table.event_id, np.arange(65, dtype=np.uint64))  # running index
 
 
+def test_a_directory_stands_for_its_root_files_and_one_without_any_is_named(tmp_path: Path) -> None:
+    """``files: [a_directory]`` reads its .root/.h5 files in name order (other files ignored), as the glob does; a
+    directory holding none is a one-line error naming it (before: "file missing")."""
+    data = tmp_path / "ntuples"
+    data.mkdir()
+    first, second = make_events(40, seed=2), make_events(25, seed=3, first_id=9000)
+    rawio.write_root(first, data / "part_a.root")
+    rawio.write_root(second, data / "part_b.root")
+    (data / "README.txt").write_text("not data")
+    spec = simulated_spec(data / "part_a.root")
+    columns = {c.name: {"branch": c.branch} for c in spec.columns if c.name != "event_id"}
+    table = ingest_mapping({"format": "root", "files": [str(data)], "columns": columns}, tmp_path / "out.parquet")
+    expected = ak.concatenate([first, second])
+    assert ak.array_equal(table[list(CANONICAL_COLUMNS)[1:]], expected[list(CANONICAL_COLUMNS)[1:]])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(IngestError, match=rf"{empty}: directory without a \.root/\.h5/\.hdf5/\.he5 file"):
+        ingest_mapping({"format": "root", "files": [str(empty)], "columns": columns}, tmp_path / "none.parquet")
+
+
 @pytest.mark.parametrize("codec", [uproot.ZLIB(4), uproot.LZ4(1), uproot.LZMA(2), uproot.ZSTD(3)], ids=repr)
 def test_every_compression_codec(codec, events: ak.Array, tmp_path: Path) -> None:
     path = tmp_path / "codec.root"

@@ -6,6 +6,7 @@ import re
 from snakemake.utils import validate
 
 from systlab.config import SCHEMA_PATH, load_config, validate_schema
+from systlab.samples.files import expand_files
 from systlab.infer.pipeline import toy_chunk_count
 from systlab.likelihood.grid_points import grid_points, parameterized_models, parameterized_np, point_samples
 from systlab.methods.registry import REGISTRY
@@ -72,7 +73,7 @@ def ingest_inputs(wildcards):
     spec = CFG.inputs.get(wildcards.process)
     if spec is None:
         return ["results/raw/{process}.root".format(process=wildcards.process)]
-    return sorted(f for pattern in spec["files"] for f in (glob.glob(pattern) or [pattern]))
+    return sorted(f for pattern in spec["files"] for f in (expand_files(pattern) or [pattern]))
 
 
 # Path lists built with comprehensions (the same order as expand's product, processes outer), not expand(): these run

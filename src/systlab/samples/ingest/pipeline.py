@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from systlab.atomic import atomic_path
 from systlab.samples.ingest.canonical import Chunk, empty_table, list_buffers, to_canonical
+from systlab.samples.files import DATA_SUFFIXES, expand_files
 from systlab.samples.ingest.errors import IngestError
 from systlab.samples.ingest.formats import reader
 from systlab.samples.ingest.spec import InputSpec
@@ -77,17 +78,17 @@ def read_canonical(path: str | os.PathLike) -> ak.Array:
 
 
 def resolve_files(patterns: tuple[str, ...]) -> list[str]:
-    """Expand glob patterns (sorted), keep plain paths; a missing file or empty pattern is an IngestError."""
+    """Expand glob patterns and directories (:func:`expand_files`), keep plain paths; a missing file, an empty
+    pattern or a directory without a ROOT/HDF5 file is an IngestError."""
     files: list[str] = []
     for pattern in patterns:
-        if glob.has_magic(pattern):
-            matches = sorted(glob.glob(pattern))
-            if not matches:
-                raise IngestError(f"{pattern}: no file matches this pattern (field 'files')")
-        elif not Path(pattern).is_file():
+        matches = expand_files(pattern)
+        if glob.has_magic(pattern) and not matches:
+            raise IngestError(f"{pattern}: no file matches this pattern (field 'files')")
+        if Path(pattern).is_dir() and not matches:
+            raise IngestError(f"{pattern}: directory without a {'/'.join(DATA_SUFFIXES)} file (field 'files')")
+        if not glob.has_magic(pattern) and not Path(pattern).is_dir() and not Path(pattern).is_file():
             raise IngestError(f"{pattern}: file missing (field 'files')")
-        else:
-            matches = [pattern]
         files.extend(m for m in matches if m not in files)
     return files
 
