@@ -27,8 +27,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from systlab.atomic import atomic_path
-from systlab.samples.ingest.canonical import Chunk, empty_table, list_buffers, to_canonical
 from systlab.samples.files import DATA_SUFFIXES, expand_files
+from systlab.samples.ingest.canonical import Chunk, empty_table, list_buffers, to_canonical
 from systlab.samples.ingest.errors import IngestError
 from systlab.samples.ingest.formats import reader
 from systlab.samples.ingest.spec import InputSpec
