@@ -309,6 +309,16 @@ def _write_events(path: Path, events: ak.Array) -> Path:
             [NANOAOD.name, "met_phi", "MET_py"],
             id="expr-unknown-branch",
         ),
+        pytest.param(
+            lambda d: _mutate_nanoaod(tau_pt={"branch": "Tau_pt", "object": 50}),
+            [NANOAOD.name, "no event left", "tau_pt (object 50)", "lower an index"],
+            id="object-index-beyond-every-event",
+        ),
+        pytest.param(
+            lambda d: _mutate_nanoaod(weight={"branch": "Jet_pt"}),
+            [NANOAOD.name, "weight", "Jet_pt", "one number per event"],
+            id="jagged-weight",
+        ),
     ],
 )
 def test_bad_root_input_names_file_and_field(make, needles: list[str], tmp_path: Path) -> None:
@@ -316,6 +326,7 @@ def test_bad_root_input_names_file_and_field(make, needles: list[str], tmp_path:
         ingest_mapping(make(tmp_path), tmp_path / "out.parquet")
     for needle in needles:
         assert needle in str(info.value)
+    assert "object: 0" not in str(info.value) or "weight" not in str(info.value)  # never a hint the spec refuses
     assert not (tmp_path / "out.parquet").exists()
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from systlab.events import CANONICAL_COLUMNS, CANONICAL_FLAT, CANONICAL_JAGGED
 from systlab.samples.ingest.errors import IngestError
-from systlab.samples.ingest.spec import NUMERIC_KINDS, ColumnSpec, InputSpec, Selection
+from systlab.samples.ingest.spec import NUMERIC_KINDS, OPTIONAL_COLUMNS, ColumnSpec, InputSpec, Selection
 
 
 class Chunk(NamedTuple):
@@ -64,6 +64,8 @@ def _scaled(col: ColumnSpec, arr: Any, chunk: Chunk) -> Any:
         hint = "add `object: 0` to take the leading object" if expected == "flat" else "drop `object:`"
         if col.name in CANONICAL_JAGGED:
             hint = "jet columns need a jagged (per-object) source"
+        elif col.name in OPTIONAL_COLUMNS:  # `object:` is refused for these (spec.py): say what works instead
+            hint = f"{col.name} needs one number per event: a flat branch, or an `expr:` of flat branches"
         raise IngestError(
             f"{chunk.path}: column '{col.name}' ({col.source}): {structure} source where {expected} "
             f"is expected ({hint})"

@@ -65,9 +65,9 @@ def ingest(spec: InputSpec, out_path: str | os.PathLike, chunk_size: int) -> Ing
     canonical = canonical_chunks(spec, raw, tally)
     with atomic_path(out_path) as tmp:
         if spec.expected_yield is None:
-            write_row_groups(canonical, tmp, files)
+            write_row_groups(canonical, tmp, files, spec)
         else:
-            _write_rescaled(canonical, tmp, files, spec.expected_yield, tally)
+            _write_rescaled(canonical, tmp, files, spec.expected_yield, tally, spec)
     seconds = time.perf_counter() - start
     return IngestSummary(tuple(files), tally.events_read, tally.events_written, tally.sum_weights, seconds)
 
@@ -134,12 +134,16 @@ def arrow_table(chunk: ak.Array) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def write_row_groups(chunks: Iterator[ak.Array], path: Path, files: list[str]) -> None:
-    """Write the non-empty canonical chunks as Parquet row groups; no surviving event is an error."""
+def write_row_groups(chunks: Iterator[ak.Array], path: Path, files: list[str],
+                     spec: InputSpec | None = None) -> None:  # fmt: skip
+    """Write the non-empty canonical chunks as Parquet row groups; no surviving event is an error naming the
+    columns whose ``object:`` index events must reach."""
     first = next(chunks, None)
     if first is None:
+        picks = [f"{c.name} (object {c.object})" for c in (spec.columns if spec else ()) if c.object is not None]
+        asked = f": no event has every object asked for by {', '.join(picks)}; lower an index" if picks else ""
         raise IngestError(
-            f"{', '.join(files)}: no event left after requiring the mapped objects (field 'columns')"
+            f"{', '.join(files)}: no event left after requiring the mapped objects{asked} (field 'columns')"
         )
     write_tables(map(arrow_table, chain([first], chunks)), path)
 
@@ -165,12 +169,12 @@ def write_tables(tables: Iterator[pa.Table], path: Path) -> None:
 
 
 def _write_rescaled(
-    chunks: Iterator[ak.Array], path: Path, files: list[str], expected: float, tally: Tally
+    chunks: Iterator[ak.Array], path: Path, files: list[str], expected: float, tally: Tally, spec: InputSpec
 ) -> None:
     """Write unscaled to a scratch file, then copy it rescaling weights so they sum to ``expected``."""
     scratch = path.with_name(path.name + ".unscaled")
     try:
-        write_row_groups(chunks, scratch, files)
+        write_row_groups(chunks, scratch, files, spec)
         if not tally.sum_weights > 0:
             raise IngestError(
                 f"{', '.join(files)}: sum of weights is {tally.sum_weights} <= 0, cannot rescale to the "
