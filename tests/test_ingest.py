@@ -183,6 +183,24 @@ def test_a_directory_stands_for_its_root_files_and_one_without_any_is_named(tmp_
         ingest_mapping({"format": "root", "files": [str(empty)], "columns": columns}, tmp_path / "none.parquet")
 
 
+def test_an_rntuple_reads_as_its_ttree_does(events: ak.Array, tmp_path: Path) -> None:
+    """The same events written as an RNTuple (uproot's writer) and as a TTree give the same canonical table; an
+    ``expr:`` on an RNTuple is refused with the column named (uproot would drop it silently)."""
+    with uproot.recreate(tmp_path / "rntuple.root") as out:
+        out.mkrntuple("events", ak.Array({name: events[name] for name in CANONICAL_COLUMNS}))
+    rawio.write_root(events, tmp_path / "ttree.root")
+    spec = simulated_spec(tmp_path / "rntuple.root")
+    ingest(spec, tmp_path / "from_rntuple.parquet", chunk_size=100)
+    ingest(simulated_spec(tmp_path / "ttree.root"), tmp_path / "from_ttree.parquet", chunk_size=100)
+    from_rntuple, from_ttree = (read_canonical(tmp_path / f"from_{k}.parquet") for k in ("rntuple", "ttree"))
+    assert len(from_rntuple) == len(events) and ak.array_equal(from_rntuple, from_ttree)
+    columns = {c.name: {"branch": c.branch} for c in spec.columns}
+    columns["met_phi"] = {"expr": "met_phi * 1"}
+    mapping = {"format": "root", "files": [str(tmp_path / "rntuple.root")], "tree": "events", "columns": columns}
+    with pytest.raises(IngestError, match=r"rntuple.root: column 'met_phi': expr: is read from TTrees only"):
+        ingest_mapping(mapping, tmp_path / "expr.parquet")
+
+
 @pytest.mark.parametrize("codec", [uproot.ZLIB(4), uproot.LZ4(1), uproot.LZMA(2), uproot.ZSTD(3)], ids=repr)
 def test_every_compression_codec(codec, events: ak.Array, tmp_path: Path) -> None:
     path = tmp_path / "codec.root"

@@ -2,13 +2,17 @@
 
 Branches are read as awkward arrays (flat or jagged); ``expr`` columns become uproot aliases. Any
 unreadable file, missing tree/branch or bad expression is an IngestError naming the file and column.
+``tree`` may also name an RNTuple (ROOT's successor of the TTree, read by uproot the same way); its fields are
+mapped like branches, and ``expr:`` is refused there (uproot 5.7 ignores aliases on an RNTuple).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+import awkward as ak
 import uproot
+from uproot.behaviors.RNTuple import RNTuple
 
 from systlab.samples.ingest.canonical import Chunk
 from systlab.samples.ingest.errors import IngestError, describe
@@ -45,16 +49,16 @@ def _validate_root_file(spec: InputSpec, path: str) -> None:
         _check_expressions(spec, tree, path)
 
 
-def _tree_of(file: uproot.ReadOnlyDirectory, spec: InputSpec, path: str) -> uproot.TTree:
-    """The tree of ``spec`` in ``file``; a missing tree, a non-tree or zero entries raise."""
+def _tree_of(file: uproot.ReadOnlyDirectory, spec: InputSpec, path: str) -> uproot.TTree | RNTuple:
+    """The tree (or RNTuple) of ``spec`` in ``file``; a missing tree, anything else or zero entries raise."""
     try:
         tree = file[spec.tree]
     except Exception as exc:
         raise IngestError(
             f"{path}: tree '{spec.tree}' missing (field 'tree'); keys: {file.keys(recursive=False)[:10]}"
         ) from exc
-    if not isinstance(tree, uproot.TTree):
-        raise IngestError(f"{path}: '{spec.tree}' is a {type(tree).__name__}, not a TTree (field 'tree')")
+    if not isinstance(tree, uproot.TTree | RNTuple):
+        raise IngestError(f"{path}: '{spec.tree}' is a {type(tree).__name__}, not a TTree or RNTuple (field 'tree')")
     if tree.num_entries == 0:
         raise IngestError(f"{path}: tree '{spec.tree}' has zero entries (field 'tree')")
     return tree
@@ -73,8 +77,8 @@ def _root_expressions(spec: InputSpec) -> tuple[list[str], dict[str, str]]:
     return expressions, aliases
 
 
-def _check_branches(spec: InputSpec, tree: uproot.TTree, path: str) -> None:
-    """Every mapped branch exists and holds numbers (flat or variable-length lists)."""
+def _check_branches(spec: InputSpec, tree: uproot.TTree | RNTuple, path: str) -> None:
+    """Every mapped branch (RNTuple field) exists and holds numbers (flat or variable-length lists)."""
     for col in spec.columns:
         if col.branch is None:
             continue
@@ -82,11 +86,22 @@ def _check_branches(spec: InputSpec, tree: uproot.TTree, path: str) -> None:
             raise IngestError(
                 f"{path}: column '{col.name}': branch '{col.branch}' missing in tree '{spec.tree}'"
             )
-        if not _numeric_interpretation(tree[col.branch]):
+        if isinstance(tree, RNTuple):
+            kind = ak.type(tree.arrays([col.branch], entry_stop=1)[col.branch]).content
+            if not _numeric_type(kind):
+                raise IngestError(f"{path}: column '{col.name}': field '{col.branch}' of type '{kind}' is not numeric")
+        elif not _numeric_interpretation(tree[col.branch]):
             raise IngestError(
                 f"{path}: column '{col.name}': branch '{col.branch}' of type "
                 f"'{tree[col.branch].typename}' is not numeric"
             )
+
+
+def _numeric_type(kind: ak.types.Type) -> bool:
+    """True for an awkward type of numbers or of variable-length lists of numbers (an RNTuple field's)."""
+    if isinstance(kind, ak.types.ListType):
+        kind = kind.content
+    return isinstance(kind, ak.types.NumpyType) and kind.primitive not in ("bool", "datetime64", "timedelta64")
 
 
 def _numeric_interpretation(branch: uproot.TBranch) -> bool:
@@ -100,11 +115,14 @@ def _numeric_interpretation(branch: uproot.TBranch) -> bool:
     return dtype.shape == () and dtype.kind in NUMERIC_KINDS
 
 
-def _check_expressions(spec: InputSpec, tree: uproot.TTree, path: str) -> None:
+def _check_expressions(spec: InputSpec, tree: uproot.TTree | RNTuple, path: str) -> None:
     """Evaluate each ``expr`` on the first entry so unknown names fail with the column named."""
     for col in spec.columns:
         if col.expr is None:
             continue
+        if isinstance(tree, RNTuple):
+            raise IngestError(f"{path}: column '{col.name}': expr: is read from TTrees only and '{spec.tree}' is an "
+                              "RNTuple; map a field with branch: (field 'expr')")  # fmt: skip
         alias = _root_key(col)
         try:
             tree.arrays([alias], aliases={alias: col.expr}, entry_stop=1, library="ak")
