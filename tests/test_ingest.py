@@ -183,6 +183,25 @@ def test_a_directory_stands_for_its_root_files_and_one_without_any_is_named(tmp_
         ingest_mapping({"format": "root", "files": [str(empty)], "columns": columns}, tmp_path / "none.parquet")
 
 
+def test_a_flat_ntuple_without_jets_gives_every_event_no_jet(events: ak.Array, tmp_path: Path) -> None:
+    """A mapping without jet columns (a flat ntuple, no jet branches): the other columns as mapped, no jet in any
+    event; mapping only some jet columns is a one-line error naming the missing ones."""
+    flat = {name: ak.to_numpy(events[name]) for name in CANONICAL_COLUMNS if name not in ("jet_pt", "jet_eta",
+                                                                                         "jet_phi")}  # fmt: skip
+    with uproot.recreate(tmp_path / "flat.root") as out:
+        out["tree"] = flat
+    columns = {name: {"branch": name} for name in flat}
+    mapping = {"format": "root", "files": [str(tmp_path / "flat.root")], "tree": "tree", "columns": columns}
+    table = ingest_mapping(mapping, tmp_path / "out.parquet")
+    assert len(table) == len(events) and ak.all(ak.num(table.jet_pt) == 0) and ak.all(ak.num(table.jet_phi) == 0)
+    for name in flat:
+        np.testing.assert_array_equal(ak.to_numpy(table[name]), ak.to_numpy(events[name]).astype(ak.to_numpy(
+            table[name]).dtype))  # fmt: skip
+    partial = {**mapping, "columns": {**columns, "jet_pt": {"branch": "tau_pt"}}}
+    with pytest.raises(IngestError, match=r"jet columns \['jet_pt'\] mapped without \['jet_eta', 'jet_phi'\]"):
+        ingest_mapping(partial, tmp_path / "partial.parquet")
+
+
 def test_an_rntuple_reads_as_its_ttree_does(events: ak.Array, tmp_path: Path) -> None:
     """The same events written as an RNTuple (uproot's writer) and as a TTree give the same canonical table; an
     ``expr:`` on an RNTuple is refused with the column named (uproot would drop it silently)."""

@@ -41,11 +41,18 @@ def to_canonical(spec: InputSpec, chunk: Chunk, first_index: int) -> ak.Array:
     flat = {
         name: _flat_column(spec.column(name), arrays, keep, first_index, chunk) for name in CANONICAL_FLAT
     }
-    jets = {name: _jagged(arrays[name], keep) for name in CANONICAL_JAGGED}
+    n_kept = chunk.entries if keep is None else int(np.count_nonzero(keep))
+    jets = {name: _jagged(arrays[name], keep) if spec.column(name).is_read else _no_jets(n_kept)
+            for name in CANONICAL_JAGGED}  # fmt: skip
     _check_same_multiplicity(jets, chunk.path)
     for name, values in chain(flat.items(), ((n, j.values) for n, j in jets.items())):
         _check_finite(spec.column(name), values, chunk.path)
     return _canonical_table(flat, _select_jets(spec.selection, jets))
+
+
+def _no_jets(n_events: int) -> Jagged:
+    """No jet in any of ``n_events`` events (a mapping without jet columns)."""
+    return Jagged(np.zeros(n_events + 1, dtype=np.int64), np.empty(0, dtype=np.float32))
 
 
 def empty_table() -> ak.Array:

@@ -19,6 +19,8 @@ from systlab.samples.ingest.formats import READERS
 
 #: Canonical columns that a spec may omit (weight defaults to 1.0, event_id to a running index).
 OPTIONAL_COLUMNS = ("event_id", "weight")
+#: Canonical columns that may have no source: a running index (event_id), no jet in any event (all jet columns).
+SOURCE_OPTIONAL = ("event_id", *CANONICAL_JAGGED)
 #: dtype kinds accepted as numeric sources (signed/unsigned integers, floats; no bool, no strings).
 NUMERIC_KINDS = "iuf"
 _SPEC_KEYS = {"format", "files", "tree", "group", "columns", "selection", "yield"}
@@ -142,10 +144,16 @@ def _parse_columns(value: Any, fmt: str, where: str) -> tuple[ColumnSpec, ...]:
     unknown = sorted(set(map(str, value)) - set(CANONICAL_COLUMNS))
     if unknown:
         raise IngestError(f"{where}: unknown canonical column(s) {unknown}; known: {list(CANONICAL_COLUMNS)}")
-    missing = [name for name in CANONICAL_COLUMNS if name not in value and name not in OPTIONAL_COLUMNS]
+    jets = [name for name in CANONICAL_JAGGED if name in value]
+    if jets and len(jets) != len(CANONICAL_JAGGED):
+        unmapped = [name for name in CANONICAL_JAGGED if name not in jets]
+        raise IngestError(f"{where}: jet columns {jets} mapped without {unmapped}: map all of "
+                          f"{list(CANONICAL_JAGGED)} or none (none: every event has no jet)")  # fmt: skip
+    optional = (*OPTIONAL_COLUMNS, *(() if jets else CANONICAL_JAGGED))
+    missing = [name for name in CANONICAL_COLUMNS if name not in value and name not in optional]
     if missing:
         raise IngestError(f"{where}: required canonical column(s) {missing} not mapped")
-    defaults = {"weight": {"value": 1.0}, "event_id": {}}
+    defaults = {"weight": {"value": 1.0}, "event_id": {}, **dict.fromkeys(CANONICAL_JAGGED, {})}
     return tuple(
         _parse_column(name, value.get(name, defaults.get(name)), fmt, f"{where}.{name}")
         for name in CANONICAL_COLUMNS
@@ -158,7 +166,7 @@ def _parse_column(name: str, d: Any, fmt: str, where: str) -> ColumnSpec:
         raise IngestError(f"{where}: must be a mapping like {{branch: NAME}}, got {d!r}")
     _reject_unknown(d, _COLUMN_KEYS, where)
     sources = [key for key in ("branch", "expr", "value") if key in d]
-    if len(sources) != 1 and not (name == "event_id" and not sources):
+    if len(sources) != 1 and not (name in SOURCE_OPTIONAL and not sources):
         raise IngestError(f"{where}: give exactly one of branch / expr / value, got {sources or 'none'}")
     col = ColumnSpec(
         name=name,
