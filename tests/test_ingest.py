@@ -183,6 +183,48 @@ def test_a_directory_stands_for_its_root_files_and_one_without_any_is_named(tmp_
         ingest_mapping({"format": "root", "files": [str(empty)], "columns": columns}, tmp_path / "none.parquet")
 
 
+FLAT_NAMES = [name for name in CANONICAL_FLAT if name != "event_id"]
+
+
+@pytest.mark.parametrize("layout", ["2d-named", "2d-index", "compound"])
+def test_hdf5_table_columns_by_name_index_or_field(layout: str, events: ak.Array, tmp_path: Path) -> None:
+    """An event generator's HDF5 layout: the flat quantities as columns of one 2-D table (names in an attribute, or
+    picked by index) or as fields of a compound dataset, jets as values + counts; the canonical table equals the one
+    from the same events in systlab's own HDF5 layout."""
+    rawio.write_hdf5(events, tmp_path / "own.h5")
+    reference = ingest_mapping(
+        {**_hdf5_identity(tmp_path / "own.h5")}, tmp_path / "own.parquet")  # fmt: skip
+    table = np.column_stack([ak.to_numpy(events[name]).astype(np.float64) for name in FLAT_NAMES])
+    with h5py.File(tmp_path / "gen.h5", "w") as h5:
+        group = h5.create_group("events")
+        if layout == "compound":
+            rows = np.zeros(len(events), dtype=[(name, np.float64) for name in FLAT_NAMES])
+            for k, name in enumerate(FLAT_NAMES):
+                rows[name] = table[:, k]
+            group.create_dataset("table", data=rows)
+        else:
+            group.create_dataset("table", data=table).attrs["columns"] = FLAT_NAMES
+        jets = {name: ak.to_numpy(ak.flatten(events[name])) for name in CANONICAL_JAGGED}
+        for name, values in jets.items():
+            group.create_dataset(name, data=values)
+        group.create_dataset("njet", data=ak.to_numpy(ak.num(events.jet_pt)))
+    pick = (lambda k, name: str(k)) if layout == "2d-index" else (lambda k, name: name)
+    columns = {name: {"branch": f"table:{pick(k, name)}"} for k, name in enumerate(FLAT_NAMES)}
+    columns.update({name: {"branch": name, "counts": "njet"} for name in CANONICAL_JAGGED})
+    mapping = {"format": "hdf5", "files": [str(tmp_path / "gen.h5")], "group": "events", "columns": columns}
+    result = ingest_mapping(mapping, tmp_path / "gen.parquet")
+    assert len(result) == len(events) and ak.array_equal(result, reference)
+    columns["tau_pt"] = {"branch": "table:tau_ptt"}
+    with pytest.raises(IngestError, match=r"gen.h5: column 'tau_pt': dataset 'table:tau_ptt'.*no (column|field)"):
+        ingest_mapping(mapping, tmp_path / "bad.parquet")
+
+
+def _hdf5_identity(path: Path) -> dict:
+    columns = {name: {"branch": name} for name in FLAT_NAMES}
+    columns.update({name: {"branch": name, "counts": "njet"} for name in CANONICAL_JAGGED})
+    return {"format": "hdf5", "files": [str(path)], "group": "events", "columns": columns}
+
+
 def test_a_flat_ntuple_without_jets_gives_every_event_no_jet(events: ak.Array, tmp_path: Path) -> None:
     """A mapping without jet columns (a flat ntuple, no jet branches): the other columns as mapped, no jet in any
     event; mapping only some jet columns is a one-line error naming the missing ones."""

@@ -1,8 +1,10 @@
 """HDF5 reader: check the group's datasets, then stream chunks as h5py slices.
 
 Jagged sources are a flat values dataset plus a per-event counts dataset (``counts:`` in the spec);
-each chunk rebuilds them as list offsets over its slice of values. Layout problems are IngestErrors
-naming file and column.
+each chunk rebuilds them as list offsets over its slice of values. A flat column may also be one column of a 2-D
+table (``branch: "table:px"``, the name from the dataset's ``columns``/``column_names``/``names``/``labels``
+attribute, or ``"table:3"`` by index, as event generators write them) or one field of a compound dataset
+(``"table:px"``). Layout problems are IngestErrors naming file and column.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ def hdf5_chunks(spec: InputSpec, path: str, chunk_size: int) -> Iterator[Chunk]:
             raise IngestError(f"{path}: group '{spec.group}' missing (field 'group')")
         entries = _check_hdf5_layout(spec, group, path)
         columns = spec.read_columns()
-        datasets = {name: group[name] for col in columns for name in filter(None, (col.branch, col.counts))}
+        names = {name for col in columns for name in (col.branch, col.counts) if name}
+        datasets = {name: _source(group, name, path) for name in names}
         first = dict.fromkeys((col.counts for col in columns if col.counts), 0)
         for start in range(0, entries, chunk_size):
             stop = min(entries, start + chunk_size)
@@ -43,6 +46,58 @@ def hdf5_chunks(spec: InputSpec, path: str, chunk_size: int) -> Iterator[Chunk]:
             yield Chunk(path, stop - start, arrays)
 
 
+#: Attributes of a 2-D dataset that may hold its column names.
+NAME_ATTRIBUTES = ("columns", "column_names", "names", "labels")
+
+
+class Source:
+    """One column's data: a 1-D dataset, one column of a 2-D dataset, or one field of a compound dataset."""
+
+    def __init__(self, dataset: h5py.Dataset, column: int | str | None = None) -> None:
+        self.dataset, self.column = dataset, column
+        self.shape = (dataset.shape[0],)
+        if isinstance(column, str):
+            self.dtype = dataset.dtype.fields[column][0]
+        else:
+            self.dtype = dataset.dtype
+        self.ndim = 1 if column is not None else dataset.ndim
+        self.name = dataset.name if column is None else f"{dataset.name}:{column}"
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        if self.column is None:
+            return self.dataset[rows]
+        if isinstance(self.column, str):
+            return self.dataset.fields(self.column)[rows]
+        return self.dataset[rows, self.column]
+
+
+def _source(group: h5py.Group, name: str, path: str, where: str = "") -> Source:
+    """The data ``branch:``/``counts:`` names: ``dataset`` or ``dataset:column`` (a 2-D dataset's column by name or
+    index, a compound dataset's field); IngestError naming the missing piece."""
+    where = where or f"{path}: dataset '{name}'"
+    dataset_name, _, column = name.partition(":")
+    dataset = group.get(dataset_name)
+    if not isinstance(dataset, h5py.Dataset):
+        raise IngestError(f"{where} missing in group '{group.name}'")
+    if not column:
+        return Source(dataset)
+    if dataset.dtype.names:
+        if column not in dataset.dtype.names:
+            fields = list(dataset.dtype.names)
+            raise IngestError(f"{where}: no field '{column}' in the compound dataset (fields {fields})")
+        return Source(dataset, column)
+    if dataset.ndim != 2:
+        raise IngestError(f"{where}: '{dataset_name}' has shape {dataset.shape}; `name:column` needs a 2-D table")
+    names = next(([str(n.decode() if isinstance(n, bytes) else n) for n in dataset.attrs[a]]
+                  for a in NAME_ATTRIBUTES if a in dataset.attrs), [])  # fmt: skip
+    if column in names:
+        return Source(dataset, names.index(column))
+    if column.isdigit() and int(column) < dataset.shape[1]:
+        return Source(dataset, int(column))
+    raise IngestError(f"{where}: no column '{column}' in the 2-D table (names {names or 'none'} from attribute "
+                      f"{'/'.join(NAME_ATTRIBUTES)}, or an index below {dataset.shape[1]})")  # fmt: skip
+
+
 def _offsets(counts: np.ndarray) -> np.ndarray:
     """List offsets (int64, from 0) of per-event counts."""
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
@@ -51,7 +106,7 @@ def _offsets(counts: np.ndarray) -> np.ndarray:
 
 
 def _hdf5_column(
-    dataset: h5py.Dataset,
+    dataset: Source,
     col: ColumnSpec,
     start: int,
     stop: int,
@@ -73,7 +128,7 @@ def _check_hdf5_layout(spec: InputSpec, group: h5py.Group, path: str) -> int:
         for name in filter(None, (col.branch, col.counts)):
             _check_hdf5_dataset(group, name, col, path)
         per_event[col.counts or col.branch] = col.name
-    lengths = {name: group[name].shape[0] for name in per_event}
+    lengths = {name: _source(group, name, path).shape[0] for name in per_event}
     entries = next(iter(lengths.values()))
     for name, length in lengths.items():
         if length != entries:
@@ -88,11 +143,9 @@ def _check_hdf5_layout(spec: InputSpec, group: h5py.Group, path: str) -> int:
 
 
 def _check_hdf5_dataset(group: h5py.Group, name: str, col: ColumnSpec, path: str) -> None:
-    """One dataset exists, is 1-D and numeric."""
-    dataset = group.get(name)
+    """One dataset (or 2-D column, compound field) exists, is 1-D and numeric."""
     where = f"{path}: column '{col.name}': dataset '{name}'"
-    if not isinstance(dataset, h5py.Dataset):
-        raise IngestError(f"{where} missing in group '{group.name}'")
+    dataset = _source(group, name, path, where)
     if dataset.ndim != 1:
         raise IngestError(f"{where} has shape {dataset.shape}, expected 1-D")
     if dataset.dtype.kind not in NUMERIC_KINDS:
@@ -106,8 +159,8 @@ def _check_hdf5_values_lengths(spec: InputSpec, group: h5py.Group, path: str) ->
         if col.counts is None:
             continue
         if col.counts not in totals:
-            totals[col.counts] = _sum_counts(group[col.counts], col, path)
-        length = group[col.branch].shape[0]
+            totals[col.counts] = _sum_counts(_source(group, col.counts, path), col, path)
+        length = _source(group, col.branch, path).shape[0]
         if length != totals[col.counts]:
             raise IngestError(
                 f"{path}: column '{col.name}': dataset '{col.branch}' has {length} values but "
@@ -115,7 +168,7 @@ def _check_hdf5_values_lengths(spec: InputSpec, group: h5py.Group, path: str) ->
             )
 
 
-def _sum_counts(counts: h5py.Dataset, col: ColumnSpec, path: str, step: int = 10_000_000) -> int:
+def _sum_counts(counts: Source, col: ColumnSpec, path: str, step: int = 10_000_000) -> int:
     """Total of a counts dataset, summed slice by slice; negative counts are an IngestError."""
     total = 0
     for start in range(0, counts.shape[0], step):
