@@ -219,6 +219,28 @@ def test_hdf5_table_columns_by_name_index_or_field(layout: str, events: ak.Array
         ingest_mapping(mapping, tmp_path / "bad.parquet")
 
 
+def test_hdf5_expr_computes_a_column_from_datasets(events: ak.Array, tmp_path: Path) -> None:
+    """``expr:`` on HDF5 (MET from its components, arithmetic and numpy functions of 1-D datasets): the values of the
+    direct computation; an unknown dataset or a disallowed construct is a one-line error naming the column."""
+    rawio.write_hdf5(events, tmp_path / "own.h5")
+    met_pt, met_phi = (ak.to_numpy(events[name]).astype(np.float64) for name in ("met_pt", "met_phi"))
+    with h5py.File(tmp_path / "own.h5", "a") as h5:
+        h5["events"].create_dataset("met_px", data=met_pt * np.cos(met_phi))
+        h5["events"].create_dataset("met_py", data=met_pt * np.sin(met_phi))
+    mapping = _hdf5_identity(tmp_path / "own.h5")
+    mapping["columns"]["met_pt"] = {"expr": "hypot(met_px, met_py) * 1000", "scale": 0.001}
+    mapping["columns"]["met_phi"] = {"expr": "arctan2(met_py, met_px)"}
+    table = ingest_mapping(mapping, tmp_path / "out.parquet")
+    np.testing.assert_allclose(ak.to_numpy(table.met_pt), met_pt, rtol=1e-6)
+    np.testing.assert_allclose(ak.to_numpy(table.met_phi), np.arctan2(np.sin(met_phi), np.cos(met_phi)), atol=1e-5)
+    for expr, needle in (("hypot(met_px, met_pz)", "dataset 'met_pz' missing"),
+                         ("met_px.real", "'met_px.real' is not allowed"),
+                         ("__import__('os').getcwd()", "is not allowed")):  # fmt: skip
+        mapping["columns"]["met_pt"] = {"expr": expr}
+        with pytest.raises(IngestError, match=rf"own.h5: column 'met_pt'.*{needle}"):
+            ingest_mapping(mapping, tmp_path / "bad.parquet")
+
+
 def _hdf5_identity(path: Path) -> dict:
     columns = {name: {"branch": name} for name in FLAT_NAMES}
     columns.update({name: {"branch": name, "counts": "njet"} for name in CANONICAL_JAGGED})

@@ -16,6 +16,7 @@ import awkward as ak
 import h5py
 import numpy as np
 
+from systlab.samples.ingest import expressions
 from systlab.samples.ingest.canonical import Chunk
 from systlab.samples.ingest.errors import IngestError, describe
 from systlab.samples.ingest.spec import NUMERIC_KINDS, ColumnSpec, InputSpec
@@ -33,15 +34,19 @@ def hdf5_chunks(spec: InputSpec, path: str, chunk_size: int) -> Iterator[Chunk]:
             raise IngestError(f"{path}: group '{spec.group}' missing (field 'group')")
         entries = _check_hdf5_layout(spec, group, path)
         columns = spec.read_columns()
+        parsed = {col.name: _expression(col, path) for col in columns if col.expr is not None}
         names = {name for col in columns for name in (col.branch, col.counts) if name}
+        names |= {name for tree in parsed.values() for name in expressions.names(tree)}
         datasets = {name: _source(group, name, path) for name in names}
         first = dict.fromkeys((col.counts for col in columns if col.counts), 0)
         for start in range(0, entries, chunk_size):
             stop = min(entries, start + chunk_size)
             offsets = {name: _offsets(datasets[name][start:stop]) for name in first}
             arrays = {
-                col.name: _hdf5_column(datasets[col.branch], col, start, stop, offsets, first) for col in columns
-            }
+                col.name: _hdf5_column(datasets[col.branch], col, start, stop, offsets, first)
+                if col.expr is None else _evaluate(parsed[col.name], datasets, start, stop)
+                for col in columns
+            }  # fmt: skip
             first = {name: first[name] + int(offsets[name][-1]) for name in first}
             yield Chunk(path, stop - start, arrays)
 
@@ -98,6 +103,16 @@ def _source(group: h5py.Group, name: str, path: str, where: str = "") -> Source:
                       f"{'/'.join(NAME_ATTRIBUTES)}, or an index below {dataset.shape[1]})")  # fmt: skip
 
 
+def _expression(col: ColumnSpec, path: str):
+    """The checked syntax tree of an HDF5 column's ``expr``."""
+    return expressions.parse(col.expr or "", f"{path}: column '{col.name}'")
+
+
+def _evaluate(tree, datasets: dict[str, Source], start: int, stop: int) -> np.ndarray:
+    """An ``expr`` column on events ``[start, stop)``."""
+    return expressions.evaluate(tree, {name: datasets[name][start:stop] for name in expressions.names(tree)})
+
+
 def _offsets(counts: np.ndarray) -> np.ndarray:
     """List offsets (int64, from 0) of per-event counts."""
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
@@ -125,9 +140,13 @@ def _check_hdf5_layout(spec: InputSpec, group: h5py.Group, path: str) -> int:
     """Check datasets exist, are 1-D numeric and have consistent lengths; return the number of events."""
     per_event = {}
     for col in spec.read_columns():
-        for name in filter(None, (col.branch, col.counts)):
+        read = [col.branch, col.counts] if col.expr is None else expressions.names(_expression(col, path))
+        for name in filter(None, read):
             _check_hdf5_dataset(group, name, col, path)
-        per_event[col.counts or col.branch] = col.name
+            if col.expr is not None:
+                per_event[name] = col.name
+        if col.expr is None:
+            per_event[col.counts or col.branch] = col.name
     lengths = {name: _source(group, name, path).shape[0] for name in per_event}
     entries = next(iter(lengths.values()))
     for name, length in lengths.items():

@@ -205,7 +205,8 @@ def _check_column_rules(col: ColumnSpec, fmt: str, where: str) -> None:
         ),
         (col.object is not None and col.value is not None, "object", "makes no sense with value"),
         (jagged and col.value is not None, "value", "jagged jet columns must be read from the files"),
-        (fmt == "hdf5" and col.expr is not None, "expr", "expressions are supported for ROOT inputs only"),
+        (fmt == "hdf5" and col.expr is not None and (jagged or col.object is not None or col.counts is not None),
+         "expr", "HDF5 expressions make flat per-event columns only"),
         (fmt == "root" and col.counts is not None, "counts", "only for HDF5 (ROOT branches carry counters)"),
         (
             fmt == "hdf5"
