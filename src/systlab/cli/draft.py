@@ -105,11 +105,11 @@ def _component(collection: str, comp: str, pt_names: Sequence[str], lookup: Mapp
         src = lookup.get(f"{collection}_{name}")
         if src is not None and (src.kind == "jagged" or not jagged):
             return _from_source(src, jagged, fmt, comp)
-    if fmt != "root":
-        return None  # expressions are ROOT-only in systlab ingest
     px, py, pz = (lookup.get(f"{collection}_{c}") for c in ("px", "py", "pz"))
     if px is None or py is None or px.kind != py.kind or (jagged and px.kind != "jagged"):
         return None
+    if fmt != "root" and (jagged or px.kind == "jagged"):
+        return None  # HDF5 expressions make flat columns of flat datasets only
     pt = f"sqrt({px.name}**2 + {py.name}**2)"
     if comp == "pt":
         expr = pt

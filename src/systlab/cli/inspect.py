@@ -162,7 +162,8 @@ def _hdf5_table(group: Any) -> Table | None:
             note = f"shape {dset.shape}" if name not in one_d else f"{length} values for {entries} entries"
             if dset.dtype.kind not in "iuf":
                 note = "not numeric"
-            table.sources.append(Source(name, dtype, "other", length=length, note=note))
+            table_like = length == entries and ((dset.ndim == 2 and dset.dtype.kind in "iuf") or dset.dtype.names)
+            table.sources.append(Source(name, dtype, "table" if table_like else "other", length=length, note=note))
     return table
 
 
@@ -191,6 +192,8 @@ def _kind(src: Source, fmt: str) -> str:
         return f"jagged ({counter} {src.counts})" if src.counts else "jagged"
     if src.kind == "flat":
         return "flat"
+    if src.kind == "table":  # a 2-D table or a compound dataset: one column per mapping entry
+        return f"table ({src.note}): map a column as '{src.name}:<name or index>'"
     return f"cannot be mapped ({src.note})"
 
 
