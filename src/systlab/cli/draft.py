@@ -10,7 +10,8 @@ from typing import Any
 
 @dataclass
 class Source:
-    """One branch (ROOT) or dataset (HDF5): name, type, 'flat'/'jagged'/'other', its counter, length."""
+    """One branch (ROOT) or dataset (HDF5): name, type, 'flat'/'jagged'/'table' (2-D or compound)/'other', its counter,
+    length."""
 
     name: str
     type: str
