@@ -1,6 +1,5 @@
 # Shared by every rule file (config validation, the typed config, wildcard constraints, every input function, the
 # model lists and the target lists of rule all); rule files read globals from here only, never from each other.
-import glob
 import re
 
 from snakemake.utils import validate
