@@ -129,6 +129,31 @@ def test_config_typo_fails_at_dag_build(tmp_path):
     assert len(output.splitlines()) < 15, output  # not the schema and the whole config (~790 lines before)
 
 
+@pytest.mark.parametrize(("change", "needle"), [
+    ({"files": ["tests/data/no_such.root"]}, "inputs.ttbar: tests/data/no_such.root: file missing"),
+    ({"columns": {"tau_pt": {"branch": "Tau_pt", "object": -1}}}, "inputs.ttbar.columns.tau_pt.object"),
+    ({"format": "hdf5", "tree": None}, "inputs.ttbar"),
+])  # fmt: skip
+def test_a_bad_input_stops_the_run_before_any_job_with_one_line(change, needle, tmp_path):
+    """A wrong ``inputs:`` entry (missing file, bad mapping, wrong format keys) fails at DAG build with one line naming
+    the process and field: no job runs, so no earlier output is touched."""
+    workdir = _workdir(tmp_path)
+    mapping = yaml.safe_load((ROOT / "config" / "nanoaod_example.yaml").read_text())["inputs"]["ttbar"]
+    for key, value in change.items():
+        if value is None:
+            mapping.pop(key)
+        elif isinstance(value, dict):
+            mapping[key] = {**mapping[key], **value}
+        else:
+            mapping[key] = value
+    (workdir / "bad.yaml").write_text(yaml.safe_dump({"inputs": {"ttbar": mapping}}))
+    run = subprocess.run([*SNAKEMAKE, "--cores", "1", *TINY, "bad.yaml"], cwd=workdir, capture_output=True, text=True,
+                         timeout=120)  # fmt: skip
+    output = run.stdout + run.stderr
+    assert run.returncode != 0 and not (workdir / "results").exists(), output[-3000:]
+    assert [line for line in output.splitlines() if needle in line], output[-3000:]
+
+
 def test_an_edited_input_mapping_or_luminosity_reruns_the_jobs_that_read_it(tmp_path):
     """Editing an ``inputs:`` overlay (the ttbar yield) reruns that process's ingestion, a new luminosity the simulated
     processes' simulation and ingestion, and nothing else; an unchanged config stays a no-op. Before, both kept the

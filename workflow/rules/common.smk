@@ -17,6 +17,10 @@ from systlab.studies.sensitivity_settings import STUDIES
 validate_schema(config, source=", ".join(map(str, getattr(workflow, "configfiles", []))) or "config")
 validate(config, str(SCHEMA_PATH))
 CFG = load_config(config, source="config", schema_checked=True)  # validated just above: not twice per DAG build
+if CFG.inputs:  # a user's input mappings and files checked before any job runs: one line, earlier outputs kept
+    from systlab.samples.ingest import check_inputs
+
+    check_inputs(CFG.inputs)
 ENV = "../../envs/systlab.yaml"
 
 

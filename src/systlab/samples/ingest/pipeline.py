@@ -14,7 +14,7 @@ import glob
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import chain
@@ -75,6 +75,17 @@ def ingest(spec: InputSpec, out_path: str | os.PathLike, chunk_size: int) -> Ing
 def read_canonical(path: str | os.PathLike) -> ak.Array:
     """Read a canonical table written by ``ingest``."""
     return ak.from_parquet(path)
+
+
+def check_inputs(inputs: Mapping[str, Any]) -> None:
+    """Every ``inputs:`` entry parsed (mapping, key combinations, HDF5 ``expr:`` syntax) and its files found, before
+    any job runs (the DAG build calls this): IngestError naming the process, the field and the problem."""
+    for process, mapping in inputs.items():
+        spec = InputSpec.from_mapping(mapping, where=f"inputs.{process}")
+        try:
+            resolve_files(spec.files)
+        except IngestError as exc:
+            raise IngestError(f"inputs.{process}: {exc}") from None
 
 
 def resolve_files(patterns: tuple[str, ...]) -> list[str]:

@@ -178,6 +178,10 @@ def _parse_column(name: str, d: Any, fmt: str, where: str) -> ColumnSpec:
         scale=_parse_number(d.get("scale", 1.0), f"{where}.scale"),
     )
     _check_column_rules(col, fmt, where)
+    if fmt == "hdf5" and col.expr is not None:  # ROOT expressions are checked by uproot when the file is opened
+        from systlab.samples.ingest.expressions import parse
+
+        parse(col.expr, f"{where}.expr")
     return col
 
 
