@@ -42,6 +42,8 @@ def parse(expr: str, where: str) -> ast.Expression:
         if not allowed:
             raise IngestError(f"{where}: expr '{expr}': '{ast.unparse(node)}' is not allowed (numbers, dataset names, "
                               f"+ - * / ** %, comparisons and {', '.join(FUNCTIONS)})")  # fmt: skip
+    if not names(tree):
+        raise IngestError(f"{where}: expr '{expr}' reads no dataset (a constant: use value:)")
     return tree
 
 
