@@ -69,7 +69,8 @@ def test_check_config_default_subprocess() -> None:
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("config OK: config/config.yaml")
     for text in ("run_id default", "signal htautau", "oracle_tes_+1sd", "truth_below", "tes (nominal 1",
-                 "ttbar_xsec (ttbar)", "ttbar      simulated: "):  # fmt: skip
+                 "target (the NP the methods are built against): tes", "ttbar_xsec (ttbar)",
+                 "ttbar      simulated: "):  # fmt: skip
         assert text in out.stdout
 
 

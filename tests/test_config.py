@@ -6,6 +6,8 @@ import pytest
 import yaml
 
 from systlab.config import ConfigError, deep_update, load_config, load_config_files
+from systlab.likelihood.grid_points import parameterized_np
+from systlab.methods.data import method_draws
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "config" / "config.yaml"
@@ -80,7 +82,7 @@ def test_model_names_and_method_settings():
     assert cfg.model_names() == ("baseline", "augmented", "pivot", "disco", "grl", "aware", "oracle_tes_-1sd",
                                  "oracle_tes_0sd", "oracle_tes_+1sd", "inferno")  # fmt: skip
     assert (cfg.method_settings.inferno_bins, cfg.method_settings.inferno_temperature) == (10, 0.1)
-    assert cfg.model("oracle_tes_-1sd").tes_point == -1.0 and cfg.model("pivot").method == "pivot"
+    assert cfg.model("oracle_tes_-1sd").point == -1.0 and cfg.model("pivot").method == "pivot"
     assert cfg.training.replicas == 3 and cfg.method_settings.pivot.lam > 0 and cfg.method_settings.disco.lam > 0
     assert 0.0 in cfg.method_settings.disco.lambda_scan
     assert cfg.variation_shifts("truth_above") == {"tes": 1.0} and cfg.variation_shifts("jes_-1sd") == {"jes": -1.0}
@@ -96,10 +98,33 @@ def test_oracle_points_default_to_the_truths_and_tes_is_required(raw):
     assert load_config(raw).method_settings.oracle_points == (-2.0, 0.0)
     raw["systematics"]["shape"].pop("tes")
     raw["pseudo_data"] = {"nom": {"mu": 1.0}}
-    with pytest.raises(ConfigError, match="'methods'.*need the 'tes' NP"):
+    with pytest.raises(ConfigError, match="'systematics.target'.*target NP 'tes', which is not in systematics.shape"):
         load_config(raw)
     with pytest.raises(ConfigError, match="method_settings.pivot"):
         load_config(deep_update(yaml.safe_load(DEFAULT.read_text()), {"method_settings": {"pivot": {"lamda": 1}}}))
+
+
+def test_the_target_np_is_one_config_key(raw):
+    """systematics.target moves every method's NP: oracle names and points, draws, the grid, the metric samples."""
+    raw["systematics"]["target"] = "jes"
+    raw["systematics"]["shape"]["jes"]["grid"] = [-2, -1, 0, 1, 2]
+    raw["pseudo_data"] = {"below": {"mu": 1.0, "jes": -1.0}, "nominal": {"mu": 1.0}, "above": {"mu": 1.0, "tes": 1.0}}
+    raw["method_settings"]["aware"] = {"leave_out": [1.0]}
+    raw["method_settings"].pop("oracle", None)
+    cfg = load_config(raw)
+    assert cfg.target == "jes" and cfg.target_np.grid == (-2.0, -1.0, 0.0, 1.0, 2.0)
+    assert [m for m in cfg.model_names() if m.startswith("oracle")] == ["oracle_jes_-1sd", "oracle_jes_0sd"]
+    assert cfg.model("oracle_jes_-1sd").point == -1.0 and cfg.model("pivot").nuisance == "jes"
+    assert [m.name for m in cfg.interpolation_models()] == ["aware_without_jes_+1sd"]
+    assert cfg.target_variations() == ("jes_-1sd", "nominal", "jes_+1sd")
+    assert [cfg.target_shift(t) for t in cfg.truths] == [-1.0, 0.0, 0.0]
+    assert parameterized_np(cfg, "aware") == "jes" and parameterized_np(cfg, "baseline") is None
+    draws = method_draws("aware", cfg.shape_nps, cfg.target)
+    assert (draws["jes"].kind, draws["jes"].low, draws["jes"].high) == ("uniform", -2.0, 2.0)
+    assert draws["tes"] == method_draws("augmented", cfg.shape_nps, cfg.target)["tes"]  # the others from priors
+    raw["systematics"]["target"] = "lepton_scale"
+    with pytest.raises(ConfigError, match="'systematics.target'.*'lepton_scale', which is not in systematics.shape"):
+        load_config(raw)
 
 
 def test_toy_truth_is_the_truth_at_mu_one_with_every_np_nominal(raw):

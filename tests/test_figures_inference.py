@@ -94,7 +94,7 @@ def test_width_vs_alpha_figure(results):
     per_model = {m: {s: widths[f"expected_{t}"][m] for t, s in TRUTHS.items()} for m in ("baseline", "aware")}
     oracle = {s: widths[f"expected_{t}"][f"oracle_tes_{s:+g}sd" if s else "oracle_tes_0sd"] for t, s in TRUTHS.items()}
     assert per_model["baseline"][0.0].values == pytest.approx([0.6, 0.62])
-    saved(plot_width_vs_alpha(per_model, oracle, lumi_fb=10.0, tes_sigma=0.03), results, "width_vs_alpha")
+    saved(plot_width_vs_alpha(per_model, oracle, lumi_fb=10.0, np_name="tes", sigma=0.03), results, "width_vs_alpha")
 
 
 def test_coverage_and_asymptotics_figures(results):

@@ -211,8 +211,8 @@ def test_disco_against_generator_shrinks_the_apparent_difference_far_more_than_t
     base = METHODS["baseline"](plain, FEATURES, settings, 1, tmp_path / "base")
     disco = train_disco(tables, FEATURES, settings, 1, tmp_path / "disco", lam=30.0, nuisance="generator")
     variants = template_variants(events, "htautau", 11, FRACTIONS)
-    specs = {"baseline": ModelSpec("baseline", "baseline"), "disco_generator": ModelSpec("disco_generator", "disco",
-                                                                                         nuisance="generator")}
+    specs = {"baseline": ModelSpec("baseline", "baseline", "tes"),
+             "disco_generator": ModelSpec("disco_generator", "disco", "generator")}
     payload = check_payload({"baseline": {"r0": base.onnx_path}, "disco_generator": {"r0": disco.onnx_path}}, specs,
                             variants, "htautau", 0.5)  # fmt: skip
     assert payload["models"]["disco_generator"]["nuisance"] == "generator"

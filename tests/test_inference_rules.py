@@ -63,12 +63,17 @@ def test_inference_payloads_on_the_asimov_dataset(tmp_path):
     assert all(abs(p["pull"]) < 1e-3 for p in imp["pulls"].values()) and imp["converged"]
 
 
-def _dry_run(tmp_path: Path, *targets: str) -> list[tuple[str, str, str]]:
-    """(rule, wildcards line, input line) of every job the dry run of ``targets`` on the tiny config would run."""
+def _dry_run(tmp_path: Path, *targets: str, overlay: str | None = None) -> list[tuple[str, str, str]]:
+    """(rule, wildcards line, input line) of every job the dry run of ``targets`` on the tiny config (plus the YAML
+    ``overlay``) would run."""
     for name in ("Snakefile", "workflow", "profiles", "config", "resources"):
         (tmp_path / name).symlink_to(ROOT / name)
+    configs = ["config/tiny.yaml"]
+    if overlay:
+        (tmp_path / "overlay.yaml").write_text(overlay)
+        configs.append("overlay.yaml")
     run = subprocess.run([sys.executable, "-m", "snakemake", "-n", *targets, "--cores", "2", "--configfile",
-                          "config/tiny.yaml"], cwd=tmp_path, capture_output=True, text=True, timeout=300)  # fmt: skip
+                          *configs], cwd=tmp_path, capture_output=True, text=True, timeout=300)  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
     jobs = []
     for block in re.split(r"\n(?=rule \w+:)", run.stdout):
@@ -92,3 +97,19 @@ def test_impacts_figures_and_summary_pull_in_the_inference_rule_of_each_model_ki
     # a fixed classifier from its workspace, the parameterized model from its grid-profiled likelihood
     assert fixed and all(re.fullmatch(r"results/workspaces/baseline/r\d+\.json", i) for i in fixed)
     assert grid and all(i.startswith("results/grid/aware/r") and "/scores/tes_" in i for i in grid)
+
+
+@pytest.mark.slow
+def test_the_target_np_set_in_the_config_moves_every_rule_to_it(tmp_path):
+    """systematics.target: jes — oracles, the aware grid, the interpolation check and the metrics follow it; no rule
+    names TES for it any more (TES stays a profiled shape NP: its ±1σ samples still feed the histosys)."""
+    overlay = ("systematics:\n  target: jes\n  shape:\n    jes: {nominal: 1.0, sigma: 0.01, grid: [-1, 0, 1]}\n"
+               "pseudo_data:\n  below: {mu: 1.0, jes: -1.0}\n  nominal: {mu: 1.0}\n  above: {mu: 1.0, jes: 1.0}\n")
+    jobs = _dry_run(tmp_path, overlay=overlay)
+    wildcards = " ".join(w for _, w, _ in jobs)
+    assert "method=oracle_jes_-1sd" in wildcards and "method=aware_without_jes_0sd" in wildcards
+    assert "oracle_tes" not in wildcards and "aware_without_tes" not in wildcards
+    grid = [inputs for rule, w, inputs in jobs if rule == "fit" and "method=aware," in w + ","]
+    assert grid and all("/scores/jes_" in i and "/scores/tes_" not in i for i in grid)
+    metrics = [inputs for rule, _, inputs in jobs if rule == "metrics"]
+    assert metrics and all("/jes_+1sd.parquet" in i and "/tes_+1sd.parquet" not in i for i in metrics)

@@ -13,7 +13,7 @@ import yaml
 
 from systlab.config import ConfigError, ModelSpec, ShapeNP, load_config
 from systlab.methods import METHODS
-from systlab.methods.aware import ALPHA
+from systlab.methods.aware import alpha_column
 from systlab.methods.data import Draw, method_draws, nearest_cell, training_tables
 from systlab.methods.loop import TrainingSettings
 from systlab.methods.onnx_io import OnnxScorer
@@ -26,6 +26,8 @@ from systlab.studies.result_files import model_files, payloads_by_model
 from systlab.templates.score import score_sample
 from systlab.visualize.interpolation import plot_interpolation
 from systlab.visualize.style import save_figure
+
+ALPHA = alpha_column("tes")
 
 ROOT = Path(__file__).resolve().parents[1]
 FRACTIONS = {"train": 0.35, "validation": 0.15, "template": 0.3, "toy": 0.2}
@@ -53,7 +55,7 @@ def test_left_out_cell_is_the_neighbourhood_nearer_to_the_point():
     assert nearest_cell([-1, 0, 1], None) is None
     with pytest.raises(ValueError, match="not an interior point"):
         nearest_cell([-1, 0, 1], 1.0)
-    draw = method_draws("aware", SHAPE_NPS, left_out=1.0)["tes"]
+    draw = method_draws("aware", SHAPE_NPS, "tes", left_out=1.0)["tes"]
     assert (draw.low, draw.high, draw.gap) == (-2.0, 2.0, (0.5, 1.5))
 
 
@@ -91,9 +93,10 @@ def trained(tmp_path_factory):
     quick = TrainingSettings(hidden=(16,), epochs=3, batch_size=512, learning_rate=3e-3, patience=3)
     models = {}
     for method in ("baseline", "aware"):
-        tables = training_tables(events, "htautau", SHAPE_NPS, method_draws(method, SHAPE_NPS), seed=5, split_seed=11,
-                                 fractions=FRACTIONS, soft_seed=12)  # fmt: skip
-        models[method] = METHODS[method](tables, FEATURES, quick, seed=3, out_dir=tmp / method).onnx_path
+        tables = training_tables(events, "htautau", SHAPE_NPS, method_draws(method, SHAPE_NPS, "tes"), seed=5,
+                                 split_seed=11, fractions=FRACTIONS, soft_seed=12)  # fmt: skip
+        options = {"nuisance": "tes"} if method == "aware" else {}
+        models[method] = METHODS[method](tables, FEATURES, quick, seed=3, out_dir=tmp / method, **options).onnx_path
     samples = {}
     for k in (-1.0, 0.0, 1.0):
         samples[k] = []
@@ -114,15 +117,16 @@ def test_auc_at_a_point_is_the_weighted_auc_of_the_template_split(trained):
         scored.append(pd.read_parquet(tmp / "scored.parquet").query("split == 2"))
     table = pd.concat(scored)
     want = weighted_auc(table["score"].to_numpy(), table["label"].to_numpy(), table["weight"].to_numpy())
-    assert auc_at(OnnxScorer(models["aware"]), samples[1.0], 1.0) == pytest.approx(want, abs=1e-12)
+    assert auc_at(OnnxScorer(models["aware"]), samples[1.0], "tes", 1.0) == pytest.approx(want, abs=1e-12)
     assert 0.6 < want < 1.0
 
 
 def test_model_curve_and_gap_summary(trained):
     models, samples, _ = trained
-    curves = {m: {"method": m, "left_out": None, **model_curve({"r0": p, "r1": p}, samples)} for m, p in models.items()}
+    curves = {m: {"method": m, "left_out": None, **model_curve({"r0": p, "r1": p}, samples, "tes")}
+              for m, p in models.items()}  # fmt: skip
     assert curves["aware"]["points"] == [-1.0, 0.0, 1.0] and curves["aware"]["std"] == [0.0, 0.0, 0.0]
-    oracle = {"method": "oracle", "left_out": None, **model_curve({"r0": models["baseline"]}, samples, [0.0])}
+    oracle = {"method": "oracle", "left_out": None, **model_curve({"r0": models["baseline"]}, samples, "tes", [0.0])}
     assert oracle["points"] == [0.0] and len(oracle["auc"]["r0"]) == 1
     curves["oracle_tes_0sd"] = oracle
     curves["aware_without_tes_0sd"] = {**curves["aware"], "left_out": 0.0}
@@ -141,10 +145,10 @@ def test_check_payload_judges_oracles_at_their_point_and_pairs_replicas(trained)
     onnx = {"baseline": {"r0": models["baseline"]}, "aware": {"r0": models["aware"], "r1": models["aware"]},
             "aware_without_tes_0sd": {"r0": models["aware"], "r1": models["aware"]},
             "oracle_tes_+1sd": {"r0": models["baseline"]}, "oracle_tes_+5sd": {"r0": models["baseline"]}}  # fmt: skip
-    specs = {"baseline": ModelSpec("baseline", "baseline"), "aware": ModelSpec("aware", "aware"),
-             "aware_without_tes_0sd": ModelSpec("aware_without_tes_0sd", "aware", left_out=0.0),
-             "oracle_tes_+1sd": ModelSpec("oracle_tes_+1sd", "oracle", 1.0),
-             "oracle_tes_+5sd": ModelSpec("oracle_tes_+5sd", "oracle", 5.0)}  # fmt: skip
+    specs = {"baseline": ModelSpec("baseline", "baseline", "tes"), "aware": ModelSpec("aware", "aware", "tes"),
+             "aware_without_tes_0sd": ModelSpec("aware_without_tes_0sd", "aware", "tes", left_out=0.0),
+             "oracle_tes_+1sd": ModelSpec("oracle_tes_+1sd", "oracle", "tes", point=1.0),
+             "oracle_tes_+5sd": ModelSpec("oracle_tes_+5sd", "oracle", "tes", point=5.0)}  # fmt: skip
     payload = check_payload(onnx, specs, samples)
     curves = payload["curves"]
     assert payload["points"] == [-1.0, 0.0, 1.0] and "oracle_tes_+5sd" not in curves  # off the grid: not judged
@@ -162,13 +166,13 @@ def test_model_files_groups_paths_by_model_and_replica():
 
 def test_figure_draws_curves_oracle_and_band(trained, tmp_path):
     models, samples, _ = trained
-    curves = {m: {"method": m, "left_out": None, **model_curve({"r0": p}, samples)} for m, p in models.items()}
+    curves = {m: {"method": m, "left_out": None, **model_curve({"r0": p}, samples, "tes")} for m, p in models.items()}
     curves["aware_without_tes_0sd"] = {**curves["aware"], "method": "aware", "left_out": 0.0}
     for curve in curves.values():
         curve["minus_aware"] = minus_reference(curve, curves["aware"])
     curves["oracle_tes_+1sd"] = {"method": "oracle", "left_out": None,
-                                 **model_curve({"r0": models["aware"]}, samples, [1.0])}  # fmt: skip
-    fig = plot_interpolation({"curves": curves}, [-1.0, 0.0, 1.0], lumi_fb=10.0)
+                                 **model_curve({"r0": models["aware"]}, samples, "tes", [1.0])}  # fmt: skip
+    fig = plot_interpolation({"curves": curves}, [-1.0, 0.0, 1.0], lumi_fb=10.0, np_name="tes")
     save_figure(fig, tmp_path / "aware_interpolation.pdf", "test")
     assert (tmp_path / "aware_interpolation.pdf").stat().st_size > 5000
 

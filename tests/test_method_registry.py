@@ -48,7 +48,8 @@ def trivial():
 
 def test_registry_names_every_builtin_and_refuses_duplicates():
     assert {"baseline", "augmented", "pivot", "disco", "grl", "aware", "oracle", "inferno"} <= set(REGISTRY)
-    assert get("aware").parameterized == "tes" and all(REGISTRY[m].parameterized is None for m in ("grl", "disco"))
+    assert get("aware").parameterized and not any(REGISTRY[m].parameterized for m in ("grl", "disco", "baseline"))
+    assert get("pivot").targets and not get("baseline").targets and not get("augmented").targets
     with pytest.raises(ValueError, match="already registered"):
         register(Method("baseline", "systlab.methods.baseline:train_baseline"))
     with pytest.raises(KeyError, match="unknown method 'nope'"):
@@ -98,7 +99,8 @@ def test_a_method_registered_in_a_test_runs_train_onnx_templates_fit(trivial, tm
 
 
 def test_grl_draws_two_domains_half_nominal():
-    draws = method_draws("grl", load_config(yaml.safe_load((ROOT / "config" / "config.yaml").read_text())).shape_nps)
+    cfg = load_config(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()))
+    draws = method_draws("grl", cfg.shape_nps, cfg.target)
     z = draws["tes"].sample(20_000, np.random.default_rng(1))
     nominal = z == 0
     assert abs(nominal.mean() - 0.5) < 0.02 and abs(z[~nominal].std() - 1.0) < 0.03
@@ -124,7 +126,7 @@ def test_grl_head_learns_the_domain_and_the_features_unlearn_it():
                           "z_tes": z})  # fmt: skip
     batch = make_batch(table, ["a", "b", "c"], ["z_tes"])
     model = Classifier(3, (8,))
-    loss = GradientReversalLoss(8, lam=1.0, hidden=(8,), seed=1)
+    loss = GradientReversalLoss(8, lam=1.0, nuisance="tes", hidden=(8,), seed=1)
     before = float(loss.domain_loss(model, batch).detach())
     for part in (loss.head, model.net):
         head_only = torch.optim.SGD(part.parameters(), lr=0.5)

@@ -14,7 +14,7 @@ import torch
 from systlab.config import ShapeNP
 from systlab.events import SPLITS
 from systlab.methods import METHODS
-from systlab.methods.aware import ALPHA
+from systlab.methods.aware import alpha_column
 from systlab.methods.common import load_classifier, training_batches
 from systlab.methods.data import method_draws, training_tables
 from systlab.methods.disco import distance_correlation_sq, train_disco
@@ -28,6 +28,8 @@ from systlab.samples.vary import PerEventVariation, Variation, apply_variation, 
 from systlab.studies.metrics import js_divergence, score_histogram
 from systlab.templates.score import score_sample, scoring_parameters
 
+ALPHA = alpha_column("tes")
+
 FRACTIONS = {"train": 0.35, "validation": 0.15, "template": 0.3, "toy": 0.2}
 FEATURES = ["PRI_tau_pt", "PRI_lep_pt", "PRI_met", "DER_mass_vis", "DER_mass_transverse_met_lep", "DER_pt_h",
             "DER_mass_MMC", "PRI_jet_num", "DER_pt_ratio_lep_tau"]  # fmt: skip
@@ -40,7 +42,8 @@ SHAPE_NPS = (
 QUICK = TrainingSettings(hidden=(16,), epochs=2, batch_size=512, learning_rate=3e-3, patience=2)
 SETTINGS = TrainingSettings(hidden=(32, 32), epochs=12, batch_size=512, learning_rate=3e-3, patience=3)
 OPTIONS = {"pivot": {"pivot": PivotSettings(pretrain_epochs=1, adversary_pretrain_epochs=1)},
-           "oracle": {"tes_point": 1.0}, "inferno": {"signal": "htautau"}}  # fmt: skip
+           "oracle": {"nuisance": "tes", "point": 1.0}, "inferno": {"signal": "htautau"},
+           **{m: {"nuisance": "tes"} for m in ("disco", "grl", "aware")}}  # fmt: skip
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -58,7 +61,7 @@ def events():
 
 
 def tables_for(events, method, seed=5, resample=False, tes_point=None):
-    return training_tables(events, "htautau", SHAPE_NPS, method_draws(method, SHAPE_NPS, tes_point), seed=seed,
+    return training_tables(events, "htautau", SHAPE_NPS, method_draws(method, SHAPE_NPS, "tes", tes_point), seed=seed,
                            split_seed=11, fractions=FRACTIONS, soft_seed=12, resample=resample)  # fmt: skip
 
 
@@ -195,7 +198,7 @@ def test_each_method_trains_and_exports_with_parity(events, method, tmp_path):
 
 def test_aware_onnx_takes_alpha_and_score_sample_fills_it(events, tmp_path):
     tables = tables_for(events, "aware")
-    trained = METHODS["aware"](tables, FEATURES, QUICK, seed=3, out_dir=tmp_path / "m")
+    trained = METHODS["aware"](tables, FEATURES, QUICK, seed=3, out_dir=tmp_path / "m", nuisance="tes")
     scorer = OnnxScorer(trained.onnx_path)
     assert scorer.features == (*FEATURES, ALPHA) and scorer.parameters == (ALPHA,)
     sample = tables["ztautau"].assign(split=np.int8(2))
@@ -227,7 +230,7 @@ def test_same_seed_gives_byte_identical_onnx_and_bootstrap_replicas_differ(event
 
 def test_disco_with_lambda_zero_is_the_baseline(augmented, tmp_path):
     base = METHODS["baseline"](augmented, FEATURES, QUICK, seed=4, out_dir=tmp_path / "base")
-    disco = train_disco(augmented, FEATURES, QUICK, seed=4, out_dir=tmp_path / "disco", lam=0.0)
+    disco = train_disco(augmented, FEATURES, QUICK, seed=4, out_dir=tmp_path / "disco", lam=0.0, nuisance="tes")
     a, b = (torch.load(t.model_path, weights_only=True) for t in (base, disco))
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert base.history.train_loss == disco.history.train_loss
@@ -251,10 +254,11 @@ def background_js(onnx_path, events, tmp_path) -> float:
 def test_pivot_disco_and_grl_scores_depend_less_on_tes_than_baseline(events, augmented, tmp_path):
     settings = replace(SETTINGS, patience=SETTINGS.epochs)
     base = METHODS["baseline"](tables_for(events, "baseline"), FEATURES, settings, 1, tmp_path / "base")
-    disco = train_disco(augmented, FEATURES, settings, 1, tmp_path / "disco", lam=30.0)
+    disco = train_disco(augmented, FEATURES, settings, 1, tmp_path / "disco", lam=30.0, nuisance="tes")
     pivot = METHODS["pivot"](augmented, FEATURES, settings, 1, tmp_path / "pivot",
                              pivot=PivotSettings(lam=50.0, pretrain_epochs=2, adversary_pretrain_epochs=2))
-    grl = METHODS["grl"](tables_for(events, "grl"), FEATURES, settings, 1, tmp_path / "grl", lam=300.0)
+    grl = METHODS["grl"](tables_for(events, "grl"), FEATURES, settings, 1, tmp_path / "grl", lam=300.0,
+                         nuisance="tes")
     js = {name: background_js(t.onnx_path, events, tmp_path) for name, t in
           (("baseline", base), ("disco", disco), ("pivot", pivot), ("grl", grl))}  # fmt: skip
     assert all(js[m] < 0.7 * js["baseline"] for m in ("disco", "pivot", "grl")), js

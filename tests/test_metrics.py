@@ -50,7 +50,7 @@ def test_model_metrics_from_score_files(tmp_path):
             path.parent.mkdir(parents=True, exist_ok=True)
             score_table(4000, shift, seed=r).to_parquet(path)
             paths[replica][("all", variation)] = path
-    payload = model_metrics("m", paths, tmp_path / "metrics.json")
+    payload = model_metrics("m", paths, tmp_path / "metrics.json", ("tes_-1sd", "nominal", "tes_+1sd"))
     assert json.loads((tmp_path / "metrics.json").read_text()) == payload
     r0 = payload["replicas"]["r0"]
     assert set(r0["auc"]) == {"tes_-1sd", "nominal", "tes_+1sd"} and 0.9 < r0["auc"]["nominal"] < 1.0

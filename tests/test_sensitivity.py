@@ -82,5 +82,5 @@ def test_settings_defaults_and_the_figure(tmp_path):
             for i, n in enumerate(names)]}
     results = {"bins": {"baseline": [payload("bins", ["cut", "2", "5"], r) for r in ("r0", "r1")]},
                "prior": {"baseline": [payload("prior", ["0.5", "1", "2"], r) for r in ("r0", "r1")]}}
-    save_figure(plot_sensitivity(results, lumi_fb=10.0), tmp_path / "sensitivity.pdf", "test")
+    save_figure(plot_sensitivity(results, lumi_fb=10.0, np_name="tes"), tmp_path / "sensitivity.pdf", "test")
     assert (tmp_path / "sensitivity.png").stat().st_size > 5000

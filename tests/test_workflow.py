@@ -483,7 +483,7 @@ def check_profile_curve_and_width_figure_data(results: Path) -> None:
                 assert dense.mu[np.nanargmin(row)] == pytest.approx(fit["mu_hat"], abs=fine), where
     # width_vs_alpha: every model drawn at every truth's TES shift, the oracle of each shift as reference
     for truth, shift in TRUTHS.items():
-        assert oracle_name(shift) in widths[f"expected_{truth}"], truth
+        assert oracle_name("tes", shift) in widths[f"expected_{truth}"], truth
         assert set(widths[f"expected_{truth}"]) == set(curves["expected_nominal"]), truth
 
 

@@ -4,7 +4,7 @@ import re
 
 from snakemake.utils import validate
 
-from systlab.config import SCHEMA_PATH, load_config, validate_schema
+from systlab.config import SCHEMA_PATH, load_config, oracle_name, validate_schema
 from systlab.samples.files import expand_files
 from systlab.infer.pipeline import toy_chunk_count
 from systlab.likelihood.grid_points import grid_points, parameterized_models, parameterized_np, point_samples
@@ -38,7 +38,7 @@ def method_settings_of(wildcards):
 PROCESSES = list(CFG.processes)
 VARIATIONS = list(CFG.variation_names())
 REPLICAS = [f"r{i}" for i in range(CFG.training.replicas)]
-MODELS = list(CFG.model_names())  # the {method} wildcard: one per method, one per oracle TES point
+MODELS = list(CFG.model_names())  # the {method} wildcard: one per method, one per oracle point of the target NP
 # asimov: model expectation at mu = 1; truth_<t>: one Poisson pseudo-experiment from the toy split at truth t;
 # expected_<t>: the toy-split expectation at truth t itself (no fluctuation), for widths and biases per true alpha.
 DATASETS = ["asimov"] + [f"truth_{t.name}" for t in CFG.truths] + [f"expected_{t.name}" for t in CFG.truths]
@@ -151,13 +151,13 @@ HAS_JES = any(np_.name == "jes" for np_ in CFG.shape_nps)
 CHECK_MODELS = [m.name for m in CFG.cross_check_models()]  # <method>_generator, <method>_scale
 CLOSURE_MODELS = list(CFG.generator_check.closure_models)
 HISTOSYS_CHECK_MODELS = list(CFG.histosys_check)
-INTERPOLATION_MODELS = [m.name for m in CFG.interpolation_models()]  # aware_without_tes_<k>sd
+INTERPOLATION_MODELS = [m.name for m in CFG.interpolation_models()]  # aware_without_<target>_<k>sd
 
 # ---- figures (visualize.smk) -----------------------------------------------------------------------------------
-TES_VARIATIONS = ["tes_-1sd", "nominal", "tes_+1sd"]
-HAS_TES = all(v in VARIATIONS for v in TES_VARIATIONS)
+TARGET_VARIATIONS = list(CFG.target_variations())  # the target NP at -1, 0, +1 sigma (systematics.target)
+HAS_TARGET = all(v in VARIATIONS for v in TARGET_VARIATIONS)
 DECORRELATED = [m for m in MODELS if m == "baseline" or (m in REGISTRY and REGISTRY[m].decorrelates)]
-# impacts figures: every model but the oracles (one per TES point; the baseline is oracle_tes_0sd)
+# impacts figures: every model but the oracles (one per target point; the baseline is the oracle at 0)
 IMPACT_MODELS = [m for m in MODELS if CFG.model(m).method != "oracle"]
 
 
@@ -165,8 +165,8 @@ def analysis_figures():
     return expand("results/figures/templates_{method}.pdf", method=MODELS)
 
 
-MODEL_FIGURES = (["results/figures/features.pdf", "results/figures/roc.pdf"] if HAS_TES else []) \
-    + (["results/figures/decorrelation.pdf"] if HAS_TES and DECORRELATED else []) \
+MODEL_FIGURES = (["results/figures/features.pdf", "results/figures/roc.pdf"] if HAS_TARGET else []) \
+    + (["results/figures/decorrelation.pdf"] if HAS_TARGET and DECORRELATED else []) \
     + ["results/figures/calibration.pdf"]  # fmt: skip
 INFERENCE_FIGURES = expand("results/figures/{name}.pdf", name=["profile_curves", "width_vs_alpha", "coverage",
                            "asymptotics"]) + expand("results/figures/impacts_{method}.pdf", method=IMPACT_MODELS)

@@ -2,9 +2,9 @@
 # (binning, TES prior, JES granularity, generator dependence, histosys interpolation, aware interpolation).
 # The pivot/DisCo lambda-scan models need no rule of their own: train -> ... -> fit like any fixed classifier.
 
-METRIC_VARIATIONS = ["tes_-1sd", "nominal", "tes_+1sd"]
+METRIC_VARIATIONS = TARGET_VARIATIONS
 HISTOSYS_CHECK_DATASETS = ["asimov"] + [f"expected_{t.name}" for t in CFG.truths]
-TES_GRID = grid_points(CFG, "tes") if INTERPOLATION_MODELS else ()
+TARGET_GRID = grid_points(CFG, CFG.target) if INTERPOLATION_MODELS else ()
 INTERPOLATION_COMPARED = [m for m in MODELS if m in ("baseline", "aware") or m.startswith("oracle")]
 
 
@@ -150,11 +150,11 @@ rule histosys_check:
 # k, compared by AUC with the full aware model, the baseline and the oracle at every TES grid point.
 rule interpolation_check:
     input:
-        samples=samples_of(PROCESSES, [p.sample for p in TES_GRID]),
+        samples=samples_of(PROCESSES, [p.sample for p in TARGET_GRID]),
         models=expand("results/models/{method}/{replica}/model.onnx", method=INTERPOLATION_COMPARED
                       + INTERPOLATION_MODELS, replica=REPLICAS),
     params:
-        points={p.alpha: p.sample for p in TES_GRID},
+        points={p.alpha: p.sample for p in TARGET_GRID},
     output:
         "results/interpolation_check/summary.json",
     log:

@@ -2,24 +2,23 @@
 # inputs only; each marks its PNG for `snakemake --report`. A figure is left out when what it needs is not configured
 # (the target lists in common.smk; rule all asks for them). Paper-toy and theory figures: papertoys.smk, theory.smk.
 
-# mass and momentum features that separate H from Z and move with TES (systlab.studies.feature_histograms)
+# mass and momentum features that separate H from Z and move with TES (systlab.studies.feature_histograms); drawn at
+# the target NP's -1, 0, +1 sigma
 FEATURE_PLOT = ["DER_mass_vis", "DER_mass_MMC", "PRI_tau_pt", "PRI_met", "DER_mass_transverse_met_lep", "DER_pt_h",
                 "PRI_lep_pt", "DER_pt_ratio_lep_tau", "DER_deltar_tau_lep"]
-# ROC and calibration: every trained method, with the oracle at nominal TES as the one oracle shown (reference)
-REFERENCE_MODEL = "oracle_tes_0sd"
+# ROC and calibration: every trained method, with the oracle at the nominal target as the one oracle shown (reference)
+REFERENCE_MODEL = oracle_name(CFG.target, 0.0)
 CLASSIFIERS = [m for m in MODELS if not m.startswith("oracle")] + [m for m in MODELS if m == REFERENCE_MODEL]
 SCORES = "results/scores/{method}/{replica}/{process}/{variation}.parquet"
 EXPECTED_FITS = expand("results/fits/{method}/{replica}/expected_{truth}.json", method=MODELS, replica=REPLICAS,
                        truth=[t.name for t in CFG.truths])
 ALL_TOYS = expand("results/toys/{method}/{replica}.json", method=MODELS, replica=REPLICAS)
-# the shifted truth shown beside Asimov: the one with the largest TES shift (none: Asimov only)
-SURFACE_TRUTH = max(CFG.truths, key=lambda t: abs(t.shifts.get("tes", 0.0)), default=None)
-SURFACE_DATASETS = ["asimov"] + (
-    [f"expected_{SURFACE_TRUTH.name}"] if SURFACE_TRUTH and SURFACE_TRUTH.shifts.get("tes") else []
-)
+# the shifted truth shown beside Asimov: the one with the largest target-NP shift (none: Asimov only)
+SURFACE_TRUTH = max(CFG.truths, key=lambda t: abs(CFG.target_shift(t)), default=None)
+SURFACE_DATASETS = ["asimov"] + ([f"expected_{SURFACE_TRUTH.name}"] if CFG.target_shift(SURFACE_TRUTH) else [])
 # the lambda-scan figure: every scan point plus the main pivot/disco (their configured lambda) and baseline
 LAMBDA_FIGURE_MODELS = LAMBDA_SCAN_MODELS + [m for m in ("pivot", "disco", "baseline") if m in MODELS]
-SHIFTED_TRUTHS = [t for t in CFG.truths if t.shifts.get("tes", 0.0) != 0.0]
+SHIFTED_TRUTHS = [t for t in CFG.truths if CFG.target_shift(t) != 0.0]
 
 
 # ---- templates and models (issue 7: features, ROC, decorrelation, calibration) -------------------------------------
@@ -38,11 +37,11 @@ rule figure_templates:
         "../scripts/figure_templates.py"
 
 
-if HAS_TES:
+if HAS_TARGET:
 
     rule figure_features:
         input:
-            samples_of(PROCESSES, TES_VARIATIONS),
+            samples_of(PROCESSES, TARGET_VARIATIONS),
         output:
             pdf="results/figures/features.pdf",
             png=report("results/figures/features.png", caption="../report/features.rst", category="Models"),
@@ -57,13 +56,13 @@ if HAS_TES:
 
     rule figure_roc:
         input:
-            expand(SCORES, method=CLASSIFIERS, replica=REPLICAS, process=PROCESSES, variation=TES_VARIATIONS),
+            expand(SCORES, method=CLASSIFIERS, replica=REPLICAS, process=PROCESSES, variation=TARGET_VARIATIONS),
         output:
             pdf="results/figures/roc.pdf",
             png=report("results/figures/roc.png", caption="../report/roc.rst", category="Models"),
         params:
             methods=CLASSIFIERS,
-            variations=TES_VARIATIONS,
+            variations=TARGET_VARIATIONS,
             reference=REFERENCE_MODEL if REFERENCE_MODEL in CLASSIFIERS else "",
         log:
             "results/logs/figures/roc.log",
@@ -73,18 +72,18 @@ if HAS_TES:
             "../scripts/figure_roc.py"
 
 
-if HAS_TES and DECORRELATED:
+if HAS_TARGET and DECORRELATED:
 
     rule figure_decorrelation:
         input:
-            scores=expand(SCORES, method=DECORRELATED, replica=REPLICAS, process=PROCESSES, variation=TES_VARIATIONS),
+            scores=expand(SCORES, method=DECORRELATED, replica=REPLICAS, process=PROCESSES, variation=TARGET_VARIATIONS),
             metrics=expand("results/models/{method}/metrics.json", method=DECORRELATED),
         output:
             pdf="results/figures/decorrelation.pdf",
             png=report("results/figures/decorrelation.png", caption="../report/decorrelation.rst", category="Models"),
         params:
             methods=DECORRELATED,
-            variations=TES_VARIATIONS,
+            variations=TARGET_VARIATIONS,
         log:
             "results/logs/figures/decorrelation.log",
         conda:

@@ -1,4 +1,5 @@
-"""Rule figure_aware_likelihood_surface: the (mu, alpha_TES) -2dlnL surface of aware replica r0, per dataset."""
+"""Rule figure_aware_likelihood_surface: the (mu, alpha) -2dlnL surface of aware replica r0, per dataset (alpha: the
+target NP)."""
 
 import json
 from pathlib import Path
@@ -15,11 +16,10 @@ truths = {f"expected_{t.name}": t for t in cfg.truths}
 panels = []
 for dataset in snakemake.params.datasets:  # noqa: F821
     truth = truths.get(dataset)
-    shift = 0.0 if truth is None else truth.shifts.get("tes", 0.0)
+    shift = cfg.target_shift(truth)
     title = ("Asimov ($\\mu = 1$, $\\alpha = 0$)" if truth is None else
              f"expected at truth {truth.name} ($\\mu = {truth.mu:g}$, $\\alpha = {shift:+g}\\sigma$)")
     best = [(fits[r, dataset]["mu_hat"], fits[r, dataset]["grid"]["alpha_hat"]) for r in replicas]
     panels.append(SurfacePanel(f"aware, replica r0\n{title}", likelihood_surface(fits[replicas[0], dataset]), best))
-tes_sigma = next((n.sigma for n in cfg.shape_nps if n.name == "tes"), None)
-save_figure(plot_likelihood_surface(panels, cfg.luminosity_fb, tes_sigma), snakemake.output.pdf, cfg.run_id,  # noqa: F821
-            snakemake.output.png)  # noqa: F821
+fig = plot_likelihood_surface(panels, cfg.luminosity_fb, np_name=cfg.target, sigma=cfg.target_np.sigma)
+save_figure(fig, snakemake.output.pdf, cfg.run_id, snakemake.output.png)  # noqa: F821

@@ -12,5 +12,5 @@ results: dict = {}
 for path in sorted(snakemake.input):  # noqa: F821 results/sensitivity/<study>/<model>/<replica>.json
     payload = json.loads(Path(path).read_text())
     results.setdefault(payload["study"], {}).setdefault(payload["model"], []).append(payload)
-fig = plot_sensitivity(results, lumi_fb=cfg.luminosity_fb)
+fig = plot_sensitivity(results, lumi_fb=cfg.luminosity_fb, np_name=cfg.target)
 save_figure(fig, snakemake.output.pdf, cfg.run_id, snakemake.output.png)  # noqa: F821

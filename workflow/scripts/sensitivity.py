@@ -41,7 +41,7 @@ else:
     templates = make_templates(tables, bin_edges(tables, cfg.bins, cfg.binning, signal))
     spec = build_workspace(templates, **workspace)
     for scale in options.prior_scales:
-        rows = prior_toy_expectations(spec, {"tes": scale}, options.n_toys, seed)
+        rows = prior_toy_expectations(spec, {cfg.target: scale}, options.n_toys, seed)
         points.append(evaluate(study, f"{scale:g}", templates, spec, **common, toy_expected=rows))
         log.info("prior scale %g: coverage %.3f, mean width %.3f", scale, points[-1].coverage["coverage"],
                  points[-1].coverage["mean_width"])

@@ -5,7 +5,8 @@ from systlab.studies.summary import summary_from_files, write_summary
 
 cfg = start(snakemake)  # noqa: F821
 notes = {
-    "widths": "68% profile-likelihood width on mu, fitted to the toy-split expectation at each truth (key: TES shift)",
+    "widths": "68% profile-likelihood width on mu, fitted to the toy-split expectation at each truth "
+    "(key: shift of the target NP, systematics.target)",
     "bias": "mu_hat - mu_true on that expectation",
     "coverage": f"{cfg.n_toys} toys per replica at mu = 1, NPs nominal, auxiliary data fluctuated. coverage: "
     "Poisson counts from the held-out toy split (FAIR-Universe way; includes the MC-statistical non-closure "
@@ -27,12 +28,12 @@ notes = {
 parameterized = list(snakemake.params.parameterized)  # noqa: F821
 if parameterized:
     notes["parameterized"] = (f"{', '.join(parameterized)}: fits and toys through the grid-profiled likelihood in "
-                              f"(mu, alpha) (results/grid/; TES morphed between grid points in steps of "
+                              f"(mu, alpha) (results/grid/; the target NP morphed between grid points in steps of "
                               f"{cfg.grid_morph_step:g} sigma, 0 = -2lnL interpolated between them); CLs limit and "
                               "Z0 from the same likelihood with "
                               "background-only Asimov data at alpha = 0 and nominal NPs; impacts without per-bin "
                               "MC statistics")
-truths = {t.name: (t.mu, t.shifts.get("tes", 0.0)) for t in cfg.truths}
+truths = {t.name: (t.mu, cfg.target_shift(t)) for t in cfg.truths}
 summary = summary_from_files(snakemake.input.metrics, snakemake.input.fits, snakemake.input.toys, truths,  # noqa: F821
                              notes, snakemake.input.limits, snakemake.input.significances,  # noqa: F821
                              toy_truth=cfg.toy_truth, template_paths=snakemake.input.templates)  # noqa: F821

@@ -200,7 +200,8 @@ def config_summary(
         f"models ({len(models)}): {', '.join(models)}",
         f"study models ({len(study)}): {', '.join(study) or '-'}",
         f"variations ({len(variations)}): {', '.join(variations)}",
-        "shape NPs: " + ("; ".join(_shape_np(np_) for np_ in cfg.shape_nps) or "-"),
+        "shape NPs: " + ("; ".join(_shape_np(np_) for np_ in cfg.shape_nps) or "-")
+        + f"; target (the NP the methods are built against): {cfg.target}",
         "norm NPs: " + ("; ".join(f"{np_.name} ({', '.join(np_.processes)}) {np_.sigma:g}" for np_ in cfg.norm_nps)
                         or "-") + f"; lumi {cfg.lumi_sigma:g}",
         "truths: " + "; ".join(_truth(t) for t in cfg.truths),

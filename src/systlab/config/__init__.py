@@ -23,6 +23,7 @@ from systlab.config.model import (
     lambda_scan_name,
     leave_out_name,
     oracle_name,
+    oracle_point,
     truth_name,
     variation_name,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "load_config",
     "load_config_files",
     "oracle_name",
+    "oracle_point",
     "truth_name",
     "validate_schema",
     "variation_name",

@@ -21,6 +21,7 @@ import yaml
 
 from systlab.config.catalogue import KNOWN_SHAPE_NPS, LINE_SHAPES, PROCESSES, MassSlices
 from systlab.config.model import (
+    DEFAULT_TARGET,
     Config,
     ConfigError,
     DiscoConfig,
@@ -146,18 +147,20 @@ def load_config(mapping: Mapping[str, Any], source: str = "config", schema_check
     unknown_methods = [x for x in m["methods"] if x not in REGISTRY]
     if unknown_methods:
         raise _fail(source, "methods", f"unknown method(s) {unknown_methods}; registered: {sorted(REGISTRY)}")
-    for np_name in sorted({n for x in m["methods"] for n in get_method(x).needs} - shape_names):
-        needy = [x for x in m["methods"] if np_name in get_method(x).needs]
-        raise _fail(source, "methods", f"{needy} need the {np_name!r} NP in systematics.shape")
+    target = m["systematics"].get("target", DEFAULT_TARGET)
+    needy = [x for x in m["methods"] if get_method(x).targets]
+    if needy and target not in shape_names:
+        raise _fail(source, "systematics.target", f"{needy} are built against the target NP {target!r}, which is not "
+                    f"in systematics.shape {sorted(shape_names)}")
     unknown_settings = sorted(set(m.get("method_settings") or {}) - set(REGISTRY))
     if unknown_settings:
         raise _fail(source, "method_settings", f"{unknown_settings} are not registered methods {sorted(REGISTRY)}")
-    method_settings = parse_method_settings(m.get("method_settings") or {}, truths)
+    method_settings = parse_method_settings(m.get("method_settings") or {}, truths, target)
     for k in method_settings.aware_leave_out if "aware" in m["methods"] else ():
-        grid = sorted(next((np_.grid for np_ in shape_nps if np_.name == "tes"), ()))
+        grid = sorted(next((np_.grid for np_ in shape_nps if np_.name == target), ()))
         if k not in grid[1:-1]:
-            raise _fail(source, "method_settings.aware.leave_out", f"{k:g} is not an interior point of the TES grid "
-                        f"{grid} (the check interpolates between its neighbours)")
+            raise _fail(source, "method_settings.aware.leave_out", f"{k:g} is not an interior point of the {target} "
+                        f"grid {grid} (the check interpolates between its neighbours)")
     check = m.get("generator_check") or {}
     generator_check = GeneratorCheck(tuple(check.get("methods", ())), float(check.get("cut_signal_efficiency", 0.5)),
                                      tuple(check.get("closure_models", ())), int(check.get("closure_toys", 40)))
@@ -171,6 +174,7 @@ def load_config(mapping: Mapping[str, Any], source: str = "config", schema_check
         run_id=m["run_id"],
         seed=int(m["seed"]),
         mass_slices=mass_slices(m["simulate"].get("mass_slices") or {}, source),
+        target=target,
         luminosity_fb=float(m["simulate"].get("luminosity_fb", 10.0)),
         signal_boost=float(m["simulate"].get("signal_boost", 1.0)),
         write_hdf5=bool(m["simulate"].get("write_hdf5", False)),
@@ -208,7 +212,7 @@ def load_config(mapping: Mapping[str, Any], source: str = "config", schema_check
     if cfg.grid_morph_step > 0 and cfg.grid_interpolation != "quadratic":
         raise _fail(source, "fit.grid_interpolation", "the morph (fit.grid_morph_step > 0) needs 'quadratic' "
                     f"(a spline would cross the jumps between cells), not {cfg.grid_interpolation!r}")
-    fixed = {spec.name for spec in cfg.models() if get_method(spec.method).parameterized is None}
+    fixed = {spec.name for spec in cfg.models() if not get_method(spec.method).parameterized}
     for field, names in (("generator_check.closure_models", generator_check.closure_models),
                          ("fit.histosys_check", cfg.histosys_check)):  # fmt: skip
         unknown = sorted(set(names) - fixed)
@@ -235,8 +239,8 @@ def mass_slices(raw: Mapping[str, Any], source: str) -> dict[str, MassSlices]:
     return out
 
 
-def parse_method_settings(raw: Mapping[str, Any], truths: list[Truth]) -> MethodSettings:
-    """Typed method settings; oracle points default to the distinct TES shifts of the pseudo-data truths."""
+def parse_method_settings(raw: Mapping[str, Any], truths: list[Truth], target: str) -> MethodSettings:
+    """Typed method settings; oracle points default to the distinct shifts of the ``target`` NP in the truths."""
     p, d = dict(raw.get("pivot") or {}), dict(raw.get("disco") or {})
     default = PivotConfig()
     pivot = PivotConfig(
@@ -252,7 +256,7 @@ def parse_method_settings(raw: Mapping[str, Any], truths: list[Truth]) -> Method
     disco = DiscoConfig(float(d.get("lambda", DiscoConfig.lam)), tuple(float(x) for x in d.get("lambda_scan", ())))
     points = (raw.get("oracle") or {}).get("points")
     if points is None:
-        points = sorted({float(t.shifts.get("tes", 0.0)) for t in truths})
+        points = sorted({float(t.shifts.get(target, 0.0)) for t in truths})
     leave_out = tuple(float(k) for k in (raw.get("aware") or {}).get("leave_out", ()))
     inferno = dict(raw.get("inferno") or {})
     g = dict(raw.get("grl") or {})

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from systlab.config.catalogue import TRAINING_VARIANTS, MassSlices, Variation
+from systlab.config.catalogue import NOMINAL, TRAINING_VARIANTS, MassSlices, Variation
 from systlab.methods.registry import get as get_method
 
 
@@ -100,12 +100,12 @@ class GrlConfig:
 
 @dataclass(frozen=True)
 class MethodSettings:
-    """Per-method settings; ``oracle_points`` are TES shifts in sigma units (default: the truths' shifts)."""
+    """Per-method settings; ``oracle_points`` are shifts of the target NP in sigma units (default: the truths')."""
 
     pivot: PivotConfig = PivotConfig()
     disco: DiscoConfig = DiscoConfig()
     oracle_points: tuple[float, ...] = (-1.0, 0.0, 1.0)
-    aware_leave_out: tuple[float, ...] = ()  # TES grid points of the aware interpolation check
+    aware_leave_out: tuple[float, ...] = ()  # target-NP grid points of the aware interpolation check
     inferno_bins: int = 10  # INFERNO's soft bins
     inferno_temperature: float = 0.1  # INFERNO's softmax temperature in training (and in its exported score)
     grl: GrlConfig = GrlConfig()
@@ -114,24 +114,42 @@ class MethodSettings:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One trained model family member: its name (the ``method`` wildcard), family, oracle TES point, lambda."""
+    """One trained model family member: its name (the ``method`` wildcard), family, the NP it is built against
+    (``systematics.target``, or a modelling family of the generator check), the oracle's point on it, lambda."""
 
     name: str
     method: str
-    tes_point: float | None = None
+    nuisance: str  # what the method targets: pivot/disco/grl decorrelate from it, aware takes it, oracle sits on it
+    point: float | None = None  # oracle only: the nuisance's value (sigma) the model is trained at
     lam: float | None = None  # a lambda-scan point of pivot/disco (None: the method's configured lambda)
-    nuisance: str = "tes"  # what pivot/disco decorrelate from: the TES NP, or a modelling family (generator, scale)
-    left_out: float | None = None  # aware only: the TES grid point (sigma) whose neighbourhood training leaves out
+    left_out: float | None = None  # aware only: the grid point (sigma) whose neighbourhood training leaves out
 
 
-def oracle_name(tes_point: float) -> str:
-    """Model name of the oracle at a TES shift in sigma units: ``oracle_tes_-1sd``, ``oracle_tes_0sd``."""
-    return f"oracle_tes_{tes_point:+g}sd" if tes_point else "oracle_tes_0sd"
+#: ``systematics.target`` when the config does not set it. Not a schema default: filling it in would change the
+#: config digest (and so every result's stamp) of configs written before the key existed.
+DEFAULT_TARGET = "tes"
 
 
-def leave_out_name(tes_point: float) -> str:
-    """Model name of the aware classifier trained without the neighbourhood of a TES grid point."""
-    return "aware_without_" + oracle_name(tes_point).removeprefix("oracle_")
+def oracle_name(np_name: str, point: float) -> str:
+    """Model name of the oracle at a shift of ``np_name`` in sigma units: ``oracle_tes_-1sd``, ``oracle_tes_0sd``."""
+    return f"oracle_{np_name}_{point:+g}sd" if point else f"oracle_{np_name}_0sd"
+
+
+def oracle_point(model_name: str) -> float | None:
+    """The point (sigma) of an oracle model by its name (inverse of :func:`oracle_name`); None for other models."""
+    prefix, _, rest = model_name.partition("_")
+    label = rest.rpartition("_")[2]
+    if prefix != "oracle" or not label.endswith("sd"):
+        return None
+    try:
+        return float(label.removesuffix("sd"))
+    except ValueError:
+        return None
+
+
+def leave_out_name(np_name: str, point: float) -> str:
+    """Model name of the aware classifier trained without the neighbourhood of a grid point of ``np_name``."""
+    return "aware_without_" + oracle_name(np_name, point).removeprefix("oracle_")
 
 
 def lambda_scan_name(method: str, lam: float) -> str:
@@ -190,11 +208,12 @@ class Config:
     method_settings: MethodSettings = MethodSettings()
     grid_interpolation: str = "cubic"  # fit.grid_interpolation: how -2lnL is interpolated between grid points
     grid_morph_step: float = 0.0  # fit.grid_morph_step: sigma; the grid NP moved inside each point's cell (0 = off)
-    histosys_check: tuple[str, ...] = ()  # fit.histosys_check: fixed classifiers also fitted through the TES grid
+    histosys_check: tuple[str, ...] = ()  # fit.histosys_check: fixed classifiers also fitted through the target grid
     n_grid_toys: int = 100  # toys.grid_n: toys per replica of a grid-profiled (parameterized) model
     toy_chunks: int = 1  # toys.chunks: jobs per model replica's toys (clusters; grid: <= grid_n)
     generator_check: GeneratorCheck = GeneratorCheck()
     mass_slices: Mapping[str, MassSlices] = field(default_factory=dict)  # simulate.mass_slices, by process
+    target: str = DEFAULT_TARGET  # systematics.target: the shape NP the methods are built against
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)  # the validated mapping
 
     def replica_seeds(self, replica: int) -> ReplicaSeeds:
@@ -236,6 +255,19 @@ class Config:
     def shape_np(self, name: str) -> ShapeNP:
         return next(np_ for np_ in self.shape_nps if np_.name == name)
 
+    @property
+    def target_np(self) -> ShapeNP:
+        """The shape NP the methods are built against (``systematics.target``)."""
+        return self.shape_np(self.target)
+
+    def target_variations(self) -> tuple[str, str, str]:
+        """The target NP's -1 sigma, nominal and +1 sigma samples (the metrics and model figures compare them)."""
+        return variation_name(self.target, -1.0), NOMINAL, variation_name(self.target, 1.0)
+
+    def target_shift(self, truth: Truth | None) -> float:
+        """The target NP's true value (sigma) in ``truth``; 0 for None or a truth that leaves it nominal."""
+        return 0.0 if truth is None else float(truth.shifts.get(self.target, 0.0))
+
     def variations(self) -> tuple[Variation, ...]:
         """Every sample variation: nominal, +-1 sigma and grid points per shape NP, pseudo-data truths."""
         out: dict[str, Variation] = {"nominal": Variation("nominal", {})}
@@ -265,13 +297,14 @@ class Config:
         raise KeyError(f"unknown variation {variation!r}")
 
     def models(self) -> tuple[ModelSpec, ...]:
-        """Every model to train: one per method, one per TES point for the oracle."""
+        """Every model to train: one per method, one per target-NP point for the oracle."""
         out: list[ModelSpec] = []
         for method in self.methods:
             if get_method(method).one_per_point:
-                out += [ModelSpec(oracle_name(k), method, k) for k in self.method_settings.oracle_points]
+                out += [ModelSpec(oracle_name(self.target, k), method, self.target, point=k)
+                        for k in self.method_settings.oracle_points]
             else:
-                out.append(ModelSpec(method, method))
+                out.append(ModelSpec(method, method, self.target))
         return tuple(out)
 
     def model_names(self) -> tuple[str, ...]:
@@ -286,20 +319,21 @@ class Config:
             if not get_method(method).lambda_scan:
                 continue
             settings = getattr(self.method_settings, method)
-            out += [ModelSpec(lambda_scan_name(method, lam), method, lam=lam)
+            out += [ModelSpec(lambda_scan_name(method, lam), method, self.target, lam=lam)
                     for lam in settings.lambda_scan if lam != settings.lam]
         return tuple(out)
 
     def cross_check_models(self) -> tuple[ModelSpec, ...]:
         """Models of the generator cross-check: ``<method>_generator`` and ``<method>_scale`` per configured method."""
-        return tuple(ModelSpec(f"{method}_{family}", method, nuisance=family)
+        return tuple(ModelSpec(f"{method}_{family}", method, family)
                      for method in self.generator_check.methods for family in CROSS_CHECK_FAMILIES)  # fmt: skip
 
     def interpolation_models(self) -> tuple[ModelSpec, ...]:
-        """The aware classifiers of the interpolation check, one per left-out TES grid point."""
+        """The aware classifiers of the interpolation check, one per left-out grid point of the target NP."""
         if "aware" not in self.methods:
             return ()
-        return tuple(ModelSpec(leave_out_name(k), "aware", left_out=k) for k in self.method_settings.aware_leave_out)
+        return tuple(ModelSpec(leave_out_name(self.target, k), "aware", self.target, left_out=k)
+                     for k in self.method_settings.aware_leave_out)
 
     def study_models(self) -> tuple[ModelSpec, ...]:
         """Models trained for one study only (lambda scans, generator cross-check, aware interpolation check)."""

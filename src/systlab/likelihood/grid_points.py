@@ -22,8 +22,9 @@ class GridPoint(NamedTuple):
 
 
 def parameterized_np(cfg: Config, model_name: str) -> str | None:
-    """The shape NP the model's classifier is parameterized in, or None for a fixed classifier."""
-    return get_method(cfg.model(model_name).method).parameterized
+    """The shape NP the model's classifier is parameterized in (its target), or None for a fixed classifier."""
+    spec = cfg.model(model_name)
+    return spec.nuisance if get_method(spec.method).parameterized else None
 
 
 def parameterized_models(cfg: Config) -> tuple[str, ...]:

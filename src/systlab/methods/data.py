@@ -181,12 +181,12 @@ def per_process_tables(
 
 
 def method_draws(
-    method: str, shape_nps: Sequence[ShapeNP], tes_point: float | None = None, left_out: float | None = None
+    method: str, shape_nps: Sequence[ShapeNP], target: str, point: float | None = None, left_out: float | None = None
 ) -> dict[str, Draw]:
     """The NP values a method trains on, by its registered ``draws``: nominal (baseline), priors (augmented, pivot,
-    disco), nominal or TES from its prior per event (grl), TES uniform over its grid and other NPs from priors
-    (aware; with ``left_out``, without the TES values nearer to that grid point than to its neighbours), TES fixed at
-    the oracle's point and others nominal."""
+    disco), nominal or the ``target`` NP from its prior per event (grl), the target uniform over its grid and other NPs
+    from priors (aware; with ``left_out``, without the values nearer to that grid point than to its neighbours), the
+    target fixed at the oracle's ``point`` and others nominal."""
     names = [np_.name for np_ in shape_nps]
     kind = get(method).draws
     if kind == "nominal":
@@ -194,13 +194,13 @@ def method_draws(
     if kind == "prior":
         return dict.fromkeys(names, PRIOR)
     if kind == "nominal_or_prior":
-        return {**dict.fromkeys(names, NOMINAL), "tes": NOMINAL_OR_PRIOR}
+        return {**dict.fromkeys(names, NOMINAL), target: NOMINAL_OR_PRIOR}
     if kind == "grid_uniform":
-        grid = sorted(next(np_.grid for np_ in shape_nps if np_.name == "tes"))
-        return {**dict.fromkeys(names, PRIOR), "tes": Draw("uniform", grid[0], grid[-1], nearest_cell(grid, left_out))}
-    if tes_point is None:  # fixed_point
-        raise ValueError(f"method {method!r} trains at a fixed TES point and needs it")
-    return {**dict.fromkeys(names, NOMINAL), "tes": Draw("fixed", float(tes_point))}
+        grid = sorted(next(np_.grid for np_ in shape_nps if np_.name == target))
+        return {**dict.fromkeys(names, PRIOR), target: Draw("uniform", grid[0], grid[-1], nearest_cell(grid, left_out))}
+    if point is None:  # fixed_point
+        raise ValueError(f"method {method!r} trains at a fixed point of {target!r} and needs it")
+    return {**dict.fromkeys(names, NOMINAL), target: Draw("fixed", float(point))}
 
 
 def nearest_cell(grid: Sequence[float], point: float | None) -> tuple[float, float] | None:

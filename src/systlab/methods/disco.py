@@ -36,7 +36,7 @@ def distance_correlation_sq(x: torch.Tensor, y: torch.Tensor, weight: torch.Tens
 class DiscoLoss:
     """BCE + lambda * dCorr^2(classifier probability, z_<np>) over the background events of each batch."""
 
-    def __init__(self, lam: float, nuisance: str = "tes", max_events: int = MAX_DCORR_EVENTS) -> None:
+    def __init__(self, lam: float, nuisance: str, max_events: int = MAX_DCORR_EVENTS) -> None:
         self.lam, self.column, self.max_events = float(lam), z_column(nuisance), max_events
 
     def penalty(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
@@ -59,8 +59,9 @@ def train_disco(
     settings: TrainingSettings,
     seed: int,
     out_dir: str | os.PathLike,
+    *,
+    nuisance: str,
     lam: float = 10.0,
-    nuisance: str = "tes",
 ) -> TrainedModel:
     """Train with the DisCo penalty on ``z_<nuisance>`` (tables from prior-augmented events)."""
     return train_classifier(

@@ -47,10 +47,9 @@ def hidden_features(model: Classifier, x: torch.Tensor) -> torch.Tensor:
 
 
 class GradientReversalLoss(nn.Module):
-    """Weighted BCE of the score + the domain head's weighted BCE (nominal vs TES-shifted) through reversal."""
+    """Weighted BCE of the score + the domain head's weighted BCE (nominal vs shifted ``nuisance``) through reversal."""
 
-    def __init__(self, width: int, lam: float, hidden: tuple[int, ...] = (16,), nuisance: str = "tes",
-                 seed: int = 0) -> None:
+    def __init__(self, width: int, lam: float, nuisance: str, hidden: tuple[int, ...] = (16,), seed: int = 0) -> None:
         super().__init__()
         self.lam, self.column = float(lam), z_column(nuisance)
         layers: list[nn.Module] = []
@@ -66,7 +65,7 @@ class GradientReversalLoss(nn.Module):
         return self.head(reverse_gradient(hidden_features(model, batch.features), self.lam)).squeeze(-1)
 
     def domain_loss(self, model: Classifier, batch: Batch) -> torch.Tensor:
-        """Weighted BCE of the domain head: target 1 for an event whose TES was shifted, 0 for a nominal one."""
+        """Weighted BCE of the domain head: target 1 for an event whose nuisance was shifted, 0 for a nominal one."""
         shifted = (batch.extras[self.column] != 0).to(batch.weight.dtype)
         bce = nn.functional.binary_cross_entropy_with_logits(self.domain_logits(model, batch), shifted,
                                                              reduction="none")
@@ -82,7 +81,7 @@ class GradientReversalLoss(nn.Module):
 def options(cfg: Any, spec: Any) -> dict[str, Any]:
     """Keyword options of :func:`train_grl` from the config's ``method_settings.grl``."""
     grl = cfg.method_settings.grl
-    return {"lam": grl.lam, "domain_hidden": grl.domain_hidden}
+    return {"lam": grl.lam, "domain_hidden": grl.domain_hidden, "nuisance": spec.nuisance}
 
 
 def train_grl(
@@ -91,12 +90,13 @@ def train_grl(
     settings: TrainingSettings,
     seed: int,
     out_dir: str | os.PathLike,
+    *,
+    nuisance: str,
     lam: float = 1.0,
     domain_hidden: tuple[int, ...] = (16,),
-    nuisance: str = "tes",
 ) -> TrainedModel:
     """Train the classifier with a gradient-reversed domain head on ``z_<nuisance>`` (nominal vs shifted)."""
-    loss = GradientReversalLoss(settings.hidden[-1], lam, tuple(domain_hidden), nuisance, seed)
+    loss = GradientReversalLoss(settings.hidden[-1], lam, nuisance, tuple(domain_hidden), seed)
 
     def report(model: Classifier, train: Batch, validation: Batch) -> dict[str, Any]:
         """The domain head's final loss on validation events beside its value for a head that learns nothing."""

@@ -1,7 +1,7 @@
-"""INFERNO's training tables: every train/validation event at TES -1 sigma, nominal and +1 sigma in one row.
+"""INFERNO's training tables: every train/validation event at the target NP's -1 sigma, nominal and +1 sigma in one row.
 
 The three variations come from ``systlab.samples.vary`` on the same events and soft-MET draws. An event that fails the
-cuts at one TES point still has its row; ``pass_<point>`` = 0 there, and its features there repeat those of a
+cuts at one point still has its row; ``pass_<point>`` = 0 there, and its features there repeat those of a
 point it passes. Every other NP stays nominal (INFERNO profiles them analytically in its loss).
 """
 
@@ -22,7 +22,7 @@ from systlab.samples.vary import Variation, apply_variation, finish_sample
 def inferno_training_table(
     events: ak.Array,
     label: int,
-    tes: ShapeNP,
+    shape_np: ShapeNP,
     features: Sequence[str],
     soft_draws: np.ndarray,
     split_seed: int,
@@ -30,12 +30,12 @@ def inferno_training_table(
     rng: np.random.Generator | None = None,
 ) -> pd.DataFrame:
     """One process's rows: bookkeeping and features at nominal, ``down:``/``up:`` features, ``pass_*`` flags.
-    ``rng`` is accepted for ``per_process_tables`` and unused: the three TES points need no draw."""
+    ``rng`` is accepted for ``per_process_tables`` and unused: the three points need no draw."""
     events, soft_draws = training_events(events, soft_draws, split_seed, fractions)
     points = {"nominal": 0.0, **SHIFTS}
     varied = {}
     for name, k in points.items():
-        table = apply_variation(events, Variation(name, {"tes": tes.at(k)}), soft_draws)
+        table = apply_variation(events, Variation(name, {shape_np.name: shape_np.at(k)}), soft_draws)
         varied[name] = finish_sample(table, label, split_seed, fractions).set_index("event_id")
     ids = varied["nominal"].index.union(varied["up"].index).union(varied["down"].index)
     table = varied["nominal"].reindex(ids)
@@ -53,7 +53,7 @@ def inferno_training_table(
 def inferno_training_tables(
     events: Mapping[str, ak.Array],
     signal: str,
-    tes: ShapeNP,
+    shape_np: ShapeNP,
     features: Sequence[str],
     seed: int,
     split_seed: int,
@@ -63,5 +63,5 @@ def inferno_training_tables(
 ) -> dict[str, pd.DataFrame]:
     """Per-process INFERNO tables (``seed`` drives only the bootstrap of replicas > 0)."""
     return per_process_tables(events, signal, inferno_training_table, seed=seed, split_seed=split_seed,
-                              fractions=fractions, soft_seed=soft_seed, resample=resample, tes=tes,
+                              fractions=fractions, soft_seed=soft_seed, resample=resample, shape_np=shape_np,
                               features=features)  # fmt: skip

@@ -1,4 +1,4 @@
-"""Oracle: one plain classifier per true TES value, trained on events at that value (a reference only).
+"""Oracle: one plain classifier per true value of the target NP, trained on events at that value (a reference only).
 
 No real analysis has it (the truth is unknown); it bounds what any method can reach at that truth.
 Model names come from ``systlab.config.oracle_name`` (``oracle_tes_-1sd``, ...).
@@ -20,8 +20,9 @@ def train_oracle(
     settings: TrainingSettings,
     seed: int,
     out_dir: str | os.PathLike,
-    tes_point: float = 0.0,
+    nuisance: str,
+    point: float = 0.0,
 ) -> TrainedModel:
-    """Weighted BCE on tables varied to ``tes_point`` (sigma units)."""
+    """Weighted BCE on tables varied to ``point`` (sigma units) of ``nuisance`` (the tables carry it; recorded)."""
     return train_classifier("oracle", WeightedBCE(), samples, features, settings, seed, out_dir,
-                            options={"tes_point": float(tes_point)})  # fmt: skip
+                            options={"nuisance": nuisance, "point": float(point)})  # fmt: skip

@@ -1,9 +1,10 @@
 """The training methods by name: how each trains, what it draws, its options, and what the pipeline needs to know.
 
-One :class:`Method` per method. The config's ``methods`` check, the shape NPs a method needs, its λ scan, the route
-of its fit (a histosys workspace, or the grid likelihood over the NP it takes as input) and its figure colour are all
-read from here — nowhere else names a method. Adding a method is one module with a ``train_<name>`` function (and an
-``options(cfg, spec)`` if it has settings) plus one :func:`register` call below (or in user code before the run).
+One :class:`Method` per method. The config's ``methods`` check, whether a method is built against the target NP
+(``systematics.target``), its λ scan, the route of its fit (a histosys workspace, or the grid likelihood over the
+target NP it takes as input) and its figure colour are all read from here — nowhere else names a method. Adding a
+method is one module with a ``train_<name>`` function (and an ``options(cfg, spec)`` if it has settings) plus one
+:func:`register` call below (or in user code before the run).
 Entries name their functions as ``"module:function"`` strings, resolved on use, so reading the registry (config
 validation, DAG build) imports neither torch nor pandas.
 """
@@ -16,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 #: How a method's training events set the shape NPs (``systlab.methods.data.method_draws``): every NP nominal; every
-#: NP from its prior; each event nominal or (with probability 1/2) TES from its prior (two domains); TES uniform
-#: over its grid, others from priors (parameterised); TES fixed at the model's point, others nominal (oracle).
+#: NP from its prior; each event nominal or (with probability 1/2) the target NP from its prior (two domains); the
+#: target uniform over its grid, others from priors (parameterised); the target fixed at the model's point, others
+#: nominal (oracle).
 DRAWS = ("nominal", "prior", "nominal_or_prior", "grid_uniform", "fixed_point")
 
 
@@ -31,8 +33,8 @@ class Method:
     draws: str = "nominal"  # one of DRAWS: what its training tables hold (ignored when ``tables`` is given)
     options: str | Callable[..., dict] | None = None  # (cfg, spec) -> keyword options of ``train``
     tables: str | Callable[..., dict] | None = None  # (cfg, spec, events, replica) -> its own training tables
-    parameterized: str | None = None  # the shape NP the classifier takes as input: fitted through the grid likelihood
-    needs: tuple[str, ...] = ()  # shape NPs that must be configured in systematics.shape
+    parameterized: bool = False  # takes the target NP as input: fitted through the grid likelihood over it
+    targets: bool = False  # built against the target NP (decorrelated from, parameterised on, trained at it)
     lambda_scan: bool = False  # a decorrelation strength λ that the λ-scan study varies
     decorrelates: bool = False  # shown in the decorrelation figure beside the baseline
     one_per_point: bool = False  # one model per point of method_settings.oracle.points (the oracle)
@@ -104,15 +106,15 @@ class Trainers(Mapping[str, Callable[..., Any]]):
 _T = "systlab.methods."
 register(Method("baseline", _T + "baseline:train_baseline", draws="nominal", colour="#0072B2"))
 register(Method("augmented", _T + "augmented:train_augmented", draws="prior", colour="#E69F00"))
-register(Method("pivot", _T + "pivot:train_pivot", draws="prior", options=_T + "setup:pivot_options", needs=("tes",),
+register(Method("pivot", _T + "pivot:train_pivot", draws="prior", options=_T + "setup:pivot_options", targets=True,
                 lambda_scan=True, decorrelates=True, colour="#009E73"))
-register(Method("disco", _T + "disco:train_disco", draws="prior", options=_T + "setup:disco_options", needs=("tes",),
+register(Method("disco", _T + "disco:train_disco", draws="prior", options=_T + "setup:disco_options", targets=True,
                 lambda_scan=True, decorrelates=True, colour="#CC79A7"))
-register(Method("grl", _T + "grl:train_grl", draws="nominal_or_prior", options=_T + "grl:options", needs=("tes",),
+register(Method("grl", _T + "grl:train_grl", draws="nominal_or_prior", options=_T + "grl:options", targets=True,
                 decorrelates=True, colour="#999933"))
-register(Method("aware", _T + "aware:train_aware", draws="grid_uniform", parameterized="tes", needs=("tes",),
-                colour="#D55E00"))
+register(Method("aware", _T + "aware:train_aware", draws="grid_uniform", options=_T + "setup:aware_options",
+                parameterized=True, targets=True, colour="#D55E00"))
 register(Method("oracle", _T + "oracle:train_oracle", draws="fixed_point", options=_T + "setup:oracle_options",
-                needs=("tes",), one_per_point=True, colour="#000000"))
+                targets=True, one_per_point=True, colour="#000000"))
 register(Method("inferno", _T + "inferno:train_inferno", options=_T + "setup:inferno_options",
-                tables=_T + "setup:inferno_tables", needs=("tes",), colour="#56B4E9"))
+                tables=_T + "setup:inferno_tables", targets=True, colour="#56B4E9"))

@@ -28,7 +28,7 @@ def training_settings(cfg: Config, threads: int | None = None) -> TrainingSettin
                             patience=t.patience, threads=threads or t.threads)  # fmt: skip
 
 
-def pivot_settings(cfg: Config, lam: float | None = None, nuisance: str = "tes") -> PivotSettings:
+def pivot_settings(cfg: Config, nuisance: str, lam: float | None = None) -> PivotSettings:
     p = cfg.method_settings.pivot
     return PivotSettings(lam=p.lam if lam is None else float(lam), components=p.components,
                          hidden=p.adversary_hidden, adversary_steps=p.adversary_steps,
@@ -37,7 +37,7 @@ def pivot_settings(cfg: Config, lam: float | None = None, nuisance: str = "tes")
 
 
 def pivot_options(cfg: Config, spec: ModelSpec) -> dict[str, Any]:
-    return {"pivot": pivot_settings(cfg, spec.lam, spec.nuisance)}
+    return {"pivot": pivot_settings(cfg, spec.nuisance, spec.lam)}
 
 
 def disco_options(cfg: Config, spec: ModelSpec) -> dict[str, Any]:
@@ -45,7 +45,11 @@ def disco_options(cfg: Config, spec: ModelSpec) -> dict[str, Any]:
 
 
 def oracle_options(cfg: Config, spec: ModelSpec) -> dict[str, Any]:
-    return {"tes_point": spec.tes_point}
+    return {"nuisance": spec.nuisance, "point": spec.point}
+
+
+def aware_options(cfg: Config, spec: ModelSpec) -> dict[str, Any]:
+    return {"nuisance": spec.nuisance}
 
 
 def inferno_options(cfg: Config, spec: ModelSpec) -> dict[str, Any]:
@@ -57,9 +61,9 @@ def inferno_options(cfg: Config, spec: ModelSpec) -> dict[str, Any]:
 def inferno_tables(
     cfg: Config, spec: ModelSpec, events: Mapping[str, ak.Array], replica: int
 ) -> dict[str, pd.DataFrame]:
-    """Every event at TES -1, 0, +1 sigma; the other NPs enter INFERNO's loss analytically."""
+    """Every event at the target NP's -1, 0, +1 sigma; the other NPs enter INFERNO's loss analytically."""
     seeds = cfg.replica_seeds(replica)
-    return inferno_training_tables(events, cfg.signal, cfg.shape_np("tes"), cfg.features, seed=seeds.data,
+    return inferno_training_tables(events, cfg.signal, cfg.shape_np(spec.nuisance), cfg.features, seed=seeds.data,
                                    split_seed=cfg.seed, fractions=cfg.splits, soft_seed=cfg.seed + 1,
                                    resample=seeds.resample)  # fmt: skip
 
@@ -85,7 +89,7 @@ def model_training_tables(
         events,
         cfg.signal,
         cfg.shape_nps,
-        method_draws(spec.method, cfg.shape_nps, spec.tes_point, spec.left_out),
+        method_draws(spec.method, cfg.shape_nps, spec.nuisance, spec.point, spec.left_out),
         seed=seeds.data,
         split_seed=cfg.seed,
         fractions=cfg.splits,

@@ -3,7 +3,7 @@
 Replica i of every model trains on the same bootstrap of the same events and is fitted on the same templates'
 events and truths, so the ratio of two models' widths is taken replica by replica (a paired difference: the
 training-set noise they share cancels) and its standard error is the spread of those ratios over √n. The
-oracle at a truth α is the classifier trained at that α (``oracle_tes_<α>sd``), fitted on the same truth.
+oracle at a truth α is the classifier trained at that α (``oracle_<np>_<α>sd``), fitted on the same truth.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from systlab.config import oracle_name
+from systlab.config import oracle_point
 
 WIDTH = "asimov_width.profiled."
 BASELINE = "baseline"
@@ -45,7 +45,7 @@ def paired_ratio(numerator: Mapping[str, float | None], denominator: Mapping[str
 
 
 def truth_keys(summary: Mapping) -> list[str]:
-    """The truths' TES shifts as the summary keys them ("-1", "+0", "+1"), in order."""
+    """The truths' target-NP shifts as the summary keys them ("-1", "+0", "+1"), in order."""
     keys = {k.removeprefix(WIDTH) for m in summary["methods"].values() for k in m["metrics"] if k.startswith(WIDTH)}
     return sorted(keys, key=float)
 
@@ -73,6 +73,7 @@ class HeadlineRow(NamedTuple):
 def headline_rows(summary: Mapping) -> list[HeadlineRow]:
     """One row per method (oracles and scan points excluded: they are the references and the studies)."""
     keys = truth_keys(summary)
+    oracles = {oracle_point(m): m for m in summary["methods"] if oracle_point(m) is not None}
     rows = []
     for method in summary["methods"]:
         if method.startswith("oracle_") or "_lambda_" in method or "_without_" in method:
@@ -81,7 +82,7 @@ def headline_rows(summary: Mapping) -> list[HeadlineRow]:
         for key in keys:
             mine = per_replica(summary, method, WIDTH + key)
             width[key] = estimate(list(mine.values()))
-            to_oracle[key] = paired_ratio(mine, per_replica(summary, oracle_name(float(key)), WIDTH + key))
+            to_oracle[key] = paired_ratio(mine, per_replica(summary, oracles.get(float(key), ""), WIDTH + key))
             to_baseline[key] = paired_ratio(mine, per_replica(summary, BASELINE, WIDTH + key))
         rows.append(HeadlineRow(method, width, to_oracle, to_baseline,
                                 *(estimate(list(per_replica(summary, method, k).values()))

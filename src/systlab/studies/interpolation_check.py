@@ -1,7 +1,7 @@
 """Does the aware classifier interpolate? (issue 5; Ghosh, Nachman, Whiteson arXiv:2105.08742)
 
-``aware_without_tes_<k>sd`` is the aware classifier trained without the TES values nearer to the grid point k
-than to its neighbours. At every TES grid point alpha, the template-split events of the sample at alpha are
+``aware_without_<np>_<k>sd`` is the aware classifier trained without the target-NP values nearer to the grid point
+k than to its neighbours. At every grid point alpha, the template-split events of the sample at alpha are
 scored by the baseline, the aware classifier and the left-out one (both told alpha), and by the oracle trained at
 alpha where there is one. The weighted AUC is computed per replica. A left-out model that matches the full
 aware one at k (and the oracle there) interpolates; one that falls towards the baseline does not.
@@ -23,28 +23,32 @@ from systlab.studies.metrics import mean_std, weighted_auc
 from systlab.templates.score import read_scored_splits, scoring_parameters
 
 
-def point_events(scorer: OnnxScorer, sample_paths: Sequence[str | os.PathLike], alpha: float) -> pd.DataFrame:
-    """Template-split rows of every process's sample at one TES point, with the scorer's inputs (alpha filled)."""
-    parameters = scoring_parameters(scorer.parameters, {"tes": alpha})
+def point_events(
+    scorer: OnnxScorer, sample_paths: Sequence[str | os.PathLike], nuisance: str, alpha: float
+) -> pd.DataFrame:
+    """Template-split rows of every process's sample at one grid point, with the scorer's inputs (alpha filled)."""
+    parameters = scoring_parameters(scorer.parameters, {nuisance: alpha})
     tables = [read_scored_splits(Path(p), scorer, parameters) for p in sample_paths]
     table = pd.concat(tables, ignore_index=True)
     return table[table["split"].to_numpy() == SPLITS["template"]]
 
 
-def auc_at(scorer: OnnxScorer, sample_paths: Sequence[str | os.PathLike], alpha: float) -> float:
-    """Weighted AUC of one model on the samples at TES shift ``alpha`` (sigma)."""
-    table = point_events(scorer, sample_paths, alpha)
+def auc_at(scorer: OnnxScorer, sample_paths: Sequence[str | os.PathLike], nuisance: str, alpha: float) -> float:
+    """Weighted AUC of one model on the samples at a shift ``alpha`` (sigma) of ``nuisance``."""
+    table = point_events(scorer, sample_paths, nuisance, alpha)
     return weighted_auc(scorer.score_table(table), table["label"].to_numpy(), table["weight"].to_numpy())
 
 
 def model_curve(
     onnx_paths: Mapping[str, str | os.PathLike],
     samples_by_point: Mapping[float, Sequence[str | os.PathLike]],
+    nuisance: str,
     points: Sequence[float] | None = None,
 ) -> dict[str, Any]:
-    """AUC per replica at each TES point in ``points`` (default every point), and mean/std over replicas."""
+    """AUC per replica at each grid point of ``nuisance`` in ``points`` (default every point), and mean/std over
+    replicas."""
     points = list(samples_by_point) if points is None else list(points)
-    auc = {replica: [auc_at(OnnxScorer(path), samples_by_point[k], k) for k in points]
+    auc = {replica: [auc_at(OnnxScorer(path), samples_by_point[k], nuisance, k) for k in points]
            for replica, path in onnx_paths.items()}  # fmt: skip
     stats = [mean_std([values[i] for values in auc.values()]) for i in range(len(points))]
     return {"points": points, "auc": auc, "mean": [s["mean"] for s in stats], "std": [s["std"] for s in stats]}
@@ -85,16 +89,16 @@ def check_payload(
     specs: Mapping[str, ModelSpec],
     samples_by_point: Mapping[float, Sequence[str | os.PathLike]],
 ) -> dict[str, Any]:
-    """Every model's AUC curve (an oracle only at its own TES point, if on the grid), each minus the full aware
+    """Every model's AUC curve (an oracle only at its own point, if on the grid), each minus the full aware
     model's replica by replica, and the summary at each left-out point."""
     curves = {}
     for model, paths in onnx.items():
         spec = specs[model]
-        points = [spec.tes_point] if spec.method == "oracle" else None  # an oracle is judged where it was trained
+        points = [spec.point] if spec.method == "oracle" else None  # an oracle is judged where it was trained
         if points is not None and points[0] not in samples_by_point:
             continue
         curves[model] = {"method": spec.method, "left_out": spec.left_out,
-                         **model_curve(paths, samples_by_point, points)}  # fmt: skip
+                         **model_curve(paths, samples_by_point, spec.nuisance, points)}  # fmt: skip
     if "aware" in curves:
         for curve in curves.values():
             curve["minus_aware"] = minus_reference(curve, curves["aware"])

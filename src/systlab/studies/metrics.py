@@ -1,8 +1,9 @@
-"""Per-model figures of merit from the score files: weighted ROC AUC at TES -1, 0, +1 sigma and decorrelation.
+"""Per-model figures of merit from the score files: weighted ROC AUC with the target NP at -1, 0, +1 sigma and
+decorrelation.
 
 Decorrelation is the Jensen-Shannon divergence (base 2, so in [0, 1]) between the background score
-distributions of the ``tes_-1sd`` and ``tes_+1sd`` samples in ``JS_BINS`` equal bins on [0, 1]:
-0 means the classifier output does not move with TES. Only template-split events are used.
+distributions of the target's -1 and +1 sigma samples (``tes_-1sd``, ``tes_+1sd``) in ``JS_BINS`` equal bins on
+[0, 1]: 0 means the classifier output does not move with the NP. Only template-split events are used.
 """
 
 from __future__ import annotations
@@ -17,9 +18,6 @@ import pandas as pd
 from systlab.atomic import write_json
 from systlab.events import SPLITS
 
-#: Samples the AUC is computed on (TES at -1, 0, +1 sigma), and the pair compared for decorrelation.
-AUC_VARIATIONS = ("tes_-1sd", "nominal", "tes_+1sd")
-JS_PAIR = ("tes_-1sd", "tes_+1sd")
 JS_BINS = 50
 
 #: score tables keyed by (process, variation)
@@ -74,14 +72,14 @@ def template_events(tables: ScoreTables, variation: str) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def replica_metrics(tables: ScoreTables) -> ReplicaMetrics:
-    """AUC at each of ``AUC_VARIATIONS`` and the background JS divergence between ``JS_PAIR``."""
+def replica_metrics(tables: ScoreTables, variations: Sequence[str]) -> ReplicaMetrics:
+    """AUC at each of ``variations`` (down, nominal, up) and the background JS divergence between down and up."""
     auc = {}
-    for variation in AUC_VARIATIONS:
+    for variation in variations:
         events = template_events(tables, variation)
         auc[variation] = weighted_auc(events["score"], events["label"], events["weight"])
     histograms = []
-    for variation in JS_PAIR:
+    for variation in (variations[0], variations[-1]):
         background = template_events(tables, variation).query("label == 0")
         histograms.append(score_histogram(background["score"].to_numpy(), background["weight"].to_numpy()))
     return ReplicaMetrics(auc, js_divergence(*histograms))
@@ -97,16 +95,17 @@ def summarise(model: str, replicas: Mapping[str, ReplicaMetrics]) -> dict[str, A
     """The metrics.json payload: every replica and mean +- std across replicas."""
     per = {name: {"auc": m.auc, "js_divergence": m.js_divergence} for name, m in replicas.items()}
     values = list(replicas.values())
+    variations = list(values[0].auc)
     return {
         "model": model,
         "definitions": {
             "auc": "weighted ROC AUC, signal vs all backgrounds, template split",
-            "js_divergence": f"Jensen-Shannon divergence (bits) of background scores {JS_PAIR[0]} vs {JS_PAIR[1]}, "
-            f"{JS_BINS} equal bins on [0, 1], template split",
+            "js_divergence": f"Jensen-Shannon divergence (bits) of background scores {variations[0]} vs "
+            f"{variations[-1]}, {JS_BINS} equal bins on [0, 1], template split",
         },
         "replicas": per,
         "summary": {
-            "auc": {v: mean_std([m.auc[v] for m in values]) for v in AUC_VARIATIONS},
+            "auc": {v: mean_std([m.auc[v] for m in values]) for v in variations},
             "js_divergence": mean_std([m.js_divergence for m in values]),
         },
     }
@@ -116,14 +115,16 @@ def model_metrics(
     model: str,
     score_paths: Mapping[str, Mapping[tuple[str, str], str | os.PathLike]],
     out_path: str | os.PathLike,
+    variations: Sequence[str],
 ) -> dict[str, Any]:
-    """Read each replica's score files (keyed (process, variation)); write metrics.json (no wall times: the train
-    rule's benchmark file, ``results/benchmarks/train/<model>/<replica>.tsv``, holds the training time)."""
+    """Read each replica's score files (keyed (process, variation)); write metrics.json with AUCs at ``variations``
+    (:meth:`Config.target_variations`; no wall times: the train rule's benchmark file,
+    ``results/benchmarks/train/<model>/<replica>.tsv``, holds the training time)."""
     replicas = {}
     for replica, paths in score_paths.items():
         tables = {key: pd.read_parquet(path, columns=["split", "label", "weight", "score"])
                   for key, path in paths.items()}  # fmt: skip
-        replicas[replica] = replica_metrics(tables)
+        replicas[replica] = replica_metrics(tables, variations)
     payload = summarise(model, replicas)
     write_json(out_path, payload)
     return payload

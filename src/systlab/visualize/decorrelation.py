@@ -1,4 +1,5 @@
-"""Figure ``decorrelation``: background score shapes at TES -1 sigma, nominal, +1 sigma per method, ratio below."""
+"""Figure ``decorrelation``: background score shapes at the target NP's -1 sigma, nominal, +1 sigma per method, ratio
+below."""
 
 from __future__ import annotations
 
@@ -9,13 +10,7 @@ import numpy as np
 
 from systlab.studies.score_shapes import ScoreShapes
 from systlab.visualize.panels import grid_label
-from systlab.visualize.style import method_colour, model_label, use_style
-
-VARIATION_STYLES = {  # colour, line style, legend text
-    "tes_-1sd": ("tab:blue", "--", r"$\alpha_\mathrm{TES} = -1\sigma$"),
-    "nominal": ("black", "-", r"$\alpha_\mathrm{TES} = 0$"),
-    "tes_+1sd": ("tab:red", "-", r"$\alpha_\mathrm{TES} = +1\sigma$"),
-}
+from systlab.visualize.style import method_colour, model_label, use_style, variation_style
 
 
 def draw_band(ax, edges: np.ndarray, mean: np.ndarray, std: np.ndarray, colour: str, style: str, text: str) -> None:
@@ -35,7 +30,7 @@ def plot_decorrelation(shapes: Mapping[str, ScoreShapes], js: Mapping[str, tuple
         ax, rax = axes[0, col], axes[1, col]
         edges = shapes[method].edges
         for variation, density in shapes[method].density.items():
-            colour, style, text = VARIATION_STYLES.get(variation, ("grey", ":", variation))
+            colour, style, text = variation_style(variation)
             draw_band(ax, edges, density.mean, density.std, colour, style, text)
             if variation != reference:
                 ratio = shapes[method].ratio_to_nominal[variation]

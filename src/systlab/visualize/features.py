@@ -1,4 +1,5 @@
-"""Figure ``features``: input features per process (stacked backgrounds, scaled signal) with TES +-1 sigma ratios."""
+"""Figure ``features``: input features per process (stacked backgrounds, scaled signal) with ratios of the target NP's
++-1 sigma samples."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 from systlab.studies.feature_histograms import FeatureHistograms
 from systlab.studies.result_files import SampleKey
 from systlab.visualize.panels import grid_label
-from systlab.visualize.style import use_style
+from systlab.visualize.style import use_style, variation_style
 
 #: Axis text of the features most often drawn; others fall back to their name (with GeV if a mass/momentum).
 FEATURE_LABELS = {
@@ -25,7 +26,6 @@ FEATURE_LABELS = {
     "DER_pt_ratio_lep_tau": r"$p_\mathrm{T}(\ell) / p_\mathrm{T}(\tau_\mathrm{h})$",
     "DER_deltar_tau_lep": r"$\Delta R(\tau_\mathrm{h}, \ell)$",
 }
-SHIFT_STYLES = {"tes_+1sd": ("tab:red", "-", r"TES $+1\sigma$"), "tes_-1sd": ("tab:blue", "--", r"TES $-1\sigma$")}
 PROCESS_COLOURS = ("#92dadd", "#e76300", "#b9ac70", "#717581", "#a96b59", "#3f90da")
 
 
@@ -44,7 +44,8 @@ def axis_label(feature: str) -> str:
 
 def draw_feature(ax, rax, hists: FeatureHistograms, signal: str, backgrounds: Sequence[str], scale: float,
                  nominal: str = "nominal") -> None:  # fmt: skip
-    """One panel: stacked nominal backgrounds, scaled signal, total background at TES +-1 sigma; ratio below."""
+    """One panel: stacked nominal backgrounds, scaled signal, total background at each shifted sample (the target NP
+    at +-1 sigma); ratio below."""
     edges = hists.edges
     order = sorted(backgrounds, key=lambda p: hists.counts[SampleKey(p, nominal)].sum())
     stack = [hists.counts[SampleKey(p, nominal)] for p in order]
@@ -63,7 +64,9 @@ def draw_feature(ax, rax, hists: FeatureHistograms, signal: str, backgrounds: Se
         linewidth=0,
         label="MC stat.",
     )
-    for variation, (colour, style, text) in SHIFT_STYLES.items():
+    shifted_samples = sorted({key.variation for key in hists.counts} - {nominal})  # "+1sd" before "-1sd"
+    for variation in shifted_samples:
+        colour, style, text = variation_style(variation)
         shifted = sum(hists.counts[SampleKey(p, variation)] for p in backgrounds)
         ax.stairs(shifted, edges, color=colour, linestyle=style, linewidth=1.5, label=f"Total bkg., {text}")
         safe = np.where(total > 0, total, np.nan)
@@ -88,7 +91,7 @@ def draw_feature(ax, rax, hists: FeatureHistograms, signal: str, backgrounds: Se
     ax.set_ylabel(f"Events / {width:.3g}{unit}")
     rax.axhline(1.0, color="grey", linewidth=1)
     rax.set_ylim(0.75, 1.25)
-    rax.set_ylabel("TES / nom.", fontsize="small")
+    rax.set_ylabel("shifted / nom.", fontsize="small")
     rax.set_xlabel(axis_label(hists.feature))
     ax.tick_params(labelbottom=False)
 

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from systlab.config import oracle_name
+from systlab.config import oracle_point
 from systlab.studies.summary import coverage_from_bias
 
 
@@ -199,7 +199,6 @@ def by_model(values: Mapping[str, object], models: Sequence[str]) -> dict[str, o
     return {m: values[m] for m in models if m in values}
 
 
-def models_for_truth(models: Sequence[str], tes_shift: float) -> list[str]:
-    """The models drawn for pseudo-data at a TES shift: every non-oracle model, plus the oracle trained there."""
-    oracle = oracle_name(tes_shift)
-    return [m for m in models if not m.startswith("oracle") or m == oracle]
+def models_for_truth(models: Sequence[str], shift: float) -> list[str]:
+    """The models drawn for pseudo-data at a target-NP shift: every non-oracle model, plus the oracle trained there."""
+    return [m for m in models if oracle_point(m) in (None, shift)]

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from systlab.methods.data import nearest_cell
-from systlab.visualize.style import label, method_colour, model_label, use_style
+from systlab.visualize.style import label, method_colour, model_label, np_name_label, use_style
 
 LEFT_OUT_COLOUR = "#D55E00"
 
@@ -22,8 +22,11 @@ def _label(model: str, curve: Mapping[str, Any]) -> str:
     return model_label(model)
 
 
-def plot_interpolation(payload: Mapping[str, Any], grid: Sequence[float], lumi_fb: float | None = None):
-    """``payload`` = results/interpolation_check/summary.json; ``grid`` = the TES grid (sigma) the aware model used."""
+def plot_interpolation(payload: Mapping[str, Any], grid: Sequence[float], lumi_fb: float | None = None, *,
+                       np_name: str):  # fmt: skip
+    """``payload`` = results/interpolation_check/summary.json; ``grid`` = the grid (sigma) of the target NP
+    ``np_name`` the aware model used."""
+    shift = f"{np_name_label(np_name)} shift"
     use_style()
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 10), sharex=True, height_ratios=(2, 1),
                                       layout="constrained")  # fmt: skip
@@ -45,11 +48,11 @@ def plot_interpolation(payload: Mapping[str, Any], grid: Sequence[float], lumi_f
             for ax in (top, bottom):
                 ax.axvspan(*nearest_cell(sorted(grid), curve["left_out"]), color=LEFT_OUT_COLOUR, alpha=0.12, lw=0)
     if any(c["method"] == "oracle" for c in curves.values()):
-        top.plot([], [], "k*", ms=14, ls="none", label="oracle, trained at that TES shift")
+        top.plot([], [], "k*", ms=14, ls="none", label=f"oracle, trained at that {shift}")
     top.legend(fontsize=14, loc="lower center")
-    top.set_ylabel("AUC at the true TES shift")
+    top.set_ylabel(f"AUC at the true {shift}")
     bottom.axhline(0, color="0.5", ls=":")
     bottom.set_ylabel(r"$\Delta$AUC vs aware [$10^{-3}$]", fontsize=20)
-    bottom.set_xlabel(r"true TES shift $\alpha$ [$\sigma$] (shaded: left out of training)")
+    bottom.set_xlabel(rf"true {shift} $\alpha$ [$\sigma$] (shaded: left out of training)")
     label(top, lumi_fb=lumi_fb)
     return fig

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from systlab.infer.grid_profile import Surface
-from systlab.visualize.style import label_row, use_style
+from systlab.visualize.style import label_row, np_symbol, use_style
 
 #: Colour-map range of −2ΔlnL (values above are drawn in the top colour).
 Q_MAX = 25.0
@@ -26,8 +26,8 @@ class SurfacePanel(NamedTuple):
     replica_best: Sequence[tuple[float, float]]  # (μ̂, α̂) per replica, r0 first
 
 
-def plot_likelihood_surface(panels: Sequence[SurfacePanel], lumi_fb: float | None = None,
-                            tes_sigma: float | None = None):  # fmt: skip
+def plot_likelihood_surface(panels: Sequence[SurfacePanel], lumi_fb: float | None = None, *, np_name: str,
+                            sigma: float | None = None):  # fmt: skip
     """One panel per dataset: filled −2ΔlnL (0–25), the 1 and 4 contours, α̂(μ), the grid points, μ̂/α̂."""
     use_style()
     if not panels:
@@ -61,8 +61,8 @@ def plot_likelihood_surface(panels: Sequence[SurfacePanel], lumi_fb: float | Non
         ax.plot(np.full(shown.size, mu.max()), shown, marker="<", ms=11, color="black", ls="none", clip_on=False,
                 zorder=5, label=r"simulated grid points $\alpha_k$")  # fmt: skip
         ax.set_xlabel(r"signal strength $\mu$")
-        unit = rf" (1$\sigma$ = {100 * tes_sigma:g}%)" if tes_sigma else ""
-        ax.set_ylabel(rf"$\alpha_\mathrm{{TES}}$ [$\sigma$]{unit}")
+        unit = rf" (1$\sigma$ = {100 * sigma:g}%)" if sigma else ""
+        ax.set_ylabel(rf"{np_symbol(np_name)} [$\sigma$]{unit}")
         ax.text(0.03, 0.03, panel.title, transform=ax.transAxes, fontsize=15, va="bottom", ha="left",
                 bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"})  # fmt: skip
         fig.colorbar(filled, ax=ax, label=r"$-2\Delta\ln L(\mu, \alpha)$", ticks=np.arange(0, Q_MAX + 1, 5))

@@ -1,5 +1,5 @@
 """Figure 6: profile-likelihood curves −2ΔlnL(μ) of every method on the same axes, one panel per pseudo-data
-truth (TES below / at / above nominal), the spread across training replicas as a band."""
+truth (the target NP, e.g. TES, below / at / above nominal), the spread across training replicas as a band."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from systlab.visualize.style import label_row, method_colour, model_label, use_s
 #: −2ΔlnL levels of the 68% and 95% CL intervals (one parameter).
 LEVELS = ((1.0, "68% CL"), (3.84, "95% CL"))
 Y_MAX = 6.5
-ORACLE_LABEL = r"oracle (trained at the truth's $\alpha_\mathrm{TES}$)"
+ORACLE_LABEL = "oracle (trained at the truth's value of the target NP)"
 
 
 def plot_profile_curves(

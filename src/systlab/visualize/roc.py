@@ -1,4 +1,5 @@
-"""Figure ``roc``: background rejection against signal efficiency per method at TES -1 sigma, nominal, +1 sigma."""
+"""Figure ``roc``: background rejection against signal efficiency per method at the target NP's -1 sigma, nominal,
++1 sigma."""
 
 from __future__ import annotations
 
@@ -9,10 +10,7 @@ import numpy as np
 
 from systlab.studies.roc import RocSummary
 from systlab.visualize.panels import grid_label
-from systlab.visualize.style import method_colour, model_label, use_style
-
-VARIATION_TITLES = {"tes_-1sd": r"$\alpha_\mathrm{TES} = -1\sigma$", "nominal": r"$\alpha_\mathrm{TES} = 0$",
-                    "tes_+1sd": r"$\alpha_\mathrm{TES} = +1\sigma$"}  # fmt: skip
+from systlab.visualize.style import method_colour, model_label, use_style, variation_title
 
 
 def auc_text(summaries: Mapping[str, Mapping[str, RocSummary]], method: str) -> str:
@@ -43,7 +41,7 @@ def plot_roc(summaries: Mapping[str, Mapping[str, RocSummary]], reference: str |
             rax.plot(x, mean / base, color=colour, linestyle="--" if dashed else "-", linewidth=1.8)
             rax.fill_between(x, (mean - std) / base, (mean + std) / base, color=colour, alpha=0.15, linewidth=0)
         ax.set_yscale("log")
-        ax.text(0.95, 0.95, VARIATION_TITLES.get(variation, variation), ha="right", va="top", transform=ax.transAxes)
+        ax.text(0.95, 0.95, variation_title(variation), ha="right", va="top", transform=ax.transAxes)
         rax.axhline(1.0, color="grey", linewidth=1)
         rax.set_xlabel(r"Signal efficiency $\varepsilon_\mathrm{S}$")
         rax.set_xlim(grid[0], 1.0)
@@ -69,6 +67,6 @@ def plot_roc(summaries: Mapping[str, Mapping[str, RocSummary]], reference: str |
         fontsize="small",
         frameon=False,
         title_fontsize="small",
-        title=r"AUC (mean $\pm$ std over replicas) at " + ", ".join(VARIATION_TITLES.get(v, v) for v in variations),
+        title=r"AUC (mean $\pm$ std over replicas) at " + ", ".join(variation_title(v) for v in variations),
     )
     return fig

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from systlab.visualize.style import label_row, method_colour, model_label, use_style
+from systlab.visualize.style import label_row, method_colour, model_label, np_name_label, use_style
 
 ONE_SIGMA = 0.6827
 
@@ -30,8 +30,10 @@ def _width(p: Mapping) -> float:
     return hi - lo
 
 
-def plot_sensitivity(results: Mapping[str, Mapping[str, Sequence[Mapping]]], lumi_fb: float | None = None):
-    """``results[study][model]`` = the per-replica JSON payloads of rule sensitivity."""
+def plot_sensitivity(results: Mapping[str, Mapping[str, Sequence[Mapping]]], lumi_fb: float | None = None, *,
+                     np_name: str):  # fmt: skip
+    """``results[study][model]`` = the per-replica JSON payloads of rule sensitivity; ``np_name``: the NP whose prior
+    the prior study scales (the target NP)."""
     use_style()
     fig, axes = plt.subplots(2, 2, figsize=(15, 11), layout="constrained")
     (ax_bw, ax_bc), (ax_pc, ax_pw) = axes
@@ -62,7 +64,7 @@ def plot_sensitivity(results: Mapping[str, Mapping[str, Sequence[Mapping]]], lum
         ax.set_xlabel("score bins (signal quantiles)")
     scales = sorted({float(p["point"]) for reps in results.get("prior", {}).values() for p in reps[0]["points"]})
     for ax in (ax_pw, ax_pc):
-        ax.set_xlabel(r"pseudo-data TES prior width [$\sigma_\mathrm{fit}$]")
+        ax.set_xlabel(rf"pseudo-data {np_name_label(np_name)} prior width [$\sigma_\mathrm{{fit}}$]")
         ax.axvline(1.0, color="0.6", ls=":")
         ax.set_xscale("log", base=2)
         if scales:

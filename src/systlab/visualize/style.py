@@ -13,6 +13,7 @@ import mplhep
 import numpy as np  # noqa: E402
 
 from systlab.atomic import atomic_path  # noqa: E402
+from systlab.config.model import oracle_point  # noqa: E402
 from systlab.methods.registry import REGISTRY  # noqa: E402
 
 
@@ -28,12 +29,43 @@ def method_colour(model: str) -> str:
     return REGISTRY[family].colour if family in REGISTRY else "#777777"
 
 
+def np_name_label(np_name: str) -> str:
+    """Text of a shape NP's name: ``tes`` -> ``TES``, ``soft_met`` -> ``SOFT MET``."""
+    return np_name.upper().replace("_", " ")
+
+
+def np_symbol(np_name: str) -> str:
+    """Math text of a shape NP's shift: ``tes`` -> α_TES as ``$\\alpha_\\mathrm{TES}$``."""
+    return rf"$\alpha_\mathrm{{{np_name_label(np_name).replace(' ', '~')}}}$"
+
+
+def _shift_of(name: str) -> tuple[str, str] | None:
+    """(NP, signed shift text) of ``<np>_<k>sd`` names (samples ``tes_+1sd``, oracles ``oracle_tes_+1sd``)."""
+    np_name, _, shift = name.rpartition("_")
+    return (np_name, shift[:-2]) if np_name and shift.endswith("sd") and shift[:-2].lstrip("+-") else None
+
+
 def model_label(model: str) -> str:
     """Legend text of a model name: ``oracle_tes_+1sd`` -> ``oracle (α_TES +1σ)``, others unchanged."""
-    if model.startswith("oracle_tes_") and model.endswith("sd"):
-        shift = model[len("oracle_tes_") : -2]
-        return rf"oracle ($\alpha_\mathrm{{TES}}$ {shift}$\sigma$)"
-    return model
+    parsed = _shift_of(model.removeprefix("oracle_")) if oracle_point(model) is not None else None
+    if parsed is None:
+        return model
+    return rf"oracle ({np_symbol(parsed[0])} {parsed[1]}$\sigma$)"
+
+
+def variation_title(variation: str) -> str:
+    """Legend text of a sample variation: ``tes_+1sd`` -> ``α_TES = +1σ``; other names unchanged."""
+    parsed = _shift_of(variation)
+    return variation if parsed is None else rf"{np_symbol(parsed[0])} = {parsed[1]}$\sigma$"
+
+
+def variation_style(variation: str) -> tuple[str, str, str]:
+    """Colour, line style and legend text of a sample variation: down blue dashed, up red, others black."""
+    parsed = _shift_of(variation)
+    if parsed is None:
+        return "black", "-", variation_title(variation)
+    return ("tab:blue", "--", variation_title(variation)) if parsed[1].startswith("-") else \
+        ("tab:red", "-", variation_title(variation))
 
 
 def label(ax, text: str = "Simulation", lumi_fb: float | None = None) -> None:

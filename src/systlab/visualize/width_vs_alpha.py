@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from systlab.visualize.inference_inputs import ReplicaValues
-from systlab.visualize.style import label, method_colour, model_label, use_style
+from systlab.visualize.style import label, method_colour, model_label, np_name_label, np_symbol, use_style
 
 
 def replica_mean_spread(values: np.ndarray) -> tuple[float, float]:
@@ -25,9 +25,12 @@ def plot_width_vs_alpha(
     widths: Mapping[str, Mapping[float, ReplicaValues]],
     oracle: Mapping[float, ReplicaValues],
     lumi_fb: float | None = None,
-    tes_sigma: float | None = None,
+    *,
+    np_name: str,
+    sigma: float | None = None,
 ):
-    """``widths``: model -> true TES shift (σ) -> width per replica; ``oracle``: shift -> the width of the
+    """``widths``: model -> true shift (σ) of the target NP ``np_name`` -> width per replica; ``oracle``: shift -> the
+    width of the
     oracle trained at that shift. Top: widths (mean ± std over replicas); bottom: ratio to the oracle."""
     use_style()
     if not widths:
@@ -40,7 +43,7 @@ def plot_width_vs_alpha(
     if ref:
         xs = np.array(list(ref))
         mean, std = np.array([ref[s] for s in xs]).T
-        ax.plot(xs, mean, color="black", linewidth=2.5, label=r"oracle (trained at the true $\alpha_\mathrm{TES}$)",
+        ax.plot(xs, mean, color="black", linewidth=2.5, label=f"oracle (trained at the true {np_symbol(np_name)})",
                 zorder=1)  # fmt: skip
         ax.fill_between(xs, mean - std, mean + std, color="0.6", alpha=0.35, linewidth=0, zorder=0)
         rax.fill_between(xs, 1 - std / mean, 1 + std / mean, color="0.6", alpha=0.35, linewidth=0,
@@ -65,9 +68,10 @@ def plot_width_vs_alpha(
     ax.legend(loc="upper left", ncol=2, fontsize=14)
     label(ax, lumi_fb=lumi_fb)
     rax.set_ylabel("width / oracle")
-    xlabel = r"true TES shift $\alpha_\mathrm{TES}$ [$\sigma_\mathrm{TES}$]"
-    if tes_sigma is not None:
-        xlabel += rf", $\sigma_\mathrm{{TES}}$ = {100 * tes_sigma:g}%"
+    name = np_name_label(np_name).replace(" ", "~")
+    xlabel = rf"true {np_name_label(np_name)} shift {np_symbol(np_name)} [$\sigma_\mathrm{{{name}}}$]"
+    if sigma is not None:
+        xlabel += rf", $\sigma_\mathrm{{{name}}}$ = {100 * sigma:g}%"
     rax.set_xlabel(xlabel)
     rax.set_xticks(shifts_all)
     if shifts_all:
