@@ -13,13 +13,8 @@ from systlab.infer.fit import profile_interval
 from systlab.infer.grid_interval import grid_interval
 from systlab.infer.grid_profile import grid_profile, write_grid_profile
 from systlab.likelihood.binned import Likelihood
-from systlab.likelihood.grid import (
-    GridLikelihood,
-    histosys_grid_specs,
-    morph_points,
-    saturated_constraint,
-    saturated_twice_nll,
-)
+from systlab.likelihood.grid import GridLikelihood, saturated_constraint, saturated_twice_nll
+from systlab.likelihood.morph import histosys_grid_specs, morph_points
 
 X = np.linspace(0.1, 0.9, 5)
 TILT = 0.08 * (X - 0.5) * 4  # relative shift per unit α, the same for every sample (linear in α)

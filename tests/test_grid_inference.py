@@ -10,7 +10,7 @@ from systlab.infer.impacts import impacts
 from systlab.infer.limits import UpperLimit, profile_upper_limit, upper_limit
 from systlab.infer.significance import discovery_significance
 from systlab.likelihood.binned import Likelihood
-from systlab.likelihood.grid import histosys_grid_specs
+from systlab.likelihood.morph import histosys_grid_specs
 from systlab.likelihood.profile import BinnedProfileLikelihood
 from test_grid import ALPHAS, B1, B2, SIG, TILT, histosys_spec
 

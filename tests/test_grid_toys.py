@@ -33,7 +33,7 @@ from systlab.infer.event_toys import (
 from systlab.infer.grid_fit import TOY_INTERPOLATION, run_grid_toys
 from systlab.infer.grid_interval import GridInterval, grid_interval
 from systlab.infer.toys import ONE_SIGMA, aux_widths, concatenate, merge_chunks, toy_auxdata, toy_counts
-from systlab.likelihood.grid import GridLikelihood, Morph
+from systlab.likelihood.grid import GridLikelihood
 from systlab.likelihood.grid_alpha import alpha_profile
 from systlab.likelihood.grid_inputs import (
     build_grid_workspaces,
@@ -42,6 +42,7 @@ from systlab.likelihood.grid_inputs import (
     point_samples,
     read_grid_scores,
 )
+from systlab.likelihood.morph import Morph
 from systlab.templates.histograms import NOMINAL
 
 ROOT = Path(__file__).resolve().parents[1]

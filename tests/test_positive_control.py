@@ -18,7 +18,7 @@ import scipy.optimize
 from systlab.config.load import load_config_files
 from systlab.infer.event_toys import binned_at_points, expected_multiplicities
 from systlab.infer.toys import ONE_SIGMA, ToyChunk, merge_chunks
-from systlab.likelihood.grid import one_sided_morph
+from systlab.likelihood.morph import one_sided_morph
 from systlab.papertoys import control
 from systlab.papertoys.settings import ControlSettings, parse_paper_toys
 

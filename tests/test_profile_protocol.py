@@ -11,7 +11,8 @@ from systlab.infer.impacts import profile_impacts
 from systlab.infer.limits import profile_upper_limit
 from systlab.infer.significance import discovery_q0, profile_significance
 from systlab.likelihood.binned import Likelihood
-from systlab.likelihood.grid import GridLikelihood, histosys_grid_specs
+from systlab.likelihood.grid import GridLikelihood
+from systlab.likelihood.morph import histosys_grid_specs
 from systlab.likelihood.profile import (
     BinnedProfileLikelihood,
     GridProfileLikelihood,

@@ -36,8 +36,9 @@ from systlab.infer.lockstep import LockStep
 from systlab.infer.toys import ToyChunk, aux_widths
 from systlab.likelihood.batched import BatchedLikelihood
 from systlab.likelihood.binned import Minimum
-from systlab.likelihood.grid import GridLikelihood, Morph
+from systlab.likelihood.grid import GridLikelihood
 from systlab.likelihood.grid_inputs import GridWorkspaces, grid_morph
+from systlab.likelihood.morph import Morph
 from systlab.templates.histograms import NOMINAL, TRUTH_PREFIX
 
 log = logging.getLogger(__name__)

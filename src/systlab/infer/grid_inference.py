@@ -26,7 +26,8 @@ from systlab.infer.grid_interval import grid_interval
 from systlab.infer.impacts import OVER_CONSTRAINT, Impacts, profile_impacts
 from systlab.infer.limits import UpperLimit, limit_in_range, profile_upper_limit
 from systlab.infer.significance import Significance, profile_significance
-from systlab.likelihood.grid import GridLikelihood, Morph
+from systlab.likelihood.grid import GridLikelihood
+from systlab.likelihood.morph import Morph
 from systlab.likelihood.profile import GridProfileLikelihood
 
 

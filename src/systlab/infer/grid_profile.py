@@ -17,8 +17,9 @@ import scipy.optimize
 from systlab.atomic import write_json
 from systlab.infer.fit import Q_STOP, bracket_side, json_float, refine_crossing
 from systlab.infer.fit import pulls as np_pulls
-from systlab.likelihood.grid import CONVERGENCE_MARGIN, GridLikelihood, Morph
+from systlab.likelihood.grid import CONVERGENCE_MARGIN, GridLikelihood
 from systlab.likelihood.grid_alpha import INTERPOLATIONS, alpha_profile, best_grid_mle, cell_window
+from systlab.likelihood.morph import Morph
 
 
 class GridSummary(NamedTuple):

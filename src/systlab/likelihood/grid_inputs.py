@@ -10,7 +10,7 @@ changes with TES), and the MC-statistical errors are nominal's relative ones at 
 for a fixed classifier every grid point then differs from the histosys workspace only in the classifier's NP.
 The classifier's NP is a histosys too, towards the neighbouring grid points' samples scored with
 f(.; α_k) (:func:`unit_shifts`), with its auxiliary datum at −α_k: pinned at 0 it is the plain grid point,
-moved it morphs the templates at a fixed observable (:class:`systlab.likelihood.grid.Morph`).
+moved it morphs the templates at a fixed observable (:class:`systlab.likelihood.morph.Morph`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from systlab.config import Config, variation_name
-from systlab.likelihood.grid import Morph
 from systlab.likelihood.grid_points import (  # noqa: F401  (re-exported)
     GridPoint,
     grid_neighbours,
@@ -36,6 +35,7 @@ from systlab.likelihood.grid_points import (  # noqa: F401  (re-exported)
     parameterized_np,
     point_samples,
 )
+from systlab.likelihood.morph import Morph
 from systlab.likelihood.workspace import build_workspace, workspace_settings
 from systlab.methods.onnx_io import OnnxScorer
 from systlab.templates.histograms import (
@@ -162,7 +162,7 @@ def unit_shifts(at_point: np.ndarray, below: tuple[float, np.ndarray] | None,
     """(+1, −1) histosys templates of a grid point: its neighbours' templates, given as (Δα, counts), brought
     to Δα = ±1 along the straight line from the point's own counts; a missing neighbour mirrors the other.
 
-    pyhf's histosys, made symmetric towards one side (:func:`systlab.likelihood.grid.one_sided_morph`), then
+    pyhf's histosys, made symmetric towards one side (:func:`systlab.likelihood.morph.one_sided_morph`), then
     reproduces the neighbour at θ = Δα: the morph is the linear
     interpolation between simulated grid points, never an extrapolation inside a cell.
     """

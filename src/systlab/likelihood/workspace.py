@@ -168,7 +168,7 @@ def validate_workspace(spec: dict) -> pyhf.Workspace:
 #: How systlab's models interpolate, made explicit: pyhf's defaults (≥ 0.7), histosys code 4p (a polynomial inside
 #: ±1σ, linear beyond: smooth at nominal, which the Newton fits need; code 0's kink at nominal sent 15 of 200 toys of
 #: tests/test_batched.py to the per-toy path) and normsys code 4. The TES grid is linear between its simulated points
-#: (:func:`systlab.likelihood.grid.one_sided_morph`): inside ±1σ it differs from a histosys fit by code 4p's bend.
+#: (:func:`systlab.likelihood.morph.one_sided_morph`): inside ±1σ it differs from a histosys fit by code 4p's bend.
 MODIFIER_SETTINGS = {"histosys": {"interpcode": "code4p"}, "normsys": {"interpcode": "code4"}}
 #: The histosys interpolations a model may be built with: pyhf's code 4p (systlab's default) and code 0 (piecewise
 #: linear: what the TES grid does between its points, used by the histosys check to compare like with like).

@@ -5,7 +5,7 @@ aware classifier's interval should match the oracle's (trained at the true Z) an
 Z = 1) once the data sit at Z = 2. Every step is the H→ττ one: template samples simulated at every grid point Z_k
 (the same random draws at every point), binned at the signal quantiles, one pyhf workspace per point with Z as the
 histosys towards the neighbouring points (:func:`systlab.likelihood.grid_inputs.point_histogram`, morphed by
-:class:`systlab.likelihood.grid.Morph`), staterror from the template samples, Z constrained by its prior N(1, 0.5)
+:class:`systlab.likelihood.morph.Morph`), staterror from the template samples, Z constrained by its prior N(1, 0.5)
 (α = (Z − 1)/0.5 in σ units), μ profiled by :func:`systlab.infer.grid_profile.grid_profile` and toys by
 :func:`systlab.infer.grid_fit.run_grid_toys`. A fixed classifier (baseline, augmented, oracle) keeps one binning
 (as :mod:`systlab.studies.histosys_check`), the aware one is binned at each point with f(x; Z_k) (as the H→ττ aware
@@ -30,7 +30,6 @@ from systlab.infer.fit import json_float
 from systlab.infer.grid_fit import run_grid_toys
 from systlab.infer.grid_profile import GridProfile, grid_profile
 from systlab.infer.toys import ONE_SIGMA, Coverage, coverage_payload, merge_chunks
-from systlab.likelihood.grid import Morph
 from systlab.likelihood.grid_inputs import (
     GridPoint,
     GridWorkspaces,
@@ -38,6 +37,7 @@ from systlab.likelihood.grid_inputs import (
     grid_point_workspace,
     point_templates,
 )
+from systlab.likelihood.morph import Morph
 from systlab.methods.onnx_io import OnnxScorer
 from systlab.papertoys.checks import Check, point_label
 from systlab.papertoys.evaluate import grid_scores
