@@ -16,16 +16,8 @@ from models import default_like_spec
 from systlab.infer.crossing import CrossingSearch
 from systlab.infer.fit import asimov_counts, profile_interval
 from systlab.infer.lockstep import LockStep
-from systlab.infer.toys import (
-    aux_widths,
-    chunk_payload,
-    merge_chunks,
-    q_at,
-    run_toys,
-    toy_auxdata,
-    toy_chunk_from_payload,
-    toy_counts,
-)
+from systlab.infer.toy_io import chunk_payload, toy_chunk_from_payload
+from systlab.infer.toys import aux_widths, merge_chunks, q_at, run_toys, toy_auxdata, toy_counts
 from systlab.likelihood.batched import BatchedLikelihood
 from systlab.likelihood.binned import Likelihood
 

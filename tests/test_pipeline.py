@@ -21,7 +21,8 @@ from systlab.infer.fit import asimov_counts, fit_dataset, fit_result_payload
 from systlab.infer.impacts import impacts, impacts_payload
 from systlab.infer.limits import upper_limit_in_range, upper_limit_payload
 from systlab.infer.significance import discovery_significance, significance_payload
-from systlab.infer.toys import merge_chunks, toy_chunk_from_payload, write_coverage
+from systlab.infer.toy_io import toy_chunk_from_payload, write_coverage
+from systlab.infer.toys import merge_chunks
 from systlab.likelihood.grid_inputs import build_grid_workspaces, grid_workspaces_payload
 from systlab.likelihood.workspace import build_workspace, workspace_settings, write_workspace
 from systlab.templates.histograms import build_templates, write_templates

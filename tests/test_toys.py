@@ -7,17 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from systlab.infer.toys import (
-    ToyChunk,
-    concatenate,
-    coverage_penalty,
-    fair_score,
-    merge_chunks,
-    read_toy_chunk,
-    run_toys,
-    write_coverage,
-    write_toy_chunk,
-)
+from systlab.infer.toy_io import read_toy_chunk, write_coverage, write_toy_chunk
+from systlab.infer.toys import ToyChunk, concatenate, coverage_penalty, fair_score, merge_chunks, run_toys
 
 SIG, BKG = np.array([30.0, 60.0]), np.array([400.0, 150.0])
 

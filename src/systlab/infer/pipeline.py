@@ -111,7 +111,8 @@ def toy_chunk(cfg: Config, model: str, replica: str, inputs: Inputs, chunk: int)
     grid's MC-statistics auxiliary data cannot be fluctuated, each point has its own bins; the bootstrap puts in the
     MC-statistical fluctuation the staterror NPs describe).
     """
-    from systlab.infer.toys import chunk_bounds, chunk_payload, toy_truth
+    from systlab.infer.toy_io import chunk_payload
+    from systlab.infer.toys import chunk_bounds, toy_truth
 
     truth = toy_truth(cfg)
     seed = cfg.seed_stream(model, replica)
@@ -161,9 +162,10 @@ def _toys_grid(cfg: Config, inputs: Inputs, truth, first: int, stop: int, seed: 
 
 def merge_toys(chunk_files: Sequence[tuple[str | Path, dict]]) -> dict:
     """The chunk payloads of :func:`toy_chunk` (with their file names, for errors) -> the coverage payload of
-    :func:`systlab.infer.toys.write_coverage`: held-out coverage, mean width, FAIR score, the model toys under
+    :func:`systlab.infer.toy_io.write_coverage`: held-out coverage, mean width, FAIR score, the model toys under
     ``model``, and for a parameterized model ``grid`` (with the mean fits per toy, ``n_fits_mean[_model]``)."""
-    from systlab.infer.toys import concatenate, coverage_payload, merge_chunks, toy_chunk_from_payload
+    from systlab.infer.toy_io import coverage_payload, toy_chunk_from_payload
+    from systlab.infer.toys import concatenate, merge_chunks
 
     chunks = {name: [toy_chunk_from_payload(p.get(name, {}), path) for path, p in chunk_files] for name in STUDIES}
     results = {name: merge_chunks(c) for name, c in chunks.items()}

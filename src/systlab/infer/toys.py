@@ -10,24 +10,21 @@ fallbacks) and counted. Every fit starts from the fit of the expected counts (wa
 Chunks: toy ``i`` always draws from ``numpy.random.default_rng([seed, i])``, so chunks [a, b) and
 [b, c) concatenate to exactly the chunk [a, c). :func:`merge_chunks` gives the coverage, the mean
 width and the FAIR Universe score. Intervals are asymptotic (Wilks); toy-based (Neyman) intervals
-where Wilks fails are a follow-up, see :mod:`systlab.infer.significance` for the check.
+where Wilks fails are a follow-up, see :mod:`systlab.infer.significance` for the check. The chunks' and the
+coverage's JSON files: :mod:`systlab.infer.toy_io`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from systlab.atomic import write_json
 from systlab.config import Config, Truth
-from systlab.infer.fit import LowerMinimum, json_float, profile_interval, truth_variation
+from systlab.infer.fit import LowerMinimum, profile_interval, truth_variation
 from systlab.infer.intervals import profile_intervals
 from systlab.likelihood.batched import BatchedLikelihood
 from systlab.likelihood.binned import Likelihood, Minimum
@@ -38,7 +35,6 @@ log = logging.getLogger(__name__)
 
 ONE_SIGMA = 0.6827
 EPSILON = 1e-3
-FORMAT_CHUNK = "systlab.toys.chunk/1"
 #: The split each toy study draws its events from: held-out toys from the independent toy split, model toys
 #: from the template split the model (workspace or grid) is built of.
 TOY_STUDY_SPLITS = {"held_out": "toy", "model": "template"}
@@ -340,78 +336,9 @@ def merge_chunks(chunks: Sequence[ToyChunk]) -> Coverage:
     )
 
 
-def chunk_payload(chunk: ToyChunk) -> dict:
-    """JSON-ready form of a chunk (arrays as lists; non-finite values null)."""
-    payload = {"format": FORMAT_CHUNK, "start": chunk.start, "stop": chunk.stop, "seed": chunk.seed,
-               "n_fallback": chunk.n_fallback}  # fmt: skip  (no wall time: the rule's benchmark file has it)
-    for field in ("mu_true", "mu_hat", "lo", "hi"):
-        payload[field] = [json_float(v) for v in getattr(chunk, field)]
-    for field in ("converged", "open_lo", "open_hi"):
-        payload[field] = [bool(v) for v in getattr(chunk, field)]
-    payload["n_fits"] = [int(v) for v in chunk.n_fits]
-    if chunk.q_mu_true is not None:
-        payload["q_mu_true"] = [json_float(v) for v in chunk.q_mu_true]
-    return payload
-
-
-def write_toy_chunk(chunk: ToyChunk, path: str | os.PathLike) -> None:
-    """Write a chunk as sorted-key JSON, atomically."""
-    write_json(path, chunk_payload(chunk))
-
-
 def chunk_bounds(n_toys: int, chunks: int) -> list[tuple[int, int]]:
     """[start, stop) of each of ``chunks`` near-equal toy chunks (toy i is the same toy in any chunking)."""
     if n_toys < 1 or not 1 <= chunks <= n_toys:
         raise ValueError(f"toys: field 'chunks': {chunks} chunks for {n_toys} toys (need 1 <= chunks <= toys)")
     edges = np.linspace(0, n_toys, chunks + 1).round().astype(int)
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
-
-
-def read_toy_chunk(path: str | os.PathLike) -> ToyChunk:
-    """Read a chunk written by :func:`write_toy_chunk`."""
-    return toy_chunk_from_payload(json.loads(Path(path).read_text()), path)
-
-
-def toy_chunk_from_payload(p: dict, path: str | os.PathLike) -> ToyChunk:
-    """A chunk from its :func:`chunk_payload` form; ``path`` names the file in errors."""
-    if p.get("format") != FORMAT_CHUNK:
-        raise ValueError(f"{path}: not a {FORMAT_CHUNK} file")
-
-    def floats(key: str) -> np.ndarray:
-        return np.array([np.nan if v is None else v for v in p[key]], dtype=float)
-
-    return ToyChunk(
-        start=p["start"], stop=p["stop"], seed=p["seed"],
-        mu_true=floats("mu_true"), mu_hat=floats("mu_hat"), lo=floats("lo"), hi=floats("hi"),
-        converged=np.array(p["converged"], bool), open_lo=np.array(p["open_lo"], bool),
-        open_hi=np.array(p["open_hi"], bool), n_fits=np.array(p["n_fits"], int),
-        seconds=float(p.get("seconds", "nan")),
-        q_mu_true=floats("q_mu_true") if "q_mu_true" in p else None, n_fallback=int(p.get("n_fallback", 0)),
-    )  # fmt: skip
-
-
-def coverage_payload(result: Coverage) -> dict:
-    """JSON-ready coverage summary (NaN as null), with the interval method recorded; no wall time (two clean runs
-    write the same bytes; the toys rule's benchmark file holds the job's time)."""
-    payload = {k: (json_float(v) if isinstance(v, float) else v) for k, v in result._asdict().items()
-               if k != "seconds_per_toy"}  # fmt: skip
-    q = payload.pop("q_mu_true")
-    if q is not None:  # per converged toy, for the asymptotics check (q_mu(mu_true) against chi2_1)
-        payload["q_mu_true"] = [json_float(v) for v in np.asarray(q, dtype=float)]
-    payload["interval_method"] = "asymptotic profile likelihood (-2dlnL = 1)"
-    payload["one_sigma"] = ONE_SIGMA
-    payload["epsilon"] = EPSILON
-    return payload
-
-
-def write_coverage(result: Coverage, path: str | os.PathLike, model: Coverage | None = None,
-                   grid: dict | None = None) -> None:  # fmt: skip
-    """Write a coverage summary as sorted-key JSON, atomically; ``model``: the same study with toys drawn
-    from the model's own expectation, stored under the key ``model`` (the Wilks check reads it); ``grid``:
-    how a parameterized classifier's grid toys were made."""
-    payload = coverage_payload(result)
-    if model is not None:
-        payload["model"] = coverage_payload(model)
-    if grid is not None:
-        payload["grid"] = grid
-    write_json(path, payload)

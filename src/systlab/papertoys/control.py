@@ -29,7 +29,8 @@ from systlab.infer.event_toys import TruthEvents, binned_at_points, expected_mul
 from systlab.infer.fit import json_float
 from systlab.infer.grid_fit import run_grid_toys
 from systlab.infer.grid_profile import GridProfile, grid_profile
-from systlab.infer.toys import ONE_SIGMA, Coverage, coverage_payload, merge_chunks
+from systlab.infer.toy_io import coverage_payload
+from systlab.infer.toys import ONE_SIGMA, Coverage, merge_chunks
 from systlab.likelihood.grid_inputs import (
     GridPoint,
     GridWorkspaces,

@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from systlab.infer.fit import fit_dataset, json_float
-from systlab.infer.toys import coverage_payload, merge_chunks, run_toys
+from systlab.infer.toy_io import coverage_payload
+from systlab.infer.toys import merge_chunks, run_toys
 from systlab.likelihood.workspace import build_workspace
 from systlab.methods.onnx_io import OnnxScorer
 from systlab.samples.generators import variant_samples

@@ -24,7 +24,8 @@ import pandas as pd
 
 from systlab.events import SPLITS
 from systlab.infer.fit import asimov_counts, fit_dataset, json_float
-from systlab.infer.toys import coverage_payload, merge_chunks, run_toys
+from systlab.infer.toy_io import coverage_payload
+from systlab.infer.toys import merge_chunks, run_toys
 from systlab.likelihood.workspace import workspace_model
 from systlab.studies.sensitivity_settings import STUDIES, Settings, settings  # noqa: F401  (re-exported)
 from systlab.templates.histograms import (
@@ -57,7 +58,7 @@ class StudyPoint(NamedTuple):
     asimov_mu_hat: float
     asimov_interval: tuple[float, float]
     expected: dict[str, dict[str, float]]  # truth -> mu_hat, bias, width on its held-out expectation
-    coverage: dict[str, Any]  # systlab.infer.toys.coverage_payload of the toys
+    coverage: dict[str, Any]  # systlab.infer.toy_io.coverage_payload of the toys
 
 
 def read_tables(score_paths: Mapping[tuple[str, str], str | os.PathLike]) -> dict[tuple[str, str], pd.DataFrame]:
