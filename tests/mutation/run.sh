@@ -2,12 +2,12 @@
 # Mutation testing of the statistics, workspace, toys and variation modules, by hand (not CI).
 # See tests/MUTATION.md.
 #
-#   bash tests/mutation/run.sh                  # all five modules, one after the other
-#   bash tests/mutation/run.sh workspace toys   # only these: workspace toys fit limits vary
+#   bash tests/mutation/run.sh                  # all six modules, one after the other
+#   bash tests/mutation/run.sh workspace toys   # only these: workspace toys toy_io fit limits vary
 #   bash tests/mutation/run.sh fit:pulls,find_crossing        # only these functions (Class.method for methods)
 #   bash tests/mutation/run.sh --survivors toys # re-test only last run's survivors and untested mutants
 #
-# A module is one of the five short names below or a path under src/systlab without .py (likelihood/binned);
+# A module is one of the six short names below or a path under src/systlab without .py (likelihood/binned);
 # a path must also be listed in only_mutate of [tool.mutmut] in pyproject.toml.
 # mutmut (pinned in the dev extra; config in [tool.mutmut]) copies src/, tests/ and config/ into ./mutants
 # (gitignored) and mutates only that copy, so src/ is never written; the check at the end fails the run if a
@@ -23,13 +23,14 @@ fi
 command -v mutmut >/dev/null || { echo "mutmut missing: pip install -e '.[dev]'" >&2; exit 2; }
 
 declare -A MODULE_PATH=(
-    [workspace]=likelihood/workspace [toys]=infer/toys [fit]=infer/fit [limits]=infer/limits [vary]=samples/vary
+    [workspace]=likelihood/workspace [toys]=infer/toys [toy_io]=infer/toy_io [fit]=infer/fit [limits]=infer/limits
+    [vary]=samples/vary
 )
 
 survivors_only=0
 if [[ "${1:-}" == "--survivors" ]]; then survivors_only=1; shift; fi
 modules=("$@")
-[[ ${#modules[@]} -gt 0 ]] || modules=(workspace toys fit limits vary)
+[[ ${#modules[@]} -gt 0 ]] || modules=(workspace toys toy_io fit limits vary)
 jobs="${MUTMUT_JOBS:-2}"
 # one BLAS/OpenMP thread per worker: the workers are forked and the machine is small
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
