@@ -1,10 +1,10 @@
 """Many datasets of one binned likelihood minimised at once: the batch engine of toys and studies.
 
 Every row is one dataset (main counts and auxiliary data) with its own start point and fixed values; one
-minimisation is a Newton iteration run on all rows in lock step. The expected counts λ(θ) come from pyhf's own model
-(numpy backend, one batched call per iteration for every row's central differences); the −2lnL is the HistFactory
-form of that model, 2Σ(λ − n lnλ) + Σ((θ − a)/σ)² (Poisson main data, Gaussian constraints, with pyhf's constants,
-so the values are pyhf's; checked against ``pyhf.Model.logpdf`` whenever data are set). The Hessian is 2JᵀWJ
+minimisation is a Newton iteration run on all rows in lock step. The expected counts λ(θ) and the −2lnL come from
+:class:`systlab.likelihood.expected.ModelTerms` (pyhf's model in numpy, one call per iteration for every row's
+central differences): the HistFactory form 2Σ(λ − n lnλ) + Σ((θ − a)/σ)² with pyhf's constants, checked against
+``pyhf.Model.logpdf`` whenever data are set. The Hessian is 2JᵀWJ
 (W = n/λ², the Poisson curvature in λ) + 2/σ² on the constraints + 2Σ(1 − n/λ)∂²λ, the last term with ∂²λ taken at
 a reference point on a lattice in μ (the cost of one row's exact Hessian, shared by hundreds, and independent of
 which rows share a batch, so a toy's result does not depend on its chunk); where the Hessian is not positive
@@ -17,11 +17,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-import pyhf
-import scipy.special
 
 from systlab.likelihood.binned import BOUND_AGREEMENT, FD_STEP, NEWTON_EDM, NEWTON_EDM_STALLED, Likelihood
-from systlab.likelihood.workspace import workspace_model
 
 #: Most Gauss–Newton iterations of one minimisation.
 MAX_ITER = 40
@@ -33,7 +30,7 @@ MU_LATTICE = 0.05
 OWN_CURVATURE_AFTER = 10
 #: Finite-difference step of that curvature, in units of each parameter's prior width.
 CURVATURE_STEP = 1e-2
-#: Most points per pyhf call (larger batches are split): bounds the memory of pyhf's (points, samples, bins) arrays.
+#: Most points per evaluation (larger batches are split): bounds the memory of the (points, samples, bins) arrays.
 BLOCK = 8192
 
 
@@ -62,16 +59,10 @@ class BatchedLikelihood:
         self.bounds = lik.bounds
         self.fixed = lik.fixed
         self.widths = lik.widths
-        con_par, con_width = [], []
-        for name in config.auxdata_order:
-            pset = config.param_set(name)
-            if pset.pdf_type != "normal":
-                raise NotImplementedError(f"the batch engine needs Gaussian constraints ({name}: {pset.pdf_type})")
-            con_par.extend(range(config.par_slice(name).start, config.par_slice(name).stop))
-            con_width.extend(np.asarray(pset.width(), dtype=float).tolist())
-        self.con_par = np.asarray(con_par, dtype=int)  # the parameter of each auxiliary datum
-        self.con_width = np.asarray(con_width, dtype=float)
-        self._models: dict[int, pyhf.pdf.Model] = {}
+        if lik.terms is None:
+            raise NotImplementedError("the batch engine needs a model that systlab.likelihood.expected evaluates")
+        self.terms = lik.terms
+        self.con_par, self.con_width = lik.terms.con_par, lik.terms.con_width
         self._curvatures: dict[tuple[int, bytes], np.ndarray] = {}
         #: where ∂²λ is taken (with each row's μ): the suggested init, or e.g. the fit of the expected counts
         self.reference = np.asarray(lik.init, dtype=float).copy()
@@ -79,27 +70,13 @@ class BatchedLikelihood:
         self.aux = np.zeros((0, self.con_par.size))
         self.offset = np.zeros(0)
 
-    def _model(self, size: int) -> pyhf.pdf.Model:
-        """A pyhf model with batch size ``size`` rounded up to a power of two, built once per size (fast to build, but
-        each holds pyhf's per-batch arrays: the aware toys' jobs measured ~1.7 GB RSS with many sizes and points)."""
-        size = 1 << max(int(size) - 1, 0).bit_length()
-        if size not in self._models:  # the spec was validated when the likelihood was built
-            self._models[size] = workspace_model(self.lik.spec, validate=False, batch_size=size,
-                                                  histosys_code=self.lik.histosys_code)
-        return self._models[size]
-
     def expected(self, x: np.ndarray) -> np.ndarray:
-        """λ(θ) of every row of ``x`` (rows, pars) → (rows, bins), one batched pyhf call."""
+        """λ(θ) of every row of ``x`` (rows, pars) → (rows, bins), in blocks of :data:`BLOCK` rows."""
         x = np.asarray(x, dtype=float)
         out = np.empty((len(x), self.nmain))
         for a in range(0, len(x), BLOCK):
-            block = x[a : a + BLOCK]
-            model = self._model(len(block))
-            padded = np.empty((model.batch_size, x.shape[1]))
-            padded[: len(block)] = block
-            padded[len(block) :] = block[0]
             with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-                out[a : a + BLOCK] = np.asarray(model.expected_actualdata(padded), dtype=float)[: len(block)]
+                out[a : a + BLOCK] = self.terms.expected(x[a : a + BLOCK])
         return out
 
     def set_data(self, counts: np.ndarray, aux: np.ndarray | None = None) -> None:
@@ -112,29 +89,11 @@ class BatchedLikelihood:
         if aux.shape != (len(counts), self.con_par.size):
             raise ValueError(f"auxdata have shape {aux.shape}, model expects ({len(counts)}, {self.con_par.size})")
         self.counts, self.aux = counts, aux.copy()
-        # the terms without parameters that pyhf's −2logpdf carries: 2 ln n! and the Gaussians' ln 2πσ²
-        gaussians = np.log(2 * np.pi * self.con_width**2).sum()
-        self.offset = 2.0 * scipy.special.gammaln(counts + 1.0).sum(axis=1) + gaussians
-        # checked at the start, or at pyhf's suggested init where the start is undefined (a pinned far extrapolation)
-        data = np.concatenate([counts[0], self.aux[0]])
-        at = self.lik.init
-        reference = -2.0 * float(self.lik.model.logpdf(at, data)[0])
-        if not np.isfinite(reference):
-            at = np.asarray(self.lik.model.config.suggested_init(), dtype=float)
-            reference = -2.0 * float(self.lik.model.logpdf(at, data)[0])
-        mine = float(self.twice_nll(at[None, :], np.zeros(1, dtype=int))[0])
-        if not abs(mine - reference) <= 1e-9 * max(1.0, abs(reference)):
-            raise RuntimeError(f"batch −2lnL {mine!r} differs from pyhf's {reference!r}: a modifier it does not know?")
+        self.offset = self.terms.constant(counts)
+        self.terms.check(self.lik.model, self.lik.init, np.concatenate([counts[0], self.aux[0]]))
 
     def _value(self, lam: np.ndarray, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        n = self.counts[rows]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            log_lam = np.log(lam)
-            main = 2.0 * np.sum(lam - np.where(n > 0, n * log_lam, 0.0), axis=1)
-        pulls = (x[:, self.con_par] - self.aux[rows]) / self.con_width
-        value = main + np.sum(pulls**2, axis=1) + self.offset[rows]
-        bad = ~np.isfinite(value) | np.any(lam < 0, axis=1) | np.any((lam == 0) & (n > 0), axis=1)
-        return np.where(bad, np.nan, value)
+        return self.terms.value(lam, x, self.counts[rows], self.aux[rows], self.offset[rows])
 
     def twice_nll(self, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """−2lnL (pyhf's value) of dataset ``rows[i]`` at ``x[i]``; NaN where the model is undefined."""

@@ -17,6 +17,7 @@ import iminuit
 import numpy as np
 import pyhf
 
+from systlab.likelihood.expected import ModelTerms
 from systlab.likelihood.workspace import workspace_model
 
 #: MINUIT tolerance (EDM goal 0.002·tol): tight enough for μ̂ to 1e-4 σ on smooth profiles.
@@ -76,7 +77,8 @@ BOUND_AGREEMENT = 1e-4
 class Likelihood:
     """−2lnL of one pyhf model, with the data settable so the same model serves many datasets.
 
-    ``twice_nll`` is pyhf's ``-2 * model.logpdf`` (numpy backend). ``minimise`` runs a damped Newton
+    ``twice_nll`` is pyhf's ``-2 * model.logpdf`` (numpy backend), evaluated by :class:`ModelTerms` where the model
+    has only the modifiers it knows (checked against pyhf whenever the data are set). ``minimise`` runs a damped Newton
     iteration with a batched finite-difference Hessian (bounds by projection; the covariance is 2H⁻¹)
     and falls back to MINUIT (strategy 1, 2; suggested init) when Newton fails.
     """
@@ -87,8 +89,12 @@ class Likelihood:
         self.spec, self.histosys_code = workspace_spec, histosys_code
         self.model = workspace_model(workspace_spec, histosys_code=histosys_code)
         n = self.model.config.npars
-        self.batch = workspace_model(workspace_spec, histosys_code=histosys_code, batch_size=n * n + n + 1)
-        self.batch_grad = workspace_model(workspace_spec, histosys_code=histosys_code, batch_size=2 * n + 1)
+        try:
+            self.terms: ModelTerms | None = ModelTerms(self.model)
+        except NotImplementedError:  # a modifier ModelTerms does not evaluate: pyhf's batch models
+            self.terms = None
+            self.batch = workspace_model(workspace_spec, histosys_code=histosys_code, batch_size=n * n + n + 1)
+            self.batch_grad = workspace_model(workspace_spec, histosys_code=histosys_code, batch_size=2 * n + 1)
         self.poi = self.model.config.poi_index
         self.npars = n
         self.bounds = np.array([tuple(map(float, b)) for b in self.model.config.suggested_bounds()])
@@ -142,11 +148,22 @@ class Likelihood:
         if aux.shape != self.auxdata.shape:
             raise ValueError(f"auxdata have shape {aux.shape}, model expects {self.auxdata.shape}")
         self.data = np.concatenate([observed, aux])
+        if self.terms is not None:
+            self.terms.check(self.model, self.init, self.data)
+
+    def _twice_nll(self, points: np.ndarray, batch: pyhf.pdf.Model | None = None) -> np.ndarray:
+        """−2lnL of each row of ``points`` (rows, pars) for the current data; ``batch``: the pyhf model of that many
+        rows, used when there are no :class:`ModelTerms` (a 1-D ``points`` then goes to the plain model)."""
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            if self.terms is not None:
+                n = self.terms.nbins
+                return self.terms.twice_nll(points, self.data[None, :n], self.data[None, n:])
+            return -2.0 * np.asarray((batch or self.model).logpdf(points, self.data), dtype=float)
 
     def twice_nll(self, pars: np.ndarray) -> float:
         """−2lnL at ``pars``; NaN where the model is undefined."""
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            value = float(-2.0 * self.model.logpdf(np.asarray(pars, float), self.data)[0])
+        pars = np.asarray(pars, dtype=float)
+        value = float(self._twice_nll(pars[None, :] if self.terms is not None else pars)[0])
         return value if np.isfinite(value) else float("nan")
 
     def derivatives(self, pars: np.ndarray, free: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -155,7 +172,7 @@ class Likelihood:
         idx = np.flatnonzero(free)
         k = idx.size
         h = FD_STEP * self.widths[idx]
-        points = np.repeat(x[None, :], self.batch.batch_size, axis=0)
+        points = np.repeat(x[None, :], self.npars**2 + self.npars + 1, axis=0)
         points[1 + np.arange(k), idx] += h  # x + h_i
         points[1 + k + np.arange(k), idx] -= h  # x − h_i
         i, j = np.triu_indices(k, 1)
@@ -165,8 +182,7 @@ class Likelihood:
         points[rows, idx[j]] += h[j]  # x + h_i + h_j
         points[rows + m, idx[i]] -= h[i]
         points[rows + m, idx[j]] -= h[j]  # x − h_i − h_j
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            f = -2.0 * np.asarray(self.batch.logpdf(points, self.data), dtype=float)
+        f = self._twice_nll(points if self.terms is None else points[: 1 + 2 * k + 2 * m], getattr(self, "batch", None))
         f0, fp, fm = f[0], f[1 : 1 + k], f[1 + k : 1 + 2 * k]
         fpp, fmm = f[1 + 2 * k : 1 + 2 * k + m], f[1 + 2 * k + m : 1 + 2 * k + 2 * m]
         grad = (fp - fm) / (2.0 * h)
@@ -182,11 +198,10 @@ class Likelihood:
         idx = np.flatnonzero(free)
         k = idx.size
         h = FD_STEP * self.widths[idx]
-        points = np.repeat(x[None, :], self.batch_grad.batch_size, axis=0)
+        points = np.repeat(x[None, :], 2 * self.npars + 1 if self.terms is None else 2 * k + 1, axis=0)
         points[1 + np.arange(k), idx] += h
         points[1 + k + np.arange(k), idx] -= h
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            f = -2.0 * np.asarray(self.batch_grad.logpdf(points, self.data), dtype=float)
+        f = self._twice_nll(points, getattr(self, "batch_grad", None))
         return float(f[0]), (f[1 : 1 + k] - f[1 + k : 1 + 2 * k]) / (2.0 * h)
 
     def newton(self, start: np.ndarray, fixed: np.ndarray, hesse: bool = True) -> Minimum | None:
