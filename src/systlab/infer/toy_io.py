@@ -1,4 +1,5 @@
-"""Toy chunks and coverage summaries as JSON files, moved out of toys.py to keep modules under ~400 lines."""
+"""Toy chunks and coverage summaries as JSON files: written by the toys rules, read back to merge chunks and by the
+summary and figures."""
 
 from __future__ import annotations
 

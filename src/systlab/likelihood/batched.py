@@ -68,7 +68,7 @@ class BatchedLikelihood:
         self.reference = np.asarray(lik.init, dtype=float).copy()
         self.counts = np.zeros((0, self.nmain))
         self.aux = np.zeros((0, self.con_par.size))
-        self.offset = np.zeros(0)
+        self.log_factorials = np.zeros((0, self.nmain))
 
     def expected(self, x: np.ndarray) -> np.ndarray:
         """λ(θ) of every row of ``x`` (rows, pars) → (rows, bins), in blocks of :data:`BLOCK` rows."""
@@ -89,11 +89,11 @@ class BatchedLikelihood:
         if aux.shape != (len(counts), self.con_par.size):
             raise ValueError(f"auxdata have shape {aux.shape}, model expects ({len(counts)}, {self.con_par.size})")
         self.counts, self.aux = counts, aux.copy()
-        self.offset = self.terms.constant(counts)
+        self.log_factorials = self.terms.log_factorials(counts)
         self.terms.check(self.lik.model, self.lik.init, np.concatenate([counts[0], self.aux[0]]))
 
     def _value(self, lam: np.ndarray, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        return self.terms.value(lam, x, self.counts[rows], self.aux[rows], self.offset[rows])
+        return self.terms.value(lam, x, self.counts[rows], self.aux[rows], self.log_factorials[rows])
 
     def twice_nll(self, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """−2lnL (pyhf's value) of dataset ``rows[i]`` at ``x[i]``; NaN where the model is undefined."""

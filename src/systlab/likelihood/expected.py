@@ -161,19 +161,23 @@ class ModelTerms:
         gamma[:, self.stat_bins] = x[:, self.stat_column[self.stat_bins]]
         return total + np.einsum("rsb,sb->rb", scaled, self.stat_mask) * gamma
 
-    def constant(self, counts: np.ndarray) -> np.ndarray:
-        """The terms of pyhf's −2 logpdf without parameters, per dataset: 2 Σ ln n! and the Gaussians' Σ ln 2πσ²."""
-        return 2.0 * scipy.special.gammaln(np.atleast_2d(counts) + 1.0).sum(axis=1) + self.con_offset
+    @staticmethod
+    def log_factorials(counts: np.ndarray) -> np.ndarray:
+        """ln n! per bin of each dataset (the parameter-free part of each bin's Poisson term)."""
+        return scipy.special.gammaln(np.atleast_2d(counts) + 1.0)
 
     def value(self, lam: np.ndarray, x: np.ndarray, counts: np.ndarray, aux: np.ndarray,
-              constant: np.ndarray) -> np.ndarray:  # fmt: skip
+              log_factorials: np.ndarray) -> np.ndarray:  # fmt: skip
         """pyhf's −2 logpdf (Poisson main data, Gaussian constraints) of rows ``x`` with expected counts ``lam`` for
-        the datasets ``counts``/``aux`` (rows or 1 each) and their :meth:`constant`; NaN where it is undefined."""
+        the datasets ``counts``/``aux`` (rows or 1 each) and their :meth:`log_factorials`; NaN where undefined.
+        Each bin's λ − n lnλ + ln n! is summed as one term, as pyhf does: summing the ln n! apart (~1e7 on Asimov
+        data of 1e5 events) against the rest would cost ~1e-8 of precision, which finite-difference Hessians
+        divide by h²."""
         n = np.atleast_2d(counts)
         with np.errstate(invalid="ignore", divide="ignore"):
-            main = 2.0 * np.sum(lam - np.where(n > 0, n * np.log(lam), 0.0), axis=1)
+            main = 2.0 * np.sum(lam - np.where(n > 0, n * np.log(lam), 0.0) + log_factorials, axis=1)
         pulls = (x[:, self.con_par] - np.atleast_2d(aux)) / self.con_width
-        value = main + np.sum(pulls**2, axis=1) + constant
+        value = main + np.sum(pulls**2, axis=1) + self.con_offset
         bad = ~np.isfinite(value) | np.any(lam < 0, axis=1) | np.any((lam == 0) & (n > 0), axis=1)
         return np.where(bad, np.nan, value)
 
@@ -181,7 +185,7 @@ class ModelTerms:
         """:meth:`value` of each row of ``x`` for the datasets ``counts`` (rows or 1, bins), ``aux`` (rows or 1)."""
         x = np.atleast_2d(np.asarray(x, dtype=float))
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            return self.value(self.expected(x), x, counts, aux, self.constant(counts))
+            return self.value(self.expected(x), x, counts, aux, self.log_factorials(counts))
 
     def check(self, model: pyhf.pdf.Model, pars: np.ndarray, data: np.ndarray, tolerance: float = 1e-9) -> None:
         """RuntimeError unless :meth:`twice_nll` equals pyhf's −2 logpdf for ``data`` (main + aux) at ``pars``, or at

@@ -1,4 +1,5 @@
-"""Grid-point pyhf specs (the α morph, histosys grid specs), moved out of grid.py to keep modules under ~400 lines."""
+"""The pyhf specs of the grid points: the α morph between neighbouring points and the histosys grid specs (no pyhf
+import; :mod:`systlab.likelihood.grid` builds the likelihood on them)."""
 
 from __future__ import annotations
 
