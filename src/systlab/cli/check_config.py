@@ -142,42 +142,22 @@ def _sets(mapping: Mapping[str, Any], parts: Sequence[str]) -> bool:
     return True
 
 
-@dataclass
-class CheckedInput:
-    """One validated ``inputs:`` entry and the files its patterns resolved to (None: not checked)."""
-
-    spec: Any  # systlab.samples.ingest.InputSpec
-    files: list[str] | None
-
-
-def validate_inputs(inputs: Mapping[str, Any], layers: Sequence[Layer], check_files: bool) -> dict[str, CheckedInput]:
-    """Validate every ``inputs:`` entry with ``InputSpec.from_mapping`` (and its files); errors name the layer."""
+def validate_inputs(inputs: Mapping[str, Any], layers: Sequence[Layer], check_files: bool) -> dict[str, Any]:
+    """The DAG build's check of every ``inputs:`` entry (``samples.ingest.check_inputs``), its error naming the
+    config file (layer) that set the field: {process: CheckedInput}."""
     if not inputs:
         return {}
-    from systlab.samples.ingest import IngestError, InputSpec, resolve_files
+    from systlab.samples.ingest import InputsError, check_inputs
 
-    checked = {}
-    for process, mapping in inputs.items():
-        where = f"inputs.{process}"
-        try:
-            spec = InputSpec.from_mapping(mapping, where=where)
-        except IngestError as exc:
-            path, _, problem = str(exc).partition(": ")
-            raise CliError(f"{blame(layers, path.split('.'))}: field '{path}': {problem}") from None
-        files = None
-        if check_files:
-            try:
-                files = resolve_files(spec.files)
-            except IngestError as exc:
-                problem = str(exc).removesuffix(" (field 'files')")
-                raise CliError(f"{blame(layers, [*where.split('.'), 'files'])}: field '{where}.files': {problem} "
-                               f"(relative paths are taken from {Path.cwd()})") from None
-        checked[process] = CheckedInput(spec, files)
-    return checked
+    try:
+        return check_inputs(inputs, check_files)
+    except InputsError as exc:
+        where = f" (relative paths are taken from {Path.cwd()})" if exc.field.endswith(".files") else ""
+        raise CliError(f"{blame(layers, exc.field.split('.'))}: field '{exc.field}': {exc.problem}{where}") from None
 
 
 def config_summary(
-    cfg: Any, layers: Sequence[Layer], inputs: Mapping[str, CheckedInput], base: Path | None
+    cfg: Any, layers: Sequence[Layer], inputs: Mapping[str, Any], base: Path | None
 ) -> list[str]:
     """Readable lines of the resolved configuration (what the DAG will be built from)."""
     labels = [layer.label for layer in layers]
@@ -224,7 +204,7 @@ def _truth(truth: Any) -> str:
     return f"{truth.name} (mu {truth.mu:g}{shifts})"
 
 
-def _input_lines(process: str, checked: CheckedInput) -> list[str]:
+def _input_lines(process: str, checked: Any) -> list[str]:
     """Summary of one ``inputs:`` entry: format, tree/group, files, column sources, selection, yield."""
     spec = checked.spec
     where = f"tree {spec.tree}" if spec.format == "root" else f"group {spec.group}"

@@ -14,13 +14,23 @@ from __future__ import annotations
 
 from systlab.samples.ingest import hdf5, pipeline, root  # noqa: F401  (phases timed apart by benchmarks/bench_ingest.py)
 from systlab.samples.ingest.errors import IngestError
-from systlab.samples.ingest.pipeline import IngestSummary, check_inputs, ingest, read_canonical, resolve_files
+from systlab.samples.ingest.pipeline import (
+    CheckedInput,
+    IngestSummary,
+    InputsError,
+    check_inputs,
+    ingest,
+    read_canonical,
+    resolve_files,
+)
 from systlab.samples.ingest.spec import ColumnSpec, InputSpec, Selection, simulated_hdf5_spec, simulated_spec
 
 __all__ = [
+    "CheckedInput",
     "ColumnSpec",
     "IngestError",
     "IngestSummary",
+    "InputsError",
     "check_inputs",
     "InputSpec",
     "Selection",

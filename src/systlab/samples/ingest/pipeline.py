@@ -77,15 +77,43 @@ def read_canonical(path: str | os.PathLike) -> ak.Array:
     return ak.from_parquet(path)
 
 
-def check_inputs(inputs: Mapping[str, Any]) -> None:
+class CheckedInput(NamedTuple):
+    """One parsed ``inputs:`` entry and the files its patterns resolved to (None: files not checked)."""
+
+    spec: InputSpec
+    files: list[str] | None
+
+
+class InputsError(IngestError):
+    """An ``inputs:`` entry that does not parse or whose files are missing: the config ``field`` (dotted path) and
+    the ``problem``, so a caller can say which config file set it (``systlab check-config``)."""
+
+    def __init__(self, message: str, field: str, problem: str) -> None:
+        super().__init__(message)
+        self.field, self.problem = field, problem
+
+
+def check_inputs(inputs: Mapping[str, Any], check_files: bool = True) -> dict[str, CheckedInput]:
     """Every ``inputs:`` entry parsed (mapping, key combinations, HDF5 ``expr:`` syntax) and its files found, before
-    any job runs (the DAG build calls this): IngestError naming the process, the field and the problem."""
+    any job runs (the DAG build and ``systlab check-config`` call this): :class:`InputsError` naming the process,
+    the field and the problem."""
+    checked = {}
     for process, mapping in inputs.items():
-        spec = InputSpec.from_mapping(mapping, where=f"inputs.{process}")
+        where = f"inputs.{process}"
         try:
-            resolve_files(spec.files)
+            spec = InputSpec.from_mapping(mapping, where=where)
         except IngestError as exc:
-            raise IngestError(f"inputs.{process}: {exc}") from None
+            field, _, problem = str(exc).partition(": ")
+            raise InputsError(str(exc), field, problem) from None
+        files = None
+        if check_files:
+            try:
+                files = resolve_files(spec.files)
+            except IngestError as exc:
+                problem = str(exc).removesuffix(" (field 'files')")
+                raise InputsError(f"{where}: {exc}", f"{where}.files", problem) from None
+        checked[process] = CheckedInput(spec, files)
+    return checked
 
 
 def resolve_files(patterns: tuple[str, ...]) -> list[str]:
