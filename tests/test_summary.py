@@ -216,3 +216,30 @@ def test_coverage_from_bias_matches_hand_computed_gaussian_cases():
                                  toy_truth="nominal")
     assert record["coverage_from_bias"] == pytest.approx(0.477250, abs=1e-6)
     assert "coverage_from_bias" not in record_from_results({}, fits, {"nominal": (1.0, 0.0)}, {"mean_width": 1.0})
+
+
+def test_summary_ranks_the_target_np_among_the_impacts(tmp_path):
+    """The target NP's rank, impact and post-fit constraint come from each replica's impacts JSON."""
+    from systlab.studies.summary import markdown_table, summary_from_files, target_record
+
+    metrics, paths = _layout(tmp_path)
+    impacts = []
+    for replica, tes in (("r0", 0.3), ("r1", 0.1)):
+        ranking = sorted([{"name": "jes", "postfit_up": -0.2, "postfit_down": 0.18},
+                          {"name": "tes", "postfit_up": tes, "postfit_down": -tes},
+                          {"name": "staterror_score[4]", "postfit_up": -0.25, "postfit_down": 0.25}],
+                         key=lambda r: -max(abs(r["postfit_up"]), abs(r["postfit_down"])))  # fmt: skip
+        path = tmp_path / "inference" / "baseline" / replica / "impacts.json"
+        path.write_text(json.dumps({"ranking": ranking, "pulls": {"tes": {"constraint": 0.5 + tes, "pull": 0.0}}}))
+        impacts.append(path)
+    summary = summary_from_files([metrics], [], paths["toys"], {}, None, paths["limits"], paths["significances"],
+                                 impact_paths=impacts, target="tes")
+    stats = summary["methods"]["baseline"]["metrics"]
+    assert stats["target_impact_rank"]["mean"] == pytest.approx(2.0)  # 1st in r0, 3rd in r1
+    assert stats["target_impact"]["mean"] == pytest.approx(0.2)
+    assert stats["target_constraint"]["mean"] == pytest.approx(0.7)
+    header = markdown_table(summary).splitlines()[0]
+    assert header.index("z0_expected") < header.index("target_impact_rank") < header.index("wilks.ks")
+    assert target_record(None, "tes") == {}
+    assert target_record({"ranking": [], "pulls": {}}, "tes") == {
+        "target_impact_rank": None, "target_impact": None, "target_constraint": None}

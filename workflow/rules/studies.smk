@@ -32,6 +32,7 @@ rule summary:
         toys=expand("results/toys/{method}/{replica}.json", method=MODELS, replica=REPLICAS),
         limits=inference_results(["limit"]),
         significances=inference_results(["significance"]),
+        impacts=inference_results(["impacts"]),
         templates=expand("results/templates/{method}/{replica}.json", method=FIXED_MODELS, replica=REPLICAS),
     output:
         json="results/inference/summary.json",

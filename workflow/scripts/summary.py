@@ -22,6 +22,10 @@ notes = {
     "mc_closure": "effective MC events per expected event (N_eff/expected = sum w / sum w^2) in the worst bin of "
     "any background's nominal template, per split (template: the model; toy: the held-out expectation); the "
     "simulation closes where both are >= 10 (the templates_<model> figures show every bin)",
+    "target": f"target_impact_rank, target_impact, target_constraint: {cfg.target} (systematics.target) among "
+    "every NP's post-fit impact on mu on the Asimov data (1 = largest; fixed classifiers rank each bin's "
+    "MC-statistics gamma too, the grid-profiled models do not), the larger |d mu_hat| of its +-1 sigma post-fit "
+    "shifts, and its post-fit constraint sigma_post/sigma",
     "wilks": "KS distance and p-value of the model toys' q_mu(mu_true) against chi2_1 (Wilks; held-out toys "
     "where there are no model toys)",
 }
@@ -36,6 +40,7 @@ if parameterized:
 truths = {t.name: (t.mu, cfg.target_shift(t)) for t in cfg.truths}
 summary = summary_from_files(snakemake.input.metrics, snakemake.input.fits, snakemake.input.toys, truths,  # noqa: F821
                              notes, snakemake.input.limits, snakemake.input.significances,  # noqa: F821
-                             toy_truth=cfg.toy_truth, template_paths=snakemake.input.templates)  # noqa: F821
+                             toy_truth=cfg.toy_truth, template_paths=snakemake.input.templates,  # noqa: F821
+                             impact_paths=snakemake.input.impacts, target=cfg.target)  # noqa: F821
 write_summary(summary, snakemake.output.json, snakemake.output.md)  # noqa: F821
 log.info("summary of %d models written", len(summary["methods"]))

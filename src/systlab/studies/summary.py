@@ -129,7 +129,7 @@ def default_columns(summary: Mapping) -> list[str]:
     def rank(key: str) -> tuple:
         order = ("auc.", "asimov_width.stat_only.", "asimov_width.profiled.", "width_toy_calibrated.", "bias.",
                  "coverage", "mean_width")
-        order = (*order, "score", "cls95_expected", "z0_expected", "wilks.", "mc_closure.")
+        order = (*order, "score", "cls95_expected", "z0_expected", "target_", "wilks.", "mc_closure.")
         group = next((i for i, p in enumerate(order) if key.startswith(p)), len(order))
         tail = key.split(".")[-1]
         try:
@@ -201,6 +201,20 @@ def inference_record(
     return out
 
 
+def target_record(impacts: Mapping[str, Any] | None, target: str) -> dict[str, float | None]:
+    """What the target NP does to μ on the Asimov data (the replica's impacts JSON): its rank among every NP's
+    post-fit impact (1 = largest; the fixed classifiers' ranking includes each bin's MC-statistics γ, the grid's
+    does not), that impact (the larger |Δμ̂| of its ±1σ post-fit shifts) and its post-fit constraint (σ_post/σ)."""
+    if impacts is None:
+        return {}
+    names = [r["name"] for r in impacts["ranking"]]
+    row = next((r for r in impacts["ranking"] if r["name"] == target), None)
+    pull = impacts.get("pulls", {}).get(target) or {}
+    return {"target_impact_rank": names.index(target) + 1 if row else None,
+            "target_impact": max(abs(row["postfit_up"]), abs(row["postfit_down"])) if row else None,
+            "target_constraint": pull.get("constraint")}  # fmt: skip
+
+
 def toy_q_values(coverage: Mapping[str, Any]) -> list[float]:
     """The toys' q_mu(mu_true): from the model toys where there are some, else from the held-out toys."""
     return [v for v in (coverage.get("model") or coverage).get("q_mu_true") or () if v is not None]
@@ -237,6 +251,8 @@ def record_from_results(
     limit: Mapping[str, Any] | None = None,
     significance: Mapping[str, Any] | None = None,
     toy_truth: str | None = None,
+    impacts: Mapping[str, Any] | None = None,
+    target: str = "",
 ) -> dict:
     """One replica's record from its workflow outputs.
 
@@ -244,7 +260,8 @@ def record_from_results(
     (``asimov``, ``expected_<truth>``); ``truths``: truth name -> (true μ, TES shift in σ);
     ``coverage``: the toys' coverage JSON; ``limit``/``significance``: the replica's inference JSONs
     (None where not computed); ``toy_truth``: the truth the toys are drawn at (``Config.toy_truth``), whose
-    expectation's fit gives ``coverage_from_bias``. Widths and biases are keyed by the truth's TES shift.
+    expectation's fit gives ``coverage_from_bias``; ``impacts``: the replica's impacts JSON, read for the
+    ``target`` NP (:func:`target_record`). Widths and biases are keyed by the truth's shift of the target NP.
     """
     widths, bias = {}, {}
     for name, (mu_true, shift) in sorted(truths.items()):
@@ -256,7 +273,7 @@ def record_from_results(
         widths[key] = hi - lo
         bias[key] = fit["mu_hat"] - mu_true
     extra = {"js_divergence": metrics_replica.get("js_divergence"), "coverage_pull": coverage.get("coverage_pull"),
-             **inference_record(limit, significance, coverage)}
+             **inference_record(limit, significance, coverage), **target_record(impacts, target)}
     if "wilks" in extra:
         extra["width_toy_calibrated"] = calibrated_widths(fits, truths, extra["wilks"]["c68"])
     if f"expected_{toy_truth}" in fits:  # the held-out coverage the offset of the toys' own expectation predicts
@@ -304,13 +321,16 @@ def summary_from_files(
     significance_paths: Sequence[str | os.PathLike] = (),
     toy_truth: str | None = None,
     template_paths: Sequence[str | os.PathLike] = (),
+    impact_paths: Sequence[str | os.PathLike] = (),
+    target: str = "",
 ) -> dict:
     """The summary payload from the workflow's files, laid out as results/models/<model>/metrics.json,
     results/fits/<model>/<replica>/<dataset>.json, results/toys/<model>/<replica>.json,
     results/inference/<model>/<replica>/{limit,significance}.json and results/templates/<model>/<replica>.json
     (whose worst N_eff/expected per split becomes ``mc_closure.<split>``, :mod:`systlab.templates.mc_statistics`).
     A missing or incomplete file raises ValueError naming it; the Wilks-check note (:func:`wilks_note`) is added
-    to the notes. ``toy_truth``: see :func:`record_from_results`."""
+    to the notes. ``toy_truth``, ``target``: see :func:`record_from_results`; ``impact_paths``: the replicas'
+    results/inference/<model>/<replica>/impacts.json."""
     fits: dict[tuple[str, str], dict[str, Any]] = {}
     for path in map(Path, fit_paths):
         fits.setdefault((path.parent.parent.name, path.parent.name), {})[path.stem] = read_input(path)
@@ -321,6 +341,7 @@ def summary_from_files(
 
     limits = by_replica(limit_paths, ["expected.0", "expected.-2", "expected.-1", "expected.+1", "expected.+2"])
     significances = by_replica(significance_paths, ["z0_expected"])
+    impacts = by_replica(impact_paths, ["ranking", "pulls"])
     closure = {(Path(p).parent.name, Path(p).stem): worst_by_split(mc_statistics(read_templates(p)))
                for p in template_paths}  # fmt: skip
     records: dict[str, dict[str, Any]] = {}
@@ -330,7 +351,7 @@ def summary_from_files(
             key = (model, replica)
             records.setdefault(model, {})[replica] = record_from_results(
                 entry, fits.get(key, {}), truths, toys.get(key, {}), limits.get(key), significances.get(key),
-                toy_truth,
+                toy_truth, impacts.get(key), target,
             )
             if key in closure:
                 records[model][replica]["mc_closure"] = closure[key]
