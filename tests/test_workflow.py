@@ -185,6 +185,7 @@ EDITS = {
     "training: {epochs: 14}": ({"train", "score", "fit", "toys"}, {"simulate", "ingest", "vary"}),
     "method_settings: {disco: {lambda: 2.5}}": ({"train"}, {"simulate", "vary"}),
     "templates: {bins: 4}": ({"score", "fit", "toys"}, {"simulate", "vary", "train"}),
+    "training: {replicas: 3}": ({"train", "score", "fit", "toys"}, {"simulate", "ingest", "vary"}),
 }
 
 
@@ -205,6 +206,9 @@ def test_an_edited_config_section_reruns_the_jobs_that_read_it_and_no_others(tin
     assert not must_not & set(jobs), (edit, sorted(jobs))
     if "disco" in edit:  # only the disco models (the lambda-scan points included) are retrained
         assert all("method=disco" in w for w, _ in jobs["train"]), jobs["train"]
+    if "replicas" in edit:  # a third replica is trained and fitted; the two finished ones are kept
+        for rule in ("train", "fit", "toys"):
+            assert all("replica=r2" in w for w, _ in jobs[rule]), (rule, jobs[rule])
 
 
 @pytest.mark.slow

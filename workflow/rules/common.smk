@@ -24,10 +24,17 @@ if CFG.inputs:  # a user's input mappings and files checked before any job runs:
 ENV = "../../envs/systlab.yaml"
 
 
-def config_of(*sections):
+def config_of(*sections, ignore=()):
     """The config sections a rule's script reads, as one of its params: Snakemake reruns a job whose params changed,
-    so an edited value reruns the jobs that read it (and, through their outputs, their descendants) and no other."""
-    return {name: config.get(name) for name in sections}
+    so an edited value reruns the jobs that read it (and, through their outputs, their descendants) and no other.
+    ``ignore``: "section.key" entries that cannot change the job's outputs (how many replicas or toy jobs there are:
+    adding replicas must not retrain the existing ones)."""
+    out = {name: config.get(name) for name in sections}
+    for dotted in ignore:
+        name, _, key = dotted.partition(".")
+        if isinstance(out.get(name), dict):
+            out[name] = {k: v for k, v in out[name].items() if k != key}
+    return out
 
 
 def method_settings_of(wildcards):

@@ -33,8 +33,8 @@ if CFG.toy_chunks == 1:
             "results/toys/{method}/{replica}.json",
         wildcard_constraints:
             method=one_of(FIT_MODELS),
-        params:
-            config=config_of("toys", "fit", "pseudo_data", "processes", "systematics"),
+        params:  # one job per replica: the count of chunk jobs cannot change what it writes
+            config=config_of("toys", "fit", "pseudo_data", "processes", "systematics", ignore=["toys.chunks"]),
         log:
             "results/logs/toys/{method}/{replica}.log",
         benchmark:
