@@ -33,4 +33,5 @@ rule all:
         HISTOSYS_CHECK_FIGURES,
         INTERPOLATION_FIGURES,
         THEORY_FIGURES,
+        REGIME_SCAN_RESULTS,
         "results/inference/summary.md",

@@ -1,6 +1,8 @@
 # Shared by every rule file (config validation, the typed config, wildcard constraints, every input function, the
 # model lists and the target lists of rule all); rule files read globals from here only, never from each other.
+import hashlib
 import re
+from pathlib import Path
 
 from snakemake.utils import validate
 
@@ -10,6 +12,7 @@ from systlab.infer.pipeline import toy_chunk_count
 from systlab.likelihood.grid_points import grid_points, parameterized_models, parameterized_np, point_samples
 from systlab.methods.registry import REGISTRY
 from systlab.papertoys.settings import split_model_name
+from systlab.studies.regime_scan import cell_points as regime_cell_points, cells as regime_cells
 from systlab.studies.sensitivity_settings import STUDIES
 
 # one line naming the config files, the field and the fix first (snakemake's validate prints the whole schema and
@@ -230,6 +233,8 @@ def paper_toy_control():
 
 PAPER_TOY_RESULTS = [f"results/paper_toys/{toy}/checks.json" for toy in PAPER_TOYS.toys] + paper_toy_figures() \
     + paper_toy_control()  # fmt: skip
+# the regime scan's table when regime_scan.axes are configured (each cell a whole workflow: opt-in)
+REGIME_SCAN_RESULTS = ["results/regime_scan/summary.md"] if regime_cell_points(config) else []
 THEORY_FIGURES = [
     "results/figures/theory_pulls.pdf",
     "results/figures/theory_per_particle.pdf",

@@ -1,0 +1,131 @@
+"""The regime scan (issue #20 item 3): where can the methods differ? The whole analysis again per cell of a grid of
+target-NP prior width × luminosity × signal boost, each cell a Snakemake module instance of this workflow under
+``regimes/<cell>/`` with its own config, and one table of what decides a comparison in each cell: the
+oracle–baseline width gap at ±1σ of the target NP with its replica standard error, the target's post-fit
+constraint and its rank among the impacts on μ.
+
+A cell is *decisive* where the gap at both ±1σ is at least :data:`DECISIVE_SE` standard errors and the target NP is
+among the :data:`DECISIVE_RANK` largest impacts for the baseline (the issue's bar for the default config).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+from systlab.config.load import deep_update
+from systlab.config.model import oracle_point
+from systlab.studies.headline import WIDTH, Estimate, estimate, per_replica
+
+#: The gap must be this many standard errors, and the target among this many largest impacts, for a decisive cell.
+DECISIVE_SE = 5.0
+DECISIVE_RANK = 2
+#: The scan's axes and the config value each sets in a cell (``{target}``: ``systematics.target``).
+AXES = {"target_sigma": ("systematics", "shape", "{target}", "sigma"),
+        "luminosity_fb": ("simulate", "luminosity_fb"),
+        "signal_boost": ("simulate", "signal_boost")}  # fmt: skip
+LABELS = {"target_sigma": "sigma", "luminosity_fb": "lumi", "signal_boost": "boost"}
+
+
+def cell_name(point: Mapping[str, float]) -> str:
+    """Name of a cell, an identifier (Snakemake module and rule names) and a directory: ``sigma0p05_lumi100``."""
+    return "_".join(f"{LABELS[axis]}{value:g}".replace(".", "p").replace("-", "m") for axis, value in point.items())
+
+
+def cell_points(config: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    """{cell name: {axis: value}}: every combination of ``regime_scan.axes`` ({} when the scan is off)."""
+    axes = {axis: list(v) for axis, v in ((config.get("regime_scan") or {}).get("axes") or {}).items() if v}
+    if not axes:
+        return {}
+    points = (dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values()))
+    return {cell_name(p): p for p in points}
+
+
+def cells(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """{cell name: the full config of that cell}: the run's config with ``regime_scan.overlay`` and the cell's axis
+    values applied, its own ``run_id`` and no scan of its own ({} when the scan is off)."""
+    points = cell_points(config)
+    if not points:
+        return {}
+    target = (config.get("systematics") or {}).get("target", "tes")
+    scan = config["regime_scan"]
+    base = deep_update({k: v for k, v in config.items() if k != "regime_scan"}, scan.get("overlay") or {})
+    out = {}
+    for name, point in points.items():
+        change: dict[str, Any] = {}
+        for axis, value in point.items():
+            path = [p.format(target=target) for p in AXES[axis]]
+            node = change
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            node[path[-1]] = value
+        out[name] = deep_update(base, {**change, "run_id": f"{config.get('run_id', 'run')}_{name}"})
+    return out
+
+
+class CellRow(NamedTuple):
+    """One cell: baseline − oracle width at each truth key ("-1", "+1"), the target's constraint and impact rank
+    for the baseline (means over replicas), and whether the cell is decisive."""
+
+    cell: str
+    gap: dict[str, Estimate]
+    constraint: Estimate
+    rank: Estimate
+    decisive: bool
+
+
+def paired_difference(a: Mapping[str, float | None], b: Mapping[str, float | None]) -> Estimate:
+    """Mean ± SE over the replicas both have of a_r − b_r (training noise they share cancels)."""
+    return estimate([a[r] - b[r] for r in sorted(set(a) & set(b)) if a[r] is not None and b[r] is not None])
+
+
+def cell_row(cell: str, summary: Mapping[str, Any], baseline: str = "baseline") -> CellRow:
+    """The scan's row of one cell's results/inference/summary.json."""
+    oracles = {oracle_point(m): m for m in summary["methods"] if oracle_point(m) is not None}
+    gap = {}
+    for key in ("-1", "+1"):
+        oracle = oracles.get(float(key))
+        mine = per_replica(summary, baseline, WIDTH + key)
+        gap[key] = paired_difference(mine, per_replica(summary, oracle, WIDTH + key)) if oracle else estimate([])
+    constraint = estimate(list(per_replica(summary, baseline, "target_constraint").values()))
+    rank = estimate(list(per_replica(summary, baseline, "target_impact_rank").values()))
+    decisive = all(_significant(g) for g in gap.values()) and rank.mean is not None and rank.mean <= DECISIVE_RANK
+    return CellRow(cell, gap, constraint, rank, decisive)
+
+
+def _significant(e: Estimate) -> bool:
+    return e.mean is not None and e.se is not None and e.se > 0 and abs(e.mean) >= DECISIVE_SE * e.se
+
+
+def scan_payload(rows: Sequence[CellRow], points: Mapping[str, Mapping[str, float]]) -> dict[str, Any]:
+    """JSON-ready scan: per cell its axis values, the gaps (mean, se, n), constraint, rank and the verdict."""
+
+    def as_dict(e: Estimate) -> dict[str, Any]:
+        return {"mean": e.mean, "se": e.se, "n": e.n}
+
+    return {"format": "systlab.regime_scan/1", "decisive_se": DECISIVE_SE, "decisive_rank": DECISIVE_RANK,
+            "cells": {r.cell: {"point": dict(points.get(r.cell, {})), "gap": {k: as_dict(g) for k, g in r.gap.items()},
+                               "target_constraint": as_dict(r.constraint), "target_impact_rank": as_dict(r.rank),
+                               "decisive": r.decisive} for r in rows}}  # fmt: skip
+
+
+def scan_table(rows: Sequence[CellRow]) -> str:
+    """Markdown: one line per cell with the gaps as mean ± SE (and their ratio), constraint, rank, verdict."""
+
+    def cell(e: Estimate) -> str:
+        if e.mean is None:
+            return "–"
+        if e.se is None or not e.se > 0:
+            return f"{e.mean:.3f}"
+        return f"{e.mean:.3f} ± {e.se:.3f} ({abs(e.mean) / e.se:.1f} SE)"
+
+    lines = ["| cell | baseline − oracle width at −1σ | at +1σ | target constraint | target impact rank | decisive |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        rank = "–" if r.rank.mean is None else f"{r.rank.mean:.1f}"
+        constraint = "–" if r.constraint.mean is None or math.isnan(r.constraint.mean) else f"{r.constraint.mean:.2f}"
+        lines.append(f"| {r.cell} | {cell(r.gap['-1'])} | {cell(r.gap['+1'])} | {constraint} | {rank} | "
+                     f"{'yes' if r.decisive else 'no'} |")
+    return "\n".join(lines) + "\n"

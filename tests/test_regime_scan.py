@@ -1,0 +1,94 @@
+"""The regime scan: the cells' configs (axes, overlay, target NP), the per-cell row read from a summary, the
+verdict, and the DAG: one module instance of the workflow per cell under regimes/<cell>/."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from systlab.config import ConfigError, load_config
+from systlab.studies.regime_scan import cell_points, cell_row, cells, scan_payload, scan_table
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+
+
+def test_cells_apply_the_overlay_then_each_axis_value_to_the_target_np():
+    raw = {**BASE, "systematics": {**BASE["systematics"], "target": "jes"},
+           "regime_scan": {"axes": {"target_sigma": [0.005, 0.02], "luminosity_fb": [10, 100]},
+                           "overlay": {"methods": ["baseline", "oracle"], "toys": {"n": 50}}}}  # fmt: skip
+    configs = cells(raw)
+    assert list(configs) == ["sigma0p005_lumi10", "sigma0p005_lumi100", "sigma0p02_lumi10", "sigma0p02_lumi100"]
+    assert cell_points(raw)["sigma0p02_lumi10"] == {"target_sigma": 0.02, "luminosity_fb": 10}
+    one = configs["sigma0p02_lumi100"]
+    assert one["systematics"]["shape"]["jes"]["sigma"] == 0.02  # the target's prior, not TES's
+    assert one["systematics"]["shape"]["tes"] == BASE["systematics"]["shape"]["tes"]
+    assert one["simulate"]["luminosity_fb"] == 100 and one["methods"] == ["baseline", "oracle"]
+    assert one["toys"]["n"] == 50 and one["toys"]["grid_n"] == BASE["toys"]["grid_n"]  # overlays merge key by key
+    assert "regime_scan" not in one and one["run_id"] == f"{BASE['run_id']}_sigma0p02_lumi100"
+    assert len({c["run_id"] for c in configs.values()}) == 4
+    assert cells(BASE) == {} and cells({**BASE, "regime_scan": {"axes": {"target_sigma": []}}}) == {}
+    assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", "sigma0p005_lumi10")  # module and rule names
+
+
+def test_the_schema_takes_the_section_and_refuses_an_unknown_axis():
+    load_config({**BASE, "regime_scan": {"axes": {"signal_boost": [1, 5]}, "overlay": {}}})
+    with pytest.raises(ConfigError, match="regime_scan.axes"):
+        load_config({**BASE, "regime_scan": {"axes": {"tes_sigma": [0.01]}}})
+
+
+def _summary(gap: float, noise: float, rank: float, replicas: int = 10) -> dict:
+    """A summary.json with baseline and the oracles at ±1σ: baseline wider by ``gap`` ± replica ``noise``."""
+    methods = {}
+    for model, extra in (("baseline", gap), ("oracle_tes_-1sd", 0.0), ("oracle_tes_+1sd", 0.0), ("oracle_tes_0sd", 0)):
+        reps = {}
+        for i in range(replicas):
+            jitter = noise * (1 if i % 2 else -1)
+            width = 1.0 + (extra + jitter if model == "baseline" else 0.0)
+            reps[f"r{i}"] = {"asimov_width.profiled.-1": width, "asimov_width.profiled.+1": width,
+                             "target_constraint": 0.3, "target_impact_rank": rank}  # fmt: skip
+        methods[model] = {"replicas": reps, "metrics": {}}
+    return {"methods": methods}
+
+
+def test_a_cell_is_decisive_when_the_gap_is_resolved_and_the_target_ranks_high():
+    resolved = cell_row("a", _summary(gap=0.1, noise=0.02, rank=2))
+    assert resolved.gap["+1"].mean == pytest.approx(0.1) and resolved.gap["-1"].n == 10
+    assert resolved.gap["+1"].se == pytest.approx(0.02 * (10 / 9) ** 0.5 / 10**0.5)  # sample std / √n
+    assert resolved.constraint.mean == pytest.approx(0.3) and resolved.decisive
+    assert not cell_row("b", _summary(gap=0.1, noise=0.2, rank=2)).decisive  # the gap within 5 SE
+    assert not cell_row("c", _summary(gap=0.1, noise=0.02, rank=3)).decisive  # TES not among the two largest
+    rows = [resolved, cell_row("c", _summary(gap=0.1, noise=0.02, rank=3))]
+    payload = scan_payload(rows, {"a": {"target_sigma": 0.05}})
+    assert payload["cells"]["a"]["decisive"] and payload["cells"]["a"]["point"] == {"target_sigma": 0.05}
+    table = scan_table(rows)
+    assert "| a | 0.100 ± 0.007 (15.0 SE) |" in table and table.count("\n") == 4
+
+
+@pytest.mark.slow
+def test_the_scan_is_one_module_instance_of_the_workflow_per_cell(tmp_path):
+    """A dry run of the scan on the tiny config: every cell's own jobs under regimes/<cell>/, its own config (the
+    overlay's methods only), one regime_scan job reading every cell's summary."""
+    for name in ("Snakefile", "workflow", "profiles", "config", "resources"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    (tmp_path / "scan.yaml").write_text(
+        "regime_scan:\n  axes: {target_sigma: [0.01, 0.05]}\n  overlay: {methods: [baseline, oracle], "
+        "generator_check: {methods: [], closure_models: []}}\n")
+    run = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "2", "results/regime_scan/summary.md",
+                          "--configfile", "config/tiny.yaml", "scan.yaml"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=300)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", run.stdout, flags=re.M))
+    assert counts["regime_scan"] == "1" and counts["sigma0p01_summary"] == "1" and counts["sigma0p05_summary"] == "1"
+    assert counts["sigma0p01_train"] == "8"  # baseline and three oracles, 2 replicas: the overlay's methods
+    assert "regimes/sigma0p05/results/inference/summary.json" in run.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("regime_scan:\n  axes: {target_sigma: [0.01]}\n  overlay: {methods: [baseline]}\n")
+    run = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "2", "--configfile", "config/tiny.yaml",
+                          "bad.yaml"], cwd=tmp_path, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert run.returncode != 0 and "regime_scan cell sigma0p01" in run.stdout + run.stderr
