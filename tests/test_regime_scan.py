@@ -70,6 +70,20 @@ def test_a_cell_is_decisive_when_the_gap_is_resolved_and_the_target_ranks_high()
     assert "| a | 0.100 ± 0.007 (15.0 SE) |" in table and table.count("\n") == 4
 
 
+def test_the_figure_draws_every_cell(tmp_path):
+    from systlab.visualize.regime_scan import plot_regime_scan
+    from systlab.visualize.style import save_figure
+
+    rows = {(s, lumi): cell_row("x", _summary(gap=0.1 * s, noise=0.02, rank=2 if s > 1 else 4))
+            for s in (1, 3) for lumi in (10, 100)}  # fmt: skip
+    points = {f"s{s}_l{lumi}": {"target_sigma": 0.01 * s, "luminosity_fb": lumi} for s, lumi in rows}
+    payload = scan_payload([r._replace(cell=f"s{s}_l{lumi}") for (s, lumi), r in rows.items()], points)
+    fig = plot_regime_scan(payload, "tes")
+    assert len(fig.axes[0].lines) == 2 * 2 + 2  # two luminosities × (−1σ, +1σ), the 5-SE bar and zero
+    save_figure(fig, tmp_path / "regime_scan.pdf", "test", tmp_path / "regime_scan.png")
+    assert (tmp_path / "regime_scan.png").stat().st_size > 10_000
+
+
 @pytest.mark.slow
 def test_the_scan_is_one_module_instance_of_the_workflow_per_cell(tmp_path):
     """A dry run of the scan on the tiny config: every cell's own jobs under regimes/<cell>/, its own config (the
@@ -79,12 +93,14 @@ def test_the_scan_is_one_module_instance_of_the_workflow_per_cell(tmp_path):
     (tmp_path / "scan.yaml").write_text(
         "regime_scan:\n  axes: {target_sigma: [0.01, 0.05]}\n  overlay: {methods: [baseline, oracle], "
         "generator_check: {methods: [], closure_models: []}}\n")
-    run = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "2", "results/regime_scan/summary.md",
-                          "--configfile", "config/tiny.yaml", "scan.yaml"], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=300)  # fmt: skip
+    targets = ["results/regime_scan/summary.md", "results/figures/regime_scan.pdf"]
+    run = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "2", *targets, "--configfile",
+                          "config/tiny.yaml", "scan.yaml"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300)  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", run.stdout, flags=re.M))
-    assert counts["regime_scan"] == "1" and counts["sigma0p01_summary"] == "1" and counts["sigma0p05_summary"] == "1"
+    assert counts["regime_scan"] == counts["figure_regime_scan"] == "1"
+    assert counts["sigma0p01_summary"] == counts["sigma0p05_summary"] == "1"
     assert counts["sigma0p01_train"] == "8"  # baseline and three oracles, 2 replicas: the overlay's methods
     assert "regimes/sigma0p05/results/inference/summary.json" in run.stdout
     bad = tmp_path / "bad.yaml"

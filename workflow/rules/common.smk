@@ -234,7 +234,8 @@ def paper_toy_control():
 PAPER_TOY_RESULTS = [f"results/paper_toys/{toy}/checks.json" for toy in PAPER_TOYS.toys] + paper_toy_figures() \
     + paper_toy_control()  # fmt: skip
 # the regime scan's table when regime_scan.axes are configured (each cell a whole workflow: opt-in)
-REGIME_SCAN_RESULTS = ["results/regime_scan/summary.md"] if regime_cell_points(config) else []
+REGIME_SCAN_RESULTS = ["results/regime_scan/summary.md", "results/figures/regime_scan.pdf"] \
+    if regime_cell_points(config) else []
 THEORY_FIGURES = [
     "results/figures/theory_pulls.pdf",
     "results/figures/theory_per_particle.pdf",

@@ -322,3 +322,19 @@ rule figure_aware_interpolation:
         ENV
     script:
         "../scripts/figure_aware_interpolation.py"
+
+
+if REGIME_SCAN_RESULTS:
+
+    rule figure_regime_scan:
+        input:
+            "results/regime_scan/summary.json",
+        output:
+            pdf="results/figures/regime_scan.pdf",
+            png=report("results/figures/regime_scan.png", caption="../report/regime_scan.rst", category="Studies"),
+        log:
+            "results/logs/figures/regime_scan.log",
+        conda:
+            ENV
+        script:
+            "../scripts/figure_regime_scan.py"

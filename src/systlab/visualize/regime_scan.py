@@ -1,0 +1,72 @@
+"""Figure regime_scan: per cell of the regime scan, the baseline − oracle width gap at −1σ and +1σ of the target NP
+in units of its replica standard error (left), and the target's post-fit constraint and impact rank for the
+baseline (right), against the target's prior width; one line per luminosity × signal boost, the decisive bar
+(5 SE) drawn, decisive cells filled."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from systlab.visualize.style import label, np_name_label, use_style
+
+
+def _series(cells: Mapping[str, Any]) -> dict[tuple, list[tuple[float, Mapping[str, Any]]]]:
+    """(luminosity, boost) -> [(target σ, cell)] sorted by σ; axes a scan did not vary are None."""
+    out: dict[tuple, list] = {}
+    for cell in cells.values():
+        point = cell["point"]
+        key = (point.get("luminosity_fb"), point.get("signal_boost"))
+        out.setdefault(key, []).append((float(point.get("target_sigma", np.nan)), cell))
+    return {k: sorted(v, key=lambda item: item[0]) for k, v in sorted(out.items(), key=lambda kv: str(kv[0]))}
+
+
+def _ratio(gap: Mapping[str, Any]) -> float:
+    mean, se = gap.get("mean"), gap.get("se")
+    return float(mean / se) if mean is not None and se else np.nan
+
+
+def plot_regime_scan(payload: Mapping[str, Any], np_name: str, lumi_fb: float | None = None):
+    """``payload`` = results/regime_scan/summary.json; ``np_name``: the target NP (axis labels); ``lumi_fb``: the
+    luminosity label (None where the scan varies it)."""
+    use_style()
+    fig, (ax_gap, ax_np) = plt.subplots(1, 2, figsize=(17, 7.5), layout="constrained")
+    rank_ax = ax_np.twinx()
+    bar = float(payload["decisive_se"])
+    for i, ((lumi, boost), rows) in enumerate(_series(payload["cells"]).items()):
+        colour = f"C{i}"
+        name = ", ".join(t for t in (f"{lumi:g} fb$^{{-1}}$" if lumi else "", f"boost {boost:g}" if boost else "")
+                         if t) or "all cells"  # fmt: skip
+        sigma = np.array([s for s, _ in rows]) * 100.0
+        for side, style in (("-1", "--"), ("+1", "-")):
+            ratio = np.array([_ratio(c["gap"][side]) for _, c in rows])
+            ax_gap.plot(sigma, ratio, style, color=colour, lw=2, label=f"{name}: at {side}σ")
+            decisive = np.array([c["decisive"] for _, c in rows])
+            ax_gap.scatter(sigma, ratio, s=90, color=colour, zorder=3,
+                           facecolors=np.where(decisive, colour, "white"))  # fmt: skip
+        ax_np.plot(sigma, [c["target_constraint"]["mean"] for _, c in rows], "o-", color=colour, lw=2,
+                   label=f"{name}: post-fit constraint")  # fmt: skip
+        rank_ax.plot(sigma, [c["target_impact_rank"]["mean"] for _, c in rows], "s:", color=colour, lw=1.5,
+                     label=f"{name}: impact rank")  # fmt: skip
+    ax_gap.axhline(bar, color="k", lw=1.5, ls=":", label=f"decisive: ≥ {bar:g} SE at both (filled)")
+    ax_gap.axhline(0.0, color="0.6", lw=1)
+    low, high = ax_gap.get_ylim()
+    ax_gap.set_ylim(min(low, -1.0), max(high, bar) * 1.6)  # room above the bar for the legend
+    text = np_name_label(np_name)
+    for ax in (ax_gap, ax_np):
+        ax.set_xlabel(f"{text} prior width [%]")
+        label(ax, lumi_fb=lumi_fb)
+    ax_gap.set_ylabel("(baseline − oracle width) / standard error", fontsize=20)
+    ax_gap.legend(fontsize=12, loc="upper right", ncol=2)
+    ax_np.set_ylabel(rf"{text} post-fit $\sigma_\mathrm{{post}}/\sigma$ (baseline)", fontsize=20)
+    ax_np.set_ylim(0.0, 1.15)
+    rank_ax.set_ylabel(f"{text} rank among impacts on μ", fontsize=20)
+    rank_ax.set_ylim(0.5, max(6.0, rank_ax.get_ylim()[1]))
+    rank_ax.invert_yaxis()
+    handles = [h for ax in (ax_np, rank_ax) for h in ax.get_legend_handles_labels()[0]]
+    labels = [t for ax in (ax_np, rank_ax) for t in ax.get_legend_handles_labels()[1]]
+    ax_np.legend(handles, labels, fontsize=12, loc="upper right")
+    return fig
