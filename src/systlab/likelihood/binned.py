@@ -89,9 +89,11 @@ class Likelihood:
         self.spec, self.histosys_code = workspace_spec, histosys_code
         self.model = workspace_model(workspace_spec, histosys_code=histosys_code)
         n = self.model.config.npars
+        self.batch: pyhf.pdf.Model | None = None  # pyhf's batch models, only where ModelTerms cannot evaluate
+        self.batch_grad: pyhf.pdf.Model | None = None
         try:
             self.terms: ModelTerms | None = ModelTerms(self.model)
-        except NotImplementedError:  # a modifier ModelTerms does not evaluate: pyhf's batch models
+        except NotImplementedError:  # a modifier ModelTerms does not evaluate
             self.terms = None
             self.batch = workspace_model(workspace_spec, histosys_code=histosys_code, batch_size=n * n + n + 1)
             self.batch_grad = workspace_model(workspace_spec, histosys_code=histosys_code, batch_size=2 * n + 1)
@@ -182,7 +184,7 @@ class Likelihood:
         points[rows, idx[j]] += h[j]  # x + h_i + h_j
         points[rows + m, idx[i]] -= h[i]
         points[rows + m, idx[j]] -= h[j]  # x − h_i − h_j
-        f = self._twice_nll(points if self.terms is None else points[: 1 + 2 * k + 2 * m], getattr(self, "batch", None))
+        f = self._twice_nll(points if self.terms is None else points[: 1 + 2 * k + 2 * m], self.batch)
         f0, fp, fm = f[0], f[1 : 1 + k], f[1 + k : 1 + 2 * k]
         fpp, fmm = f[1 + 2 * k : 1 + 2 * k + m], f[1 + 2 * k + m : 1 + 2 * k + 2 * m]
         grad = (fp - fm) / (2.0 * h)
@@ -201,7 +203,7 @@ class Likelihood:
         points = np.repeat(x[None, :], 2 * self.npars + 1 if self.terms is None else 2 * k + 1, axis=0)
         points[1 + np.arange(k), idx] += h
         points[1 + k + np.arange(k), idx] -= h
-        f = self._twice_nll(points, getattr(self, "batch_grad", None))
+        f = self._twice_nll(points, self.batch_grad)
         return float(f[0]), (f[1 : 1 + k] - f[1 + k : 1 + 2 * k]) / (2.0 * h)
 
     def newton(self, start: np.ndarray, fixed: np.ndarray, hesse: bool = True) -> Minimum | None:
