@@ -4,7 +4,7 @@ Every row is one dataset (main counts and auxiliary data) with its own start poi
 minimisation is a Newton iteration run on all rows in lock step. The expected counts λ(θ) and the −2lnL come from
 :class:`systlab.likelihood.expected.ModelTerms` (pyhf's model in numpy, one call per iteration for every row's
 central differences): the HistFactory form 2Σ(λ − n lnλ) + Σ((θ − a)/σ)² with pyhf's constants, checked against
-``pyhf.Model.logpdf`` whenever data are set. The Hessian is 2JᵀWJ
+``pyhf.Model.logpdf`` when the likelihood was built. The Hessian is 2JᵀWJ
 (W = n/λ², the Poisson curvature in λ) + 2/σ² on the constraints + 2Σ(1 − n/λ)∂²λ, the last term with ∂²λ taken at
 a reference point on a lattice in μ (the cost of one row's exact Hessian, shared by hundreds, and independent of
 which rows share a batch, so a toy's result does not depend on its chunk); where the Hessian is not positive
@@ -90,7 +90,6 @@ class BatchedLikelihood:
             raise ValueError(f"auxdata have shape {aux.shape}, model expects ({len(counts)}, {self.con_par.size})")
         self.counts, self.aux = counts, aux.copy()
         self.log_factorials = self.terms.log_factorials(counts)
-        self.terms.check(self.lik.model, self.lik.init, np.concatenate([counts[0], self.aux[0]]))
 
     def _value(self, lam: np.ndarray, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
         return self.terms.value(lam, x, self.counts[rows], self.aux[rows], self.log_factorials[rows])

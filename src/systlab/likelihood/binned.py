@@ -78,8 +78,8 @@ class Likelihood:
     """−2lnL of one pyhf model, with the data settable so the same model serves many datasets.
 
     ``twice_nll`` is pyhf's ``-2 * model.logpdf`` (numpy backend), evaluated by :class:`ModelTerms` where the model
-    has only the modifiers it knows (checked against pyhf whenever the data are set). ``minimise`` runs a damped Newton
-    iteration with a batched finite-difference Hessian (bounds by projection; the covariance is 2H⁻¹)
+    has only the modifiers it knows (checked against pyhf once, when the likelihood is built). ``minimise`` runs a
+    damped Newton iteration with a batched finite-difference Hessian (bounds by projection; the covariance is 2H⁻¹)
     and falls back to MINUIT (strategy 1, 2; suggested init) when Newton fails.
     """
 
@@ -115,6 +115,8 @@ class Likelihood:
             if pset.constrained:
                 self.widths[self.model.config.par_slice(name)] = np.asarray(pset.width(), dtype=float)
         self.data = np.concatenate([np.zeros(self.model.config.nmaindata), self.auxdata])
+        if self.terms is not None:  # on the model's own expectation: the data only enter through n ln λ
+            self.terms.check(self.model, self.init, np.asarray(self.model.expected_data(self.init), dtype=float))
         if observed_counts is not None:
             self.set_observed(observed_counts)
 
@@ -150,8 +152,6 @@ class Likelihood:
         if aux.shape != self.auxdata.shape:
             raise ValueError(f"auxdata have shape {aux.shape}, model expects {self.auxdata.shape}")
         self.data = np.concatenate([observed, aux])
-        if self.terms is not None:
-            self.terms.check(self.model, self.init, self.data)
 
     def _twice_nll(self, points: np.ndarray, batch: pyhf.pdf.Model | None = None) -> np.ndarray:
         """−2lnL of each row of ``points`` (rows, pars) for the current data; ``batch``: the pyhf model of that many

@@ -4,7 +4,7 @@ pyhf's numpy backend spends ~0.7 ms per ``expected_actualdata`` call of a 5–10
 the batch size, and the fits call it tens of thousands of times per job (benchmarks/README: the aware inference job
 made 73k calls). The same arithmetic written once here for the modifiers systlab's workspaces use — normfactor, lumi,
 normsys (code 4), histosys (code 4p or 0), staterror — with Gaussian constraints costs tens of μs. Every likelihood
-checks it against pyhf's ``logpdf`` when its data are set (:meth:`ModelTerms.check`) and ``tests/test_expected.py``
+checks it against pyhf's ``logpdf`` once when it is built (:meth:`ModelTerms.check`) and ``tests/test_expected.py``
 compares λ with pyhf's to 1e-12 on random points; a model with any other modifier raises NotImplementedError, and the
 caller stays on pyhf.
 """
