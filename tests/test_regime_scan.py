@@ -108,3 +108,17 @@ def test_the_scan_is_one_module_instance_of_the_workflow_per_cell(tmp_path):
     run = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "2", "--configfile", "config/tiny.yaml",
                           "bad.yaml"], cwd=tmp_path, capture_output=True, text=True, timeout=300)  # fmt: skip
     assert run.returncode != 0 and "regime_scan cell sigma0p01" in run.stdout + run.stderr
+
+
+def test_the_module_declarations_are_written_once_per_set_of_cells(tmp_path):
+    from systlab.studies.regime_scan import module_file
+
+    path = module_file(["sigma0p01", "sigma0p05"], "/x/Snakefile", tmp_path / "scan")
+    text = path.read_text()
+    assert text.count("module sigma0p0") == 2 and 'prefix: "regimes/sigma0p05"' in text
+    assert "use rule * from sigma0p01 as sigma0p01_*" in text and 'snakefile: "/x/Snakefile"' in text
+    stamp = path.stat().st_mtime_ns
+    assert module_file(["sigma0p01", "sigma0p05"], "/x/Snakefile", tmp_path / "scan") == path
+    assert path.stat().st_mtime_ns == stamp  # the same cells: not rewritten
+    assert module_file(["sigma0p01"], "/x/Snakefile", tmp_path / "scan") != path
+    assert sorted(p.name.endswith(".smk") for p in (tmp_path / "scan").iterdir()) == [True, True]  # no temporaries

@@ -1,6 +1,5 @@
 # Shared by every rule file (config validation, the typed config, wildcard constraints, every input function, the
 # model lists and the target lists of rule all); rule files read globals from here only, never from each other.
-import hashlib
 import re
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from systlab.likelihood.grid_points import grid_points, parameterized_models, pa
 from systlab.methods.registry import REGISTRY
 from systlab.papertoys.settings import split_model_name
 from systlab.studies.regime_scan import cell_points as regime_cell_points, cells as regime_cells
+from systlab.studies.regime_scan import module_file as regime_module_file
 from systlab.studies.sensitivity_settings import STUDIES
 
 # one line naming the config files, the field and the fix first (snakemake's validate prints the whole schema and

@@ -168,17 +168,12 @@ rule interpolation_check:
 
 # The regime scan (opt-in, config regime_scan): the whole workflow again per cell, as a Snakemake module instance
 # with the cell's config under regimes/<cell>/ (its rules named <cell>_<rule>), and one table over the cells.
-# Module declarations need literal names, so they are written to a file under .snakemake/ and included.
+# Module declarations need literal names: systlab.studies.regime_scan.module_file writes them, and they are included.
 REGIME_CELLS = regime_cells(config)
 for _cell, _cell_config in REGIME_CELLS.items():  # each cell's config checked here, its error naming the cell
     load_config(_cell_config, source=f"regime_scan cell {_cell} (this config + regime_scan.overlay + its axes)")
 if REGIME_CELLS:
-    _text = "".join(f'module {cell}:\n    snakefile: "{workflow.main_snakefile}"\n    config: REGIME_CELLS["{cell}"]\n'
-                    f'    prefix: "regimes/{cell}"\n\nuse rule * from {cell} as {cell}_*\n\n' for cell in REGIME_CELLS)
-    _modules = Path(".snakemake", "regime_scan", hashlib.sha256(_text.encode()).hexdigest()[:12] + ".smk")
-    _modules.parent.mkdir(parents=True, exist_ok=True)
-    if not _modules.exists():
-        _modules.write_text(_text)
+    _modules = regime_module_file(list(REGIME_CELLS), workflow.main_snakefile, Path(".snakemake", "regime_scan"))
 
     include: str(_modules.resolve())
 

@@ -9,6 +9,5 @@ from systlab.visualize.style import save_figure
 
 cfg = start(snakemake)  # noqa: F821
 payload = json.loads(Path(snakemake.input[0]).read_text())  # noqa: F821
-scanned = any("luminosity_fb" in cell["point"] for cell in payload["cells"].values())
-fig = plot_regime_scan(payload, cfg.target, lumi_fb=None if scanned else cfg.luminosity_fb)
+fig = plot_regime_scan(payload, cfg.target, lumi_fb=cfg.luminosity_fb)
 save_figure(fig, snakemake.output.pdf, cfg.run_id, snakemake.output.png)  # noqa: F821

@@ -7,9 +7,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from systlab.cli.common import BASE_CONFIG, EXIT_OK, CliError
+
+if TYPE_CHECKING:  # the ingest package (awkward, pyarrow) is imported only when inputs are checked
+    from systlab.samples.ingest import CheckedInput
 
 
 @dataclass
@@ -142,7 +145,9 @@ def _sets(mapping: Mapping[str, Any], parts: Sequence[str]) -> bool:
     return True
 
 
-def validate_inputs(inputs: Mapping[str, Any], layers: Sequence[Layer], check_files: bool) -> dict[str, Any]:
+def validate_inputs(
+    inputs: Mapping[str, Any], layers: Sequence[Layer], check_files: bool
+) -> dict[str, CheckedInput]:
     """The DAG build's check of every ``inputs:`` entry (``samples.ingest.check_inputs``), its error naming the
     config file (layer) that set the field: {process: CheckedInput}."""
     if not inputs:
@@ -157,7 +162,7 @@ def validate_inputs(inputs: Mapping[str, Any], layers: Sequence[Layer], check_fi
 
 
 def config_summary(
-    cfg: Any, layers: Sequence[Layer], inputs: Mapping[str, Any], base: Path | None
+    cfg: Any, layers: Sequence[Layer], inputs: Mapping[str, CheckedInput], base: Path | None
 ) -> list[str]:
     """Readable lines of the resolved configuration (what the DAG will be built from)."""
     labels = [layer.label for layer in layers]
@@ -204,7 +209,7 @@ def _truth(truth: Any) -> str:
     return f"{truth.name} (mu {truth.mu:g}{shifts})"
 
 
-def _input_lines(process: str, checked: Any) -> list[str]:
+def _input_lines(process: str, checked: CheckedInput) -> list[str]:
     """Summary of one ``inputs:`` entry: format, tree/group, files, column sources, selection, yield."""
     spec = checked.spec
     where = f"tree {spec.tree}" if spec.format == "root" else f"group {spec.group}"

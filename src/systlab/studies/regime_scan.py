@@ -10,13 +10,18 @@ among the :data:`DECISIVE_RANK` largest impacts for the baseline (the issue's ba
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import math
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, NamedTuple
 
+from systlab.atomic import atomic_path, write_json
 from systlab.config.load import deep_update
-from systlab.config.model import oracle_point
+from systlab.config.model import DEFAULT_TARGET, oracle_point
 from systlab.studies.headline import WIDTH, Estimate, estimate, per_replica
 
 #: The gap must be this many standard errors, and the target among this many largest impacts, for a decisive cell.
@@ -49,7 +54,7 @@ def cells(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     points = cell_points(config)
     if not points:
         return {}
-    target = (config.get("systematics") or {}).get("target", "tes")
+    target = (config.get("systematics") or {}).get("target", DEFAULT_TARGET)
     scan = config["regime_scan"]
     base = deep_update({k: v for k, v in config.items() if k != "regime_scan"}, scan.get("overlay") or {})
     out = {}
@@ -63,6 +68,20 @@ def cells(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             node[path[-1]] = value
         out[name] = deep_update(base, {**change, "run_id": f"{config.get('run_id', 'run')}_{name}"})
     return out
+
+
+def module_file(cells: Sequence[str], snakefile: str | os.PathLike, directory: str | os.PathLike) -> Path:
+    """The Snakemake declarations of one module instance of ``snakefile`` per cell (config ``REGIME_CELLS[<cell>]``,
+    prefix ``regimes/<cell>``, rules ``<cell>_<rule>``), written once (atomically) to ``directory/<hash>.smk`` for the
+    rule file to include: module names must be literals, so they cannot come from a loop in the rule file."""
+    text = "".join(f'module {cell}:\n    snakefile: "{snakefile}"\n    config: REGIME_CELLS["{cell}"]\n'
+                   f'    prefix: "regimes/{cell}"\n\nuse rule * from {cell} as {cell}_*\n\n' for cell in cells)
+    path = Path(directory, hashlib.sha256(text.encode()).hexdigest()[:12] + ".smk")
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            tmp.write_text(text)
+    return path
 
 
 class CellRow(NamedTuple):
@@ -101,14 +120,21 @@ def _significant(e: Estimate) -> bool:
 
 def scan_payload(rows: Sequence[CellRow], points: Mapping[str, Mapping[str, float]]) -> dict[str, Any]:
     """JSON-ready scan: per cell its axis values, the gaps (mean, se, n), constraint, rank and the verdict."""
-
-    def as_dict(e: Estimate) -> dict[str, Any]:
-        return {"mean": e.mean, "se": e.se, "n": e.n}
-
     return {"format": "systlab.regime_scan/1", "decisive_se": DECISIVE_SE, "decisive_rank": DECISIVE_RANK,
-            "cells": {r.cell: {"point": dict(points.get(r.cell, {})), "gap": {k: as_dict(g) for k, g in r.gap.items()},
-                               "target_constraint": as_dict(r.constraint), "target_impact_rank": as_dict(r.rank),
+            "cells": {r.cell: {"point": dict(points.get(r.cell, {})),
+                               "gap": {k: g._asdict() for k, g in r.gap.items()},
+                               "target_constraint": r.constraint._asdict(), "target_impact_rank": r.rank._asdict(),
                                "decisive": r.decisive} for r in rows}}  # fmt: skip
+
+
+def write_scan(summary_paths: Sequence[str | os.PathLike], points: Mapping[str, Mapping[str, float]],
+               json_path: str | os.PathLike, markdown_path: str | os.PathLike) -> list[CellRow]:  # fmt: skip
+    """The scan from every cell's regimes/<cell>/results/inference/summary.json: JSON payload and markdown table."""
+    rows = [cell_row(Path(p).parents[2].name, json.loads(Path(p).read_text())) for p in summary_paths]
+    write_json(json_path, scan_payload(rows, points))
+    with atomic_path(markdown_path) as tmp:
+        tmp.write_text(scan_table(rows))
+    return rows
 
 
 def scan_table(rows: Sequence[CellRow]) -> str:

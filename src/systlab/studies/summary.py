@@ -207,10 +207,9 @@ def target_record(impacts: Mapping[str, Any] | None, target: str) -> dict[str, f
     does not), that impact (the larger |Δμ̂| of its ±1σ post-fit shifts) and its post-fit constraint (σ_post/σ)."""
     if impacts is None:
         return {}
-    names = [r["name"] for r in impacts["ranking"]]
-    row = next((r for r in impacts["ranking"] if r["name"] == target), None)
+    rank, row = next(((i, r) for i, r in enumerate(impacts["ranking"], 1) if r["name"] == target), (None, None))
     pull = impacts.get("pulls", {}).get(target) or {}
-    return {"target_impact_rank": names.index(target) + 1 if row else None,
+    return {"target_impact_rank": rank,
             "target_impact": max(abs(row["postfit_up"]), abs(row["postfit_down"])) if row else None,
             "target_constraint": pull.get("constraint")}  # fmt: skip
 

@@ -31,8 +31,10 @@ def _ratio(gap: Mapping[str, Any]) -> float:
 
 def plot_regime_scan(payload: Mapping[str, Any], np_name: str, lumi_fb: float | None = None):
     """``payload`` = results/regime_scan/summary.json; ``np_name``: the target NP (axis labels); ``lumi_fb``: the
-    luminosity label (None where the scan varies it)."""
+    luminosity label, left out where the scan varies the luminosity."""
     use_style()
+    if any("luminosity_fb" in cell["point"] for cell in payload["cells"].values()):
+        lumi_fb = None
     fig, (ax_gap, ax_np) = plt.subplots(1, 2, figsize=(17, 7.5), layout="constrained")
     rank_ax = ax_np.twinx()
     bar = float(payload["decisive_se"])
