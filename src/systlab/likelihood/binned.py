@@ -99,6 +99,9 @@ class Likelihood:
             self.batch_grad = workspace_model(workspace_spec, histosys_code=histosys_code, batch_size=2 * n + 1)
         self.poi = self.model.config.poi_index
         self.npars = n
+        #: code-0 histosys NPs with a kink at 0, which Newton treats as a constraint (:meth:`_newton`); none without
+        #: ModelTerms (pyhf cannot evaluate one side's line beyond 0, so those fits keep the MINUIT fallback)
+        self.kinks = self.terms.kinks() if self.terms is not None else np.zeros(n, dtype=bool)
         self.bounds = np.array([tuple(map(float, b)) for b in self.model.config.suggested_bounds()])
         if mu_range is not None:
             lo, hi = map(float, mu_range)
@@ -153,13 +156,15 @@ class Likelihood:
             raise ValueError(f"auxdata have shape {aux.shape}, model expects {self.auxdata.shape}")
         self.data = np.concatenate([observed, aux])
 
-    def _twice_nll(self, points: np.ndarray, batch: pyhf.pdf.Model | None = None) -> np.ndarray:
+    def _twice_nll(self, points: np.ndarray, batch: pyhf.pdf.Model | None = None,
+                   branch: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
         """−2lnL of each row of ``points`` (rows, pars) for the current data; ``batch``: the pyhf model of that many
-        rows, used when there are no :class:`ModelTerms` (a 1-D ``points`` then goes to the plain model)."""
+        rows, used when there are no :class:`ModelTerms` (a 1-D ``points`` then goes to the plain model); ``branch``:
+        the side of 0 each kinked NP is evaluated on (:meth:`ModelTerms.expected`; needs ModelTerms)."""
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             if self.terms is not None:
                 n = self.terms.nbins
-                return self.terms.twice_nll(points, self.data[None, :n], self.data[None, n:])
+                return self.terms.twice_nll(points, self.data[None, :n], self.data[None, n:], branch)
             return -2.0 * np.asarray((batch or self.model).logpdf(points, self.data), dtype=float)
 
     def twice_nll(self, pars: np.ndarray) -> float:
@@ -168,8 +173,10 @@ class Likelihood:
         value = float(self._twice_nll(pars[None, :] if self.terms is not None else pars)[0])
         return value if np.isfinite(value) else float("nan")
 
-    def derivatives(self, pars: np.ndarray, free: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        """(−2lnL, gradient, Hessian) at ``pars`` in the ``free`` parameters: one batched pyhf call."""
+    def derivatives(self, pars: np.ndarray, free: np.ndarray,
+                    branch: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray]:  # fmt: skip
+        """(−2lnL, gradient, Hessian) at ``pars`` in the ``free`` parameters: one batched pyhf call. ``branch``: the
+        side of 0 (±1) of each kinked NP whose smooth line the differences take, so they never straddle a kink."""
         x = np.asarray(pars, dtype=float)
         idx = np.flatnonzero(free)
         k = idx.size
@@ -184,7 +191,7 @@ class Likelihood:
         points[rows, idx[j]] += h[j]  # x + h_i + h_j
         points[rows + m, idx[i]] -= h[i]
         points[rows + m, idx[j]] -= h[j]  # x − h_i − h_j
-        f = self._twice_nll(points if self.terms is None else points[: 1 + 2 * k + 2 * m], self.batch)
+        f = self._twice_nll(points if self.terms is None else points[: 1 + 2 * k + 2 * m], self.batch, branch)
         f0, fp, fm = f[0], f[1 : 1 + k], f[1 + k : 1 + 2 * k]
         fpp, fmm = f[1 + 2 * k : 1 + 2 * k + m], f[1 + 2 * k + m : 1 + 2 * k + 2 * m]
         grad = (fp - fm) / (2.0 * h)
@@ -194,8 +201,10 @@ class Likelihood:
         hess[j, i] = off
         return float(f0), grad, hess
 
-    def gradient(self, pars: np.ndarray, free: np.ndarray) -> tuple[float, np.ndarray]:
-        """(−2lnL, gradient) at ``pars`` in the ``free`` parameters: one batched call of 2k + 1 points."""
+    def gradient(self, pars: np.ndarray, free: np.ndarray,
+                 branch: np.ndarray | None = None) -> tuple[float, np.ndarray]:  # fmt: skip
+        """(−2lnL, gradient) at ``pars`` in the ``free`` parameters: one batched call of 2k + 1 points (``branch``: as
+        :meth:`derivatives`)."""
         x = np.asarray(pars, dtype=float)
         idx = np.flatnonzero(free)
         k = idx.size
@@ -203,8 +212,24 @@ class Likelihood:
         points = np.repeat(x[None, :], 2 * self.npars + 1 if self.terms is None else 2 * k + 1, axis=0)
         points[1 + np.arange(k), idx] += h
         points[1 + k + np.arange(k), idx] -= h
-        f = self._twice_nll(points, self.batch_grad)
+        f = self._twice_nll(points, self.batch_grad, branch)
         return float(f[0]), (f[1 : 1 + k] - f[1 + k : 1 + 2 * k]) / (2.0 * h)
+
+    def _descends_across(self, x: np.ndarray, at_kink: np.ndarray, branch: np.ndarray) -> np.ndarray:
+        """Which of the ``at_kink`` NPs (at α = 0 exactly) −2lnL descends from on the side opposite their ``branch``
+        (its slope there, a central difference on that side's line, has the sign of the branch)."""
+        j = np.flatnonzero(at_kink)
+        h = FD_STEP * self.widths[j]
+        points = np.repeat(x[None, :], 2 * j.size, axis=0)
+        points[np.arange(j.size), j] += h
+        points[j.size + np.arange(j.size), j] -= h
+        other = branch.copy()
+        other[j] = -branch[j]  # the other kinked NPs at 0 are unmoved in these points: their side does not matter
+        f = self._twice_nll(points, None, other)
+        slope = (f[: j.size] - f[j.size :]) / (2.0 * h)
+        out = np.zeros(self.npars, dtype=bool)
+        out[j] = slope * branch[j] > 0
+        return out
 
     def newton(self, start: np.ndarray, fixed: np.ndarray, hesse: bool = True) -> Minimum | None:
         """Damped Newton minimisation with bounds by projection; None if it fails (NaN, no progress).
@@ -230,29 +255,53 @@ class Likelihood:
         return None
 
     def _newton(self, start: np.ndarray, fixed: np.ndarray, hesse: bool) -> tuple[Minimum | None, np.ndarray]:
-        """:meth:`newton` without the confirmation: (minimum or None, the parameters held at a bound there)."""
+        """:meth:`newton` without the confirmation: (minimum or None, the parameters held at a bound there).
+
+        A kinked NP (code-0 histosys, :attr:`kinks`) is smooth on either side of 0 only, so Newton works on one side
+        at a time (its ``branch``) with 0 as a bound: differences on that side's line, steps projected onto it. At 0 it
+        is held, like a parameter at a bound, only while −2lnL rises on both sides (a kink minimum, not "held" for the
+        confirmation); where the other side descends it moves there. Central differences across 0 saw the slope jump
+        as a huge, wrong curvature and most code-0 fits went to MINUIT.
+        """
         held = np.zeros(self.npars, dtype=bool)
         x = np.clip(np.asarray(start, dtype=float), self.bounds[:, 0], self.bounds[:, 1])
         lo, hi = self.bounds[:, 0], self.bounds[:, 1]
         free = ~fixed
         if not free.any():
             return Minimum(x, np.zeros_like(x), self.twice_nll(x), True), held
+        kinks = self.kinks & free
+        branch = np.where(kinks, np.where(x < 0.0, -1, 1), 0) if kinks.any() else None  # kinked NPs' side of 0
         hess, last_edm, near = None, np.inf, False  # near: a fresh Hessian was taken once the EDM was small
+        stalled = None
         for _ in range(NEWTON_MAX_ITER):
+            if branch is not None:  # the bounds of this side of every kink
+                lo = np.where(branch > 0, np.maximum(self.bounds[:, 0], 0.0), self.bounds[:, 0])
+                hi = np.where(branch < 0, np.minimum(self.bounds[:, 1], 0.0), self.bounds[:, 1])
             fresh = hess is None
             if fresh:  # a fresh Hessian; later iterations reuse it while the EDM keeps falling fast
-                f0, g, hess = self.derivatives(x, free)
+                f0, g, hess = self.derivatives(x, free, branch)
             else:
-                f0, g = self.gradient(x, free)
+                f0, g = self.gradient(x, free, branch)
             if not (np.isfinite(f0) and np.isfinite(g).all() and np.isfinite(hess).all()):
                 return None, held
             idx = np.flatnonzero(free)
+            if branch is not None:  # a kinked NP at 0 whose own side rises takes the other side if that one descends
+                rising = np.zeros(self.npars, dtype=bool)
+                rising[idx] = branch[idx] * g > 0
+                rising &= kinks & (x == 0.0)
+                flip = self._descends_across(x, rising, branch) if rising.any() else rising
+                if flip.any():
+                    branch[flip] = -branch[flip]
+                    hess, last_edm = None, np.inf
+                    continue
             # bound constraints: parameters at a bound whose gradient pushes outwards stay put
             at_lo = (x[idx] <= lo[idx] + 1e-12) & (g > 0)
             at_hi = (x[idx] >= hi[idx] - 1e-12) & (g < 0)
             active = ~(at_lo | at_hi)
             held = np.zeros(self.npars, dtype=bool)
             held[idx[~active]] = True  # at a bound, the gradient pushing outwards: Newton may have stranded them
+            if branch is not None:  # a kinked NP held at 0 is a minimum on both sides, not a stranded one
+                held &= (x <= self.bounds[:, 0] + 1e-12) | (x >= self.bounds[:, 1] - 1e-12)
             if not active.any():  # every free parameter pinned at a bound by its gradient: a bounded minimum
                 return Minimum(x, np.zeros_like(x), f0, True), held
             ga, ha = g[active], hess[np.ix_(active, active)]

@@ -124,25 +124,31 @@ class ModelTerms:
             inside += 1.0
             return np.where(alpha >= 1.0, hi**alpha, np.where(alpha <= -1.0, lo ** (-alpha), inside))
 
-    def _histosys(self, alpha: np.ndarray) -> np.ndarray:
+    def _histosys(self, alpha: np.ndarray, branch: np.ndarray | None = None) -> np.ndarray:
         """Up and down weights (rows, 2E) of each histosys entry: Δ = c_up·(hi − nom) + c_down·(nom − lo). Code 4p:
         α·up beyond +1, α·down beyond −1, and inside α(up + down)/2 + α²(15 − 10α² + 3α⁴)(up − down)/16; code 0: α·up
-        for α > 0, α·down otherwise."""
+        for α > 0, α·down otherwise, or where ``branch`` (rows or 1, E) is +1 / −1 the up / down line for every α (the
+        smooth extension of one side of the kink at 0; 0: by the sign of α)."""
         a = alpha
         if self.histosys_code == "code0":
-            return np.concatenate([np.where(a > 0.0, a, 0.0), np.where(a > 0.0, 0.0, a)], axis=1)
+            up = a > 0.0
+            if branch is not None:
+                up = np.where(branch > 0, True, np.where(branch < 0, False, up))
+            return np.concatenate([np.where(up, a, 0.0), np.where(up, 0.0, a)], axis=1)
         a2 = a * a
         poly = a2 * (a2 * (a2 * 3.0 - 10.0) + 15.0) / 16.0
         up = np.where(a > 1.0, a, np.where(a < -1.0, 0.0, 0.5 * a + poly))
         down = np.where(a > 1.0, 0.0, np.where(a < -1.0, a, 0.5 * a - poly))
         return np.concatenate([up, down], axis=1)
 
-    def expected(self, x: np.ndarray) -> np.ndarray:
-        """λ(θ) (rows, bins) of every row of ``x`` (rows, npars)."""
+    def expected(self, x: np.ndarray, branch: np.ndarray | None = None) -> np.ndarray:
+        """λ(θ) (rows, bins) of every row of ``x`` (rows, npars); ``branch`` (npars or rows × npars, code 0 only): the
+        side of the kink each histosys NP is evaluated on, as :meth:`_histosys` (None: every NP by its sign)."""
         x = np.atleast_2d(np.asarray(x, dtype=float))
         rows, nsamples = len(x), len(self.nominal)
         if self.hist_par.size:
-            shape = (self._histosys(x[:, self.hist_par]) @ self.hist_weights).reshape(rows, nsamples, self.nbins)
+            sides = None if branch is None else np.atleast_2d(branch)[:, self.hist_par]
+            shape = (self._histosys(x[:, self.hist_par], sides) @ self.hist_weights).reshape(rows, nsamples, self.nbins)
             shape += self.nominal
         else:
             shape = np.broadcast_to(self.nominal, (rows, nsamples, self.nbins))
@@ -181,11 +187,23 @@ class ModelTerms:
         bad = ~np.isfinite(value) | np.any(lam < 0, axis=1) | np.any((lam == 0) & (n > 0), axis=1)
         return np.where(bad, np.nan, value)
 
-    def twice_nll(self, x: np.ndarray, counts: np.ndarray, aux: np.ndarray) -> np.ndarray:
-        """:meth:`value` of each row of ``x`` for the datasets ``counts`` (rows or 1, bins), ``aux`` (rows or 1)."""
+    def twice_nll(self, x: np.ndarray, counts: np.ndarray, aux: np.ndarray,
+                  branch: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+        """:meth:`value` of each row of ``x`` for the datasets ``counts`` (rows or 1, bins), ``aux`` (rows or 1);
+        ``branch``: as :meth:`expected`."""
         x = np.atleast_2d(np.asarray(x, dtype=float))
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            return self.value(self.expected(x), x, counts, aux, self.log_factorials(counts))
+            lam = self.expected(x) if branch is None else self.expected(x, branch)
+            return self.value(lam, x, counts, aux, self.log_factorials(counts))
+
+    def kinks(self) -> np.ndarray:
+        """Which parameters (npars, bool) are code-0 histosys NPs with a kink at α = 0: some entry's up and down
+        shifts differ, so −2lnL is smooth on either side of 0 but its slope jumps there (none under code 4p)."""
+        out = np.zeros(self.npars, dtype=bool)
+        if self.histosys_code == "code0" and self.hist_par.size:
+            weights = self.hist_weights.reshape(2, self.hist_par.size, -1)
+            out[self.hist_par[np.any(weights[0] != weights[1], axis=1)]] = True
+        return out
 
     def check(self, model: pyhf.pdf.Model, pars: np.ndarray, data: np.ndarray, tolerance: float = 1e-9) -> None:
         """RuntimeError unless :meth:`twice_nll` equals pyhf's −2 logpdf for ``data`` (main + aux) at ``pars``, or at
