@@ -70,13 +70,17 @@ class BatchedLikelihood:
         self.aux = np.zeros((0, self.con_par.size))
         self.log_factorials = np.zeros((0, self.nmain))
 
-    def expected(self, x: np.ndarray) -> np.ndarray:
-        """λ(θ) of every row of ``x`` (rows, pars) → (rows, bins), in blocks of :data:`BLOCK` rows."""
+    def expected(self, x: np.ndarray, branch: np.ndarray | None = None) -> np.ndarray:
+        """λ(θ) of every row of ``x`` (rows, pars) → (rows, bins), in blocks of :data:`BLOCK` rows; ``branch`` (rows,
+        pars): the side of 0 each kinked NP is evaluated on (:meth:`ModelTerms.expected`)."""
         x = np.asarray(x, dtype=float)
         out = np.empty((len(x), self.nmain))
         for a in range(0, len(x), BLOCK):
             with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-                out[a : a + BLOCK] = self.terms.expected(x[a : a + BLOCK])
+                if branch is None:
+                    out[a : a + BLOCK] = self.terms.expected(x[a : a + BLOCK])
+                else:
+                    out[a : a + BLOCK] = self.terms.expected(x[a : a + BLOCK], branch[a : a + BLOCK])
         return out
 
     def set_data(self, counts: np.ndarray, aux: np.ndarray | None = None) -> None:
@@ -99,12 +103,14 @@ class BatchedLikelihood:
         x = np.asarray(x, dtype=float)
         return self._value(self.expected(x), x, np.asarray(rows))
 
-    def derivatives(self, x: np.ndarray, rows: np.ndarray, free: np.ndarray, own: np.ndarray | None = None):
+    def derivatives(self, x: np.ndarray, rows: np.ndarray, free: np.ndarray, own: np.ndarray | None = None,
+                    branch: np.ndarray | None = None):  # fmt: skip
         """(−2lnL, gradient, Gauss–Newton Hessian, Hessian) of each row in the ``free`` parameters.
 
         The gradient and the Gauss–Newton part come from one pyhf call of central differences per row; the full
         Hessian adds 2Σ(1 − n/λ)∂²λ with ∂²λ on a lattice in μ (:meth:`lattice_curvature`), or for the ``own``
-        rows at their own point (k² more evaluations each).
+        rows at their own point (k² more evaluations each). ``branch`` (rows, pars): each row's side of 0 of the
+        kinked NPs, whose lines the differences take (:meth:`Likelihood.derivatives`).
         """
         idx = np.flatnonzero(free)
         r, k = len(x), idx.size
@@ -112,7 +118,8 @@ class BatchedLikelihood:
         points = np.repeat(x[:, None, :], 2 * k + 1, axis=1)  # (rows, 2k+1, pars)
         points[:, 1 + np.arange(k), idx] += h
         points[:, 1 + k + np.arange(k), idx] -= h
-        lam_all = self.expected(points.reshape(-1, x.shape[1])).reshape(r, 2 * k + 1, self.nmain)
+        sides = None if branch is None else np.repeat(branch, 2 * k + 1, axis=0)
+        lam_all = self.expected(points.reshape(-1, x.shape[1]), sides).reshape(r, 2 * k + 1, self.nmain)
         lam = lam_all[:, 0]
         jac = (lam_all[:, 1 : 1 + k] - lam_all[:, 1 + k :]) / (2.0 * h[None, :, None])  # (rows, k, bins)
         f = self._value(lam, x, rows)
@@ -127,11 +134,20 @@ class BatchedLikelihood:
         extra = np.empty_like(hess)
         own = np.zeros(r, dtype=bool) if own is None else own
         keys = np.round(x[:, self.lik.poi] / MU_LATTICE).astype(int)
-        for key in np.unique(keys[~own]):
-            group = (keys == key) & ~own
-            extra[group] = 2.0 * np.einsum("rb,klb->rkl", resid[group], self.lattice_curvature(int(key), idx))
+        if branch is None:
+            for key in np.unique(keys[~own]):
+                group = (keys == key) & ~own
+                extra[group] = 2.0 * np.einsum("rb,klb->rkl", resid[group], self.lattice_curvature(int(key), idx))
+        else:  # one lattice point per μ and side of the kinks
+            patterns, pattern = np.unique(branch, axis=0, return_inverse=True)
+            pattern = pattern.reshape(-1)
+            for key, p in {(int(a), int(b)) for a, b in zip(keys[~own], pattern[~own], strict=True)}:
+                group = (keys == key) & (pattern == p) & ~own
+                curvature = self.lattice_curvature(key, idx, patterns[p])
+                extra[group] = 2.0 * np.einsum("rb,klb->rkl", resid[group], curvature)
         if own.any():  # rows slow to converge: ∂²λ at their own point
-            extra[own] = 2.0 * np.einsum("rb,rklb->rkl", resid[own], self.curvature(x[own], idx))
+            mine = None if branch is None else branch[own]
+            extra[own] = 2.0 * np.einsum("rb,rklb->rkl", resid[own], self.curvature(x[own], idx, mine))
         # Gaussian constraints: 2(θ − a)/σ² and 2/σ² on the diagonal (a parameter may carry several aux data)
         position = np.full(x.shape[1], -1)
         position[idx] = np.arange(k)
@@ -144,9 +160,9 @@ class BatchedLikelihood:
         hess[:, np.arange(k), np.arange(k)] += diag
         return f, grad, hess, hess + extra
 
-    def curvature(self, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    def curvature(self, x: np.ndarray, idx: np.ndarray, branch: np.ndarray | None = None) -> np.ndarray:
         """∂²λ/∂θ_k∂θ_l (points, k, l, bins) of the ``idx`` parameters at every row of ``x`` by central differences
-        (k² + k + 1 evaluations per point, one batched pyhf call)."""
+        (k² + k + 1 evaluations per point, one batched pyhf call; ``branch``: as :meth:`derivatives`)."""
         k, npts = idx.size, len(x)
         h = CURVATURE_STEP * self.widths[idx]
         i, j = np.triu_indices(k, 1)
@@ -160,7 +176,8 @@ class BatchedLikelihood:
         points[:, rows + m, idx[i]] -= h[i]
         points[:, rows + m, idx[j]] -= h[j]
         flat = np.clip(points.reshape(-1, x.shape[1]), self.bounds[:, 0], self.bounds[:, 1])
-        lam = self.expected(flat).reshape(npts, -1, self.nmain)
+        sides = None if branch is None else np.repeat(branch, points.shape[1], axis=0)
+        lam = self.expected(flat, sides).reshape(npts, -1, self.nmain)
         f0, fp, fm = lam[:, :1], lam[:, 1 : 1 + k], lam[:, 1 + k : 1 + 2 * k]
         fpp, fmm = lam[:, 1 + 2 * k : 1 + 2 * k + m], lam[:, 1 + 2 * k + m :]
         out = np.zeros((npts, k, k, self.nmain))
@@ -170,13 +187,14 @@ class BatchedLikelihood:
         out[:, j, i] = off
         return out
 
-    def lattice_curvature(self, key: int, idx: np.ndarray) -> np.ndarray:
-        """∂²λ at the reference point with μ = key·MU_LATTICE (:meth:`curvature`), cached."""
-        cache_key = (key, idx.tobytes())
+    def lattice_curvature(self, key: int, idx: np.ndarray, branch: np.ndarray | None = None) -> np.ndarray:
+        """∂²λ at the reference point with μ = key·MU_LATTICE (:meth:`curvature`; ``branch``: one row's sides of the
+        kinks), cached."""
+        cache_key = (key, idx.tobytes()) if branch is None else (key, idx.tobytes(), branch.tobytes())
         if cache_key not in self._curvatures:
             x = self.reference.copy()
             x[self.lik.poi] = key * MU_LATTICE
-            self._curvatures[cache_key] = self.curvature(x[None, :], idx)[0]
+            self._curvatures[cache_key] = self.curvature(x[None, :], idx, None if branch is None else branch[None])[0]
         return self._curvatures[cache_key]
 
     def minimise(self, start: np.ndarray, rows: np.ndarray, fixed: np.ndarray | None = None) -> BatchMinimum:
@@ -225,19 +243,33 @@ class BatchedLikelihood:
         converged = np.zeros(n, dtype=bool)
         held = np.zeros((n, npars), dtype=bool)
         iterations = np.zeros(n, dtype=int)
+        kinks = self.lik.kinks & free
+        # code-0 kinks as in Likelihood._newton: each row works on one side of 0 of every kinked NP (its branch), with
+        # 0 as that side's bound, and moves to the other side at 0 where that one descends
+        branch = np.where(kinks, np.where(x < 0.0, -1, 1), 0) if kinks.any() else None
 
         def derive(at: np.ndarray, which: np.ndarray) -> tuple[np.ndarray, ...]:
-            return self.derivatives(at, rows[which], free, iterations[which] >= OWN_CURVATURE_AFTER)
+            return self.derivatives(at, rows[which], free, iterations[which] >= OWN_CURVATURE_AFTER,
+                                    None if branch is None else branch[which])  # fmt: skip
 
         todo = np.arange(n)
         f[todo], grad[todo], gn[todo], hess[todo] = derive(x, todo)
         for _ in range(MAX_ITER):
             if not todo.size:
                 break
+            if branch is not None:
+                flip = self._descends_across(x[todo], rows[todo], branch[todo], grad[todo], kinks, idx)
+                if flip.any():  # fresh derivatives on the new side
+                    turn = todo[flip.any(axis=1)]
+                    branch[turn] = np.where(flip[flip.any(axis=1)], -branch[turn], branch[turn])
+                    f[turn], grad[turn], gn[turn], hess[turn] = derive(x[turn], turn)
+                lo = np.where(branch[todo] > 0, np.maximum(self.bounds[:, 0], 0.0), self.bounds[:, 0])
+                hi = np.where(branch[todo] < 0, np.minimum(self.bounds[:, 1], 0.0), self.bounds[:, 1])
             xt, g = x[todo], grad[todo]
             ok = np.isfinite(f[todo]) & np.isfinite(g).all(axis=1) & np.isfinite(hess[todo]).all(axis=(1, 2))
             # parameters at a bound whose gradient pushes outwards stay put: they leave the step
-            active = ~(((xt[:, idx] <= lo[idx] + 1e-12) & (g > 0)) | ((xt[:, idx] >= hi[idx] - 1e-12) & (g < 0)))
+            lo_t, hi_t = lo[..., idx], hi[..., idx]
+            active = ~(((xt[:, idx] <= lo_t + 1e-12) & (g > 0)) | ((xt[:, idx] >= hi_t - 1e-12) & (g < 0)))
             g_a = np.where(active, g, 0.0)
             both = active[:, :, None] & active[:, None, :]
             eye = np.where(active, 0.0, 1.0)[:, :, None] * np.eye(k)
@@ -255,7 +287,7 @@ class BatchedLikelihood:
             f0 = f[todo]
             near = ok & (edm < NEWTON_EDM_STALLED)  # next to the minimum: halving finds only rounding noise
             final = ok & (edm < NEWTON_EDM)  # converged: the last step is taken if it does not raise −2lnL
-            trial = np.clip(xt + full, lo, hi)
+            trial = np.clip(xt + full, lo, hi)  # lo, hi: (pars) or, with kinks, (todo, pars)
             # the full step: converged rows need its value only, the others its derivatives too
             value = np.full(todo.size, np.nan)
             if final.any():
@@ -279,7 +311,8 @@ class BatchedLikelihood:
                 if not search.size:
                     break
                 t[search] *= 0.5
-                cand = np.clip(xt[search] + t[search, None] * full[search], lo, hi)
+                cand = np.clip(xt[search] + t[search, None] * full[search], *(lo, hi) if branch is None else
+                               (lo[search], hi[search]))  # fmt: skip
                 val = self.twice_nll(cand, rows[todo[search]])
                 good = np.isfinite(val) & (val <= f0[search] + 1e-4 * t[search] * slope[search] + 1e-12)
                 x[todo[search[good]]] = cand[good]
@@ -299,9 +332,36 @@ class BatchedLikelihood:
             # a minimum with a parameter held at its bound may be Newton's projection stranding it there (a staterror
             # γ clipped to ~0 far from μ̂: −2ΔlnL 250 instead of 94): :meth:`minimise` confirms it
             held[np.ix_(todo[done], idx)] = ~active[done]
+            if branch is not None:  # a kinked NP held at 0 is a minimum on both sides of it, not stranded there
+                real = (x[todo[done]] <= self.bounds[:, 0] + 1e-12) | (x[todo[done]] >= self.bounds[:, 1] - 1e-12)
+                held[todo[done]] &= real
             todo = todo[~(stop | failed)]
         errors = np.sqrt(np.clip(np.einsum("rkk->rk", covariance), 0.0, None))
         return BatchMinimum(x, errors, f, converged, covariance), held
+
+
+    def _descends_across(self, x: np.ndarray, rows: np.ndarray, branch: np.ndarray, grad: np.ndarray,
+                         kinks: np.ndarray, idx: np.ndarray) -> np.ndarray:  # fmt: skip
+        """(rows, pars) the kinked NPs at 0 whose own side rises (``grad`` in the ``idx`` parameters) and whose other
+        side descends: their slope there, a central difference on that side's line, has the sign of the branch."""
+        g = np.zeros_like(x)
+        g[:, idx] = grad
+        rising = kinks & (x == 0.0) & (branch * g > 0)
+        out = np.zeros_like(rising)
+        r, j = np.nonzero(rising)
+        if not r.size:
+            return out
+        h = FD_STEP * self.widths[j]
+        points = np.concatenate([x[r], x[r]])
+        points[np.arange(r.size), j] += h
+        points[r.size + np.arange(r.size), j] -= h
+        other = branch[r].copy()
+        other[np.arange(r.size), j] *= -1  # the other kinked NPs at 0 do not move in these points
+        lam = self.expected(points, np.concatenate([other, other]))
+        value = self._value(lam, points, np.concatenate([rows[r], rows[r]]))
+        slope = (value[: r.size] - value[r.size :]) / (2.0 * h)
+        out[r, j] = slope * branch[r, j] > 0
+        return out
 
 
 def _inverse(h: np.ndarray) -> np.ndarray:
