@@ -27,17 +27,40 @@ if CFG.inputs:  # a user's input mappings and files checked before any job runs:
 ENV = "../../envs/systlab.yaml"
 
 
-def config_of(*sections, ignore=()):
-    """The config sections a rule's script reads, as one of its params: Snakemake reruns a job whose params changed,
+def config_of(*entries, ignore=()):
+    """The config values a rule's script reads, as one of its params: Snakemake reruns a job whose params changed,
     so an edited value reruns the jobs that read it (and, through their outputs, their descendants) and no other.
-    ``ignore``: "section.key" entries that cannot change the job's outputs (how many replicas or toy jobs there are:
-    adding replicas must not retrain the existing ones)."""
-    out = {name: config.get(name) for name in sections}
+    ``entries``: whole sections ("fit") or dotted keys inside one ("simulate.luminosity_fb", "paper_toys.control"),
+    for a script that reads a few keys of a section (a figure's luminosity label): they are kept nested, so
+    config_of("fit.mu_range", "fit.scan_points") is {"fit": {"mu_range": ..., "scan_points": ...}}.
+    ``ignore``: dotted keys that cannot change the job's outputs (how many replicas or toy jobs there are: adding
+    replicas must not retrain the existing ones; which models a study runs on: adding one must not rerun the others)."""
+    out = {}
+    for entry in entries:
+        name, *path = entry.split(".")
+        value = config.get(name)
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if not path:
+            out[name] = value
+            continue
+        node = out.setdefault(name, {})
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = value
     for dotted in ignore:
-        name, _, key = dotted.partition(".")
-        if isinstance(out.get(name), dict):
-            out[name] = {k: v for k, v in out[name].items() if k != key}
+        out = _without(out, dotted.split("."))
     return out
+
+
+def _without(mapping, path):
+    """A copy of ``mapping`` without the nested key ``path`` (a list of keys); unchanged where the path is absent."""
+    key, *rest = path
+    if not isinstance(mapping, dict) or key not in mapping:
+        return mapping
+    if not rest:
+        return {k: v for k, v in mapping.items() if k != key}
+    return {k: (_without(v, rest) if k == key else v) for k, v in mapping.items()}
 
 
 def method_settings_of(wildcards):
@@ -164,6 +187,10 @@ HISTOSYS_CHECK_MODELS = list(CFG.histosys_check)
 INTERPOLATION_MODELS = [m.name for m in CFG.interpolation_models()]  # aware_without_<target>_<k>sd
 
 # ---- figures (visualize.smk) -----------------------------------------------------------------------------------
+# What every analysis figure prints (config_of entries): the run id in its metadata, the luminosity in its label.
+FIGURE_LABELS = ("run_id", "simulate.luminosity_fb")
+# The target NP's name and its shape entry (sigma, grid): the figures that print or place it by them.
+TARGET_NP = ("systematics.target", f"systematics.shape.{CFG.target}")
 TARGET_VARIATIONS = list(CFG.target_variations())  # the target NP at -1, 0, +1 sigma (systematics.target)
 HAS_TARGET = all(v in VARIATIONS for v in TARGET_VARIATIONS)
 DECORRELATED = [m for m in MODELS if m == "baseline" or (m in REGISTRY and REGISTRY[m].decorrelates)]
@@ -201,6 +228,12 @@ def paper_toy_models(toy, methods=None):
     models = [m for m in PAPER_TOYS.model_names(toy) if methods is None or split_model_name(m)[0] in methods]
     return expand("results/paper_toys/{toy}/{toy_model}/{replica}/model.onnx", toy=toy, toy_model=models,
                   replica=PAPER_TOYS.replica_names())
+
+
+def paper_toy_method_settings(wildcards):
+    """paper_toys.pivot or paper_toys.disco for a toy model of that method (no other toy method has settings)."""
+    method = split_model_name(wildcards.toy_model)[0]
+    return (config.get("paper_toys") or {}).get(method) if method in ("pivot", "disco") else None
 
 
 def paper_toy_checks_inputs(wildcards):
