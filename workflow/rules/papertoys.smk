@@ -18,6 +18,9 @@ rule paper_toy_train:
     threads: PAPER_TOYS.training.threads
     resources:
         gpu=1,
+    params:
+        config=config_of("seed", "paper_toys.events", "paper_toys.training"),
+        method_settings=paper_toy_method_settings,
     log:
         f"{PAPER_TOY_LOG}/train/{{toy}}/{{toy_model}}/{{replica}}.log",
     conda:
@@ -33,6 +36,8 @@ rule paper_toy_checks:
         "results/paper_toys/{toy}/checks.json",
     wildcard_constraints:
         toy="pivot|rotating|inferno",
+    params:
+        config=config_of("seed", "paper_toys.test_events", "paper_toys.oracle_points"),
     log:
         f"{PAPER_TOY_LOG}/checks/{{toy}}.log",
     conda:
@@ -49,6 +54,7 @@ rule figure_toy_decision_boundary:
         png=report("results/figures/toy_decision_boundary.png", caption="../report/toy_decision_boundary.rst",
                    category="Paper toys"),
     params:
+        config=config_of("run_id"),
         figure="decision_boundary",
     log:
         f"{PAPER_TOY_LOG}/figures/toy_decision_boundary.log",
@@ -66,6 +72,7 @@ rule figure_toy_likelihood_ratio:
         png=report("results/figures/toy_likelihood_ratio.png", caption="../report/toy_likelihood_ratio.rst",
                    category="Paper toys"),
     params:
+        config=config_of("run_id", "seed", "paper_toys.test_events"),
         figure="likelihood_ratio",
     log:
         f"{PAPER_TOY_LOG}/figures/toy_likelihood_ratio.log",
@@ -83,6 +90,7 @@ rule figure_toy_pivot_outputs:
         png=report("results/figures/toy_pivot_outputs.png", caption="../report/toy_pivot_outputs.rst",
                    category="Paper toys"),
     params:
+        config=config_of("run_id", "seed", "paper_toys.test_events"),
         figure="pivot_outputs",
     log:
         f"{PAPER_TOY_LOG}/figures/toy_pivot_outputs.log",
@@ -97,6 +105,8 @@ rule paper_toy_control:
         paper_toy_models("rotating", CONTROL_METHODS),
     output:
         "results/paper_toys/rotating/control.json",
+    params:
+        config=config_of("seed", "paper_toys.control", ignore=["paper_toys.control.enabled"]),
     log:
         f"{PAPER_TOY_LOG}/control.log",
     conda:
@@ -112,6 +122,8 @@ rule figure_toy_positive_control:
         pdf="results/figures/toy_positive_control.pdf",
         png=report("results/figures/toy_positive_control.png", caption="../report/toy_positive_control.rst",
                    category="Paper toys"),
+    params:
+        config=config_of("run_id"),
     log:
         f"{PAPER_TOY_LOG}/figures/toy_positive_control.log",
     conda:

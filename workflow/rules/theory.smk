@@ -9,6 +9,8 @@ rule theory_pulls:
     output:
         pulls="results/theory/pulls.csv",
         summary="results/theory/summary.json",
+    params:
+        config=config_of("theory"),
     log:
         "results/logs/theory/theory_pulls.log",
     conda:
@@ -25,6 +27,7 @@ rule theory_figure_pulls:
         pdf="results/figures/theory_pulls.pdf",
         png=report("results/figures/theory_pulls.png", caption="../report/theory_pulls.rst", category="Theory"),
     params:
+        config=config_of("run_id"),
         figure="pulls",
     log:
         "results/logs/theory/theory_figure_pulls.log",
@@ -43,6 +46,7 @@ rule theory_figure_per_particle:
         png=report("results/figures/theory_per_particle.png", caption="../report/theory_per_particle.rst",
                    category="Theory"),
     params:
+        config=config_of("run_id"),
         figure="per_particle",
     log:
         "results/logs/theory/theory_figure_per_particle.log",
@@ -60,6 +64,7 @@ rule theory_figure_tails:
         pdf="results/figures/theory_tails.pdf",
         png=report("results/figures/theory_tails.png", caption="../report/theory_tails.rst", category="Theory"),
     params:
+        config=config_of("run_id"),
         figure="tails",
     log:
         "results/logs/theory/theory_figure_tails.log",
