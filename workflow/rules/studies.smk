@@ -16,6 +16,8 @@ rule metrics:
                       process=PROCESSES, variation=METRIC_VARIATIONS),
     output:
         "results/models/{method}/metrics.json",
+    params:
+        config=config_of("systematics.target"),
     log:
         "results/logs/metrics/{method}.log",
     conda:
@@ -38,6 +40,7 @@ rule summary:
         json="results/inference/summary.json",
         md="results/inference/summary.md",
     params:
+        config=config_of("toys.n", "fit.grid_morph_step", "pseudo_data", "systematics.target"),
         parameterized=GRID_MODELS,
     log:
         "results/logs/summary.log",
@@ -56,6 +59,9 @@ rule sensitivity:
         "results/sensitivity/{study}/{method}/{replica}.json",
     wildcard_constraints:
         study="|".join(STUDIES),
+    params:
+        config=config_of("sensitivity", "seed", "processes", "systematics", "pseudo_data", "templates", "fit.mu_range",
+                         "fit.scan_points", ignore=["sensitivity.models", "sensitivity.jes_bins"]),
     log:
         "results/logs/sensitivity/{study}/{method}/{replica}.log",
     conda:
@@ -77,6 +83,9 @@ rule jes_granularity:
     wildcard_constraints:
         method=one_of(SENSITIVITY_MODELS),
     threads: 1
+    params:
+        config=config_of("sensitivity.jes_bins", "seed", "splits", "processes", "systematics", "pseudo_data",
+                         "fit.mu_range", "fit.scan_points"),
     log:
         "results/logs/jes_granularity/{method}/{replica}.log",
     conda:
@@ -96,6 +105,9 @@ rule generator_check:
     output:
         "results/generator_check/summary.json",
     threads: 1
+    params:
+        config=config_of("run_id", "seed", "splits", "processes", "generator_check",
+                         ignore=["generator_check.closure_models", "generator_check.closure_toys"]),
     log:
         "results/logs/generator_check.log",
     conda:
@@ -117,6 +129,9 @@ rule generator_closure:
     wildcard_constraints:
         method=one_of(CLOSURE_MODELS),
     threads: 1
+    params:
+        config=config_of("generator_check.closure_toys", "seed", "splits", "processes", "systematics",
+                         "fit.mu_range", "fit.scan_points"),
     log:
         "results/logs/generator_closure/{method}/{replica}.log",
     conda:
@@ -138,6 +153,7 @@ rule histosys_check:
     wildcard_constraints:
         method=one_of(HISTOSYS_CHECK_MODELS),
     params:
+        config=config_of("fit", "systematics", "pseudo_data", "processes", ignore=["fit.histosys_check"]),
         interpolation=CFG.grid_interpolation,
     log:
         "results/logs/histosys_check/{method}/{replica}.log",
@@ -155,6 +171,7 @@ rule interpolation_check:
         models=expand("results/models/{method}/{replica}/model.onnx", method=INTERPOLATION_COMPARED
                       + INTERPOLATION_MODELS, replica=REPLICAS),
     params:
+        config=config_of("run_id", "systematics.target"),
         points={p.alpha: p.sample for p in TARGET_GRID},
     output:
         "results/interpolation_check/summary.json",
