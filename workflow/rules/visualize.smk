@@ -29,6 +29,8 @@ rule figure_templates:
         pdf="results/figures/templates_{method}.pdf",
         png=report("results/figures/templates_{method}.png", caption="../report/templates.rst", category="Models",
                    subcategory="{method}"),
+    params:
+        config=config_of(*FIGURE_LABELS, "processes", "systematics.shape"),
     log:
         "results/logs/figures/templates_{method}.log",
     conda:
@@ -46,6 +48,7 @@ if HAS_TARGET:
             pdf="results/figures/features.pdf",
             png=report("results/figures/features.png", caption="../report/features.rst", category="Models"),
         params:
+            config=config_of(*FIGURE_LABELS, "processes", "splits"),
             features=FEATURE_PLOT,
         log:
             "results/logs/figures/features.log",
@@ -61,6 +64,7 @@ if HAS_TARGET:
             pdf="results/figures/roc.pdf",
             png=report("results/figures/roc.png", caption="../report/roc.rst", category="Models"),
         params:
+            config=config_of(*FIGURE_LABELS),
             methods=CLASSIFIERS,
             variations=TARGET_VARIATIONS,
             reference=REFERENCE_MODEL if REFERENCE_MODEL in CLASSIFIERS else "",
@@ -82,6 +86,7 @@ if HAS_TARGET and DECORRELATED:
             pdf="results/figures/decorrelation.pdf",
             png=report("results/figures/decorrelation.png", caption="../report/decorrelation.rst", category="Models"),
         params:
+            config=config_of(*FIGURE_LABELS),
             methods=DECORRELATED,
             variations=TARGET_VARIATIONS,
         log:
@@ -99,6 +104,7 @@ rule figure_calibration:
         pdf="results/figures/calibration.pdf",
         png=report("results/figures/calibration.png", caption="../report/calibration.rst", category="Models"),
     params:
+        config=config_of(*FIGURE_LABELS),
         methods=CLASSIFIERS,
         variation="nominal",
         reference=REFERENCE_MODEL if REFERENCE_MODEL in CLASSIFIERS else "",
@@ -119,6 +125,7 @@ rule figure_profile_curves:
         png=report("results/figures/profile_curves.png", caption="../report/profile_curves.rst",
                    category="Inference"),
     params:
+        config=config_of(*FIGURE_LABELS, "pseudo_data", "systematics.target"),
         models=MODELS,
     log:
         "results/logs/figures/profile_curves.log",
@@ -136,6 +143,7 @@ rule figure_width_vs_alpha:
         png=report("results/figures/width_vs_alpha.png", caption="../report/width_vs_alpha.rst",
                    category="Inference"),
     params:
+        config=config_of(*FIGURE_LABELS, "pseudo_data", *TARGET_NP),
         models=MODELS,
     log:
         "results/logs/figures/width_vs_alpha.log",
@@ -155,6 +163,7 @@ rule figure_coverage:
         pdf="results/figures/coverage.pdf",
         png=report("results/figures/coverage.png", caption="../report/coverage.rst", category="Inference"),
     params:
+        config=config_of(*FIGURE_LABELS, "toys.n"),
         models=MODELS,
     log:
         "results/logs/figures/coverage.log",
@@ -172,6 +181,8 @@ rule figure_impacts:
         pdf="results/figures/impacts_{method}.pdf",
         png=report("results/figures/impacts_{method}.png", caption="../report/impacts.rst", category="Inference",
                    subcategory="Pulls and impacts"),
+    params:
+        config=config_of(*FIGURE_LABELS),
     log:
         "results/logs/figures/impacts_{method}.log",
     conda:
@@ -187,6 +198,7 @@ rule figure_asymptotics:
         pdf="results/figures/asymptotics.pdf",
         png=report("results/figures/asymptotics.png", caption="../report/asymptotics.rst", category="Inference"),
     params:
+        config=config_of(*FIGURE_LABELS),
         models=MODELS,
     log:
         "results/logs/figures/asymptotics.log",
@@ -205,6 +217,7 @@ rule figure_aware_likelihood_surface:
         png=report("results/figures/aware_likelihood_surface.png", caption="../report/aware_likelihood_surface.rst",
                    category="Inference"),
     params:
+        config=config_of(*FIGURE_LABELS, "pseudo_data", *TARGET_NP),
         datasets=SURFACE_DATASETS,
     log:
         "results/logs/figures/aware_likelihood_surface.log",
@@ -222,6 +235,8 @@ rule figure_lambda_scan:
         fits=expand("results/fits/{method}/{replica}/{dataset}.json", method=LAMBDA_FIGURE_MODELS,
                     replica=REPLICAS, dataset=["asimov"] + [f"expected_{t.name}" for t in SHIFTED_TRUTHS]),
     params:
+        config=config_of(*FIGURE_LABELS, "pseudo_data", "systematics.target", "training.replicas",
+                         "method_settings.pivot.lambda", "method_settings.disco.lambda"),
         models=LAMBDA_FIGURE_MODELS,
     output:
         pdf="results/figures/lambda_scan.pdf",
@@ -241,6 +256,8 @@ rule figure_sensitivity:
     output:
         pdf="results/figures/sensitivity.pdf",
         png=report("results/figures/sensitivity.png", caption="../report/sensitivity.rst", category="Inference"),
+    params:
+        config=config_of(*FIGURE_LABELS, "systematics.target"),
     log:
         "results/logs/figures/sensitivity.log",
     conda:
@@ -256,6 +273,8 @@ rule figure_jes_granularity:
         pdf="results/figures/jes_granularity.pdf",
         png=report("results/figures/jes_granularity.png", caption="../report/jes_granularity.rst",
                    category="Inference"),
+    params:
+        config=config_of(*FIGURE_LABELS),
     log:
         "results/logs/figures/jes_granularity.log",
     conda:
@@ -271,6 +290,8 @@ rule figure_generator_check:
         pdf="results/figures/generator_check.pdf",
         png=report("results/figures/generator_check.png", caption="../report/generator_check.rst",
                    category="Models"),
+    params:
+        config=config_of(*FIGURE_LABELS),
     log:
         "results/logs/figures/generator_check.log",
     conda:
@@ -286,6 +307,8 @@ rule figure_generator_closure:
         pdf="results/figures/generator_closure.pdf",
         png=report("results/figures/generator_closure.png", caption="../report/generator_closure.rst",
                    category="Inference"),
+    params:
+        config=config_of(*FIGURE_LABELS),
     log:
         "results/logs/figures/generator_closure.log",
     conda:
@@ -301,6 +324,8 @@ rule figure_histosys_check:
         pdf="results/figures/histosys_check.pdf",
         png=report("results/figures/histosys_check.png", caption="../report/histosys_check.rst",
                    category="Inference"),
+    params:
+        config=config_of(*FIGURE_LABELS, "pseudo_data", "systematics.target"),
     log:
         "results/logs/figures/histosys_check.log",
     conda:
@@ -316,6 +341,8 @@ rule figure_aware_interpolation:
         pdf="results/figures/aware_interpolation.pdf",
         png=report("results/figures/aware_interpolation.png", caption="../report/aware_interpolation.rst",
                    category="Models"),
+    params:
+        config=config_of(*FIGURE_LABELS, *TARGET_NP),
     log:
         "results/logs/figures/aware_interpolation.log",
     conda:
@@ -332,6 +359,8 @@ if REGIME_SCAN_RESULTS:
         output:
             pdf="results/figures/regime_scan.pdf",
             png=report("results/figures/regime_scan.png", caption="../report/regime_scan.rst", category="Studies"),
+        params:
+            config=config_of(*FIGURE_LABELS, "systematics.target"),
         log:
             "results/logs/figures/regime_scan.log",
         conda:
