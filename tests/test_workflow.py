@@ -211,6 +211,52 @@ def test_an_edited_config_section_reruns_the_jobs_that_read_it_and_no_others(tin
             assert all("replica=r2" in w for w, _ in jobs[rule]), (rule, jobs[rule])
 
 
+#: The analysis figures of the tiny run (visualize.smk): each prints the run id and the luminosity.
+ANALYSIS_FIGURE_RULES = {f"figure_{name}" for name in (
+    "templates", "features", "roc", "decorrelation", "calibration", "profile_curves", "width_vs_alpha", "coverage",
+    "impacts", "asymptotics", "aware_likelihood_surface", "lambda_scan", "sensitivity", "jes_granularity",
+    "generator_check", "generator_closure", "histosys_check", "aware_interpolation")}  # fmt: skip
+TOY_FIGURE_RULES = {"figure_toy_decision_boundary", "figure_toy_likelihood_ratio", "figure_toy_pivot_outputs"}
+THEORY_RULES = {"theory_figure_pulls", "theory_figure_per_particle", "theory_figure_tails"}
+#: config edit -> exactly the rules a dry run of the finished tiny run lists (rule all aside)
+STUDY_EDITS = {
+    "paper_toys: {pivot: {lambda: 40.0}}": {"paper_toy_train", "paper_toy_checks", "figure_toy_pivot_outputs"},
+    "paper_toys: {test_events: 4000}": {"paper_toy_checks", "figure_toy_likelihood_ratio", "figure_toy_pivot_outputs"},
+    "sensitivity: {n_toys: 20}": {"sensitivity", "figure_sensitivity"},
+    "generator_check: {closure_toys: 8, cut_signal_efficiency: 0.4}": {
+        "generator_closure", "figure_generator_closure", "generator_check", "figure_generator_check"},
+    "theory: {loop_induced: []}": {"theory_pulls", *THEORY_RULES},
+    "run_id: renamed": ANALYSIS_FIGURE_RULES | TOY_FIGURE_RULES | THEORY_RULES | {"generator_check",
+                                                                                "interpolation_check"},
+    # simulate held fixed (--allowed-rules, below): the luminosity is then only the figures' label
+    "simulate: {luminosity_fb: 20.0}": ANALYSIS_FIGURE_RULES,
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("edit", list(STUDY_EDITS))
+def test_an_edited_study_toy_theory_or_label_value_reruns_exactly_the_rules_that_read_it(tiny_run, edit):
+    """The study, paper-toy, theory and figure rules declare the config they read (before, each of these edits left
+    the finished run "Nothing to be done"): the edit reruns exactly those rules, a method's toy settings only its own
+    models (the pivot toy's pivot replicas) and the checks of that toy."""
+    overlay = tiny_run / f"edit_{abs(hash(edit))}.yaml"
+    overlay.write_text(edit + "\n")
+    allowed = []
+    if edit.startswith("simulate:"):
+        listed = subprocess.run([*SNAKEMAKE, "--list-rules", *TINY], cwd=tiny_run, capture_output=True, text=True,
+                                timeout=300)  # fmt: skip
+        allowed = ["--allowed-rules", *(r for r in listed.stdout.split() if r != "simulate")]
+    dry = subprocess.run([*SNAKEMAKE, "-n", "--cores", "1", *allowed, *TINY, overlay.name], cwd=tiny_run,
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    jobs = _dry_run_jobs(dry.stdout)
+    assert set(jobs) - {"all"} == STUDY_EDITS[edit], (edit, sorted(jobs))
+    if "pivot: {lambda" in edit:
+        assert sorted(w for w, _ in jobs["paper_toy_train"]) == [f"toy=pivot, toy_model=pivot, replica=r{i}"
+                                                                 for i in range(2)], jobs["paper_toy_train"]
+        assert [w for w, _ in jobs["paper_toy_checks"]] == ["toy=pivot"], jobs["paper_toy_checks"]
+
+
 @pytest.mark.slow
 def test_tiny_config_end_to_end(tiny_run):
     results = tiny_run / "results"
