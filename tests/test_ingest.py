@@ -604,3 +604,27 @@ def test_a_registered_input_format_reads_through_the_same_mapping(events: ak.Arr
     assert ak.array_equal(read_canonical(tmp_path / "out.parquet"), events[list(CANONICAL_COLUMNS)], dtype_exact=True)
     with pytest.raises(IngestError, match=r"inputs.x.format: must be one of \['root', 'hdf5'\]"):
         InputSpec.from_mapping({"format": "parquet_test", "files": ["x"], "columns": columns}, where="inputs.x")
+
+
+@pytest.mark.parametrize(
+    ("columns", "field", "needle"),
+    [
+        ({"tau_pt": {"branch": "Tau_ptx", "object": 0}}, "inputs.ttbar.columns.tau_pt", "branch 'Tau_ptx' missing"),
+        ({"weight": {"branch": "Jet_pt"}}, "inputs.ttbar.columns.weight", "jagged source where flat"),
+        ({"tau_pt": {"branch": "MET_pt", "object": 0}}, "inputs.ttbar.columns.tau_pt", "flat source where jagged"),
+        ({"met_phi": {"expr": "arctan2(MET_py, MET_px)"}}, "inputs.ttbar.columns.met_phi", "cannot evaluate expr"),
+        ({"met_phi": {"expr": "abs(Jet_pt)"}}, "inputs.ttbar.columns.met_phi", "jagged source where flat"),
+    ],
+)
+def test_check_inputs_opens_each_file_and_checks_the_mapping_against_it(columns, field, needle) -> None:
+    """At DAG build (no event read): a branch the tree lacks, a source of the wrong structure, a bad expression,
+    each an InputsError naming the column's config field; Snakemake would otherwise delete the table first."""
+    from systlab.samples.ingest import InputsError, check_inputs
+
+    mapping = nanoaod_mapping()
+    mapping["columns"].update(columns)
+    assert check_inputs({"ttbar": nanoaod_mapping()})["ttbar"].files == mapping["files"]
+    with pytest.raises(InputsError) as info:
+        check_inputs({"ttbar": mapping})
+    assert info.value.field == field and needle in info.value.problem and NANOAOD.name in str(info.value)
+    assert str(info.value).startswith("inputs.ttbar: ")

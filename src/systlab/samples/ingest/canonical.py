@@ -65,7 +65,13 @@ def empty_table() -> ak.Array:
 
 def _scaled(col: ColumnSpec, arr: Any, chunk: Chunk) -> Any:
     """Check the source structure against the column's expectation, then apply ``scale``."""
-    structure = _structure(col, arr, chunk)
+    check_structure(col, _structure(col, arr, chunk), chunk.path)
+    return arr * col.scale if col.scale != 1.0 else arr
+
+
+def check_structure(col: ColumnSpec, structure: str, path: str) -> None:
+    """IngestError unless a source of ``structure`` ('flat' or 'jagged') is what ``col`` needs: a jagged one for a
+    jet column or an ``object:`` pick, else a flat one (the readers call this on the file's types at DAG build)."""
     expected = "jagged" if (col.name in CANONICAL_JAGGED or col.object is not None) else "flat"
     if structure != expected:
         hint = "add `object: 0` to take the leading object" if expected == "flat" else "drop `object:`"
@@ -74,10 +80,8 @@ def _scaled(col: ColumnSpec, arr: Any, chunk: Chunk) -> Any:
         elif col.name in OPTIONAL_COLUMNS:  # `object:` is refused for these (spec.py): say what works instead
             hint = f"{col.name} needs one number per event: a flat branch, or an `expr:` of flat branches"
         raise IngestError(
-            f"{chunk.path}: column '{col.name}' ({col.source}): {structure} source where {expected} "
-            f"is expected ({hint})"
+            f"{path}: column '{col.name}' ({col.source}): {structure} source where {expected} is expected ({hint})"
         )
-    return arr * col.scale if col.scale != 1.0 else arr
 
 
 def _structure(col: ColumnSpec, arr: Any, chunk: Chunk) -> str:
@@ -88,14 +92,22 @@ def _structure(col: ColumnSpec, arr: Any, chunk: Chunk) -> str:
             f"{chunk.path}: column '{col.name}' ({col.source}): {len(layout)} values for "
             f"{chunk.entries} events"
         )
-    if _is_numeric_1d(layout):
-        return "flat"
-    if layout.is_list and layout.parameter("__array__") is None and _is_numeric_1d(layout.content):
-        return "jagged"
+    structure = structure_of(layout)
+    if structure is not None:
+        return structure
     raise IngestError(
         f"{chunk.path}: column '{col.name}' ({col.source}): type '{ak.type(arr)}' is not "
         "numeric (need numbers or variable-length lists of numbers)"
     )
+
+
+def structure_of(layout: ak.contents.Content) -> str | None:
+    """'flat' (numbers), 'jagged' (variable-length lists of numbers) or None (anything else) for a source's layout."""
+    if _is_numeric_1d(layout):
+        return "flat"
+    if layout.is_list and layout.parameter("__array__") is None and _is_numeric_1d(layout.content):
+        return "jagged"
+    return None
 
 
 def _is_numeric_1d(layout: ak.contents.Content) -> bool:

@@ -22,16 +22,32 @@ from systlab.samples.ingest.errors import IngestError, describe
 from systlab.samples.ingest.spec import NUMERIC_KINDS, ColumnSpec, InputSpec
 
 
-def hdf5_chunks(spec: InputSpec, path: str, chunk_size: int) -> Iterator[Chunk]:
-    """Chunks of one HDF5 file by slices; jagged sources rebuilt from values + per-event counts."""
+def check_file(spec: InputSpec, path: str) -> None:
+    """The DAG build's check of one HDF5 file (``formats.CHECKERS``): it opens, the group exists, every mapped
+    dataset (and ``expr:`` name) exists, is 1-D and numeric, per-event lengths agree and jagged values number what
+    their counts say; no event is read."""
+    with _open(path) as h5:
+        _check_hdf5_layout(spec, _group(h5, spec, path), path)
+
+
+def _open(path: str) -> h5py.File:
     try:
-        h5 = h5py.File(path, "r")
+        return h5py.File(path, "r")
     except Exception as exc:
         raise IngestError(f"{path}: not a readable HDF5 file ({describe(exc)}) (field 'files')") from exc
-    with h5:
-        group = h5.get(spec.group)
-        if not isinstance(group, h5py.Group):
-            raise IngestError(f"{path}: group '{spec.group}' missing (field 'group')")
+
+
+def _group(h5: h5py.File, spec: InputSpec, path: str) -> h5py.Group:
+    group = h5.get(spec.group)
+    if not isinstance(group, h5py.Group):
+        raise IngestError(f"{path}: group '{spec.group}' missing (field 'group')")
+    return group
+
+
+def hdf5_chunks(spec: InputSpec, path: str, chunk_size: int) -> Iterator[Chunk]:
+    """Chunks of one HDF5 file by slices; jagged sources rebuilt from values + per-event counts."""
+    with _open(path) as h5:
+        group = _group(h5, spec, path)
         entries = _check_hdf5_layout(spec, group, path)
         columns = spec.read_columns()
         parsed = {col.name: _expression(col, path) for col in columns if col.expr is not None}

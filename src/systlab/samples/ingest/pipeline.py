@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import glob
 import os
+import re
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -30,7 +31,7 @@ from systlab.atomic import atomic_path
 from systlab.samples.files import DATA_SUFFIXES, expand_files
 from systlab.samples.ingest.canonical import Chunk, empty_table, list_buffers, to_canonical
 from systlab.samples.ingest.errors import IngestError
-from systlab.samples.ingest.formats import reader
+from systlab.samples.ingest.formats import checker, reader
 from systlab.samples.ingest.spec import InputSpec
 
 
@@ -94,9 +95,11 @@ class InputsError(IngestError):
 
 
 def check_inputs(inputs: Mapping[str, Any], check_files: bool = True) -> dict[str, CheckedInput]:
-    """Every ``inputs:`` entry parsed (mapping, key combinations, HDF5 ``expr:`` syntax) and its files found, before
-    any job runs (the DAG build and ``systlab check-config`` call this): :class:`InputsError` naming the process,
-    the field and the problem."""
+    """Every ``inputs:`` entry parsed (mapping, key combinations, HDF5 ``expr:`` syntax), its files found and each
+    file checked against the mapping by its format's checker (opens; tree/group, branches/datasets with a usable
+    type and shape, ``expr:`` names), before any job runs (the DAG build and ``systlab check-config`` call this):
+    :class:`InputsError` naming the process, the field and the problem. A bad file found only by the ingest job
+    cost the table it would rebuild: Snakemake deletes a job's old outputs before the job starts."""
     checked = {}
     for process, mapping in inputs.items():
         where = f"inputs.{process}"
@@ -112,8 +115,24 @@ def check_inputs(inputs: Mapping[str, Any], check_files: bool = True) -> dict[st
             except IngestError as exc:
                 problem = str(exc).removesuffix(" (field 'files')")
                 raise InputsError(f"{where}: {exc}", f"{where}.files", problem) from None
+            check = checker(spec.format)
+            for path in files if check is not None else ():
+                try:
+                    check(spec, path)
+                except IngestError as exc:
+                    raise InputsError(f"{where}: {exc}", f"{where}.{_file_field(str(exc))}", str(exc)) from None
         checked[process] = CheckedInput(spec, files)
     return checked
+
+
+_FIELD = re.compile(r"\(field '(\w+)'\)")
+_COLUMN = re.compile(r": column '(\w+)'")
+
+
+def _file_field(message: str) -> str:
+    """The ``inputs.<process>`` key a file checker's message is about: a column's, the named field, else files."""
+    column, named = _COLUMN.search(message), _FIELD.search(message)
+    return f"columns.{column[1]}" if column else named[1] if named else "files"
 
 
 def resolve_files(patterns: tuple[str, ...]) -> list[str]:

@@ -14,7 +14,7 @@ import awkward as ak
 import uproot
 from uproot.behaviors.RNTuple import RNTuple
 
-from systlab.samples.ingest.canonical import Chunk
+from systlab.samples.ingest.canonical import Chunk, check_structure, structure_of
 from systlab.samples.ingest.errors import IngestError, describe
 from systlab.samples.ingest.spec import NUMERIC_KINDS, ColumnSpec, InputSpec
 
@@ -35,6 +35,13 @@ def root_chunks(spec: InputSpec, path: str, chunk_size: int) -> Iterator[Chunk]:
         raise IngestError(
             f"{path}: corrupt or unreadable data in tree '{spec.tree}' ({describe(exc)}) (field 'files')"
         ) from exc
+
+
+def check_file(spec: InputSpec, path: str) -> None:
+    """The DAG build's check of one ROOT file (``formats.CHECKERS``): it opens, the tree (or RNTuple) exists and has
+    entries, every mapped branch exists and holds numbers of the structure its column needs (flat, or jagged for jet
+    columns and ``object:`` picks), every ``expr:`` evaluates on the first entry; no event is read beyond that."""
+    _validate_root_file(spec, path)
 
 
 def _validate_root_file(spec: InputSpec, path: str) -> None:
@@ -90,11 +97,15 @@ def _check_branches(spec: InputSpec, tree: uproot.TTree | RNTuple, path: str) ->
             kind = ak.type(tree.arrays([col.branch], entry_stop=1)[col.branch]).content
             if not _numeric_type(kind):
                 raise IngestError(f"{path}: column '{col.name}': field '{col.branch}' of type '{kind}' is not numeric")
+            jagged = isinstance(kind, ak.types.ListType)
         elif not _numeric_interpretation(tree[col.branch]):
             raise IngestError(
                 f"{path}: column '{col.name}': branch '{col.branch}' of type "
                 f"'{tree[col.branch].typename}' is not numeric"
             )
+        else:
+            jagged = isinstance(tree[col.branch].interpretation, uproot.interpretation.jagged.AsJagged)
+        check_structure(col, "jagged" if jagged else "flat", path)
 
 
 def _numeric_type(kind: ak.types.Type) -> bool:
@@ -125,8 +136,13 @@ def _check_expressions(spec: InputSpec, tree: uproot.TTree | RNTuple, path: str)
                               "RNTuple; map a field with branch: (field 'expr')")  # fmt: skip
         alias = _root_key(col)
         try:
-            tree.arrays([alias], aliases={alias: col.expr}, entry_stop=1, library="ak")
+            value = tree.arrays([alias], aliases={alias: col.expr}, entry_stop=1, library="ak")[alias]
         except Exception as exc:
             raise IngestError(
                 f"{path}: column '{col.name}': cannot evaluate expr '{col.expr}' ({describe(exc)})"
             ) from exc
+        structure = structure_of(ak.to_layout(value))
+        if structure is None:
+            raise IngestError(f"{path}: column '{col.name}' ({col.source}): type '{ak.type(value)}' is not numeric "
+                              "(need numbers or variable-length lists of numbers)")  # fmt: skip
+        check_structure(col, structure, path)
