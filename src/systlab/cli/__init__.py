@@ -26,8 +26,9 @@ The base is --base if given, else config/config.yaml in the current directory, e
 systlab checkout. --no-base checks FILEs alone (like snakemake --replace-workflow-config).
 
 `inputs:` entries are validated as systlab ingest reads them (format, columns, object/counts rules) and
-their files must exist (relative paths from the current directory, as snakemake sees them; --no-files
-skips that).
+their files must exist and match the mapping: each opens, holds the tree/group, every mapped branch or
+dataset with a usable type and shape, every expr: evaluates (relative paths from the current directory,
+as snakemake sees them; the DAG build checks the same; --no-files skips that).
 
 examples:
   systlab check-config config/config.yaml
