@@ -11,9 +11,12 @@ from scipy.stats import norm
 
 from models import one_bin_spec
 from systlab.infer.limits import (
+    BANDS,
     UpperLimit,
+    band_roots,
     cls_expected,
     cls_observed,
+    expected_limits,
     upper_limit,
     upper_limit_in_range,
     write_upper_limit,
@@ -85,3 +88,25 @@ def test_cls_stays_finite_where_both_tail_probabilities_underflow():
     assert cls_observed(2500.0, 1600.0) == pytest.approx(0.0, abs=1e-300)
     assert np.isfinite(cls_observed(2500.0, 1600.0)) and np.isfinite(cls_expected(5000.0, 40.0))
     assert cls_observed(4.0, 4.0) == pytest.approx(norm.sf(2.0) / 0.5, rel=1e-12)  # t = 0: Φ(−√q_A)/½
+
+
+def test_band_roots_are_where_each_expected_cls_is_alpha():
+    roots = band_roots(0.95)
+    assert roots[2] == pytest.approx(norm.ppf(0.975), rel=1e-10)  # median: 2Φ(−√q) = 0.05
+    for n, root in zip(BANDS, roots, strict=True):
+        assert cls_expected(root * root, n) == pytest.approx(0.05, rel=1e-9)
+
+
+def test_expected_limits_find_every_band_in_a_few_asimov_fits():
+    """q_{μ,A} slightly non-quadratic: every band within 1e-4 of its Brent root, at most 4 evaluations per band."""
+    calls = []
+
+    def q_asimov(mu: float) -> float:
+        calls.append(mu)
+        return (mu / 0.4) ** 2 * (1.0 + 0.05 * mu)
+
+    found = expected_limits(q_asimov, 1.2, 0.95, 10.0)
+    assert len(calls) <= 1 + 4 * len(BANDS), calls
+    for mu, root in zip(found, band_roots(0.95), strict=True):
+        assert mu == pytest.approx(brentq(lambda m, r=root: q_asimov(m) - r * r, 1e-6, 10.0), rel=1e-4)
+    assert expected_limits(q_asimov, 1.2, 0.95, 0.3) == [0.3] * len(BANDS)  # no crossing below the bound
