@@ -12,7 +12,7 @@ rule fit:
     wildcard_constraints:
         method=one_of(FIT_MODELS),
     params:
-        config=config_of("fit", "pseudo_data", "processes", "systematics"),
+        config=config_of("fit", "pseudo_data", "processes", "systematics", ignore=["fit.histosys_check"]),
     log:
         "results/logs/fit/{method}/{replica}.log",
     conda:
@@ -34,7 +34,8 @@ if CFG.toy_chunks == 1:
         wildcard_constraints:
             method=one_of(FIT_MODELS),
         params:  # one job per replica: the count of chunk jobs cannot change what it writes
-            config=config_of("toys", "fit", "pseudo_data", "processes", "systematics", ignore=["toys.chunks"]),
+            config=config_of("toys", "fit", "pseudo_data", "processes", "systematics",
+                             ignore=["toys.chunks", "fit.histosys_check"]),
         log:
             "results/logs/toys/{method}/{replica}.log",
         benchmark:
@@ -55,7 +56,7 @@ else:
             method=one_of(FIT_MODELS),
             chunk=r"\d+",
         params:
-            config=config_of("toys", "fit", "pseudo_data", "processes", "systematics"),
+            config=config_of("toys", "fit", "pseudo_data", "processes", "systematics", ignore=["fit.histosys_check"]),
         log:
             "results/logs/toys/{method}/{replica}/chunk{chunk}.log",
         benchmark:
@@ -90,7 +91,7 @@ rule inference:
     wildcard_constraints:
         method=one_of(MODELS),
     params:
-        config=config_of("fit", "processes", "systematics"),
+        config=config_of("fit", "processes", "systematics", ignore=["fit.histosys_check"]),
     log:
         "results/logs/inference/{method}/{replica}.log",
     conda:
