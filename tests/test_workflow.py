@@ -34,14 +34,18 @@ FIGURES = ("features", "roc", "decorrelation", "calibration", "templates_baselin
            "generator_check", "generator_closure", "aware_interpolation", "sensitivity", "jes_granularity",
            "toy_decision_boundary",
            "toy_likelihood_ratio", "toy_pivot_outputs", "theory_pulls", "theory_per_particle", "theory_tails")
-#: What the kill-and-resume run builds: a slice of the tiny DAG with two trainings and two toy studies.
-KILL_TARGETS = ("results/toys/baseline/r0.json", "results/toys/pivot/r1.json", "results/fits/pivot/r1/asimov.json")
+#: What the kill-and-resume run builds: a slice of the tiny DAG with two trainings, two toy studies, an inference and
+#: a figure (every kind of result file: tables, models, JSON, PDF and PNG).
+KILL_TARGETS = ("results/toys/baseline/r0.json", "results/toys/pivot/r1.json", "results/fits/pivot/r1/asimov.json",
+                "results/inference/baseline/r0/limit.json", "results/figures/templates_baseline.pdf")
 #: The pseudo-data truths of config/config.yaml (tiny.yaml keeps them): mu = 1 at TES -1, 0, +1 sigma.
 TRUTHS = {"below": -1.0, "nominal": 0.0, "above": 1.0}
 #: Classifiers trained to be insensitive to TES (the lambda = 0 scan points are not): their TES response may be weak.
 DECORRELATED = ("pivot", "disco", "grl", "inferno")
-#: Outputs that must not depend on how the run went: no result holds a wall time (the benchmark files do).
-REPRODUCIBLE = ("templates", "workspaces", "fits", "scores", "samples", "events", "toys")
+#: Result directories that may differ between two runs: logs and Snakemake's benchmark files hold wall times (no
+#: result does); the simulated ROOT files carry their write time in every key (uproot takes it from the clock), so
+#: they are compared by content.
+NOT_BYTE_COMPARED = ("logs", "benchmarks", "raw")
 
 
 def _workdir(tmp: Path) -> Path:
@@ -60,9 +64,20 @@ def _snakemake(workdir: Path, *args: str, timeout: int = 3000) -> subprocess.Com
 
 
 def _reproducible_files(results: Path) -> dict[str, bytes]:
-    files = [p for stage in REPRODUCIBLE for p in sorted((results / stage).rglob("*")) if p.is_file()]
-    files += [p for pattern in ("*.onnx", "*.pt", "history.json") for p in sorted((results / "models").rglob(pattern))]
+    """Every result file (bytes) but those in ``NOT_BYTE_COMPARED``."""
+    files = [p for p in sorted(results.rglob("*")) if p.is_file()
+             and p.relative_to(results).parts[0] not in NOT_BYTE_COMPARED]  # fmt: skip
     return {str(p.relative_to(results)): p.read_bytes() for p in files}
+
+
+def _root_contents(path: Path) -> dict[str, np.ndarray]:
+    """Every branch of every tree of a ROOT file as one flat array (equal content, whatever the write time)."""
+    import awkward as ak
+    import uproot
+
+    with uproot.open(path) as f:
+        return {f"{tree}/{field}": ak.to_numpy(ak.flatten(arrays[field], axis=None))
+                for tree in f.keys(cycle=False) for arrays in [f[tree].arrays(library="ak")] for field in arrays.fields}
 
 
 @pytest.fixture(scope="module")
@@ -339,11 +354,17 @@ def test_sigkill_during_training_and_during_toys_then_resume_gives_identical_res
 
     resumed = _snakemake(workdir, *KILL_TARGETS)
     assert resumed.returncode == 0, (resumed.stdout + resumed.stderr)[-5000:]
+    # two clean runs of the same config, one killed twice on the way: every result file byte for byte
     reference = _reproducible_files(tiny_run / "results")
     again = _reproducible_files(workdir / "results")
     assert again and set(again) <= set(reference)
+    assert {Path(name).parts[0] for name in again} >= {"events", "samples", "models", "scores", "templates",
+                                                        "workspaces", "fits", "toys", "inference", "figures"}
     differing = [name for name in again if reference[name] != again[name]]
     assert not differing, f"not byte-identical after kill and resume: {differing[:10]}"
+    for raw in sorted((workdir / "results" / "raw").glob("*.root")):
+        want, got = _root_contents(tiny_run / "results" / "raw" / raw.name), _root_contents(raw)
+        assert want.keys() == got.keys() and all(np.array_equal(want[k], got[k]) for k in want), raw.name
     toys = _toy_results(workdir / "results")
     reference_toys = _toy_results(tiny_run / "results")
     assert len(toys) == n_toys and all(reference_toys[name] == toy for name, toy in toys.items())
