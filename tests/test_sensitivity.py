@@ -15,7 +15,7 @@ from systlab.studies.sensitivity import (
     prior_toy_expectations,
     settings,
 )
-from systlab.templates.histograms import bin_edges
+from systlab.templates.histograms import Templates, bin_edges
 from systlab.visualize.sensitivity import plot_sensitivity
 from systlab.visualize.style import save_figure
 
@@ -52,12 +52,26 @@ def test_the_cut_keeps_the_configured_signal_fraction(tables):
 
 def test_prior_draws_scale_the_spread_of_the_pseudo_data(tables):
     spec = build_workspace(make_templates(tables, bin_edges(tables, 4, "signal_quantiles", ["sig"])), **WORKSPACE)
-    spreads = [prior_toy_expectations(spec, {"tes": s}, 200, seed=1).std(axis=0).sum() for s in (0.5, 1.0, 4.0)]
+    draws = [prior_toy_expectations(spec, {"tes": s}, 200, seed=1) for s in (0.5, 1.0, 4.0)]
+    spreads = [rows[np.all(np.isfinite(rows), axis=1)].std(axis=0).sum() for rows in draws]  # NaN: outside
     assert spreads[0] < spreads[1] < spreads[2]
     rows = prior_toy_expectations(spec, {"tes": 1.0}, 200, seed=1)
     assert np.array_equal(rows, prior_toy_expectations(spec, {"tes": 1.0}, 200, seed=1))  # seeded
     with pytest.raises(ValueError, match="'jes'.*not in the workspace"):
         prior_toy_expectations(spec, {"jes": 1.0}, 3, seed=1)
+
+
+def test_prior_draws_outside_the_model_are_counted_not_fitted(tables):
+    """A draw where some bin's expectation is negative (TES far beyond its templates) has no pseudo-data: its row is
+    NaN, and evaluate counts it as outside the model and fits the others."""
+    spec = build_workspace(make_templates(tables, bin_edges(tables, 4, "signal_quantiles", ["sig"])), **WORKSPACE)
+    rows = prior_toy_expectations(spec, {"tes": 20.0}, 30, seed=1)
+    outside = ~np.all(np.isfinite(rows), axis=1)
+    assert 0 < outside.sum() < 30 and np.all(rows[~outside] >= 0.0)
+    edges_only = Templates(edges=np.linspace(0.0, 1.0, 5), splits={}, signal=("sig",))
+    point = evaluate("prior", "20", edges_only, spec, [], (-4.0, 6.0), 3, n_toys=30, seed=2, toy_expected=rows)
+    assert point.coverage["n_outside_model"] == outside.sum()
+    assert point.coverage["n_toys"] == 30 - outside.sum()
 
 
 def test_an_evaluated_point_has_interval_bias_and_coverage(tables):

@@ -58,7 +58,7 @@ class StudyPoint(NamedTuple):
     asimov_mu_hat: float
     asimov_interval: tuple[float, float]
     expected: dict[str, dict[str, float]]  # truth -> mu_hat, bias, width on its held-out expectation
-    coverage: dict[str, Any]  # systlab.infer.toy_io.coverage_payload of the toys
+    coverage: dict[str, Any]  # coverage_payload of the toys, and n_outside_model (prior draws where λ < 0)
 
 
 def read_tables(score_paths: Mapping[tuple[str, str], str | os.PathLike]) -> dict[tuple[str, str], pd.DataFrame]:
@@ -109,8 +109,9 @@ def evaluate(
     """Fit Asimov and the truths' held-out expectations, then run ``n_toys`` toys.
 
     ``spec`` is the workspace built from ``templates``. ``toy_expected``: one expected-count row per toy (the
-    prior study: every NP drawn per toy, auxiliary data nominal), or None for toys from the model at μ = 1
-    with the auxiliary data fluctuated (the frequentist toy of the nominal truth).
+    prior study: every NP drawn per toy, auxiliary data nominal; a NaN row is a truth outside the model, not fitted
+    and counted as ``n_outside_model``), or None for toys from the model at μ = 1 with the auxiliary data fluctuated
+    (the frequentist toy of the nominal truth).
     """
     asimov = fit_dataset(spec, asimov_counts(spec), mu_range, scan_points, "asimov")
     expected = {}
@@ -119,11 +120,18 @@ def evaluate(
         lo, hi = fit.interval_68
         expected[t.name] = {"mu_hat": fit.mu_hat, "bias": fit.mu_hat - t.mu, "width": hi - lo}
     if toy_expected is None:
-        chunk = run_toys(spec, asimov_counts(spec), 1.0, 0, n_toys, seed, mu_range, fluctuate_aux=True)
+        chunks, outside = [run_toys(spec, asimov_counts(spec), 1.0, 0, n_toys, seed, mu_range, fluctuate_aux=True)], 0
     else:
-        chunk = run_toys(spec, toy_expected, 1.0, 0, n_toys, seed, mu_range)
+        # toy i is the same toy in any chunking: the runs of toys inside the model, each its own chunk
+        inside = np.all(np.isfinite(np.asarray(toy_expected, dtype=float)[:n_toys]), axis=1)
+        edges = np.flatnonzero(np.diff(np.concatenate([[False], inside, [False]]).astype(int)))
+        chunks = [run_toys(spec, toy_expected, 1.0, int(a), int(b), seed, mu_range) for a, b in edges.reshape(-1, 2)]
+        outside = int((~inside).sum())
+        if not chunks:
+            raise ValueError(f"sensitivity {study} {point}: all {n_toys} drawn truths lie outside the model")
+    coverage = {**coverage_payload(merge_chunks(chunks, gaps=True)), "n_outside_model": outside}
     return StudyPoint(study, point, tuple(map(float, templates.edges)), asimov.mu_hat,
-                      tuple(map(float, asimov.interval_68)), expected, coverage_payload(merge_chunks([chunk])))
+                      tuple(map(float, asimov.interval_68)), expected, coverage)
 
 
 def prior_toy_expectations(spec: Mapping[str, Any], scales: Mapping[str, float], n_toys: int, seed: int,
@@ -133,7 +141,9 @@ def prior_toy_expectations(spec: Mapping[str, Any], scales: Mapping[str, float],
 
     The model's own interpolation (histosys, normsys, staterror, lumi) gives the counts at the drawn values,
     so the study isolates the statistics of a mis-stated prior from template modelling. Draws are clipped
-    to the parameter bounds; toy i uses its own random stream.
+    to the parameter bounds; toy i uses its own random stream. A draw where some bin's expectation is negative (a
+    shape NP far beyond its templates, e.g. TES at −3.5σ with the prior twice as wide) lies outside the model: no
+    pseudo-data exist there, and fitting them took minutes of MINUIT for a failed toy; its row is NaN.
     """
     model = workspace_model(dict(spec))
     config = model.config
@@ -158,7 +168,8 @@ def prior_toy_expectations(spec: Mapping[str, Any], scales: Mapping[str, float],
             width = np.asarray(pset.width(), dtype=float) * scales.get(name, 1.0)
             pars[sl] = init[sl] + width * rng.standard_normal(width.size)
         pars = np.clip(pars, bounds[:, 0], bounds[:, 1])
-        rows.append(np.clip(np.asarray(model.expected_actualdata(pars), dtype=float), 0.0, None))
+        row = np.asarray(model.expected_actualdata(pars), dtype=float)
+        rows.append(np.where(np.any(row < 0.0), np.nan, row))
     return np.array(rows)
 
 
