@@ -99,9 +99,6 @@ def check_config(*files: str) -> tuple[str, ...]:
     return (*SYSTLAB, "check-config", *files)
 
 
-THEORY_XFAIL = ("the theory table is parsed by the theory_pulls job only, and Snakemake deletes results/theory/* "
-                "before that job runs: parsing it at DAG build needs a call in workflow/rules/common.smk (another "
-                "session's file)")  # fmt: skip
 ZTAU_LOG = "results/logs/ingest/ztautau.log"
 
 CASES = [
@@ -259,20 +256,14 @@ CASES = [
          shown='ztautau: the example mapping, jet_eta: {branch: Tau_eta}; target ztautau.parquet'),
     # ---- theory tables ----------------------------------------------------------------------------------------
     Case("theory-table-missing", "theory.table naming a file that does not exist",
-         "theory: {table: bad/no_table.csv}\n", ("bad/no_table.csv", "issing"),
-         xfail="Snakemake's MissingInputException (at DAG build, no job starts, outputs kept) names the file and the "
-         "problem on separate lines; a DAG-build parse of the table in workflow/rules/common.smk would give one",
-         xfail_raises=NoOneLine),
+         "theory: {table: bad/no_table.csv}\n", ("theory.table: bad/no_table.csv: file missing",)),
     Case("theory-header-column-missing", "a scale table without the process column",
          "theory: {table: bad/theory_header.csv}\n",
-         ("bad/theory_header.csv: line 1 (header): missing column(s) ['process']",),
-         when="job", log="results/logs/theory/theory_pulls.log", xfail=THEORY_XFAIL),
+         ("theory.table: bad/theory_header.csv: line 1 (header): missing column(s) ['process']",)),
     Case("theory-cell-not-a-number", "text in a cross-section cell", "theory: {table: bad/theory_cell.csv}\n",
-         ("bad/theory_cell.csv: line 2 (row a.1 'p p > wpm'), column 'lo_xsec_pb': expected a number",),
-         when="job", log="results/logs/theory/theory_pulls.log", xfail=THEORY_XFAIL),
+         ("bad/theory_cell.csv: line 2 (row a.1 'p p > wpm'), column 'lo_xsec_pb': expected a number",)),
     Case("theory-duplicate-label", "two rows with one label", "theory: {table: bad/theory_duplicate.csv}\n",
-         ("bad/theory_duplicate.csv: line 3", "column 'label': duplicate label (first on line 2)"),
-         when="job", log="results/logs/theory/theory_pulls.log", xfail=THEORY_XFAIL),
+         ("bad/theory_duplicate.csv: line 3", "column 'label': duplicate label (first on line 2)")),
     # ---- command line -------------------------------------------------------------------------------------------
     Case("cli-unknown-target", "a target no rule makes", None, ("No rule to produce results/nope.txt",),
          argv=(*SNAKEMAKE, "results/nope.txt", "--cores", "2", *CONFIGS)),

@@ -14,6 +14,7 @@ from systlab.papertoys.settings import split_model_name
 from systlab.studies.regime_scan import cell_points as regime_cell_points, cells as regime_cells
 from systlab.studies.regime_scan import module_file as regime_module_file
 from systlab.studies.sensitivity_settings import STUDIES
+from systlab.theory.table import check_scale_table
 
 # one line naming the config files, the field and the fix first (snakemake's validate prints the whole schema and
 # config, ~790 lines), then snakemake's validate: it fills the schema's defaults into `config`
@@ -24,6 +25,8 @@ if CFG.inputs:  # a user's input mappings and files checked before any job runs:
     from systlab.samples.ingest import check_inputs
 
     check_inputs(CFG.inputs)
+# the LO/NLO scale table parsed before any job runs, like the inputs (one line; earlier outputs kept)
+check_scale_table(CFG.theory_table, CFG.loop_induced)
 ENV = "../../envs/systlab.yaml"
 
 

@@ -129,6 +129,18 @@ def _validate_row(path: Path, line: int, cells: dict[str, str], loop_induced: Se
     return TableRow(line=line, label=label, process=process, source=cells["source"].strip(), **values)
 
 
+def check_scale_table(path: str | os.PathLike, loop_induced: Sequence[str] = ()) -> None:
+    """:func:`read_scale_table` for the DAG build: every problem as one TheoryTableError line naming the config field
+    and the file (a missing or unreadable file too), so a bad table stops the run before any job deletes results."""
+    try:
+        read_scale_table(path, loop_induced)
+    except TheoryTableError as err:
+        raise TheoryTableError(f"theory.table: {err}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        problem = "file missing" if isinstance(err, FileNotFoundError) else f"cannot read it ({err})"
+        raise TheoryTableError(f"theory.table: {path}: {problem}") from None
+
+
 def read_scale_table(path: str | os.PathLike, loop_induced: Sequence[str] = ()) -> list[TableRow]:
     """Read and validate every row of a scale table (the shipped partial one or the full 1405.0301 table)."""
     path = Path(path)
