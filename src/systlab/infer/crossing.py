@@ -30,12 +30,13 @@ class CrossingSearch:
     ``converged`` whether it was found within ``max_evals`` evaluations, ``n_evals`` the evaluations spent.
     """
 
-    def __init__(self, mu_hat, sigma, side, edge, q_tol: float = Q_TOL, max_evals: int = MAX_CROSSING_FITS) -> None:
+    def __init__(self, mu_hat, sigma, side, edge, q_tol: float = Q_TOL, max_evals: int = MAX_CROSSING_FITS,
+                 xtol: float = XTOL) -> None:  # fmt: skip
         mu_hat, sigma, side, edge = np.broadcast_arrays(
             *(np.atleast_1d(np.asarray(a, dtype=float)) for a in (mu_hat, sigma, side, edge))
         )
         self.mu_hat, self.side, self.edge, self.q_tol = mu_hat.copy(), side.copy(), edge.copy(), q_tol
-        self.max_evals = int(max_evals)
+        self.max_evals, self.xtol = int(max_evals), float(xtol)
         n = mu_hat.size
         self.inner, self.inner_root = mu_hat.copy(), np.zeros(n)
         self.outer, self.outer_root = np.full(n, np.nan), np.full(n, np.nan)
@@ -82,7 +83,7 @@ class CrossingSearch:
         secant = np.where(inside, guess, 0.5 * (inn + out))
         bracketed = np.isfinite(out)
         self.mu[i] = np.where(bracketed, secant, extrapolated)
-        narrow = bracketed & (hi - lo < XTOL)
+        narrow = bracketed & (hi - lo < self.xtol)
         finished[~finished] = narrow
         self.done[index[finished]] = True
         exhausted = ~self.done & (self.n_evals >= self.max_evals)

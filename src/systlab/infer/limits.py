@@ -32,8 +32,6 @@ from systlab.likelihood.profile import BinnedProfileLikelihood, ProfileLikelihoo
 log = logging.getLogger(__name__)
 
 BANDS = (2.0, 1.0, 0.0, -1.0, -2.0)  # background-only quantiles in σ: −2σ band first (lowest limit)
-#: Tolerance of q_{μ,A}/root² − 1 at an expected limit: 1e-4 on μ relative, the Brent roots' ``rtol``.
-BAND_Q_TOL = 2e-4
 
 
 class UpperLimit(NamedTuple):
@@ -141,7 +139,7 @@ def limit_from_profiles(
         return float(scipy.optimize.brentq(lambda m: f(m) - alpha, low, hi, rtol=rtol, xtol=1e-8))
 
     limit_obs = solve(cls_obs)
-    expected = tuple(sorted(expected_limits(asimov, limit_obs, cl, hi)))
+    expected = tuple(sorted(expected_limits(asimov, limit_obs, cl, hi, rtol)))
     mus = np.array(sorted(tested))
     return UpperLimit(
         observed=limit_obs,
@@ -161,11 +159,13 @@ def band_roots(cl: float) -> np.ndarray:
                      for n in BANDS])  # fmt: skip
 
 
-def expected_limits(asimov: Callable[[float], float], mu_start: float, cl: float, high: float) -> list[float]:
+def expected_limits(asimov: Callable[[float], float], mu_start: float, cl: float, high: float,
+                    rtol: float = 1e-4) -> list[float]:  # fmt: skip
     """The expected limit of every band: the μ where q_{μ,A} reaches that band's :func:`band_roots`, by the secant of
     :class:`CrossingSearch` on q_{μ,A}/root² (√q_{μ,A} is nearly linear in μ: two to four fits a band instead of a
     Brent search's eight to fifteen), band after band upwards so each starts from the last one's slope and its fits
-    warm-start nearby; ``high`` (the upper μ bound) where none is inside.
+    warm-start nearby; ``high`` (the upper μ bound) where none is inside. ``rtol``: on μ, as a Brent root's (q_{μ,A}
+    within 2·rtol of its root², the bracket narrower than rtol·μ).
     """
     roots = band_roots(cl)
     start = min(max(float(mu_start), 1e-3 * high), high)
@@ -173,7 +173,8 @@ def expected_limits(asimov: Callable[[float], float], mu_start: float, cl: float
     sigma = start / np.sqrt(q_start) if np.isfinite(q_start) and q_start > 0 else 0.5 * high
     found, evals, converged = np.full(roots.size, high), np.zeros(roots.size, dtype=int), True
     for i in np.argsort(roots):
-        search = CrossingSearch(0.0, roots[i] * sigma, 1.0, high, q_tol=BAND_Q_TOL)
+        scale = roots[i] * sigma
+        search = CrossingSearch(0.0, scale, 1.0, high, q_tol=2.0 * rtol, xtol=rtol * min(scale, high))
         while True:
             index, mus = search.trials()
             if not index.size:
