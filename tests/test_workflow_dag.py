@@ -1,0 +1,103 @@
+"""The workflow's DAG without the tiny run: dry runs of the default config, errors at DAG build, and which jobs an
+edited input mapping or luminosity reruns (a run of two ingestion targets). Apart from test_workflow.py so that
+pytest-xdist runs them beside the tiny end-to-end run instead of before it."""
+
+import subprocess
+
+import pytest
+import yaml
+
+from workdirs import ROOT, SNAKEMAKE, TINY
+from workdirs import dry_run_jobs as _dry_run_jobs
+from workdirs import workdir as _workdir
+
+
+def test_dry_run_of_default_config_lists_every_stage(tmp_path):
+    run = subprocess.run([*SNAKEMAKE, "-n", "--cores", "2"], cwd=_workdir(tmp_path), capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    for stage in ("simulate", "ingest", "vary", "train", "score", "score_parameterized", "fit", "figure_templates",
+                  "theory_pulls"):
+        assert f"rule {stage}:" in run.stdout or f"\n{stage} " in run.stdout, stage
+    for fused in ("templates", "workspace"):  # written by the score jobs (test_dag_score_job_writes_...)
+        assert f"rule {fused}:" not in run.stdout and f"\n{fused} " not in run.stdout, fused
+
+
+def test_dag_score_job_writes_scores_templates_and_workspace(tmp_path):
+    """One job per (model, replica) scores every sample and writes its templates (and, for a fixed classifier, its
+    workspace): each target is built by that one job, no templates or workspace job; a parameterized model gets no
+    histosys workspace."""
+    targets = ["results/workspaces/baseline/r0.json", "results/templates/aware/r0.json"]
+    run = subprocess.run([*SNAKEMAKE, "-n", *targets, "--cores", "1", *TINY], cwd=_workdir(tmp_path),
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    jobs = _dry_run_jobs(run.stdout)
+    assert "templates" not in jobs and "workspace" not in jobs, sorted(jobs)
+    (baseline,), (aware,) = jobs["score"], jobs["score_parameterized"]
+    assert baseline[0] == "method=baseline, replica=r0" and aware[0] == "method=aware, replica=r0"
+    for outputs, method in ((baseline[1], "baseline"), (aware[1], "aware")):
+        scores = [o for o in outputs if o.startswith(f"results/scores/{method}/r0/")]
+        assert scores and len(set(scores)) == len(scores) and f"results/templates/{method}/r0.json" in outputs
+        assert len(outputs) == len(scores) + (2 if method == "baseline" else 1), outputs
+    assert "results/workspaces/baseline/r0.json" in baseline[1]
+
+
+def test_config_typo_fails_at_dag_build(tmp_path):
+    workdir = _workdir(tmp_path)
+    (tmp_path / "typo.yaml").write_text("trainnig: {epochs: 3}\n")
+    run = subprocess.run([*SNAKEMAKE, "-n", "--cores", "1", "--configfile", "typo.yaml"], cwd=workdir,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0
+    output = run.stdout + run.stderr
+    line = next(line for line in output.splitlines() if "trainnig" in line)  # one line: file, key, closest key
+    assert "typo.yaml" in line and "did you mean 'training'" in line, line
+    assert len(output.splitlines()) < 15, output  # not the schema and the whole config (~790 lines before)
+
+
+@pytest.mark.parametrize(("change", "needle"), [
+    ({"files": ["tests/data/no_such.root"]}, "inputs.ttbar: tests/data/no_such.root: file missing"),
+    ({"columns": {"tau_pt": {"branch": "Tau_pt", "object": -1}}}, "inputs.ttbar.columns.tau_pt.object"),
+    ({"format": "hdf5", "tree": None}, "inputs.ttbar"),
+])  # fmt: skip
+def test_a_bad_input_stops_the_run_before_any_job_with_one_line(change, needle, tmp_path):
+    """A wrong ``inputs:`` entry (missing file, bad mapping, wrong format keys) fails at DAG build with one line naming
+    the process and field: no job runs, so no earlier output is touched."""
+    workdir = _workdir(tmp_path)
+    mapping = yaml.safe_load((ROOT / "config" / "nanoaod_example.yaml").read_text())["inputs"]["ttbar"]
+    for key, value in change.items():
+        if value is None:
+            mapping.pop(key)
+        elif isinstance(value, dict):
+            mapping[key] = {**mapping[key], **value}
+        else:
+            mapping[key] = value
+    (workdir / "bad.yaml").write_text(yaml.safe_dump({"inputs": {"ttbar": mapping}}))
+    run = subprocess.run([*SNAKEMAKE, "--cores", "1", *TINY, "bad.yaml"], cwd=workdir, capture_output=True, text=True,
+                         timeout=120)  # fmt: skip
+    output = run.stdout + run.stderr
+    assert run.returncode != 0 and not (workdir / "results").exists(), output[-3000:]
+    assert [line for line in output.splitlines() if needle in line], output[-3000:]
+
+
+def test_an_edited_input_mapping_or_luminosity_reruns_the_jobs_that_read_it(tmp_path):
+    """Editing an ``inputs:`` overlay (the ttbar yield) reruns that process's ingestion, a new luminosity the simulated
+    processes' simulation and ingestion, and nothing else; an unchanged config stays a no-op. Before, both kept the
+    stale tables ("Nothing to be done"): the config values a script read were not among the rules' params."""
+    workdir = _workdir(tmp_path)
+    overlays = ["--configfile", "config/tiny.yaml", "config/nanoaod_example.yaml"]
+    targets = ["results/events/ttbar.parquet", "results/events/diboson.parquet"]
+    run = subprocess.run([*SNAKEMAKE, *targets, "--cores", "2", *overlays], cwd=workdir, capture_output=True,
+                         text=True, timeout=600)  # fmt: skip
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+
+    def jobs(*extra: str) -> dict[str, list[str]]:
+        dry = subprocess.run([*SNAKEMAKE, "-n", *targets, "--cores", "1", *overlays, *extra], cwd=workdir,
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert dry.returncode == 0, dry.stderr[-3000:]
+        return {rule: sorted(w for w, _ in found) for rule, found in _dry_run_jobs(dry.stdout).items()}
+
+    assert jobs() == {}
+    (workdir / "yield.yaml").write_text("inputs: {ttbar: {yield: 40000}}\n")
+    assert jobs("yield.yaml") == {"ingest": ["process=ttbar"]}
+    (workdir / "lumi.yaml").write_text("simulate: {luminosity_fb: 20.0}\n")
+    assert jobs("lumi.yaml") == {"simulate": ["process=diboson"], "ingest": ["process=diboson"]}
