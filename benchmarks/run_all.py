@@ -30,7 +30,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 from common import Figure, print_figures  # noqa: E402
 
-STAGES = ("simulate", "ingest", "vary", "train", "score", "expected", "fit", "workflow", "startup")
+STAGES = ("simulate", "ingest", "vary", "train", "score", "expected", "fit", "limits", "workflow", "startup")
 
 
 def machine() -> dict:
