@@ -13,7 +13,8 @@ rule train:
         meta="results/models/{method}/{replica}/meta.json",
     threads: CFG.training.threads
     params:
-        config=config_of("training", "features", "splits", "systematics", "processes", ignore=["training.replicas"]),
+        config=config_of("training", "features", "splits", "systematics", "processes", "seed",
+                         ignore=["training.replicas"]),
         method_settings=method_settings_of,
     resources:
         gpu=1,

@@ -18,4 +18,4 @@ for model, entry in payload["models"].items():
     diff = entry["summary"]
     log.info("%s: background apparent / held-back: generator %.4f / %.4f, scale %.4f / %.4f", model,
              *(diff[f]["background"][k]["mean"] for f in ("generator", "scale") for k in ("apparent", "held_back")))
-write_json(snakemake.output[0], {"run_id": cfg.run_id, "config_digest": cfg.digest, **payload})  # noqa: F821
+write_json(snakemake.output[0], {"run_id": cfg.run_id, **payload})  # noqa: F821

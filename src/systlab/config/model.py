@@ -204,7 +204,7 @@ class Config:
     n_toys: int
     theory_table: str
     loop_induced: tuple[str, ...]
-    digest: str  # short hash of the whole config, stamped into models and figures
+    digest: str  # short hash of the whole config (systlab check-config prints it)
     method_settings: MethodSettings = MethodSettings()
     grid_interpolation: str = "cubic"  # fit.grid_interpolation: how -2lnL is interpolated between grid points
     grid_morph_step: float = 0.0  # fit.grid_morph_step: sigma; the grid NP moved inside each point's cell (0 = off)

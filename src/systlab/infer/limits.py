@@ -8,8 +8,8 @@ the ±1σ/±2σ background-only quantiles. :func:`profile_upper_limit` is the on
 :class:`systlab.likelihood.binned.Likelihood` (damped Newton, MINUIT fallback) because pyhf's own ``toms748_scan``
 fails on this project's workspaces: its MINUIT fixed-μ fits stop above the EDM goal (FailedMinimization) on the
 tiny baseline, and at strategy 2 one limit took 85 s. The observed limit is a Brent root in μ; the expected bands
-are where √q_{μ,A} reaches fixed values, found together by the secant of :mod:`systlab.infer.crossing`; fits
-warm-start from the nearest μ done.
+are where √q_{μ,A} reaches fixed values, found band after band by the secant of :mod:`systlab.infer.crossing`;
+fits warm-start from the nearest μ done.
 """
 
 from __future__ import annotations

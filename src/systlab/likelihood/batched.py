@@ -339,7 +339,6 @@ class BatchedLikelihood:
         errors = np.sqrt(np.clip(np.einsum("rkk->rk", covariance), 0.0, None))
         return BatchMinimum(x, errors, f, converged, covariance), held
 
-
     def _descends_across(self, x: np.ndarray, rows: np.ndarray, branch: np.ndarray, grad: np.ndarray,
                          kinks: np.ndarray, idx: np.ndarray) -> np.ndarray:  # fmt: skip
         """(rows, pars) the kinked NPs at 0 whose own side rises (``grad`` in the ``idx`` parameters) and whose other
