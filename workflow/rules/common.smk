@@ -6,6 +6,7 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from systlab.config import SCHEMA_PATH, load_config, oracle_name, validate_schema
+from systlab.config.params import config_subset
 from systlab.samples.files import expand_files
 from systlab.infer.pipeline import toy_chunk_count
 from systlab.likelihood.grid_points import grid_points, parameterized_models, parameterized_np, point_samples
@@ -31,39 +32,9 @@ ENV = "../../envs/systlab.yaml"
 
 
 def config_of(*entries, ignore=()):
-    """The config values a rule's script reads, as one of its params: Snakemake reruns a job whose params changed,
-    so an edited value reruns the jobs that read it (and, through their outputs, their descendants) and no other.
-    ``entries``: whole sections ("fit") or dotted keys inside one ("simulate.luminosity_fb", "paper_toys.control"),
-    for a script that reads a few keys of a section (a figure's luminosity label): they are kept nested, so
-    config_of("fit.mu_range", "fit.scan_points") is {"fit": {"mu_range": ..., "scan_points": ...}}.
-    ``ignore``: dotted keys that cannot change the job's outputs (how many replicas or toy jobs there are: adding
-    replicas must not retrain the existing ones; which models a study runs on: adding one must not rerun the others)."""
-    out = {}
-    for entry in entries:
-        name, *path = entry.split(".")
-        value = config.get(name)
-        for key in path:
-            value = value.get(key) if isinstance(value, dict) else None
-        if not path:
-            out[name] = value
-            continue
-        node = out.setdefault(name, {})
-        for key in path[:-1]:
-            node = node.setdefault(key, {})
-        node[path[-1]] = value
-    for dotted in ignore:
-        out = _without(out, dotted.split("."))
-    return out
-
-
-def _without(mapping, path):
-    """A copy of ``mapping`` without the nested key ``path`` (a list of keys); unchanged where the path is absent."""
-    key, *rest = path
-    if not isinstance(mapping, dict) or key not in mapping:
-        return mapping
-    if not rest:
-        return {k: v for k, v in mapping.items() if k != key}
-    return {k: (_without(v, rest) if k == key else v) for k, v in mapping.items()}
+    """The config values a rule's script reads, as one of its params (systlab.config.params.config_subset: whole
+    sections or dotted keys, ``ignore``: dotted keys that cannot change the outputs)."""
+    return config_subset(config, entries, ignore)
 
 
 def method_settings_of(wildcards):
