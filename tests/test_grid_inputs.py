@@ -259,3 +259,21 @@ def test_bootstrapped_toys_vary_by_poisson_plus_the_mc_statistical_variance():
     assert counts.var(axis=0) == pytest.approx(expected + mc_variance, rel=0.08)
     plain = np.array([binned(scores, poisson_multiplicities(weights, rng), edges) for _ in range(4000)])
     assert plain.var(axis=0) == pytest.approx(expected, rel=0.08)  # without the bootstrap: Poisson only
+
+
+def test_a_signal_region_cuts_every_grid_point_at_its_own_signal_quantile(tmp_path):
+    """templates.signal_efficiency: each point's lowest edge keeps that share of its own signal (f(x; α_k) differs
+    per point), the pseudo-data are binned in the same range, and the Asimov still gives μ̂ = 1 at α = 0."""
+    cfg = dataclasses.replace(tes_only_config(grid=(-1, 0, 1)), grid_morph_step=0.1, signal_efficiency=0.7)
+    paths = write_point_tables(cfg, tmp_path)
+    grid = build_grid_workspaces(cfg, "tes", paths)
+    per_point = [read_grid_scores(p) for p in paths]
+    for point, edges, rows, spec in zip(grid_points(cfg, "tes"), grid.edges, per_point, grid.specs, strict=True):
+        signal = rows[("htautau", point.sample)]  # the sample simulated at α_k, scored with f(x; α_k)
+        signal = signal[signal["split"] == SPLITS["template"]]
+        kept = signal["weight"][signal["score"] >= edges[0]].sum() / signal["weight"].sum()
+        assert edges[0] > 0.0 and kept == pytest.approx(0.7, abs=0.01)
+        samples = {s["name"]: s for s in spec["channels"][0]["samples"]}
+        assert sum(samples["htautau"]["data"]) == pytest.approx(signal["weight"][signal["score"] >= edges[0]].sum())
+    result, profile = grid_fit(cfg, grid, grid_observations(cfg, grid, per_point, "asimov"), "asimov", "quadratic")
+    assert result.mu_hat == pytest.approx(1.0, abs=0.01) and profile.alpha_hat == pytest.approx(0.0, abs=0.02)

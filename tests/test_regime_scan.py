@@ -38,6 +38,16 @@ def test_cells_apply_the_overlay_then_each_axis_value_to_the_target_np():
 
 def test_the_schema_takes_the_section_and_refuses_an_unknown_axis():
     load_config({**BASE, "regime_scan": {"axes": {"signal_boost": [1, 5]}, "overlay": {}}})
+    with pytest.raises(ConfigError, match="signal_efficiency"):
+        load_config({**BASE, "regime_scan": {"axes": {"signal_efficiency": [1.2]}}})
+
+
+def test_the_z_peak_axis_sets_the_fitted_score_range():
+    configs = cells({**BASE, "regime_scan": {"axes": {"signal_efficiency": [1.0, 0.8]}}})
+    assert sorted(configs) == ["sr0p8", "sr1"]
+    assert configs["sr0p8"]["templates"]["signal_efficiency"] == 0.8
+    assert load_config(configs["sr0p8"]).signal_efficiency == 0.8 and load_config(configs["sr1"]).signal_efficiency == 1
+    assert load_config(BASE).signal_efficiency == 1.0  # the full range unless configured
     with pytest.raises(ConfigError, match="regime_scan.axes"):
         load_config({**BASE, "regime_scan": {"axes": {"tes_sigma": [0.01]}}})
 

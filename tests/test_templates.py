@@ -155,3 +155,31 @@ def test_sparse_top_bins_are_merged_until_background_is_populated():
 def test_unknown_binning_is_refused(score_paths):
     with pytest.raises(ValueError, match="field 'binning'"):
         build_templates(score_paths, BINS, binning="log")
+
+
+def test_a_signal_region_keeps_that_share_of_the_signal_and_drops_the_lowest_scores(score_paths):
+    full = build_templates(score_paths, BINS, binning="signal_quantiles")
+    region = build_templates(score_paths, BINS, binning="signal_quantiles", signal_efficiency=0.6)
+    nominal = pd.concat([pd.read_parquet(score_paths[("htautau", "nominal")])])
+    template = nominal[nominal["split"] == 2]
+    lowest = region.edges[0]
+    kept = template["weight"][template["score"] >= lowest].sum() / template["weight"].sum()
+    assert 0.2 < lowest < 0.6 and kept == pytest.approx(0.6, abs=0.01)
+    assert len(region.edges) == BINS + 1 and region.edges[-1] == 1.0
+    signal = counts(region, "htautau", "nominal")
+    assert signal.sum() == pytest.approx(template["weight"][template["score"] >= lowest].sum())
+    np.testing.assert_allclose(signal / signal.sum(), 1 / BINS, atol=0.04)  # equal signal in the kept range
+    ztt = pd.read_parquet(score_paths[("ztautau", "truth_below")])
+    toy = ztt[(ztt["split"] == 3) & (ztt["score"] >= lowest)]
+    assert counts(region, "ztautau", "truth_below", "toy").sum() == pytest.approx(toy["weight"].sum())
+    assert counts(full, "ztautau", "nominal").sum() > counts(region, "ztautau", "nominal").sum()
+    assert full.edges[0] == 0.0  # 1 (the default) is the full range, as before
+    equal = build_templates(score_paths, 4, binning="equal_width", signal_efficiency=0.6)
+    np.testing.assert_allclose(np.diff(equal.edges), (1.0 - equal.edges[0]) / 4)
+    assert equal.edges[0] == lowest
+
+
+@pytest.mark.parametrize("efficiency", [0.0, 1.5, -0.2])
+def test_a_signal_efficiency_outside_0_1_is_refused(score_paths, efficiency):
+    with pytest.raises(ValueError, match="signal_efficiency"):
+        build_templates(score_paths, BINS, binning="signal_quantiles", signal_efficiency=efficiency)

@@ -22,7 +22,7 @@ for sample, out in zip(snakemake.input.samples, snakemake.output.scores, strict=
 
 # results/scores/<method>/<replica>/<process>/<variation>.parquet
 score_paths = {(Path(p).parent.name, Path(p).stem): p for p in snakemake.output.scores}  # noqa: F821
-templates = build_templates(score_paths, bins=cfg.bins, binning=cfg.binning)
+templates = build_templates(score_paths, bins=cfg.bins, binning=cfg.binning, signal_efficiency=cfg.signal_efficiency)
 write_templates(templates, snakemake.output.templates)  # noqa: F821
 log.info("templates of %d (process, variation) pairs, %s edges %s", len(score_paths), cfg.binning,
          templates.edges.round(4).tolist())

@@ -31,14 +31,14 @@ points = []
 if study == "bins":
     for n in options.bins:
         edges = cut_edges(tables, signal, options.cut_signal_efficiency) if n == 1 else bin_edges(
-            tables, n, cfg.binning, signal)
+            tables, n, cfg.binning, signal, cfg.signal_efficiency)
         name = "cut" if n == 1 else str(n)
         templates = make_templates(tables, edges)
         points.append(evaluate(study, name, templates, build_workspace(templates, **workspace), **common))
         log.info("bins %s: edges %s, Asimov interval %s, coverage %.3f", name, edges.round(4).tolist(),
                  points[-1].asimov_interval, points[-1].coverage["coverage"])
 else:
-    templates = make_templates(tables, bin_edges(tables, cfg.bins, cfg.binning, signal))
+    templates = make_templates(tables, bin_edges(tables, cfg.bins, cfg.binning, signal, cfg.signal_efficiency))
     spec = build_workspace(templates, **workspace)
     for scale in options.prior_scales:
         rows = prior_toy_expectations(spec, {cfg.target: scale}, options.n_toys, seed)

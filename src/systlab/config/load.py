@@ -206,6 +206,7 @@ def load_config(mapping: Mapping[str, Any], source: str = "config", schema_check
         histosys_check=tuple(m["fit"].get("histosys_check", ())),
         n_grid_toys=int(m.get("toys", {}).get("grid_n", m.get("toys", {}).get("n", 100))),
         toy_chunks=int(m.get("toys", {}).get("chunks", 1)),
+        signal_efficiency=float(m["templates"].get("signal_efficiency", 1.0)),
         generator_check=generator_check,
         raw=dict(m),
     )

@@ -214,6 +214,7 @@ class Config:
     generator_check: GeneratorCheck = GeneratorCheck()
     mass_slices: Mapping[str, MassSlices] = field(default_factory=dict)  # simulate.mass_slices, by process
     target: str = DEFAULT_TARGET  # systematics.target: the shape NP the methods are built against
+    signal_efficiency: float = 1.0  # templates.signal_efficiency: the fitted score range's share of the signal
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)  # the validated mapping
 
     def replica_seeds(self, replica: int) -> ReplicaSeeds:

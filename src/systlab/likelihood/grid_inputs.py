@@ -197,6 +197,7 @@ def point_templates(
     bins: int,
     binning: str,
     signal: str,
+    signal_efficiency: float = 1.0,
 ) -> Templates:
     """Template-split histograms at α_k (:func:`point_histogram`) of the scores of f(.; α_k), binned with edges
     from the α_k sample's own signal (``binning`` as for fixed classifiers)."""
@@ -204,7 +205,7 @@ def point_templates(
     at_point = {(p, NOMINAL): t for (p, v), t in model.items() if v == point.sample}
     if not at_point:
         raise ValueError(f"grid point {point.label}: no scores of sample {point.sample!r}")
-    edges = bin_edges(at_point, bins, binning, [signal])
+    edges = bin_edges(at_point, bins, binning, [signal], signal_efficiency)
     out = point_histogram(histograms(model, edges, "template"), point, neighbours, np_name, shape_nps, [signal])
     return Templates(edges=np.asarray(edges, dtype=float), splits={"template": out}, signal=(signal,))
 
@@ -251,7 +252,8 @@ def build_grid_workspaces(cfg: Config, np_name: str, score_paths: Sequence[str |
         if Path(path).stem != point.label:
             raise ValueError(f"{path}: expected the scores of grid point {point.label}")
         templates = point_templates(read_grid_scores(path), point, grid_neighbours(points, k), np_name,
-                                    other_shape_nps(cfg, np_name), cfg.bins, cfg.binning, cfg.signal)  # fmt: skip
+                                    other_shape_nps(cfg, np_name), cfg.bins, cfg.binning, cfg.signal,
+                                    cfg.signal_efficiency)  # fmt: skip
         edges.append(templates.edges)
         specs.append(point_workspace(templates, cfg, np_name, point.alpha))
     return GridWorkspaces(np_name, np.array([p.alpha for p in points]), tuple(p.label for p in points),

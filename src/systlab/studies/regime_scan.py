@@ -30,8 +30,9 @@ DECISIVE_RANK = 2
 #: The scan's axes and the config value each sets in a cell (``{target}``: ``systematics.target``).
 AXES = {"target_sigma": ("systematics", "shape", "{target}", "sigma"),
         "luminosity_fb": ("simulate", "luminosity_fb"),
-        "signal_boost": ("simulate", "signal_boost")}  # fmt: skip
-LABELS = {"target_sigma": "sigma", "luminosity_fb": "lumi", "signal_boost": "boost"}
+        "signal_boost": ("simulate", "signal_boost"),
+        "signal_efficiency": ("templates", "signal_efficiency")}  # fmt: skip
+LABELS = {"target_sigma": "sigma", "luminosity_fb": "lumi", "signal_boost": "boost", "signal_efficiency": "sr"}
 
 
 def cell_name(point: Mapping[str, float]) -> str:

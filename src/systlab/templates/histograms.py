@@ -107,12 +107,23 @@ def _split_rows(table: pd.DataFrame, split: str) -> pd.DataFrame:
 
 
 def bin_edges(
-    tables: Mapping[tuple[str, str], pd.DataFrame], bins: int, binning: str, signal: Iterable[str]
+    tables: Mapping[tuple[str, str], pd.DataFrame],
+    bins: int,
+    binning: str,
+    signal: Iterable[str],
+    signal_efficiency: float = 1.0,
 ) -> np.ndarray:
-    """Score bin edges in [0, 1] for ``binning`` (see BINNINGS), from the nominal template split only."""
+    """Score bin edges in [0, 1] for ``binning`` (see BINNINGS), from the nominal template split only.
+
+    ``signal_efficiency`` < 1 is a signal region: the lowest edge is the score above which that fraction of the
+    weighted nominal signal lies, so the events below it (the Z peak, which calibrates TES in situ) enter no bin.
+    """
     if binning not in BINNINGS:
         raise ValueError(f"templates: field 'binning': {binning!r} is not one of {BINNINGS}")
-    if binning == "equal_width" or bins == 1:
+    if not 0.0 < signal_efficiency <= 1.0:
+        raise ValueError(f"templates: field 'signal_efficiency': {signal_efficiency} is not in (0, 1]")
+    full = signal_efficiency == 1.0
+    if (binning == "equal_width" or bins == 1) and full:
         return np.linspace(0.0, 1.0, bins + 1)
     signal = set(signal)
     nominal = {p: _split_rows(t, "template") for (p, v), t in tables.items() if v == NOMINAL}
@@ -120,10 +131,14 @@ def bin_edges(
     order = np.argsort(sig["score"].to_numpy(), kind="stable")
     score = sig["score"].to_numpy(dtype=np.float64)[order]
     cdf = np.cumsum(sig["weight"].to_numpy(dtype=np.float64)[order])
-    inner = np.interp(np.arange(1, bins) / bins, cdf / cdf[-1], score)
-    edges = np.unique(np.concatenate([[0.0], np.round(inner, 6), [1.0]]))
+    lowest = 0.0 if full else float(np.round(np.interp(1.0 - signal_efficiency, cdf / cdf[-1], score), 6))
+    if binning == "equal_width" or bins == 1:
+        return np.linspace(lowest, 1.0, bins + 1)
+    quantiles = 1.0 - signal_efficiency + signal_efficiency * np.arange(1, bins) / bins
+    inner = np.interp(quantiles, cdf / cdf[-1], score)
+    edges = np.unique(np.concatenate([[lowest], np.round(inner, 6), [1.0]]))
     bkg_scores = np.concatenate([t["score"].to_numpy() for p, t in nominal.items() if p not in signal])
-    return merge_sparse_bins(edges, bkg_scores, MIN_BACKGROUND_EVENTS)
+    return merge_sparse_bins(edges, bkg_scores[bkg_scores >= lowest], MIN_BACKGROUND_EVENTS)
 
 
 def merge_sparse_bins(edges: np.ndarray, scores: np.ndarray, min_events: int) -> np.ndarray:
@@ -174,14 +189,17 @@ def check_background_positive(h: hist.Hist, backgrounds: Iterable[str]) -> None:
             )
 
 
-def build_templates(score_paths: ScorePaths, bins: int, binning: str = "equal_width") -> Templates:
-    """Templates (template split, every variation) and pseudo-data expectations (toy split) from scores."""
+def build_templates(
+    score_paths: ScorePaths, bins: int, binning: str = "equal_width", signal_efficiency: float = 1.0
+) -> Templates:
+    """Templates (template split, every variation) and pseudo-data expectations (toy split) from scores, in the
+    score range that keeps ``signal_efficiency`` of the nominal signal (:func:`bin_edges`)."""
     if bins < 1:
         raise ValueError(f"bins must be >= 1, got {bins}")
     check_complete(score_paths)
     tables = {key: read_scores(path) for key, path in score_paths.items()}
     signal = signal_processes(tables)
-    edges = bin_edges(tables, bins, binning, signal)
+    edges = bin_edges(tables, bins, binning, signal, signal_efficiency)
     template = histograms(tables, edges, "template")
     check_background_positive(template, sorted({p for p, _ in tables} - set(signal)))
     splits = {"template": template, "toy": pseudo_data_histograms(tables, edges)}
