@@ -243,3 +243,15 @@ def test_summary_ranks_the_target_np_among_the_impacts(tmp_path):
     assert target_record(None, "tes") == {}
     assert target_record({"ranking": [], "pulls": {}}, "tes") == {
         "target_impact_rank": None, "target_impact": None, "target_constraint": None}
+
+
+def test_summary_says_which_code_computed_the_score(tmp_path):
+    from systlab.infer.toys import SCORE_SOURCE
+    from systlab.studies.summary import markdown_table, summary_from_files
+
+    metrics, paths = _layout(tmp_path)
+    summary = summary_from_files([metrics], [], paths["toys"], {})
+    assert summary["notes"]["score"] == SCORE_SOURCE
+    assert "Quantiles_Score" in SCORE_SOURCE and "systlab.infer.toys.fair_score" in SCORE_SOURCE
+    assert f"*score*: {SCORE_SOURCE}" in markdown_table(summary)
+    assert "score" not in summary_from_files([metrics], [], [], {})["notes"]  # no toys, nothing scored

@@ -38,6 +38,13 @@ EPSILON = 1e-3
 #: The split each toy study draws its events from: held-out toys from the independent toy split, model toys
 #: from the template split the model (workspace or grid) is built of.
 TOY_STUDY_SPLITS = {"held_out": "toy", "model": "template"}
+#: Which scoring code computed coverage, mean_width and score (the summary's ``score`` note says it).
+SCORE_SOURCE = (
+    "coverage, mean_width and score: systlab.infer.toys.fair_score, the FAIR-Universe challenge's definition "
+    "(coverage of the closed interval [p16, p84], mean |p84 - p16|, score = -ln((mean width + 1e-3) f(coverage))); "
+    "equal to the bit to the organisers' HiggsML.score.Scoring.Quantiles_Score (HiggsML 0.1.5) on the same arrays "
+    "(tests/test_fair_score.py, run with the 'fair' extra), which is not called in the workflow"
+)
 
 
 class ToyChunk(NamedTuple):
@@ -259,11 +266,13 @@ def coverage_penalty(coverage: float, n_toys: int, one_sigma: float = ONE_SIGMA)
     """FAIR Universe f(c): 1 within one_sigma ± 2σ68, else 1 + |distance to that band / σ68|^4 below, ^3 above.
 
     σ68 = √(one_sigma·(1 − one_sigma)/N). The distance is measured from the band edge, as in the
-    challenge's scoring code (HEP-Challenge scoring_program/score.py, ``Quantiles_Score``).
+    challenge's scoring code (``HiggsML.score.Scoring.Quantiles_Score``, HiggsML 0.1.5). σ68 is computed as that
+    code writes it, √((1 − p)·p·N)/N: √(p(1 − p)/N) differs from it in the last bit for 630 of N = 1…2000 (30
+    among them), so the score is then equal to the organisers' to the bit (``tests/test_fair_score.py``).
     """
     if n_toys < 1:
         raise ValueError("coverage needs at least one toy")
-    sigma68 = np.sqrt(one_sigma * (1.0 - one_sigma) / n_toys)
+    sigma68 = np.sqrt((1.0 - one_sigma) * one_sigma * n_toys) / n_toys
     low, high = one_sigma - 2.0 * sigma68, one_sigma + 2.0 * sigma68
     if coverage < low:
         return float(1.0 + abs((coverage - low) / sigma68) ** 4)
@@ -277,7 +286,11 @@ def fair_score(
 ) -> tuple[float, float, float]:
     """(mean width, coverage, score) of intervals [lo, hi] as the FAIR Universe challenge scores them.
 
-    Coverage counts μ_true inside the closed interval; score = −ln((mean |hi − lo| + ε)·f(coverage)).
+    Coverage counts μ_true inside the closed interval; score = −ln((mean |hi − lo| + ε)·f(coverage)). This is the
+    one implementation systlab runs: equal to the bit to ``HiggsML.score.Scoring.Quantiles_Score`` on the same
+    arrays (``tests/test_fair_score.py``, run where the ``fair`` extra is installed), which is not called here so
+    that results do not depend on an optional install and no job imports its side effects (root logging
+    configured at INFO on import, matplotlib.pyplot and mpld3 imported).
     """
     mu_true, lo, hi = (np.asarray(a, dtype=float) for a in (mu_true, lo, hi))
     width = float(np.mean(np.abs(hi - lo)))

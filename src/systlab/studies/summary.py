@@ -23,6 +23,7 @@ import numpy as np
 
 from systlab.atomic import atomic_path, write_json
 from systlab.infer.significance import WILKS_P_MIN, scan_interval, toy_critical_value, wilks_check
+from systlab.infer.toys import SCORE_SOURCE
 from systlab.studies.headline import headline_payload, headline_table
 from systlab.templates.histograms import read_templates
 from systlab.templates.mc_statistics import mc_statistics, worst_by_split
@@ -328,8 +329,9 @@ def summary_from_files(
     results/inference/<model>/<replica>/{limit,significance}.json and results/templates/<model>/<replica>.json
     (whose worst N_eff/expected per split becomes ``mc_closure.<split>``, :mod:`systlab.templates.mc_statistics`).
     A missing or incomplete file raises ValueError naming it; the Wilks-check note (:func:`wilks_note`) is added
-    to the notes. ``toy_truth``, ``target``: see :func:`record_from_results`; ``impact_paths``: the replicas'
-    results/inference/<model>/<replica>/impacts.json."""
+    to the notes, and with toys the ``score`` note: which code computed coverage, mean width and score
+    (:data:`systlab.infer.toys.SCORE_SOURCE`). ``toy_truth``, ``target``: see :func:`record_from_results`;
+    ``impact_paths``: the replicas' results/inference/<model>/<replica>/impacts.json."""
     fits: dict[tuple[str, str], dict[str, Any]] = {}
     for path in map(Path, fit_paths):
         fits.setdefault((path.parent.parent.name, path.parent.name), {})[path.stem] = read_input(path)
@@ -355,6 +357,8 @@ def summary_from_files(
             if key in closure:
                 records[model][replica]["mc_closure"] = closure[key]
     summary = build_summary(records, notes)
+    if toy_paths:
+        summary["notes"].setdefault("score", SCORE_SOURCE)
     note = wilks_note(summary)
     if note:
         summary["notes"]["asymptotics"] = note
