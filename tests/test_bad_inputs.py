@@ -83,6 +83,13 @@ def identity(fmt: str, files: list[str], **columns: Any) -> dict:
     return {**mapping, "columns": {**mapped, **columns}}
 
 
+def fair(files: list[str]) -> dict:
+    """A FAIR-Universe dataset directory mapped as the challenge names its columns."""
+    from systlab.samples.fair import input_columns
+
+    return {"format": "fair", "files": files, "columns": input_columns()}
+
+
 def ttbar(**change: Any) -> dict:
     return {"inputs": {"ttbar": change}}
 
@@ -155,7 +162,7 @@ CASES = [
     Case("inputs-glob-matches-nothing", "a glob that matches nothing", ttbar(files=["tests/data/none_*.root"]),
          ("inputs.ttbar", "tests/data/none_*.root: no file matches")),
     Case("inputs-unknown-format", "format: csv", ttbar(format="csv"),
-         ("inputs.ttbar.format", "must be one of ['root', 'hdf5']")),
+         ("inputs.ttbar.format", "must be one of ['root', 'hdf5', 'fair']")),
     Case("inputs-group-on-root", "group: on a ROOT input", ttbar(group="events"),
          ("inputs.ttbar.group", "only for format hdf5")),
     Case("inputs-unknown-field", "a misspelt field of the entry", ttbar(colums={}),
@@ -254,6 +261,28 @@ CASES = [
          ztautau(nanoaod(jet_eta={"branch": "Tau_eta"})),
          (NANOAOD, "column 'jet_eta': jet multiplicity differs from 'jet_pt'"), when="job", log=ZTAU_LOG,
          shown='ztautau: the example mapping, jet_eta: {branch: Tau_eta}; target ztautau.parquet'),
+    # ---- FAIR-Universe dataset directories (format: fair), made from diboson's events in the challenge's layout -----
+    Case("fair-directory-without-parquet", "a FAIR-Universe dataset directory without its Parquet file",
+         ztautau(fair(["bad/fair_no_parquet"])),
+         ("inputs.ztautau", "bad/fair_no_parquet: no Parquet file", "one .parquet file and one *_metadata.json"),
+         shown="ztautau: FAIR bad/fair_no_parquet (only data_metadata.json)"),
+    Case("fair-directory-without-metadata", "a FAIR-Universe dataset directory without its *_metadata.json",
+         ztautau(fair(["bad/fair_no_metadata"])),
+         ("inputs.ztautau", "bad/fair_no_metadata: no metadata file", "one .parquet file and one *_metadata.json"),
+         shown="ztautau: FAIR bad/fair_no_metadata (only data.parquet)"),
+    Case("fair-missing-pri-column", "a challenge Parquet file without a mapped PRI_* column",
+         ztautau(fair(["bad/fair_no_had_eta"])),
+         ("inputs.ztautau", "bad/fair_no_had_eta/data.parquet: column 'tau_eta' (branch 'PRI_had_eta'): Parquet "
+          "column 'PRI_had_eta' missing"),
+         shown="ztautau: FAIR bad/fair_no_had_eta (data.parquet without PRI_had_eta)"),
+    Case("fair-labels-not-0-1", "labels other than 0/1 in a challenge dataset (seen when read)",
+         ztautau(fair(["bad/fair_labels"])),
+         ("bad/fair_labels/data.parquet: column 'labels': 1 value(s) other than 0/1",), when="job", log=ZTAU_LOG,
+         shown="ztautau: FAIR bad/fair_labels (one label 2); target ztautau.parquet"),
+    Case("fair-weights-not-finite", "non-finite weights in a challenge dataset (seen when read)",
+         ztautau(fair(["bad/fair_weights"])),
+         ("bad/fair_weights/data.parquet: column 'weight' (branch 'weights')", "2 NaN/inf value(s)"), when="job",
+         log=ZTAU_LOG, shown="ztautau: FAIR bad/fair_weights (weights NaN and inf); target ztautau.parquet"),
     # ---- theory tables ----------------------------------------------------------------------------------------
     Case("theory-table-missing", "theory.table naming a file that does not exist",
          "theory: {table: bad/no_table.csv}\n", ("theory.table: bad/no_table.csv: file missing",)),
@@ -332,11 +361,43 @@ def _make_bad_files(workdir: Path) -> None:
         shutil.copyfile(h5, bad / f"{name}.h5")
         with h5py.File(bad / f"{name}.h5", "a") as handle:
             edit(handle["events"])
+    _make_bad_fair_directories(bad, events)
     lines = (ROOT / "resources" / "theory" / "scale_table_13tev.csv").read_text().splitlines()
     header = lines[0].split(",")
     (bad / "theory_header.csv").write_text("\n".join([",".join(h for h in header if h != "process"), *lines[1:]]))
     (bad / "theory_cell.csv").write_text("\n".join([lines[0], lines[1].replace("1.375e5", "lots"), *lines[2:]]))
     (bad / "theory_duplicate.csv").write_text("\n".join([lines[0], lines[1], lines[1], *lines[3:]]))
+
+
+def _make_bad_fair_directories(bad: Path, events) -> None:
+    """diboson's events as a systlab sample written in the challenge's layout, then broken one way per directory."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from systlab.samples.fair import write_dataset
+    from systlab.samples.vary import Variation, apply_variation, finish_sample, soft_met_draws
+
+    fractions = {"train": 0.3, "validation": 0.1, "template": 0.3, "toy": 0.3}
+    sample = finish_sample(apply_variation(events, Variation("nominal"), soft_met_draws(len(events), 1)), 0, 1,
+                           fractions)  # fmt: skip
+    sample.to_parquet(bad / "diboson_sample.parquet", index=False)
+    good = write_dataset(bad / "diboson_sample.parquet", bad / "fair", "diboson", fractions).files
+    table = pq.read_table(good.parquet)
+    labels = np.zeros(table.num_rows, dtype=np.int64)
+    labels[4] = 2
+    weights = table.column("weights").to_numpy().copy()
+    weights[[2, 5]] = (np.nan, np.inf)
+    broken = {"fair_no_parquet": None, "fair_no_metadata": table,
+              "fair_no_had_eta": table.drop_columns(["PRI_had_eta"]),
+              "fair_labels": table.set_column(table.schema.get_field_index("labels"), "labels", pa.array(labels)),
+              "fair_weights": table.set_column(table.schema.get_field_index("weights"), "weights", pa.array(weights))}
+    for name, edited in broken.items():
+        (bad / name).mkdir()
+        if edited is not None:
+            pq.write_table(edited, bad / name / "data.parquet")
+        if name != "fair_no_metadata":
+            shutil.copyfile(good.metadata, bad / name / "data_metadata.json")
 
 
 @pytest.fixture(scope="module")

@@ -602,7 +602,7 @@ def test_a_registered_input_format_reads_through_the_same_mapping(events: ak.Arr
     finally:
         formats.READERS.pop("parquet_test")
     assert ak.array_equal(read_canonical(tmp_path / "out.parquet"), events[list(CANONICAL_COLUMNS)], dtype_exact=True)
-    with pytest.raises(IngestError, match=r"inputs.x.format: must be one of \['root', 'hdf5'\]"):
+    with pytest.raises(IngestError, match=r"inputs.x.format: must be one of \['root', 'hdf5', 'fair'\]"):
         InputSpec.from_mapping({"format": "parquet_test", "files": ["x"], "columns": columns}, where="inputs.x")
 
 

@@ -83,7 +83,7 @@ def ingest_inputs(wildcards):
     spec = CFG.inputs.get(wildcards.process)
     if spec is None:
         return ["results/raw/{process}.root".format(process=wildcards.process)]
-    return sorted(f for pattern in spec["files"] for f in (expand_files(pattern) or [pattern]))
+    return sorted(f for pattern in spec["files"] for f in (expand_files(pattern, spec.get("format")) or [pattern]))
 
 
 # Path lists built with comprehensions (the same order as expand's product, processes outer), not expand(): these run

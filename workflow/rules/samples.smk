@@ -60,3 +60,21 @@ rule vary:
         ENV
     script:
         "../scripts/vary.py"
+
+
+# Any sample in the FAIR-Universe challenge's layout (HiggsML.datasets.Data loads the directory): on request only,
+# e.g. `snakemake --cores 1 results/fair/htautau/nominal/data.parquet`.
+rule fair_dataset:
+    input:
+        "results/samples/{process}/{variation}.parquet",
+    output:
+        parquet="results/fair/{process}/{variation}/data.parquet",
+        metadata="results/fair/{process}/{variation}/data_metadata.json",
+    params:
+        splits=dict(CFG.splits),  # the weights written are the sample's times its split's fraction
+    log:
+        "results/logs/fair_dataset/{process}/{variation}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/fair_dataset.py"

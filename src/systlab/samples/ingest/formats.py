@@ -18,10 +18,12 @@ from typing import Any
 READERS: dict[str, str | Callable[..., Iterator[Any]]] = {
     "root": "systlab.samples.ingest.root:root_chunks",
     "hdf5": "systlab.samples.ingest.hdf5:hdf5_chunks",
+    "fair": "systlab.samples.ingest.fair:fair_chunks",
 }
 CHECKERS: dict[str, str | Callable[..., None]] = {
     "root": "systlab.samples.ingest.root:check_file",
     "hdf5": "systlab.samples.ingest.hdf5:check_file",
+    "fair": "systlab.samples.ingest.fair:check_file",
 }
 
 

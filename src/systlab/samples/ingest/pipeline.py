@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from systlab.atomic import atomic_path
-from systlab.samples.files import DATA_SUFFIXES, expand_files
+from systlab.samples.files import DATA_SUFFIXES, DIRECTORY_FORMATS, expand_files
 from systlab.samples.ingest.canonical import Chunk, empty_table, list_buffers, to_canonical
 from systlab.samples.ingest.errors import IngestError
 from systlab.samples.ingest.formats import checker, reader
@@ -59,7 +59,7 @@ def ingest(spec: InputSpec, out_path: str | os.PathLike, chunk_size: int) -> Ing
     if chunk_size < 1:
         raise IngestError(f"chunk_size: must be >= 1, got {chunk_size}")
     start = time.perf_counter()
-    files = resolve_files(spec.files)
+    files = resolve_files(spec.files, spec.format)
     tally = Tally()
     read = reader(spec.format)
     raw = (chunk for path in files for chunk in read(spec, path, chunk_size))
@@ -111,7 +111,7 @@ def check_inputs(inputs: Mapping[str, Any], check_files: bool = True) -> dict[st
         files = None
         if check_files:
             try:
-                files = resolve_files(spec.files)
+                files = resolve_files(spec.files, spec.format)
             except IngestError as exc:
                 problem = str(exc).removesuffix(" (field 'files')")
                 raise InputsError(f"{where}: {exc}", f"{where}.files", problem) from None
@@ -135,14 +135,22 @@ def _file_field(message: str) -> str:
     return f"columns.{column[1]}" if column else named[1] if named else "files"
 
 
-def resolve_files(patterns: tuple[str, ...]) -> list[str]:
+def resolve_files(patterns: tuple[str, ...], fmt: str | None = None) -> list[str]:
     """Expand glob patterns and directories (:func:`expand_files`), keep plain paths; a missing file, an empty
-    pattern or a directory without a ROOT/HDF5 file is an IngestError."""
+    pattern or a directory without a ROOT/HDF5 file is an IngestError. For a format whose inputs are directories
+    (``fair``) every entry must be a directory (its checker then looks inside)."""
     files: list[str] = []
     for pattern in patterns:
-        matches = expand_files(pattern)
+        matches = expand_files(pattern, fmt)
         if glob.has_magic(pattern) and not matches:
             raise IngestError(f"{pattern}: no file matches this pattern (field 'files')")
+        if fmt in DIRECTORY_FORMATS:
+            for match in matches:
+                if not Path(match).is_dir():
+                    raise IngestError(f"{match}: not a directory (format {fmt} reads a FAIR-Universe dataset "
+                                      "directory: one .parquet file and one *_metadata.json) (field 'files')")
+            files.extend(m for m in matches if m not in files)
+            continue
         if Path(pattern).is_dir() and not matches:
             raise IngestError(f"{pattern}: directory without a {'/'.join(DATA_SUFFIXES)} file (field 'files')")
         if not glob.has_magic(pattern) and not Path(pattern).is_dir() and not Path(pattern).is_file():

@@ -23,7 +23,9 @@ OPTIONAL_COLUMNS = ("event_id", "weight")
 SOURCE_OPTIONAL = ("event_id", *CANONICAL_JAGGED)
 #: dtype kinds accepted as numeric sources (signed/unsigned integers, floats; no bool, no strings).
 NUMERIC_KINDS = "iuf"
-_SPEC_KEYS = {"format", "files", "tree", "group", "columns", "selection", "yield"}
+_SPEC_KEYS = {"format", "files", "tree", "group", "columns", "selection", "yield", "detailed_label"}
+#: Formats whose ``expr:`` is systlab's own expression language (parsed here), not uproot's.
+_OWN_EXPRESSIONS = ("hdf5", "fair")
 _COLUMN_KEYS = {"branch", "expr", "value", "object", "scale", "counts"}
 _SELECTION_KEYS = {"jet_min_pt", "jet_max_abs_eta"}
 
@@ -74,6 +76,7 @@ class InputSpec:
     group: str = "events"
     selection: Selection = field(default_factory=Selection)
     expected_yield: float | None = None
+    detailed_label: str | None = None  # format fair: keep the events of this process (``detailed_labels``)
 
     def column(self, name: str) -> ColumnSpec:
         """The spec of canonical column ``name``."""
@@ -96,6 +99,13 @@ class InputSpec:
             raise IngestError(f"{where}.group: only for format hdf5 (ROOT uses 'tree')")
         if fmt == "hdf5" and "tree" in d:
             raise IngestError(f"{where}.tree: only for format root (HDF5 uses 'group')")
+        if fmt == "fair":
+            for key in ("tree", "group"):
+                if key in d:
+                    raise IngestError(f"{where}.{key}: not for format fair (a FAIR-Universe dataset directory holds "
+                                      "one Parquet table)")  # fmt: skip
+        if fmt != "fair" and "detailed_label" in d:
+            raise IngestError(f"{where}.detailed_label: only for format fair (a FAIR-Universe dataset's process)")
         return cls(
             format=fmt,
             files=_parse_files(d.get("files"), f"{where}.files"),
@@ -104,6 +114,8 @@ class InputSpec:
             group=_parse_name(d.get("group", "events"), f"{where}.group"),
             selection=_parse_selection(d.get("selection", {}), f"{where}.selection"),
             expected_yield=_parse_yield(d.get("yield"), f"{where}.yield"),
+            detailed_label=_parse_name(d["detailed_label"], f"{where}.detailed_label") if "detailed_label" in d
+            else None,
         )
 
 
@@ -178,7 +190,7 @@ def _parse_column(name: str, d: Any, fmt: str, where: str) -> ColumnSpec:
         scale=_parse_number(d.get("scale", 1.0), f"{where}.scale"),
     )
     _check_column_rules(col, fmt, where)
-    if fmt == "hdf5" and col.expr is not None:  # ROOT expressions are checked by uproot when the file is opened
+    if fmt in _OWN_EXPRESSIONS and col.expr is not None:  # ROOT's are checked by uproot when the file is opened
         from systlab.samples.ingest.expressions import parse
 
         parse(col.expr, f"{where}.expr")
@@ -209,9 +221,11 @@ def _check_column_rules(col: ColumnSpec, fmt: str, where: str) -> None:
         ),
         (col.object is not None and col.value is not None, "object", "makes no sense with value"),
         (jagged and col.value is not None, "value", "jagged jet columns must be read from the files"),
-        (fmt == "hdf5" and col.expr is not None and (jagged or col.object is not None or col.counts is not None),
-         "expr", "HDF5 expressions make flat per-event columns only"),
-        (fmt == "root" and col.counts is not None, "counts", "only for HDF5 (ROOT branches carry counters)"),
+        (fmt in _OWN_EXPRESSIONS and col.expr is not None
+         and (jagged or col.object is not None or col.counts is not None),
+         "expr", f"{fmt.upper()} expressions make flat per-event columns only"),
+        (fmt != "hdf5" and col.counts is not None, "counts",
+         "only for HDF5 (ROOT branches carry counters, FAIR jets are lists)"),
         (
             fmt == "hdf5"
             and (jagged or col.object is not None)
