@@ -46,7 +46,8 @@ def test_profile_gives_the_train_rule_a_gpu_and_no_other_rule():
     resources = _profile()["set-resources"]
     assert resources["train"]["gpu"] == 1
     assert [rule for rule, res in resources.items() if "gpu" in res or "gres" in res] == ["train"]
-    assert "gpu" not in resources["paper_toy_train"]  # its rule declares gpu=1 itself
+    for toy in ("pivot", "rotating", "inferno"):  # one training job per toy; its rule declares gpu=1 itself
+        assert "gpu" not in resources[f"paper_toy_train_{toy}"]
     assert re.search(r"^\s*gpu=1,?\s*$", (ROOT / "workflow/rules/methods.smk").read_text(), re.M)
 
 
@@ -61,7 +62,8 @@ def test_dry_run_with_the_slurm_profile(tmp_path):
     jobs = re.findall(r"^rule (\w+):\n(?:    .*\n)*?    resources: (.*)$", run.stdout, re.M)
     assert jobs, run.stdout[-2000:]
     rules_with_gpu = {rule for rule, res in jobs if re.search(r"\bgpu=1\b", res)}
-    assert rules_with_gpu == {"train", "paper_toy_train"}  # the training rules, nothing else
+    # the training rules, nothing else (the tiny config's three paper toys)
+    assert rules_with_gpu == {"train", "paper_toy_train_pivot", "paper_toy_train_rotating", "paper_toy_train_inferno"}
     assert all("runtime=" in res for _, res in jobs)
 
 

@@ -236,7 +236,9 @@ def test_rules_dry_run(tmp_path):
                          timeout=120)  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
     for rule in (
-        "paper_toy_train",
+        "paper_toy_train_pivot",  # one training job per toy
+        "paper_toy_train_rotating",
+        "paper_toy_train_inferno",
         "paper_toy_checks",
         "figure_toy_decision_boundary",
         "figure_toy_likelihood_ratio",

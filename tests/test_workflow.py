@@ -123,7 +123,7 @@ TOY_FIGURE_RULES = {"figure_toy_decision_boundary", "figure_toy_likelihood_ratio
 THEORY_RULES = {"theory_figure_pulls", "theory_figure_per_particle", "theory_figure_tails"}
 #: config edit -> exactly the rules a dry run of the finished tiny run lists (rule all aside)
 STUDY_EDITS = {
-    "paper_toys: {pivot: {lambda: 40.0}}": {"paper_toy_train", "paper_toy_checks", "figure_toy_pivot_outputs"},
+    "paper_toys: {pivot: {lambda: 40.0}}": {"paper_toy_train_pivot", "paper_toy_checks", "figure_toy_pivot_outputs"},
     "paper_toys: {test_events: 4000}": {"paper_toy_checks", "figure_toy_likelihood_ratio", "figure_toy_pivot_outputs"},
     "sensitivity: {n_toys: 20}": {"sensitivity", "figure_sensitivity"},
     "generator_check: {closure_toys: 8, cut_signal_efficiency: 0.4}": {
@@ -140,8 +140,8 @@ STUDY_EDITS = {
 @pytest.mark.parametrize("edit", list(STUDY_EDITS))
 def test_an_edited_study_toy_theory_or_label_value_reruns_exactly_the_rules_that_read_it(tiny_run, edit):
     """The study, paper-toy, theory and figure rules declare the config they read (before, each of these edits left
-    the finished run "Nothing to be done"): the edit reruns exactly those rules, a method's toy settings only its own
-    models (the pivot toy's pivot replicas) and the checks of that toy."""
+    the finished run "Nothing to be done"): the edit reruns exactly those rules, a method's toy settings only the
+    training job of the toys that train that method (the pivot toy's, one job for all its models) and their checks."""
     overlay = tiny_run / f"edit_{abs(hash(edit))}.yaml"
     overlay.write_text(edit + "\n")
     allowed = []
@@ -155,8 +155,8 @@ def test_an_edited_study_toy_theory_or_label_value_reruns_exactly_the_rules_that
     jobs = _dry_run_jobs(dry.stdout)
     assert set(jobs) - {"all"} == STUDY_EDITS[edit], (edit, sorted(jobs))
     if "pivot: {lambda" in edit:
-        assert sorted(w for w, _ in jobs["paper_toy_train"]) == [f"toy=pivot, toy_model=pivot, replica=r{i}"
-                                                                 for i in range(2)], jobs["paper_toy_train"]
+        (job,) = jobs["paper_toy_train_pivot"]
+        assert "results/paper_toys/pivot/pivot/r1/model.onnx" in job[1], job
         assert [w for w, _ in jobs["paper_toy_checks"]] == ["toy=pivot"], jobs["paper_toy_checks"]
 
 

@@ -197,17 +197,26 @@ PAPER_TOYS = CFG.paper_toys
 
 def paper_toy_models(toy, methods=None):
     """ONNX files of every replica of the toy's models (optionally only those of ``methods``); none if it is off."""
+    return [f"{d}/model.onnx" for d in paper_toy_model_dirs(toy, methods)]
+
+
+def paper_toy_model_dirs(toy, methods=None):
+    """results/paper_toys/<toy>/<model>/<replica> of the toy's models (models outer, replicas inner)."""
     if toy not in PAPER_TOYS.toys:
         return []
     models = [m for m in PAPER_TOYS.model_names(toy) if methods is None or split_model_name(m)[0] in methods]
-    return expand("results/paper_toys/{toy}/{toy_model}/{replica}/model.onnx", toy=toy, toy_model=models,
-                  replica=PAPER_TOYS.replica_names())
+    return [f"results/paper_toys/{toy}/{m}/{r}" for m in models for r in PAPER_TOYS.replica_names()]
 
 
-def paper_toy_method_settings(wildcards):
-    """paper_toys.pivot or paper_toys.disco for a toy model of that method (no other toy method has settings)."""
-    method = split_model_name(wildcards.toy_model)[0]
-    return (config.get("paper_toys") or {}).get(method) if method in ("pivot", "disco") else None
+# the files of one trained toy model (rule paper_toy_train_<toy>)
+PAPER_TOY_MODEL_FILES = {"onnx": "model.onnx", "state": "model.pt", "history": "history.json", "meta": "meta.json"}
+
+
+def paper_toy_method_settings(toy):
+    """paper_toys.pivot and paper_toys.disco when the toy trains that method (no other toy method has settings)."""
+    section = config.get("paper_toys") or {}
+    methods = {split_model_name(m)[0] for m in PAPER_TOYS.model_names(toy)}
+    return {m: section.get(m) for m in ("pivot", "disco") if m in methods}
 
 
 def paper_toy_checks_inputs(wildcards):
