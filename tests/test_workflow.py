@@ -34,9 +34,10 @@ FIGURES = ("features", "roc", "decorrelation", "calibration", "templates_baselin
            "toy_decision_boundary",
            "toy_likelihood_ratio", "toy_pivot_outputs", "theory_pulls", "theory_per_particle", "theory_tails")
 #: What the kill-and-resume run builds: a slice of the tiny DAG with two trainings, two toy studies, an inference and
-#: a figure (every kind of result file: tables, models, JSON, PDF and PNG).
+#: a figure (every kind of result file: tables, models, JSON, PDF and PNG). The figure is one whose ancestors are the
+#: samples only: templates_<model> is drawn with its family, which needs every model's templates.
 KILL_TARGETS = ("results/toys/baseline/r0.json", "results/toys/pivot/r1.json", "results/fits/pivot/r1/asimov.json",
-                "results/inference/baseline/r0/limit.json", "results/figures/templates_baseline.pdf")
+                "results/inference/baseline/r0/limit.json", "results/figures/features.pdf")
 #: The pseudo-data truths of config/config.yaml (tiny.yaml keeps them): mu = 1 at TES -1, 0, +1 sigma.
 TRUTHS = {"below": -1.0, "nominal": 0.0, "above": 1.0}
 #: Classifiers trained to be insensitive to TES (the lambda = 0 scan points are not): their TES response may be weak.

@@ -16,7 +16,8 @@ for _toy in PAPER_TOYS.toys:
         name:
             f"paper_toy_train_{_toy}"
         output:
-            **{kind: [f"{d}/{name}" for d in paper_toy_model_dirs(_toy)] for kind, name in PAPER_TOY_MODEL_FILES.items()},
+            **{kind: [f"{d}/{name}" for d in paper_toy_model_dirs(_toy)]
+               for kind, name in PAPER_TOY_MODEL_FILES.items()},
         threads: PAPER_TOYS.training.threads
         resources:
             gpu=1,

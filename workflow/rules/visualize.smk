@@ -1,6 +1,7 @@
-# systlab.visualize: one rule per figure of the analysis, results/figures/<name>.pdf + .png drawn from computed
-# inputs only; each marks its PNG for `snakemake --report`. A figure is left out when what it needs is not configured
-# (the target lists in common.smk; rule all asks for them). Paper-toy and theory figures: papertoys.smk, theory.smk.
+# systlab.visualize: one rule per figure of the analysis (one per family for templates_<model> and impacts_<method>),
+# results/figures/<name>.pdf + .png drawn from computed inputs only; each marks its PNG for `snakemake --report`. A
+# figure is left out when what it needs is not configured (the target lists in common.smk; rule all asks for them).
+# Paper-toy and theory figures: papertoys.smk, theory.smk.
 
 # mass and momentum features that separate H from Z and move with TES (systlab.studies.feature_histograms); drawn at
 # the target NP's -1, 0, +1 sigma
@@ -22,17 +23,21 @@ SHIFTED_TRUTHS = [t for t in CFG.truths if CFG.target_shift(t) != 0.0]
 
 
 # ---- templates and models (issue 7: features, ROC, decorrelation, calibration) -------------------------------------
+# One job draws the whole family (templates_<model> of every model, replica r0): pyplot and systlab's imports are
+# most of a figure job. `snakemake results/figures/templates_<model>.pdf` still remakes that figure (with the rest
+# of its family, which then needs the templates of every model).
 rule figure_templates:
     input:
-        "results/templates/{method}/r0.json",
+        expand("results/templates/{method}/r0.json", method=MODELS),
     output:
-        pdf="results/figures/templates_{method}.pdf",
-        png=report("results/figures/templates_{method}.png", caption="../report/templates.rst", category="Models",
-                   subcategory="{method}"),
+        pdf=expand("results/figures/templates_{method}.pdf", method=MODELS),
+        png=[report(f"results/figures/templates_{m}.png", caption="../report/templates.rst", category="Models",
+                    subcategory=m) for m in MODELS],
     params:
         config=config_of(*FIGURE_LABELS, "processes", "systematics.shape"),
+        methods=MODELS,
     log:
-        "results/logs/figures/templates_{method}.log",
+        "results/logs/figures/templates.log",
     conda:
         ENV
     script:
@@ -173,18 +178,20 @@ rule figure_coverage:
         "../scripts/figure_coverage.py"
 
 
-# the parameterized model's impacts come from its grid-profiled likelihood (rule inference)
+# the parameterized model's impacts come from its grid-profiled likelihood (rule inference); one job draws the
+# family (impacts_<method> of every model but the oracles), as figure_templates
 rule figure_impacts:
     input:
-        impacts=expand("results/inference/{{method}}/{replica}/impacts.json", replica=REPLICAS),
+        impacts=expand("results/inference/{method}/{replica}/impacts.json", method=IMPACT_MODELS, replica=REPLICAS),
     output:
-        pdf="results/figures/impacts_{method}.pdf",
-        png=report("results/figures/impacts_{method}.png", caption="../report/impacts.rst", category="Inference",
-                   subcategory="Pulls and impacts"),
+        pdf=expand("results/figures/impacts_{method}.pdf", method=IMPACT_MODELS),
+        png=[report(f"results/figures/impacts_{m}.png", caption="../report/impacts.rst", category="Inference",
+                    subcategory="Pulls and impacts") for m in IMPACT_MODELS],
     params:
         config=config_of(*FIGURE_LABELS),
+        methods=IMPACT_MODELS,
     log:
-        "results/logs/figures/impacts_{method}.log",
+        "results/logs/figures/impacts.log",
     conda:
         ENV
     script:
