@@ -89,7 +89,7 @@ def test_the_figure_draws_every_cell(tmp_path):
     points = {f"s{s}_l{lumi}": {"target_sigma": 0.01 * s, "luminosity_fb": lumi} for s, lumi in rows}
     payload = scan_payload([r._replace(cell=f"s{s}_l{lumi}") for (s, lumi), r in rows.items()], points)
     fig = plot_regime_scan(payload, "tes")
-    assert len(fig.axes[0].lines) == 2 * 2 + 2  # two luminosities × (−1σ, +1σ), the 5-SE bar and zero
+    assert len(fig.axes[0].lines) == 2 * 2 + 3  # two luminosities × (−1σ, +1σ), the ±5-SE bars and zero
     save_figure(fig, tmp_path / "regime_scan.pdf", "test", tmp_path / "regime_scan.png")
     assert (tmp_path / "regime_scan.png").stat().st_size > 10_000
 

@@ -367,7 +367,7 @@ if REGIME_SCAN_RESULTS:
             pdf="results/figures/regime_scan.pdf",
             png=report("results/figures/regime_scan.png", caption="../report/regime_scan.rst", category="Studies"),
         params:
-            config=config_of(*FIGURE_LABELS, "systematics.target"),
+            config=config_of(*FIGURE_LABELS, "systematics.target", "regime_scan"),
         log:
             "results/logs/figures/regime_scan.log",
         conda:

@@ -53,10 +53,11 @@ def plot_regime_scan(payload: Mapping[str, Any], np_name: str, lumi_fb: float | 
                    label=f"{name}: post-fit constraint")  # fmt: skip
         rank_ax.plot(sigma, [c["target_impact_rank"]["mean"] for _, c in rows], "s:", color=colour, lw=1.5,
                      label=f"{name}: impact rank")  # fmt: skip
-    ax_gap.axhline(bar, color="k", lw=1.5, ls=":", label=f"decisive: ≥ {bar:g} SE at both (filled)")
+    ax_gap.axhline(bar, color="k", lw=1.5, ls=":", label=f"decisive: |gap| ≥ {bar:g} SE at both (filled)")
+    ax_gap.axhline(-bar, color="k", lw=1.5, ls=":")  # an oracle wider than the baseline is resolved too
     ax_gap.axhline(0.0, color="0.6", lw=1)
     low, high = ax_gap.get_ylim()
-    ax_gap.set_ylim(min(low, -1.0), max(high, bar) * 1.6)  # room above the bar for the legend
+    ax_gap.set_ylim(min(low, -bar) * 1.15, max(high, bar) * 1.6)  # room above the bar for the legend
     text = np_name_label(np_name)
     for ax in (ax_gap, ax_np):
         ax.set_xlabel(f"{text} prior width [%]")
