@@ -61,7 +61,8 @@ def _summary(gap: float, noise: float, rank: float, replicas: int = 10) -> dict:
             jitter = noise * (1 if i % 2 else -1)
             width = 1.0 + (extra + jitter if model == "baseline" else 0.0)
             reps[f"r{i}"] = {"asimov_width.profiled.-1": width, "asimov_width.profiled.+1": width,
-                             "target_constraint": 0.3, "target_impact_rank": rank}  # fmt: skip
+                             "asimov_width.profiled.+0": width, "target_constraint": 0.3,
+                             "target_impact_rank": rank}  # fmt: skip
         methods[model] = {"replicas": reps, "metrics": {}}
     return {"methods": methods}
 
@@ -78,6 +79,20 @@ def test_a_cell_is_decisive_when_the_gap_is_resolved_and_the_target_ranks_high()
     assert payload["cells"]["a"]["decisive"] and payload["cells"]["a"]["point"] == {"target_sigma": 0.05}
     table = scan_table(rows)
     assert "| a | 0.100 ± 0.007 (15.0 SE) |" in table and table.count("\n") == 4
+    # the baseline's width and its replica sd (the training noise) per cell: 1.1 ± 0.02 jitter over 10 replicas
+    assert resolved.width.mean == pytest.approx(1.1) and resolved.width_sd == pytest.approx(0.02 * (10 / 9) ** 0.5)
+    assert payload["cells"]["a"]["baseline_width"]["sd"] == pytest.approx(resolved.width_sd)
+    assert "| 1.100 (0.0211) | yes |" in table
+
+
+def test_the_replica_noise_axis_separates_the_two_sources_of_training_noise():
+    configs = cells({**BASE, "regime_scan": {"axes": {"replica_noise": ["data", "init"]}}})
+    assert sorted(configs) == ["noisedata", "noiseinit"]
+    seeds = {name: [load_config(c).replica_seeds(i) for i in range(3)] for name, c in configs.items()}
+    assert len({s.init for s in seeds["noisedata"]}) == 1 and len({s.data for s in seeds["noisedata"]}) == 3
+    assert len({s.init for s in seeds["noiseinit"]}) == 3 and len({s.data for s in seeds["noiseinit"]}) == 1
+    with pytest.raises(ConfigError, match="replica_noise"):
+        load_config({**BASE, "regime_scan": {"axes": {"replica_noise": ["seed"]}}})
 
 
 def test_the_figure_draws_every_cell(tmp_path):

@@ -31,13 +31,20 @@ DECISIVE_RANK = 2
 AXES = {"target_sigma": ("systematics", "shape", "{target}", "sigma"),
         "luminosity_fb": ("simulate", "luminosity_fb"),
         "signal_boost": ("simulate", "signal_boost"),
-        "signal_efficiency": ("templates", "signal_efficiency")}  # fmt: skip
-LABELS = {"target_sigma": "sigma", "luminosity_fb": "lumi", "signal_boost": "boost", "signal_efficiency": "sr"}
+        "signal_efficiency": ("templates", "signal_efficiency"),
+        "replica_noise": ("training", "replica_noise")}  # fmt: skip
+LABELS = {"target_sigma": "sigma", "luminosity_fb": "lumi", "signal_boost": "boost", "signal_efficiency": "sr",
+          "replica_noise": "noise"}  # fmt: skip
 
 
 def cell_name(point: Mapping[str, float]) -> str:
     """Name of a cell, an identifier (Snakemake module and rule names) and a directory: ``sigma0p05_lumi100``."""
-    return "_".join(f"{LABELS[axis]}{value:g}".replace(".", "p").replace("-", "m") for axis, value in point.items())
+    parts = (f"{LABELS[axis]}{_text(value)}" for axis, value in point.items())
+    return "_".join(part.replace(".", "p").replace("-", "m") for part in parts)
+
+
+def _text(value: float | str) -> str:
+    return value if isinstance(value, str) else f"{value:g}"
 
 
 def cell_points(config: Mapping[str, Any]) -> dict[str, dict[str, float]]:
@@ -87,13 +94,20 @@ def module_file(cells: Sequence[str], snakefile: str | os.PathLike, directory: s
 
 class CellRow(NamedTuple):
     """One cell: baseline − oracle width at each truth key ("-1", "+1"), the target's constraint and impact rank
-    for the baseline (means over replicas), and whether the cell is decisive."""
+    for the baseline (means over replicas), whether the cell is decisive, and the baseline's width at the nominal
+    truth with its replica standard deviation (the training noise: compare cells of the ``replica_noise`` axis)."""
 
     cell: str
     gap: dict[str, Estimate]
     constraint: Estimate
     rank: Estimate
     decisive: bool
+    width: Estimate = Estimate(None, None, 0)
+
+    @property
+    def width_sd(self) -> float | None:
+        """Replica standard deviation of the baseline's width (None with fewer than two replicas)."""
+        return None if self.width.se is None else self.width.se * math.sqrt(self.width.n)
 
 
 def paired_difference(a: Mapping[str, float | None], b: Mapping[str, float | None]) -> Estimate:
@@ -112,7 +126,8 @@ def cell_row(cell: str, summary: Mapping[str, Any], baseline: str = "baseline") 
     constraint = estimate(list(per_replica(summary, baseline, "target_constraint").values()))
     rank = estimate(list(per_replica(summary, baseline, "target_impact_rank").values()))
     decisive = all(_significant(g) for g in gap.values()) and rank.mean is not None and rank.mean <= DECISIVE_RANK
-    return CellRow(cell, gap, constraint, rank, decisive)
+    width = estimate(list(per_replica(summary, baseline, WIDTH + "+0").values()))
+    return CellRow(cell, gap, constraint, rank, decisive, width)
 
 
 def _significant(e: Estimate) -> bool:
@@ -125,6 +140,7 @@ def scan_payload(rows: Sequence[CellRow], points: Mapping[str, Mapping[str, floa
             "cells": {r.cell: {"point": dict(points.get(r.cell, {})),
                                "gap": {k: g._asdict() for k, g in r.gap.items()},
                                "target_constraint": r.constraint._asdict(), "target_impact_rank": r.rank._asdict(),
+                               "baseline_width": {**r.width._asdict(), "sd": r.width_sd},
                                "decisive": r.decisive} for r in rows}}  # fmt: skip
 
 
@@ -148,11 +164,13 @@ def scan_table(rows: Sequence[CellRow]) -> str:
             return f"{e.mean:.3f}"
         return f"{e.mean:.3f} ± {e.se:.3f} ({abs(e.mean) / e.se:.1f} SE)"
 
-    lines = ["| cell | baseline − oracle width at −1σ | at +1σ | target constraint | target impact rank | decisive |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    lines = ["| cell | baseline − oracle width at −1σ | at +1σ | target constraint | target impact rank | "
+             "baseline width at 0σ (replica sd) | decisive |", "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         rank = "–" if r.rank.mean is None else f"{r.rank.mean:.1f}"
         constraint = "–" if r.constraint.mean is None or math.isnan(r.constraint.mean) else f"{r.constraint.mean:.2f}"
-        lines.append(f"| {r.cell} | {cell(r.gap['-1'])} | {cell(r.gap['+1'])} | {constraint} | {rank} | "
+        width = "–" if r.width.mean is None else f"{r.width.mean:.3f}" + (
+            "" if r.width_sd is None else f" ({r.width_sd:.4f})")
+        lines.append(f"| {r.cell} | {cell(r.gap['-1'])} | {cell(r.gap['+1'])} | {constraint} | {rank} | {width} | "
                      f"{'yes' if r.decisive else 'no'} |")
     return "\n".join(lines) + "\n"

@@ -1,7 +1,7 @@
 """Figure regime_scan: per cell of the regime scan, the baseline − oracle width gap at −1σ and +1σ of the target NP
 in units of its replica standard error (left), and the target's post-fit constraint and impact rank for the
-baseline (right), against the target's prior width; one line per luminosity × signal boost, the decisive bar
-(5 SE) drawn, decisive cells filled."""
+baseline (right), against the target's prior width; one line per value of the other axes, the decisive bars
+(±5 SE) drawn, decisive cells filled."""
 
 from __future__ import annotations
 
@@ -13,15 +13,20 @@ import numpy as np
 
 from systlab.visualize.style import label, np_name_label, use_style
 
+#: How each axis but the target's σ names a line of the figure.
+SERIES = {"luminosity_fb": lambda v: f"{v:g} fb$^{{-1}}$", "signal_boost": lambda v: f"boost {v:g}",
+          "signal_efficiency": lambda v: "Z peak in" if v == 1 else f"signal region {v:g}",
+          "replica_noise": lambda v: f"replica noise {v}"}  # fmt: skip
 
-def _series(cells: Mapping[str, Any]) -> dict[tuple, list[tuple[float, Mapping[str, Any]]]]:
-    """(luminosity, boost) -> [(target σ, cell)] sorted by σ; axes a scan did not vary are None."""
-    out: dict[tuple, list] = {}
+
+def _series(cells: Mapping[str, Any]) -> dict[str, list[tuple[float, Mapping[str, Any]]]]:
+    """Line name (the values of every axis but the target's σ) -> [(target σ, cell)] sorted by σ."""
+    out: dict[str, list] = {}
     for cell in cells.values():
         point = cell["point"]
-        key = (point.get("luminosity_fb"), point.get("signal_boost"))
-        out.setdefault(key, []).append((float(point.get("target_sigma", np.nan)), cell))
-    return {k: sorted(v, key=lambda item: item[0]) for k, v in sorted(out.items(), key=lambda kv: str(kv[0]))}
+        name = ", ".join(text(point[axis]) for axis, text in SERIES.items() if axis in point) or "all cells"
+        out.setdefault(name, []).append((float(point.get("target_sigma", np.nan)), cell))
+    return {k: sorted(v, key=lambda item: item[0]) for k, v in sorted(out.items())}
 
 
 def _ratio(gap: Mapping[str, Any]) -> float:
@@ -38,10 +43,8 @@ def plot_regime_scan(payload: Mapping[str, Any], np_name: str, lumi_fb: float | 
     fig, (ax_gap, ax_np) = plt.subplots(1, 2, figsize=(17, 7.5), layout="constrained")
     rank_ax = ax_np.twinx()
     bar = float(payload["decisive_se"])
-    for i, ((lumi, boost), rows) in enumerate(_series(payload["cells"]).items()):
+    for i, (name, rows) in enumerate(_series(payload["cells"]).items()):
         colour = f"C{i}"
-        name = ", ".join(t for t in (f"{lumi:g} fb$^{{-1}}$" if lumi else "", f"boost {boost:g}" if boost else "")
-                         if t) or "all cells"  # fmt: skip
         sigma = np.array([s for s, _ in rows]) * 100.0
         for side, style in (("-1", "--"), ("+1", "-")):
             ratio = np.array([_ratio(c["gap"][side]) for _, c in rows])
@@ -71,5 +74,5 @@ def plot_regime_scan(payload: Mapping[str, Any], np_name: str, lumi_fb: float | 
     rank_ax.invert_yaxis()
     handles = [h for ax in (ax_np, rank_ax) for h in ax.get_legend_handles_labels()[0]]
     labels = [t for ax in (ax_np, rank_ax) for t in ax.get_legend_handles_labels()[1]]
-    ax_np.legend(handles, labels, fontsize=12, loc="upper right")
+    ax_np.legend(handles, labels, fontsize=12, loc="center right")  # clear of the rank-1 markers at the top
     return fig
