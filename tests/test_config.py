@@ -21,7 +21,7 @@ def raw():
 def test_default_and_tiny_configs_load():
     cfg = load_config_files(DEFAULT)
     assert cfg.processes == ("htautau", "ztautau", "ttbar", "diboson")
-    assert cfg.shape_np("tes").at(1) == pytest.approx(1.03)
+    assert cfg.shape_np("tes").at(1) == pytest.approx(1.10)  # the default TES prior: 10 %
     tiny = load_config_files(DEFAULT, ROOT / "config" / "tiny.yaml")
     assert tiny.run_id == "tiny" and tiny.shape_np("tes").grid == (-1.0, 0.0, 1.0)
     assert "bkg_norm" in {n.name for n in tiny.norm_nps}  # overlays merge key by key
@@ -35,7 +35,7 @@ def test_variations_cover_nominal_shifts_grid_and_truths():
     assert {"truth_below", "truth_nominal", "truth_above"} <= set(names)
     assert len(names) == len(set(names))
     by_name = {v.name: v for v in cfg.variations()}
-    assert by_name["truth_below"].value("tes") == pytest.approx(0.97)
+    assert by_name["truth_below"].value("tes") == pytest.approx(0.90)
     assert by_name["truth_nominal"].value("tes") == 1.0
 
 
@@ -184,3 +184,14 @@ def test_a_misspelt_key_names_the_closest_valid_one_and_a_yaml_1_1_number_its_fi
         load_config(deep_update(raw, {"fit": {"mu_rnage": [0, 1]}}), source="my.yaml")
     with pytest.raises(ConfigError, match=r"my.yaml: field 'simulate.luminosity_fb'.*write 1.0e\+9"):
         load_config(deep_update(raw, {"simulate": {"luminosity_fb": "1.0e9"}}), source="my.yaml")
+
+
+def test_study_replicas_default_to_every_replica_and_are_capped_by_them():
+    base = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    training = {k: v for k, v in base["training"].items() if k != "study_replicas"}
+
+    def count(**kw):
+        return load_config({**base, "training": {**training, **kw}}).training.study_replica_count
+
+    assert count(replicas=4) == 4 and count(replicas=10, study_replicas=3) == 3
+    assert count(replicas=2, study_replicas=3) == 2

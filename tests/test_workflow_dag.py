@@ -134,3 +134,26 @@ def test_a_sample_written_in_the_challenge_layout_reads_back_as_a_process(tmp_pa
     metadata = json.loads((directory / "data_metadata.json").read_text())
     assert len(events) == pq.read_metadata(directory / "data.parquet").num_rows == metadata["total_rows"]
     assert float(np.sum(ak.to_numpy(events["weight"]))) == pytest.approx(metadata["sum_weights"], rel=1e-12)
+
+
+def test_studies_train_and_read_only_their_replicas(tmp_path):
+    """training.study_replicas: the compared models keep every replica (summary, coverage), the study-only models
+    (lambda scans, generator and interpolation checks) are trained that many times and the studies read only the
+    first that many replicas of the models they compare."""
+    workdir = _workdir(tmp_path)
+    (workdir / "study.yaml").write_text("training: {replicas: 3, study_replicas: 2}\n")
+    run = subprocess.run([*SNAKEMAKE, "-n", "--cores", "2", *TINY, "study.yaml"], cwd=workdir, capture_output=True,
+                         text=True, timeout=180)
+    assert run.returncode == 0, run.stderr[-3000:]
+    trained = {}
+    for wildcards, _ in _dry_run_jobs(run.stdout)["train"]:
+        fields = dict(part.split("=") for part in wildcards.split(", "))
+        trained.setdefault(fields["method"], set()).add(fields["replica"])
+    assert trained["baseline"] == trained["pivot"] == trained["aware"] == {"r0", "r1", "r2"}
+    studies = [m for m in trained if "_lambda_" in m or m.endswith(("_generator", "_scale")) or "_without_" in m]
+    assert studies and all(trained[m] == {"r0", "r1"} for m in studies), {m: trained[m] for m in studies}
+    jobs = _dry_run_jobs(run.stdout)
+    for rule in ("histosys_check", "sensitivity", "jes_granularity", "generator_closure"):
+        replicas = {dict(p.split("=") for p in w.split(", "))["replica"] for w, _ in jobs.get(rule, [])}
+        assert replicas <= {"r0", "r1"}, (rule, replicas)
+    assert {dict(p.split("=") for p in w.split(", "))["replica"] for w, _ in jobs["toys"]} == {"r0", "r1", "r2"}

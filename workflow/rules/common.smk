@@ -45,6 +45,9 @@ def method_settings_of(wildcards):
 PROCESSES = list(CFG.processes)
 VARIATIONS = list(CFG.variation_names())
 REPLICAS = [f"r{i}" for i in range(CFG.training.replicas)]
+# the studies (lambda scans, generator/interpolation/histosys checks, sensitivity, JES granularity, generator
+# closure) train their own models and read the compared ones on the first training.study_replicas replicas only
+STUDY_REPLICAS = REPLICAS[: CFG.training.study_replica_count]
 MODELS = list(CFG.model_names())  # the {method} wildcard: one per method, one per oracle point of the target NP
 # asimov: model expectation at mu = 1; truth_<t>: one Poisson pseudo-experiment from the toy split at truth t;
 # expected_<t>: the toy-split expectation at truth t itself (no fluctuation), for widths and biases per true alpha.
@@ -67,6 +70,10 @@ def one_of(names):  # a wildcard constraint matching exactly one of ``names`` (n
 
 # every {method}: the models and the study-only models (lambda scans, generator cross-check, interpolation check)
 METHODS = MODELS + [s.name for s in CFG.study_models()]
+
+
+def replicas_of(method):  # a compared model's replicas, or a study-only model's
+    return REPLICAS if method in MODELS else STUDY_REPLICAS
 
 
 wildcard_constraints:

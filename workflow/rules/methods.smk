@@ -14,7 +14,7 @@ rule train:
     threads: CFG.training.threads
     params:
         config=config_of("training", "features", "splits", "systematics", "processes", "seed",
-                         ignore=["training.replicas"]),
+                         ignore=["training.replicas", "training.study_replicas"]),
         method_settings=method_settings_of,
     resources:
         gpu=1,

@@ -12,8 +12,9 @@ INTERPOLATION_COMPARED = [m for m in MODELS if m in ("baseline", "aware") or m.s
 # Jensen-Shannon divergence of background scores at +-1 sigma, per replica and mean +- std (systlab.studies.metrics).
 rule metrics:
     input:
-        scores=expand("results/scores/{{method}}/{replica}/{process}/{variation}.parquet", replica=REPLICAS,
-                      process=PROCESSES, variation=METRIC_VARIATIONS),
+        scores=lambda wildcards: expand("results/scores/{method}/{replica}/{process}/{variation}.parquet",
+                                        method=wildcards.method, replica=replicas_of(wildcards.method),
+                                        process=PROCESSES, variation=METRIC_VARIATIONS),
     output:
         "results/models/{method}/metrics.json",
     params:
@@ -101,7 +102,7 @@ rule generator_check:
     input:
         events=expand("results/events/{process}.parquet", process=PROCESSES),
         models=expand("results/models/{method}/{replica}/model.onnx", method=["baseline"] + CHECK_MODELS,
-                      replica=REPLICAS),
+                      replica=STUDY_REPLICAS),
     output:
         "results/generator_check/summary.json",
     threads: 1
@@ -169,7 +170,7 @@ rule interpolation_check:
     input:
         samples=samples_of(PROCESSES, [p.sample for p in TARGET_GRID]),
         models=expand("results/models/{method}/{replica}/model.onnx", method=INTERPOLATION_COMPARED
-                      + INTERPOLATION_MODELS, replica=REPLICAS),
+                      + INTERPOLATION_MODELS, replica=STUDY_REPLICAS),
     params:
         config=config_of("run_id", "systematics.target"),
         points={p.alpha: p.sample for p in TARGET_GRID},

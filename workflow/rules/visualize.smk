@@ -240,9 +240,10 @@ rule figure_lambda_scan:
     input:
         metrics=expand("results/models/{method}/metrics.json", method=LAMBDA_FIGURE_MODELS),
         fits=expand("results/fits/{method}/{replica}/{dataset}.json", method=LAMBDA_FIGURE_MODELS,
-                    replica=REPLICAS, dataset=["asimov"] + [f"expected_{t.name}" for t in SHIFTED_TRUTHS]),
+                    replica=STUDY_REPLICAS, dataset=["asimov"] + [f"expected_{t.name}" for t in SHIFTED_TRUTHS]),
     params:
         config=config_of(*FIGURE_LABELS, "pseudo_data", "systematics.target", "training.replicas",
+                         "training.study_replicas",
                          "method_settings.pivot.lambda", "method_settings.disco.lambda"),
         models=LAMBDA_FIGURE_MODELS,
     output:
@@ -259,7 +260,7 @@ rule figure_lambda_scan:
 rule figure_sensitivity:
     input:
         expand("results/sensitivity/{study}/{method}/{replica}.json", study=STUDIES, method=SENSITIVITY_MODELS,
-               replica=REPLICAS),
+               replica=STUDY_REPLICAS),
     output:
         pdf="results/figures/sensitivity.pdf",
         png=report("results/figures/sensitivity.png", caption="../report/sensitivity.rst", category="Inference"),
@@ -275,7 +276,7 @@ rule figure_sensitivity:
 
 rule figure_jes_granularity:
     input:
-        expand("results/jes_granularity/{method}/{replica}.json", method=SENSITIVITY_MODELS, replica=REPLICAS),
+        expand("results/jes_granularity/{method}/{replica}.json", method=SENSITIVITY_MODELS, replica=STUDY_REPLICAS),
     output:
         pdf="results/figures/jes_granularity.pdf",
         png=report("results/figures/jes_granularity.png", caption="../report/jes_granularity.rst",
@@ -309,7 +310,7 @@ rule figure_generator_check:
 
 rule figure_generator_closure:
     input:
-        expand("results/generator_closure/{method}/{replica}.json", method=CLOSURE_MODELS, replica=REPLICAS),
+        expand("results/generator_closure/{method}/{replica}.json", method=CLOSURE_MODELS, replica=STUDY_REPLICAS),
     output:
         pdf="results/figures/generator_closure.pdf",
         png=report("results/figures/generator_closure.png", caption="../report/generator_closure.rst",
@@ -326,7 +327,7 @@ rule figure_generator_closure:
 
 rule figure_histosys_check:
     input:
-        expand("results/histosys_check/{method}/{replica}.json", method=HISTOSYS_CHECK_MODELS, replica=REPLICAS),
+        expand("results/histosys_check/{method}/{replica}.json", method=HISTOSYS_CHECK_MODELS, replica=STUDY_REPLICAS),
     output:
         pdf="results/figures/histosys_check.pdf",
         png=report("results/figures/histosys_check.png", caption="../report/histosys_check.rst",

@@ -7,7 +7,7 @@ from systlab.visualize.style import save_figure
 
 cfg = start(snakemake)  # noqa: F821
 declared = set(snakemake.input.metrics) | set(snakemake.input.fits)  # noqa: F821
-replicas = [f"r{i}" for i in range(cfg.training.replicas)]
+replicas = [f"r{i}" for i in range(cfg.training.study_replica_count)]  # the studies' replicas
 shifted = [t for t in cfg.truths if cfg.target_shift(t) != 0.0]
 
 

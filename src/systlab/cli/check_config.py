@@ -193,7 +193,9 @@ def config_summary(
         f"features ({len(cfg.features)}): {', '.join(cfg.features)}",
         f"splits: {', '.join(f'{k} {v:g}' for k, v in cfg.splits.items())}",
         f"training: hidden {list(cfg.training.hidden)}, {cfg.training.epochs} epochs, "
-        f"{cfg.training.replicas} replicas; templates: {cfg.bins} bins ({cfg.binning}"
+        f"{cfg.training.replicas} replicas"
+        f"{'' if cfg.training.study_replicas is None else f' (studies {cfg.training.study_replica_count})'}; "
+        f"templates: {cfg.bins} bins ({cfg.binning}"
         f"{'' if cfg.signal_efficiency == 1 else f', signal region: {cfg.signal_efficiency:g} of the signal'}); "
         f"fit: mu in {list(cfg.mu_range)}, {cfg.scan_points} scan points; toys: {cfg.n_toys}",
     ]

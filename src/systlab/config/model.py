@@ -57,6 +57,13 @@ class Training:
     replicas: int
     threads: int
     replica_noise: str = "both"  # both | data | init: what differs between replicas (Config.replica_seeds)
+    study_replicas: int | None = None  # training.study_replicas: the replicas the studies use (None: all)
+
+    @property
+    def study_replica_count(self) -> int:
+        """Replicas the studies train and read: ``study_replicas`` but at most ``replicas`` (the studies read
+        replicas of the compared models), every replica when it is unset."""
+        return self.replicas if self.study_replicas is None else min(self.study_replicas, self.replicas)
 
 
 class ReplicaSeeds(NamedTuple):
