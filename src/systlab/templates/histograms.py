@@ -171,20 +171,23 @@ def pseudo_data_histograms(tables: Mapping[tuple[str, str], pd.DataFrame], edges
     return histograms(chosen, edges, "toy")
 
 
-def check_background_positive(h: hist.Hist, backgrounds: Iterable[str]) -> None:
-    """Raise ValueError naming the bin if the summed background of a model variation is <= 0 in any bin."""
+def check_background_positive(
+    h: hist.Hist, backgrounds: Iterable[str], skip: Iterable[str] = (), where: str = ""
+) -> None:
+    """Raise ValueError naming the bin (after ``where``) if the summed background of a model variation other than
+    ``skip`` is <= 0 in any bin."""
     edges = h.axes["score"].edges
     values = h.view(flow=False).value  # (process, variation, bin)
     idx = [h.axes["process"].index(p) for p in backgrounds]
     total = values[idx].sum(axis=0)
     for j, variation in enumerate(h.axes["variation"]):
-        if is_truth(variation):
+        if is_truth(variation) or variation in skip:
             continue
         bad = np.flatnonzero(~(total[j] > 0.0))
         if bad.size:
             b = int(bad[0])
             raise ValueError(
-                f"background total is {total[j, b]:g} (<= 0) in score bin {b} "
+                f"{where}background total is {total[j, b]:g} (<= 0) in score bin {b} "
                 f"[{edges[b]:g}, {edges[b + 1]:g}) of variation {variation!r}; use fewer bins"
             )
 
