@@ -8,7 +8,9 @@ import pytest
 
 from systlab.templates.histograms import (
     build_templates,
+    check_background_positive,
     counts,
+    empty_hist,
     merge_sparse_bins,
     read_templates,
     shape_variation,
@@ -123,6 +125,14 @@ def test_empty_background_bin_is_named(tmp_path):
         paths[(process, "nominal")] = path
     with pytest.raises(ValueError, match=r"score bin 4 \[0\.8, 1\).*'nominal'"):
         build_templates(paths, BINS)
+
+
+def test_the_positivity_check_can_leave_out_named_variations_and_says_where():
+    h = empty_hist(["htautau", "ztautau"], ["nominal", "tes_-1sd"], np.linspace(0, 1, 3))
+    h.view(flow=False).value[:] = [[[1, 1], [1, 1]], [[5, 5], [5, -2]]]  # (process, variation, bin)
+    with pytest.raises(ValueError, match=r"^grid point tes_-1sd: background total is -2 .*bin 1 .*'tes_-1sd'"):
+        check_background_positive(h, ["ztautau"], where="grid point tes_-1sd: ")
+    check_background_positive(h, ["ztautau"], skip=["tes_-1sd"])  # the grid NP's own +-1 templates
 
 
 def test_incomplete_variation_grid_is_an_error(score_paths):
