@@ -37,9 +37,10 @@ else PY="$(command -v python3)"; fi
 PYBIN="$(dirname "$PY")"
 export PATH="$PYBIN:$PATH"
 HOST="$(hostname -s)"
-# targets of both runs: the default slice, or `all` for the whole tiny DAG
+# targets of both runs: the default slice (a figure whose only ancestors are the samples: templates_<model> is drawn
+# with its whole family since the figure fusion, which would pull in every model), or `all` for the whole tiny DAG
 DEFAULT_TARGETS="results/fits/baseline/r0/asimov.json results/toys/baseline/r0.json
-  results/figures/templates_baseline.pdf results/models/aware/metrics.json results/theory/summary.json"
+  results/figures/features.pdf results/models/aware/metrics.json results/theory/summary.json"
 TARGETS="${SYSTLAB_SLURM_TARGETS:-$DEFAULT_TARGETS}"
 read -r -a TARGET_ARGS <<<"$(echo $TARGETS)"
 GPU_DEVS=(/dev/systlab-fakegpu0 /dev/systlab-fakegpu1)
