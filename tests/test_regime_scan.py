@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from systlab.config import ConfigError, load_config
-from systlab.studies.regime_scan import cell_points, cell_row, cells, scan_payload, scan_table
+from systlab.studies.regime_scan import cell_points, cell_row, cells, cells_luminosity, scan_payload, scan_table
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
@@ -48,6 +48,13 @@ def test_the_z_peak_axis_sets_the_fitted_score_range():
     assert configs["sr0p8"]["templates"]["signal_efficiency"] == 0.8
     assert load_config(configs["sr0p8"]).signal_efficiency == 0.8 and load_config(configs["sr1"]).signal_efficiency == 1
     assert load_config(BASE).signal_efficiency == 1.0  # the full range unless configured
+
+
+def test_the_figure_label_is_the_luminosity_the_cells_run_at():
+    scan = {"axes": {"target_sigma": [0.05, 0.1]}, "overlay": {"simulate": {"luminosity_fb": 0.03}}}
+    assert cells_luminosity({**BASE, "regime_scan": scan}) == 0.03  # the overlay's, not the top config's
+    assert cells_luminosity({**BASE, "regime_scan": {"axes": {"luminosity_fb": [1, 10]}}}) is None
+    assert cells_luminosity(BASE) is None
     with pytest.raises(ConfigError, match="regime_scan.axes"):
         load_config({**BASE, "regime_scan": {"axes": {"tes_sigma": [0.01]}}})
 

@@ -78,6 +78,13 @@ def cells(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def cells_luminosity(config: Mapping[str, Any]) -> float | None:
+    """The luminosity every cell runs at (the overlay or an axis may set it): the figure's label; None where the
+    cells differ or there is no cell."""
+    lumis = {cell["simulate"]["luminosity_fb"] for cell in cells(config).values()}
+    return lumis.pop() if len(lumis) == 1 else None
+
+
 def module_file(cells: Sequence[str], snakefile: str | os.PathLike, directory: str | os.PathLike) -> Path:
     """The Snakemake declarations of one module instance of ``snakefile`` per cell (config ``REGIME_CELLS[<cell>]``,
     prefix ``regimes/<cell>``, rules ``<cell>_<rule>``), written once (atomically) to ``directory/<hash>.smk`` for the
