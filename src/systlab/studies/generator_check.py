@@ -31,6 +31,7 @@ from systlab.samples.generators import SCALES, VARIANTS, variant_samples
 from systlab.samples.simulate import process_seed
 from systlab.samples.vary import soft_met_draws, split_labels
 from systlab.studies.metrics import mean_std
+from systlab.templates.histograms import signal_cut
 
 #: The variant whose events (and scores) the weight-only variants share.
 KINEMATIC_NOMINAL = "generator_A"
@@ -72,9 +73,7 @@ def cut_threshold(scores: np.ndarray, weights: np.ndarray, efficiency: float) ->
     """The score above which ``efficiency`` of the weighted events remain."""
     if not 0.0 < efficiency < 1.0:
         raise ValueError(f"generator_check: field 'cut_signal_efficiency': {efficiency} is not in (0, 1)")
-    order = np.argsort(scores)[::-1]
-    kept = np.cumsum(weights[order]) / weights.sum()
-    return float(scores[order][min(int(np.searchsorted(kept, efficiency)), len(order) - 1)])
+    return signal_cut(scores, weights, efficiency)
 
 
 def cut_yields(

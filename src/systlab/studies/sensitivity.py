@@ -35,6 +35,7 @@ from systlab.templates.histograms import (
     counts,
     histograms,
     read_scores,
+    signal_cut,
     signal_processes,
 )
 
@@ -73,10 +74,8 @@ def cut_edges(tables: ScoreTables, signal: Sequence[str], efficiency: float) -> 
         raise ValueError(f"sensitivity: field 'cut_signal_efficiency': {efficiency} is not in (0, 1)")
     sig = pd.concat([t for (p, v), t in tables.items() if v == NOMINAL and p in signal])
     sig = sig[sig["split"].to_numpy() == SPLITS["template"]]
-    order = np.argsort(sig["score"].to_numpy(float))[::-1]  # highest score first
-    score, weight = sig["score"].to_numpy(float)[order], sig["weight"].to_numpy(float)[order]
-    kept = np.cumsum(weight) / weight.sum()
-    return np.array([round(float(score[int(np.searchsorted(kept, efficiency))]), 6), 1.0])
+    cut = signal_cut(sig["score"].to_numpy(float), sig["weight"].to_numpy(float), efficiency)
+    return np.array([round(cut, 6), 1.0])
 
 
 def make_templates(tables: ScoreTables, edges: np.ndarray) -> Templates:

@@ -106,6 +106,14 @@ def _split_rows(table: pd.DataFrame, split: str) -> pd.DataFrame:
     return table[table["split"].to_numpy() == SPLITS[split]]
 
 
+def signal_cut(scores: np.ndarray, weights: np.ndarray, efficiency: float) -> float:
+    """The score above which ``efficiency`` of the weighted events lie (the highest scores kept first)."""
+    scores, weights = np.asarray(scores, dtype=np.float64), np.asarray(weights, dtype=np.float64)
+    order = np.argsort(scores)[::-1]
+    kept = np.cumsum(weights[order]) / weights.sum()
+    return float(scores[order][min(int(np.searchsorted(kept, efficiency)), len(order) - 1)])
+
+
 def bin_edges(
     tables: Mapping[tuple[str, str], pd.DataFrame],
     bins: int,
@@ -131,7 +139,7 @@ def bin_edges(
     order = np.argsort(sig["score"].to_numpy(), kind="stable")
     score = sig["score"].to_numpy(dtype=np.float64)[order]
     cdf = np.cumsum(sig["weight"].to_numpy(dtype=np.float64)[order])
-    lowest = 0.0 if full else float(np.round(np.interp(1.0 - signal_efficiency, cdf / cdf[-1], score), 6))
+    lowest = 0.0 if full else round(signal_cut(score, sig["weight"].to_numpy()[order], signal_efficiency), 6)
     if binning == "equal_width" or bins == 1:
         return np.linspace(lowest, 1.0, bins + 1)
     quantiles = 1.0 - signal_efficiency + signal_efficiency * np.arange(1, bins) / bins
