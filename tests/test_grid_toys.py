@@ -28,6 +28,7 @@ from systlab.infer.event_toys import (
     binned_at_points,
     bootstrapped_multiplicities,
     expected_multiplicities,
+    poisson_multiplicities,
     truth_events,
 )
 from systlab.infer.grid_fit import TOY_INTERPOLATION, run_grid_toys
@@ -54,7 +55,7 @@ N_TOYS = 300
 SEED = 4242
 
 
-def grid_config():
+def grid_config(morph_step: float = 0.0):
     """Signal + one background, TES grid (−1, 0, 1) as the only shape NP, lumi and a signal normsys."""
     m = copy.deepcopy(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()))
     m["processes"] = {"signal": "htautau", "backgrounds": ["ztautau"]}
@@ -69,7 +70,8 @@ def grid_config():
     m["method_settings"]["aware"] = {"leave_out": []}
     m["generator_check"] = {"methods": [], "closure_models": []}
     m["templates"] = {"bins": 3, "binning": "signal_quantiles"}
-    m["fit"] = {"mu_range": [-2.0, 4.0], "scan_points": 31, "grid_interpolation": "quadratic", "grid_morph_step": 0.0}
+    m["fit"] = {"mu_range": [-2.0, 4.0], "scan_points": 31, "grid_interpolation": "quadratic",
+                "grid_morph_step": morph_step}
     return load_config(m)
 
 
@@ -274,3 +276,29 @@ def test_batched_grid_toys_agree_with_the_one_toy_path_toy_by_toy(grid_model):
         same += bool(np.allclose([batched.mu_hat[i], batched.lo[i], batched.hi[i]],
                                  [one.mu_hat, *one.interval_68], atol=2e-3))  # fmt: skip
     assert same >= 0.75 * n
+
+
+@pytest.mark.parametrize("morph_step", [0.0, 0.25])
+def test_datasets_fitted_in_lock_step_equal_their_one_by_one_fits(grid_model, morph_step):
+    """Rule fit profiles every dataset of a grid model at once (``grid_fits``: one LockStep task per dataset, their
+    fits in shared batches); each dataset's μ̂, interval, α̂ and status equal its own ``grid_fit`` (the surface kept
+    for Asimov as the rule keeps it), with and without the morph."""
+    _, grid_ws, events = grid_model
+    cfg = grid_config(morph_step)
+    expected = expected_multiplicities(events, 1.0)
+    observed = {"asimov": binned_at_points(events, expected, grid_ws.edges)}
+    for i in range(3):
+        counts = poisson_multiplicities(expected, np.random.default_rng([SEED, 100 + i]))
+        observed[f"truth_{i}"] = binned_at_points(events, counts, grid_ws.edges)
+    together = grid_fit.grid_fits(cfg, grid_ws, observed, "quadratic", surface=True)
+    assert list(together) == list(observed)
+    for dataset, counts in observed.items():
+        result, profile = grid_fit.grid_fit(cfg, grid_ws, counts, dataset, "quadratic", surface=True)
+        batch_result, batch_profile = together[dataset]
+        assert batch_result.converged == result.converged, dataset
+        assert batch_result.mu_hat == pytest.approx(result.mu_hat, abs=1e-4), dataset
+        assert batch_result.interval_68 == pytest.approx(result.interval_68, abs=1e-3), dataset
+        assert batch_profile.alpha_hat == pytest.approx(profile.alpha_hat, abs=1e-3), dataset
+        assert batch_profile.half_grid is None or batch_profile.half_grid.interval_68 == pytest.approx(
+            profile.half_grid.interval_68, abs=1e-3)
+        assert (batch_profile.surface is None) == (profile.surface is None) == (dataset != "asimov"), dataset

@@ -31,12 +31,10 @@ from systlab.infer.event_toys import (
 )
 from systlab.infer.fit import FitResult, fit_result_payload
 from systlab.infer.grid_interval import grid_interval
-from systlab.infer.grid_profile import GridProfile, grid_payload, grid_profile
+from systlab.infer.grid_profile import GridProfile, grid_payload, grid_profile, grid_profiles
 from systlab.infer.lockstep import LockStep
 from systlab.infer.toys import ToyChunk, aux_widths
-from systlab.likelihood.batched import BatchedLikelihood
-from systlab.likelihood.binned import Minimum
-from systlab.likelihood.grid import GridLikelihood
+from systlab.likelihood.grid import GridBatch, GridLikelihood
 from systlab.likelihood.grid_inputs import GridWorkspaces, grid_morph
 from systlab.likelihood.morph import Morph
 from systlab.templates.histograms import NOMINAL, TRUTH_PREFIX
@@ -93,14 +91,34 @@ def grid_fit(cfg: Config, grid: GridWorkspaces, observed: Sequence[np.ndarray], 
 
     Asimov and expected_* fits also keep a fine (μ, α_k) surface for the figure, unless ``surface`` is False.
     """
-    wanted = surface and (dataset == "asimov" or dataset.startswith("expected_"))
-    surface = SURFACE_POINTS if wanted else 0
     profile = grid_profile(grid.specs, observed, grid.alphas, 0.0, 1.0, cfg.mu_range, cfg.scan_points,
-                           interpolation, half_grid=True, surface_points=surface,
+                           interpolation, half_grid=True, surface_points=_surface_points(dataset, surface),
                            morph=grid_morph(cfg, grid.np_name))  # fmt: skip
+    return _fit_result(dataset, profile, grid.np_name), profile
+
+
+def grid_fits(
+    cfg: Config, grid: GridWorkspaces, observed: Mapping[str, Sequence[np.ndarray]], interpolation: str = "cubic",
+    surface: bool = True,
+) -> dict[str, tuple[FitResult, GridProfile]]:
+    """:func:`grid_fit` of every dataset of ``observed`` ({dataset: counts per grid point}) at once, in lock step
+    (:func:`systlab.infer.grid_profile.grid_profiles`): the same profiles, their fits made in shared batches."""
+    names = list(observed)
+    profiles = grid_profiles(grid.specs, [observed[d] for d in names], grid.alphas, cfg.mu_range, cfg.scan_points,
+                             interpolation, half_grid=True, surface_points=[_surface_points(d, surface) for d in names],
+                             morph=grid_morph(cfg, grid.np_name))  # fmt: skip
+    return {d: (_fit_result(d, p, grid.np_name), p) for d, p in zip(names, profiles, strict=True)}
+
+
+def _surface_points(dataset: str, surface: bool) -> int:
+    """Fine-scan points of a dataset's profile: Asimov and expected_* keep a surface for the figure if asked."""
+    return SURFACE_POINTS if surface and (dataset == "asimov" or dataset.startswith("expected_")) else 0
+
+
+def _fit_result(dataset: str, profile: GridProfile, np_name: str) -> FitResult:
     lo, hi = profile.interval_68
-    pulls = {grid.np_name: (profile.alpha_hat, float("nan")), **profile.pulls}
-    result = FitResult(
+    pulls = {np_name: (profile.alpha_hat, float("nan")), **profile.pulls}
+    return FitResult(
         dataset=dataset,
         mu_hat=profile.mu_hat,
         interval_68=profile.interval_68,
@@ -112,7 +130,6 @@ def grid_fit(cfg: Config, grid: GridWorkspaces, observed: Sequence[np.ndarray], 
         interval_open=profile.interval_open,
         notes=profile.notes,
     )
-    return result, profile
 
 
 def grid_fit_payload(result: FitResult, profile: GridProfile, np_name: str) -> dict:
@@ -198,7 +215,7 @@ def run_grid_toys(grid_ws: GridWorkspaces, events: TruthEvents, mu_true: float, 
 
     def one(j: int):
         toy = grid.view()
-        toy.batch = lambda k, first, fixed: step.request((j, k, first, fixed))
+        toy.batch = lambda requests: step.request_many([(j, *r) for r in requests])
         toy.set_data(observed[j], auxdata[j], warm, centre)
         return grid_interval(toy, interpolation, mu=mu_true)
 
@@ -214,37 +231,3 @@ def run_grid_toys(grid_ws: GridWorkspaces, events: TruthEvents, mu_true: float, 
                     np.array([f.converged for f in found], dtype=bool).reshape(n), opens[:, 0], opens[:, 1],
                     np.array([f.n_fits for f in found], dtype=int).reshape(n), seconds,
                     q_mu_true=arrays["q_mu"])  # fmt: skip
-
-
-class GridBatch:
-    """The fits of many toys through one grid, made together: one :class:`BatchedLikelihood` per grid point (the
-    morph's fine points are pinned views of it), one dataset per (toy, point); :meth:`answer` serves the requests
-    (toy j, point k, start, fixed) of a :class:`LockStep` round, grouped by grid point and fixed parameters."""
-
-    def __init__(self, grid: GridLikelihood, observed: Sequence[Sequence[np.ndarray]],
-                 auxdata: Sequence[Sequence[np.ndarray]], reference: Sequence[np.ndarray]) -> None:  # fmt: skip
-        self.model_of, owner = np.asarray(grid.model_of), np.asarray(grid.owner)
-        n_toys, n_points = len(observed), len(grid.liks)
-        self.engines, self.row = {}, np.zeros((n_toys, n_points), dtype=int)
-        for b in np.unique(self.model_of):
-            points = np.flatnonzero(self.model_of == b)
-            engine = BatchedLikelihood(grid.liks[points[0]])
-            engine.reference = np.asarray(reference[points[0]], dtype=float).copy()
-            engine.set_data(np.array([observed[j][owner[points[0]]] for j in range(n_toys) for _ in points]),
-                            np.array([auxdata[j][p] for j in range(n_toys) for p in points]))  # fmt: skip
-            self.row[:, points] = np.arange(n_toys * points.size).reshape(n_toys, points.size)
-            self.engines[int(b)] = engine
-
-    def answer(self, requests: list[tuple[int, int, np.ndarray, np.ndarray]]) -> list[Minimum]:
-        groups: dict[tuple[int, bytes], list[int]] = {}
-        for i, (_, k, _, fixed) in enumerate(requests):
-            groups.setdefault((int(self.model_of[k]), np.asarray(fixed, bool).tobytes()), []).append(i)
-        out: list[Minimum | None] = [None] * len(requests)
-        for (b, _), members in groups.items():
-            fixed = np.asarray(requests[members[0]][3], dtype=bool)
-            starts = np.array([requests[i][2] for i in members], dtype=float)
-            rows = np.array([self.row[requests[i][0], requests[i][1]] for i in members])
-            fit = self.engines[b].minimise(starts, rows, fixed)
-            for m, i in enumerate(members):
-                out[i] = Minimum(fit.pars[m], fit.errors[m], float(fit.twice_nll[m]), bool(fit.converged[m]))
-        return out

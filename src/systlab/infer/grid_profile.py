@@ -17,7 +17,8 @@ import scipy.optimize
 from systlab.atomic import write_json
 from systlab.infer.fit import Q_STOP, bracket_side, json_float, refine_crossing
 from systlab.infer.fit import pulls as np_pulls
-from systlab.likelihood.grid import CONVERGENCE_MARGIN, GridLikelihood
+from systlab.infer.lockstep import LockStep
+from systlab.likelihood.grid import CONVERGENCE_MARGIN, GridBatch, GridLikelihood
 from systlab.likelihood.grid_alpha import INTERPOLATIONS, alpha_profile, best_grid_mle, cell_window
 from systlab.likelihood.morph import Morph
 
@@ -153,6 +154,47 @@ def grid_profile(
         raise ValueError(f"interpolation {interpolation!r} is not one of {INTERPOLATIONS}")
     grid = GridLikelihood(specs, observed, alphas, alpha0, alpha_sigma, mu_range, morph=morph,
                           histosys_code=histosys_code)
+    return profile_grid(grid, scan_points, interpolation, half_grid, surface_points, morph)
+
+
+def grid_profiles(
+    specs: Sequence[dict],
+    observations: Sequence[Sequence[Sequence[float]]],
+    alphas: Sequence[float],
+    mu_range: tuple[float, float],
+    scan_points: int,
+    interpolation: str,
+    half_grid: bool = True,
+    surface_points: Sequence[int] | None = None,
+    morph: Morph | None = None,
+) -> list[GridProfile]:
+    """:func:`grid_profile` (prior N(0, 1), nominal auxiliary data) of several datasets at once, e.g. every dataset
+    of a rule: each dataset's profile runs in its own :class:`LockStep` task and the fits they ask for are made
+    together, one batch per simulated grid point per round (:class:`GridBatch`). ``observations[j]`` are dataset
+    j's counts per grid point, ``surface_points[j]`` its fine-scan points (default none)."""
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"interpolation {interpolation!r} is not one of {INTERPOLATIONS}")
+    if not observations:
+        return []
+    grid = GridLikelihood(specs, observations[0], alphas, 0.0, 1.0, mu_range, morph=morph)
+    warm = grid.warm_starts()  # every dataset starts where the first one's fits ended (their curvature reference)
+    auxdata = [lik.auxdata.copy() for lik in grid.liks]
+    step = LockStep(GridBatch(grid, observations, [auxdata] * len(observations), warm).answer)
+    surfaces = [0] * len(observations) if surface_points is None else list(surface_points)
+
+    def one(j: int) -> GridProfile:
+        view = grid.view()
+        view.batch = lambda requests: step.request_many([(j, *r) for r in requests])
+        view.set_data(observations[j], auxdata, warm)
+        return profile_grid(view, scan_points, interpolation, half_grid, surfaces[j], morph)
+
+    return step.run(one, range(len(observations)))
+
+
+def profile_grid(grid: GridLikelihood, scan_points: int, interpolation: str, half_grid: bool = True,
+                 surface_points: int = 0, morph: Morph | None = None) -> GridProfile:  # fmt: skip
+    """The profile of ``grid``'s current data (:func:`grid_profile` once the grid is built)."""
+    mu_range = grid.mu_range
     mu_grid = np.linspace(float(mu_range[0]), float(mu_range[1]), int(scan_points))
     notes: list[str] = []
     points = np.arange(grid.alphas.size)

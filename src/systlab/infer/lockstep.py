@@ -18,10 +18,10 @@ from typing import Any
 
 
 class _Slot:
-    __slots__ = ("payload", "result", "error", "ready")
+    __slots__ = ("payloads", "results", "error", "ready")
 
-    def __init__(self, payload: Any) -> None:
-        self.payload, self.result, self.error = payload, None, None
+    def __init__(self, payloads: list[Any]) -> None:
+        self.payloads, self.results, self.error = payloads, None, None
         self.ready = threading.Event()
 
 
@@ -40,7 +40,11 @@ class LockStep:
 
     def request(self, payload: Any) -> Any:
         """Ask for one answer (from inside a task): blocks until the batch holding it has been evaluated."""
-        slot = _Slot(payload)
+        return self.request_many([payload])[0]
+
+    def request_many(self, payloads: Sequence[Any]) -> list[Any]:
+        """Ask for several answers at once (e.g. a scan's fits at many points): they join the same batch."""
+        slot = _Slot(list(payloads))
         with self._cv:
             self._pending.append(slot)
             self._running -= 1
@@ -48,7 +52,7 @@ class LockStep:
         slot.ready.wait()
         if slot.error is not None:
             raise slot.error
-        return slot.result
+        return slot.results
 
     def run(self, task: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
         """``[task(item) for item in items]``, the tasks in lock step; the first exception of a task is raised."""
@@ -78,16 +82,18 @@ class LockStep:
                     break
                 self._running = len(batch)
             self.rounds += 1
+            payloads = [p for slot in batch for p in slot.payloads]
             try:
-                answers = list(self.evaluate([slot.payload for slot in batch]))
-                if len(answers) != len(batch):
-                    raise RuntimeError(f"evaluate gave {len(answers)} answers for {len(batch)} requests")
+                answers = list(self.evaluate(payloads)) if payloads else []
+                if len(answers) != len(payloads):
+                    raise RuntimeError(f"evaluate gave {len(answers)} answers for {len(payloads)} requests")
             except BaseException as error:  # noqa: BLE001 (every waiting task gets it)
                 for slot in batch:
                     slot.error = error
             else:
-                for slot, answer in zip(batch, answers, strict=True):
-                    slot.result = answer
+                first = 0
+                for slot in batch:
+                    slot.results, first = answers[first : first + len(slot.payloads)], first + len(slot.payloads)
             for slot in batch:
                 slot.ready.set()
         for thread in threads:

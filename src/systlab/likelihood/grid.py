@@ -133,9 +133,11 @@ class GridLikelihood:
         self.cells = None if morph is None or morph.step == 0 or morph.shared_observable else self.owner
         self.mu_range = tuple(map(float, mu_range))
         self.held: dict[str, float] = {}  # scalar NPs held fixed in every conditional fit (impacts)
-        #: (point k, start, fixed) -> Minimum: where fits are tried first (e.g. a batch of many toys); a fit it
-        #: does not converge goes the usual way (Newton, MINUIT). None: the usual way only.
-        self.batch: Callable[[int, np.ndarray, np.ndarray], Minimum] | None = None
+        #: [(point, start, fixed), ...] -> [Minimum, ...]: where fits are tried first (e.g. one batch for many toys or
+        #: datasets in lock step); a fit it does not converge goes the usual way (Newton, MINUIT). None: the usual way
+        #: only. A point is named by its :attr:`index` (its number in the grid this one is a subset of).
+        self.batch: Callable[[list[tuple[int, np.ndarray, np.ndarray]]], list[Minimum]] | None = None
+        self.index = np.arange(self.alphas.size)
         self.set_data(observed, auxdata)
 
     def warm_starts(self) -> list[np.ndarray]:
@@ -155,14 +157,14 @@ class GridLikelihood:
         """The fit from :attr:`batch` if it converged, else None."""
         if self.batch is None:
             return None
-        found = self.batch(k, start, fixed)
+        found = self.batch([(int(self.index[k]), start, fixed)])[0]
         return found if found.converged else None
 
     def subset(self, points: Sequence[int]) -> GridLikelihood:
         """A view on ``points`` only (e.g. every second one: the spacing effect); fits and caches are shared."""
         points = np.asarray(points, dtype=int)
         view = copy.copy(self)
-        for name in ("alphas", "prior", "offsets", "owner", "model_of", "floor"):
+        for name in ("alphas", "prior", "offsets", "owner", "model_of", "floor", "index"):
             setattr(view, name, getattr(self, name)[points])
         view.cells = None if self.cells is None else self.cells[points]
         for name in ("liks", "mles", "cache", "starts"):
@@ -294,15 +296,22 @@ class GridLikelihood:
         return lik.minimise(first, fixed, self.notes, f"fixed mu={mu:.6g}")
 
     def prefill(self, points: Sequence[int], mus: Sequence[float]) -> None:
-        """The conditional fits of every (point, μ) pair not cached yet, made at once: one batch per simulated grid
-        point (:class:`BatchedLikelihood`; the morph's fine points are pinned views of it), each fit starting where
-        :meth:`value` would start it. A fit the batch does not converge is left to
-        :meth:`value` (Newton, MINUIT). The caches then serve a scan of many (point, μ) values in one go."""
+        """The conditional fits of every (point, μ) pair not cached yet, made at once: through :attr:`batch` if set
+        (they join the lock step's batch), else one batch per simulated grid point (:class:`BatchedLikelihood`; the
+        morph's fine points are pinned views of it), each fit starting where :meth:`value` would start it. A fit the
+        batch does not converge is left to :meth:`value` (Newton, MINUIT). The caches then serve a scan of many
+        (point, μ) values in one go."""
         pairs = [(int(k), float(mu)) for k in points for mu in mus if float(mu) not in self.cache[int(k)]]
+        at = {(k, mu): self._at_mu(k, mu, self._start(k, mu)) for k, mu in pairs}  # (start, fixed flags)
+        starts = {pair: start for pair, (start, _) in at.items()}
+        if self.batch is not None:
+            found = self.batch([(int(self.index[k]), *at[(k, mu)]) for k, mu in pairs]) if pairs else []
+            for (k, mu), fit in zip(pairs, found, strict=True):
+                if fit.converged:
+                    self.cache[k][mu] = fit
+            return
         groups: dict[tuple[int, bytes], list[tuple[int, float]]] = {}
-        starts: dict[tuple[int, float], np.ndarray] = {}
-        for k, mu in pairs:
-            starts[(k, mu)], fixed = self._at_mu(k, mu, self._start(k, mu))
+        for (k, mu), (_, fixed) in at.items():
             groups.setdefault((int(self.model_of[k]), fixed.tobytes()), []).append((k, mu))
         for (b, mask), members in groups.items():
             engine, row = self._engine(b, starts[members[0]])
@@ -335,3 +344,38 @@ class GridLikelihood:
 
     def values(self, mu: float, points: np.ndarray) -> np.ndarray:
         return np.array([self.value(int(k), float(mu)) for k in points])
+
+
+class GridBatch:
+    """The fits of many datasets (toys, or a rule's datasets) through one grid, made together: one
+    :class:`BatchedLikelihood` per simulated grid point (the morph's fine points are pinned views of it), one row per
+    (dataset, point); :meth:`answer` serves the requests (dataset j, point k, start, fixed) of a
+    :class:`systlab.infer.lockstep.LockStep` round, grouped by simulated point and fixed parameters."""
+
+    def __init__(self, grid: GridLikelihood, observed: Sequence[Sequence[np.ndarray]],
+                 auxdata: Sequence[Sequence[np.ndarray]], reference: Sequence[np.ndarray]) -> None:  # fmt: skip
+        self.model_of, owner = np.asarray(grid.model_of), np.asarray(grid.owner)
+        n_toys, n_points = len(observed), len(grid.liks)
+        self.engines, self.row = {}, np.zeros((n_toys, n_points), dtype=int)
+        for b in np.unique(self.model_of):
+            points = np.flatnonzero(self.model_of == b)
+            engine = BatchedLikelihood(grid.liks[points[0]])
+            engine.reference = np.asarray(reference[points[0]], dtype=float).copy()
+            engine.set_data(np.array([observed[j][owner[points[0]]] for j in range(n_toys) for _ in points]),
+                            np.array([auxdata[j][p] for j in range(n_toys) for p in points]))  # fmt: skip
+            self.row[:, points] = np.arange(n_toys * points.size).reshape(n_toys, points.size)
+            self.engines[int(b)] = engine
+
+    def answer(self, requests: list[tuple[int, int, np.ndarray, np.ndarray]]) -> list[Minimum]:
+        groups: dict[tuple[int, bytes], list[int]] = {}
+        for i, (_, k, _, fixed) in enumerate(requests):
+            groups.setdefault((int(self.model_of[k]), np.asarray(fixed, bool).tobytes()), []).append(i)
+        out: list[Minimum | None] = [None] * len(requests)
+        for (b, _), members in groups.items():
+            fixed = np.asarray(requests[members[0]][3], dtype=bool)
+            starts = np.array([requests[i][2] for i in members], dtype=float)
+            rows = np.array([self.row[requests[i][0], requests[i][1]] for i in members])
+            fit = self.engines[b].minimise(starts, rows, fixed)
+            for m, i in enumerate(members):
+                out[i] = Minimum(fit.pars[m], fit.errors[m], float(fit.twice_nll[m]), bool(fit.converged[m]))
+        return out
