@@ -117,7 +117,7 @@ def _chunk(spec: InputSpec, batch: pa.RecordBatch, trees: dict[str, Any], parque
         if col.expr is not None:
             out[col.name] = expressions.evaluate(trees[col.name], arrays)
         elif col.branch in VIRTUAL:
-            out[col.name] = _jet_list(arrays, col.branch, parquet)
+            out[col.name] = jet_list(arrays, col.branch, parquet)
         else:
             out[col.name] = arrays[col.branch]
     return Chunk(parquet, n, out)
@@ -130,8 +130,9 @@ def _numpy(column: pa.Array, keep: np.ndarray | None) -> np.ndarray:
     return values if keep is None else values[keep]
 
 
-def _jet_list(arrays: dict[str, np.ndarray], name: str, parquet: str) -> ak.Array:
-    """The leading and subleading jets' values as one list per event (``PRI_n_jets`` of them, at most 2)."""
+def jet_list(arrays: dict[str, np.ndarray], name: str, parquet: str) -> ak.Array:
+    """The leading and subleading jets' values as one list per event (``PRI_n_jets`` of them, at most 2); ``name``
+    a key of :data:`VIRTUAL`, ``arrays`` the challenge's columns (also the submission adapter's, for a test set)."""
     leading, subleading, n_jets = (arrays[source] for source in VIRTUAL[name])
     counts = np.clip(n_jets, 0, 2).astype(np.int64)
     pts = (arrays[JET_SOURCES["jet_pt"][0]], arrays[JET_SOURCES["jet_pt"][1]])
