@@ -3,7 +3,8 @@
 The challenge's ingestion (``HiggsML.ingestion.Ingestion``) builds ``Model(get_train_set=..., systematics=...,
 model_type=...)``, calls ``fit()`` once, then ``predict(test_set)`` on every pseudo-experiment: unweighted events in
 the challenge's columns, its systematics already applied (HiggsML 0.1.5 passes ``{"data": DataFrame, "weights":
-ones}``; a DataFrame is taken too); ``predict`` returns ``mu_hat``, ``delta_mu_hat``, ``p16``, ``p84``. :func:`submission_model` binds a finished run's replica to such a class::
+ones}``; a DataFrame is taken too); ``predict`` returns ``mu_hat``, ``delta_mu_hat``, ``p16``, ``p84``.
+:func:`submission_model` binds a finished run's replica to such a class::
 
     from systlab.infer.submission import submission_model
     Model = submission_model("results", "baseline", "r0", config=["config/config.yaml", "config/tiny.yaml"])
