@@ -220,7 +220,7 @@ class Submission:
             self.grid = None
             self.spec = read_workspace(files.likelihood)
             self.edges = (read_templates(files.templates).edges,)
-            nominal = self.spec
+            self.nominal_index, nominal = 0, self.spec
         else:
             self.grid = read_grid_workspaces(files.likelihood)
             parameter = f"alpha_{self.grid.np_name}"
@@ -228,7 +228,8 @@ class Submission:
                 raise ValueError(f"{files.onnx}: parameter inputs {self.scorer.parameters}, the grid of "
                                  f"{files.likelihood} needs ({parameter!r},)")  # fmt: skip
             self.edges = self.grid.edges
-            nominal = self.grid.specs[int(np.argmin(np.abs(self.grid.alphas)))]
+            self.nominal_index = int(np.argmin(np.abs(self.grid.alphas)))  # the count check's binning and workspace
+            nominal = self.grid.specs[self.nominal_index]
         background = float(model_expectation(nominal, mu=0.0).sum())
         self.expected = (background, float(model_expectation(nominal, mu=1.0).sum()) - background)
         log.info("systlab submission %s/%s from %s: %s, expected B = %.1f, S = %.1f events", self.method,
@@ -270,7 +271,7 @@ class Submission:
     def predict(self, test_set) -> dict[str, float]:
         """One pseudo-experiment -> the challenge's ``mu_hat``, ``delta_mu_hat``, ``p16``, ``p84``."""
         observed = self.observed(test_set)
-        problem = count_check(float(observed[0].sum()), *self.expected, self.cfg.mu_range)
+        problem = count_check(float(observed[self.nominal_index].sum()), *self.expected, self.cfg.mu_range)
         if problem is not None:
             warnings.warn(f"systlab submission {self.method}/{self.replica}: {problem}", LuminosityWarning,
                           stacklevel=2)  # fmt: skip
