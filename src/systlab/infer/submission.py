@@ -239,8 +239,8 @@ class Submission:
     # ---- one pseudo-experiment -----------------------------------------------------------------------------------
     def observed(self, test_set, source: str = "test set") -> list[np.ndarray]:
         """The binned counts of a test set's events passing systlab's thresholds: one array (a fixed classifier)
-        or one per grid point α_k (scored with f(x; α_k), binned with that point's edges). A ``weights`` column, if
-        there is one, weights the events (e.g. an Asimov set); the challenge's pseudo-experiments have none."""
+        or one per grid point α_k (scored with f(x; α_k), binned with that point's edges). Each event
+        weighs its ``weights`` (:func:`challenge_events`: 1 in the challenge's pseudo-experiments)."""
         if self.cfg is None:
             raise RuntimeError("systlab submission: call fit() before predict()")
         test_set, weights = challenge_events(test_set, source)
