@@ -173,7 +173,7 @@ def count_check(n: float, background: float, signal: float, mu_range: tuple[floa
             "rule fair_dataset, or build the workspace at the data's luminosity)")  # fmt: skip
 
 
-def load_config(config: Config | str | os.PathLike | Sequence[str | os.PathLike]) -> Config:
+def as_config(config: Config | str | os.PathLike | Sequence[str | os.PathLike]) -> Config:
     """A Config as given, or loaded from one YAML file or several (base first, overlays after: as Snakemake
     reads ``config/config.yaml`` then each ``--configfile``)."""
     if isinstance(config, Config):
@@ -211,7 +211,7 @@ class Submission:
         from systlab.likelihood.workspace import read_workspace
         from systlab.templates.histograms import read_templates
 
-        self.cfg = load_config(self.config)
+        self.cfg = as_config(self.config)
         self.np_name = parameterized_np(self.cfg, self.method)
         files = replica_files(self.results, self.method, self.replica, self.np_name is not None)
         self.scorer = OnnxScorer(files.onnx)
