@@ -85,17 +85,22 @@ def _dry_run(tmp_path: Path, *targets: str, overlay: str | None = None) -> list[
 
 
 @pytest.mark.slow
-def test_impacts_figures_and_summary_pull_in_the_inference_rule_of_each_model_kind(tmp_path):
+def test_impacts_figures_and_summary_pull_in_the_fit_rule_of_each_model_kind(tmp_path):
+    """Limits, Z0 and impacts come from rule fit (one job per model replica with its fits), for a fixed classifier
+    from its workspace and for the parameterized model from its grid; lambda-scan models get no inference."""
     jobs = _dry_run(tmp_path, "results/figures/impacts_baseline.pdf", "results/figures/impacts_aware.pdf",
-                    "results/inference/summary.md")  # fmt: skip
+                    "results/inference/summary.md", "results/fits/pivot_lambda_0/r0/asimov.json")  # fmt: skip
     rules = {rule for rule, _, _ in jobs}
-    assert {"inference", "figure_impacts", "summary"} <= rules
+    assert [rule for rule, w, _ in jobs if "method=pivot_lambda_0" in w and rule.startswith("fit")] == [
+        "fit_lambda_scan"]
+    assert {"fit", "figure_impacts", "summary"} <= rules and "inference" not in rules
     assert not rules & {"figure_coverage", "figure_profile_curves", "theory_pulls", "figure_templates"}
-    inference = [(w, inputs) for rule, w, inputs in jobs if rule == "inference"]
+    inference = [(w, inputs) for rule, w, inputs in jobs if rule == "fit"]
     fixed = [inputs for w, inputs in inference if "method=baseline" in w]
     grid = [inputs for w, inputs in inference if "method=aware" in w]
     # a fixed classifier from its workspace, the parameterized model from its grid-profiled likelihood
-    assert fixed and all(re.fullmatch(r"results/workspaces/baseline/r\d+\.json", i) for i in fixed)
+    workspace_and_templates = r"results/workspaces/baseline/(r\d+)\.json, results/templates/baseline/\1\.json"
+    assert fixed and all(re.fullmatch(workspace_and_templates, i) for i in fixed)
     assert grid and all(i.startswith("results/grid/aware/r") and "/scores/tes_" in i for i in grid)
 
 

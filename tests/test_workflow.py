@@ -84,8 +84,8 @@ def tiny_run(tmp_path_factory) -> Path:
 
 #: config edit -> rules that must rerun, rules that must not (a dry run on the finished tiny run)
 EDITS = {
-    "toys: {n: 31}": ({"toys"}, {"simulate", "vary", "train", "score", "fit", "inference"}),
-    "fit: {scan_points: 15}": ({"fit", "toys", "inference"}, {"simulate", "vary", "train", "score", "score_grid"}),
+    "toys: {n: 31}": ({"toys"}, {"simulate", "vary", "train", "score", "fit"}),
+    "fit: {scan_points: 15}": ({"fit", "toys"}, {"simulate", "vary", "train", "score", "score_grid"}),
     "training: {epochs: 14}": ({"train", "score", "fit", "toys"}, {"simulate", "ingest", "vary"}),
     "method_settings: {disco: {lambda: 2.5}}": ({"train"}, {"simulate", "vary"}),
     "templates: {bins: 4}": ({"score", "fit", "toys"}, {"simulate", "vary", "train"}),

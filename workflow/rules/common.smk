@@ -8,7 +8,7 @@ from snakemake.utils import validate
 from systlab.config import SCHEMA_PATH, load_config, oracle_name, validate_schema
 from systlab.config.params import config_subset
 from systlab.samples.files import expand_files
-from systlab.infer.pipeline import toy_chunk_count
+from systlab.infer.pipeline import INFERENCE_KINDS, toy_chunk_count
 from systlab.likelihood.grid_points import grid_points, parameterized_models, parameterized_np, point_samples
 from systlab.methods.registry import REGISTRY
 from systlab.papertoys.settings import split_model_name
@@ -61,7 +61,7 @@ LAMBDA_SCAN_MODELS = [m.name for m in CFG.lambda_scan_models()]  # pivot_lambda_
 FIXED_FIT_MODELS = FIXED_MODELS + LAMBDA_SCAN_MODELS
 FIT_MODELS = FIXED_FIT_MODELS + GRID_MODELS
 GRID_POINTS = {m: grid_points(CFG, parameterized_np(CFG, m)) for m in GRID_MODELS}
-INFERENCE_KINDS = ["limit", "significance", "impacts"]
+
 
 
 def one_of(names):  # a wildcard constraint matching exactly one of ``names`` (never empty)

@@ -1,5 +1,6 @@
-# systlab.infer: per model replica, fits of every dataset (Asimov; pseudo-data and expectation at each truth: MLE,
-# 68% profile interval, pulls), toys (coverage, mean width, FAIR score) and Asimov limits, Z0 and impacts.
+# systlab.infer: per model replica, one job fits every dataset (Asimov; pseudo-data and expectation at each truth: MLE,
+# 68% profile interval, pulls) and makes the Asimov limits, Z0 and impacts (always needed together: one start-up);
+# toys (coverage, mean width, FAIR score) are their own job.
 # One rule per stage for both model kinds: a fixed classifier through its pyhf workspace, a parameterized one through
 # its grid-profiled likelihood (likelihood_inputs in common.smk picks the inputs, systlab.infer.pipeline the route).
 
@@ -8,9 +9,28 @@ rule fit:
     input:
         unpack(likelihood_inputs),
     output:
-        [f"results/fits/{{method}}/{{replica}}/{d}.json" for d in DATASETS],
+        fits=[f"results/fits/{{method}}/{{replica}}/{d}.json" for d in DATASETS],
+        **{kind: f"results/inference/{{method}}/{{replica}}/{kind}.json" for kind in INFERENCE_KINDS},
     wildcard_constraints:
-        method=one_of(FIT_MODELS),
+        method=one_of(MODELS),
+    params:
+        config=config_of("fit", "pseudo_data", "processes", "systematics", ignore=["fit.histosys_check"]),
+    log:
+        "results/logs/fit/{method}/{replica}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/fit.py"
+
+
+# The lambda-scan models (pivot_lambda_<x>, disco_lambda_<x>) are fitted for figure lambda_scan only: no inference.
+rule fit_lambda_scan:
+    input:
+        unpack(likelihood_inputs),
+    output:
+        fits=[f"results/fits/{{method}}/{{replica}}/{d}.json" for d in DATASETS],
+    wildcard_constraints:
+        method=one_of(LAMBDA_SCAN_MODELS),
     params:
         config=config_of("fit", "pseudo_data", "processes", "systematics", ignore=["fit.histosys_check"]),
     log:
@@ -80,21 +100,3 @@ else:
         script:
             "../scripts/toys_merge.py"
 
-
-rule inference:
-    input:
-        unpack(inference_inputs),
-    output:
-        limit="results/inference/{method}/{replica}/limit.json",
-        significance="results/inference/{method}/{replica}/significance.json",
-        impacts="results/inference/{method}/{replica}/impacts.json",
-    wildcard_constraints:
-        method=one_of(MODELS),
-    params:
-        config=config_of("fit", "processes", "systematics", ignore=["fit.histosys_check"]),
-    log:
-        "results/logs/inference/{method}/{replica}.log",
-    conda:
-        ENV
-    script:
-        "../scripts/inference.py"

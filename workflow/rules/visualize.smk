@@ -178,7 +178,7 @@ rule figure_coverage:
         "../scripts/figure_coverage.py"
 
 
-# the parameterized model's impacts come from its grid-profiled likelihood (rule inference); one job draws the
+# the parameterized model's impacts come from its grid-profiled likelihood (rule fit); one job draws the
 # family (impacts_<method> of every model but the oracles), as figure_templates
 rule figure_impacts:
     input:

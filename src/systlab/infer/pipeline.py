@@ -21,6 +21,9 @@ from systlab.likelihood.grid_points import parameterized_np
 
 log = logging.getLogger(__name__)
 
+#: The Asimov inference payloads of a model replica (:func:`inference_all`), one file each.
+INFERENCE_KINDS = ("limit", "significance", "impacts")
+
 #: Inputs per route: a rule's named inputs (``snakemake.input``) as a mapping, file path or list of paths.
 Inputs = Mapping[str, "str | Sequence[str]"]
 
