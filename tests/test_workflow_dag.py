@@ -17,7 +17,7 @@ def test_dry_run_of_default_config_lists_every_stage(tmp_path):
                          text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]
     for stage in ("simulate", "ingest", "vary", "train", "score", "score_parameterized", "fit", "figure_templates",
-                  "theory_pulls"):
+                  "theory_pulls", "fair_protocol", "figure_fair_protocol"):
         assert f"rule {stage}:" in run.stdout or f"\n{stage} " in run.stdout, stage
     for fused in ("templates", "workspace"):  # written by the score jobs (test_dag_score_job_writes_...)
         assert f"rule {fused}:" not in run.stdout and f"\n{fused} " not in run.stdout, fused
@@ -157,3 +157,8 @@ def test_studies_train_and_read_only_their_replicas(tmp_path):
         replicas = {dict(p.split("=") for p in w.split(", "))["replica"] for w, _ in jobs.get(rule, [])}
         assert replicas <= {"r0", "r1"}, (rule, replicas)
     assert {dict(p.split("=") for p in w.split(", "))["replica"] for w, _ in jobs["toys"]} == {"r0", "r1", "r2"}
+    # the FAIR protocol: every replica of every compared model (fixed and parameterized), no study-only model
+    fair = {(f["method"], f["replica"]) for f in (dict(p.split("=") for p in w.split(", "))
+                                                  for w, _ in jobs["fair_protocol"])}  # fmt: skip
+    compared = {f["method"] for f in (dict(p.split("=") for p in w.split(", ")) for w, _ in jobs["toys"])}
+    assert {"baseline", "aware"} <= compared and fair == {(m, r) for m in compared for r in ("r0", "r1", "r2")}

@@ -157,6 +157,8 @@ def all_metrics():
 
 
 INFERENCE_RESULTS = inference_results()
+# the FAIR-Universe protocol's evaluation of every model replica (fair_protocol.smk; summary table and figure)
+FAIR_PROTOCOL_RESULTS = [f"results/fair_protocol/{m}/{r}.json" for m in MODELS for r in REPLICAS]
 
 # ---- studies ---------------------------------------------------------------------------------------------------
 SENSITIVITY = CFG.sensitivity
@@ -187,7 +189,7 @@ MODEL_FIGURES = (["results/figures/features.pdf", "results/figures/roc.pdf"] if 
     + (["results/figures/decorrelation.pdf"] if HAS_TARGET and DECORRELATED else []) \
     + ["results/figures/calibration.pdf"]  # fmt: skip
 INFERENCE_FIGURES = expand("results/figures/{name}.pdf", name=["profile_curves", "width_vs_alpha", "coverage",
-                           "asymptotics"]) + expand("results/figures/impacts_{method}.pdf", method=IMPACT_MODELS)
+                           "asymptotics", "fair_protocol"]) + expand("results/figures/impacts_{method}.pdf", method=IMPACT_MODELS)
 GRID_FIGURES = ["results/figures/aware_likelihood_surface.pdf"] if "aware" in GRID_MODELS else []
 LAMBDA_FIGURES = ["results/figures/lambda_scan.pdf"] if LAMBDA_SCAN_MODELS else []
 SENSITIVITY_FIGURES = ["results/figures/sensitivity.pdf"] if SENSITIVITY_MODELS else []

@@ -37,6 +37,7 @@ rule summary:
         significances=inference_results(["significance"]),
         impacts=inference_results(["impacts"]),
         templates=expand("results/templates/{method}/{replica}.json", method=FIXED_MODELS, replica=REPLICAS),
+        fair=FAIR_PROTOCOL_RESULTS,
     output:
         json="results/inference/summary.json",
         md="results/inference/summary.md",

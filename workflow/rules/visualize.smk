@@ -375,3 +375,22 @@ if REGIME_SCAN_RESULTS:
             ENV
         script:
             "../scripts/figure_regime_scan.py"
+
+
+# The FAIR-Universe protocol (fair_protocol.smk): per model, every pseudo-experiment's [p16, p84] against its true mu,
+# both prior settings, every replica
+rule figure_fair_protocol:
+    input:
+        FAIR_PROTOCOL_RESULTS,
+    output:
+        pdf="results/figures/fair_protocol.pdf",
+        png=report("results/figures/fair_protocol.png", caption="../report/fair_protocol.rst", category="Inference"),
+    params:
+        config=config_of(*FIGURE_LABELS),
+        models=MODELS,
+    log:
+        "results/logs/figures/fair_protocol.log",
+    conda:
+        ENV
+    script:
+        "../scripts/figure_fair_protocol.py"

@@ -41,6 +41,7 @@ truths = {t.name: (t.mu, cfg.target_shift(t)) for t in cfg.truths}
 summary = summary_from_files(snakemake.input.metrics, snakemake.input.fits, snakemake.input.toys, truths,  # noqa: F821
                              notes, snakemake.input.limits, snakemake.input.significances,  # noqa: F821
                              toy_truth=cfg.toy_truth, template_paths=snakemake.input.templates,  # noqa: F821
-                             impact_paths=snakemake.input.impacts, target=cfg.target)  # noqa: F821
+                             impact_paths=snakemake.input.impacts, target=cfg.target,  # noqa: F821
+                             fair_paths=snakemake.input.fair)  # noqa: F821
 write_summary(summary, snakemake.output.json, snakemake.output.md)  # noqa: F821
 log.info("summary of %d models written", len(summary["methods"]))

@@ -143,6 +143,10 @@ def load_config(mapping: Mapping[str, Any], source: str = "config", schema_check
     mu_lo, mu_hi = (float(x) for x in m["fit"]["mu_range"])
     if not mu_lo < mu_hi:
         raise _fail(source, "fit.mu_range", f"needs low < high, got {[mu_lo, mu_hi]}")
+    fair_lo, fair_hi = (float(x) for x in m.get("fair_protocol", {}).get("mu_range", (0.1, 3.0)))
+    if not mu_lo <= fair_lo < fair_hi <= mu_hi:
+        raise _fail(source, "fair_protocol.mu_range", f"needs low < high inside fit.mu_range {[mu_lo, mu_hi]}, got "
+                    f"{[fair_lo, fair_hi]}")  # fmt: skip
 
     unknown_methods = [x for x in m["methods"] if x not in REGISTRY]
     if unknown_methods:

@@ -238,6 +238,13 @@ class Config:
         return self.seed + zlib.crc32("/".join(parts).encode())
 
     @property
+    def fair_protocol(self):
+        """The ``fair_protocol`` section, typed (:class:`systlab.infer.fair_settings.Settings`)."""
+        from systlab.infer.fair_settings import settings
+
+        return settings(self.raw.get("fair_protocol"))
+
+    @property
     def sensitivity(self):
         """The ``sensitivity`` section, typed (:class:`systlab.studies.sensitivity_settings.Settings`)."""
         from systlab.studies.sensitivity_settings import settings

@@ -182,9 +182,10 @@ def toy_auxdata(grid: GridLikelihood, seed: int, index: int) -> list[np.ndarray]
 TOY_INTERPOLATION = "quadratic"
 
 
-def run_grid_toys(grid_ws: GridWorkspaces, events: TruthEvents, mu_true: float, start: int, stop: int, seed: int,
-                  mu_range: tuple[float, float], interpolation: str = TOY_INTERPOLATION, progress_every: int = 10,
-                  morph: Morph | None = None, bootstrap: bool = False, alpha0: float = 0.0) -> ToyChunk:  # fmt: skip
+def run_grid_toys(grid_ws: GridWorkspaces, events: TruthEvents, mu_true: float | Sequence[float], start: int,
+                  stop: int, seed: int, mu_range: tuple[float, float], interpolation: str = TOY_INTERPOLATION,
+                  progress_every: int = 10, morph: Morph | None = None, bootstrap: bool = False, alpha0: float = 0.0,
+                  observed: Sequence[Sequence[np.ndarray]] | None = None) -> ToyChunk:  # fmt: skip
     """Toys ``start`` … ``stop``−1 through the grid: event-level Poisson data, aux fluctuated, fast interval.
 
     ``alpha0`` (σ units) centres the grid NP's auxiliary datum: 0 the nominal, the true α for the frequentist toys
@@ -196,20 +197,33 @@ def run_grid_toys(grid_ws: GridWorkspaces, events: TruthEvents, mu_true: float, 
     grid's MC-statistics auxiliary data cannot be fluctuated: each point has its own bins). Every toy runs the
     one-dataset interval (:func:`grid_interval`) on its own view of the grid; all toys run in lock step and the
     fits they ask for are made together, one batch per grid point (:class:`GridBatch`).
+
+    ``observed`` (per toy index, the counts at every grid point, binned from one set of events) replaces the
+    event-level draws: toy i fits ``observed[i]`` as it is with the auxiliary data nominal (the FAIR protocol,
+    :mod:`systlab.infer.fair_protocol`), ``mu_true`` one value per toy index; ``events`` at the mean true μ then
+    only give the warm starts.
     """
-    expected = expected_multiplicities(events, mu_true)
+    n = stop - start
+    if observed is not None and len(observed) < stop:
+        raise ValueError(f"observed has {len(observed)} toys, toys up to index {stop - 1} requested")
+    mu_arr = np.asarray(mu_true, dtype=float)
+    truths = (np.full(n, float(mu_arr)) if mu_arr.ndim == 0 else mu_arr[start:stop]).reshape(n)
+    expected = expected_multiplicities(events, float(np.mean(mu_arr)))
     asimov = binned_at_points(events, expected, grid_ws.edges)
     grid = GridLikelihood(grid_ws.specs, asimov, grid_ws.alphas, alpha0, 1.0, mu_range, morph=morph)
     warm = grid.warm_starts()
     centre = [grid.centre]  # toys fit one MLE, at the prior's centre; the rest warm-start
-    n = stop - start
     t0 = time.perf_counter()
-    observed, auxdata = [], []
-    for index in range(start, stop):
-        rng = np.random.default_rng([int(seed), int(index)])
-        counts = bootstrapped_multiplicities(expected, rng) if bootstrap else poisson_multiplicities(expected, rng)
-        observed.append(binned_at_points(events, counts, grid_ws.edges))
-        auxdata.append(toy_auxdata(grid, seed, index))
+    if observed is not None:
+        nominal_aux = [lik.auxdata.copy() for lik in grid.liks]
+        observed, auxdata = [list(observed[i]) for i in range(start, stop)], [nominal_aux] * n
+    else:
+        observed, auxdata = [], []
+        for index in range(start, stop):
+            rng = np.random.default_rng([int(seed), int(index)])
+            counts = bootstrapped_multiplicities(expected, rng) if bootstrap else poisson_multiplicities(expected, rng)
+            observed.append(binned_at_points(events, counts, grid_ws.edges))
+            auxdata.append(toy_auxdata(grid, seed, index))
     batch = GridBatch(grid, observed, auxdata, warm)
     step = LockStep(batch.answer)
 
@@ -217,7 +231,7 @@ def run_grid_toys(grid_ws: GridWorkspaces, events: TruthEvents, mu_true: float, 
         toy = grid.view()
         toy.batch = lambda requests: step.request_many([(j, *r) for r in requests])
         toy.set_data(observed[j], auxdata[j], warm, centre)
-        return grid_interval(toy, interpolation, mu=mu_true)
+        return grid_interval(toy, interpolation, mu=float(truths[j]))
 
     found = step.run(one, range(n))
     seconds = time.perf_counter() - t0
@@ -227,7 +241,7 @@ def run_grid_toys(grid_ws: GridWorkspaces, events: TruthEvents, mu_true: float, 
     arrays = {k: np.array([getattr(f, k) for f in found], dtype=float).reshape(n) for k in ("mu_hat", "q_mu")}
     ends = np.array([f.interval_68 for f in found], dtype=float).reshape(n, 2)
     opens = np.array([f.interval_open for f in found], dtype=bool).reshape(n, 2)
-    return ToyChunk(start, stop, int(seed), np.full(n, float(mu_true)), arrays["mu_hat"], ends[:, 0], ends[:, 1],
+    return ToyChunk(start, stop, int(seed), truths, arrays["mu_hat"], ends[:, 0], ends[:, 1],
                     np.array([f.converged for f in found], dtype=bool).reshape(n), opens[:, 0], opens[:, 1],
                     np.array([f.n_fits for f in found], dtype=int).reshape(n), seconds,
                     q_mu_true=arrays["q_mu"])  # fmt: skip

@@ -175,6 +175,7 @@ def run_toys(
     progress_every: int = 100,
     fluctuate_aux: bool = False,
     aux_centre: Sequence[float] | None = None,
+    observed: Sequence[Sequence[float]] | np.ndarray | None = None,
 ) -> ToyChunk:
     """Fit toys ``start`` … ``stop``−1: Poisson(``expected``) counts, μ̂ and 68% interval of each.
 
@@ -185,6 +186,10 @@ def run_toys(
     pass the true NP values) — the frequentist toy of a fixed truth. Each toy also gets q_μ at its
     true μ (one more conditional fit) for the Wilks check. All toys are fitted at once; those the batch
     cannot decide are refitted one by one (``n_fallback``). ``progress_every`` > 0 logs a summary line.
+
+    ``observed`` (one row of counts per toy index, (n_toys, bins)) replaces the Poisson draws: toy i fits
+    ``observed[i]`` as it is (pseudo-data built elsewhere, e.g. the FAIR protocol's bootstrapped events,
+    :mod:`systlab.infer.fair_protocol`), ``mu_true`` one value per row; ``expected`` then only gives the warm start.
     """
     if not 0 <= start <= stop:
         raise ValueError(f"toy range [{start}, {stop}) is invalid")
@@ -192,10 +197,14 @@ def run_toys(
     per_toy = expected.ndim == 2
     if per_toy and expected.shape[0] < stop:
         raise ValueError(f"expected has {expected.shape[0]} rows, toys up to index {stop - 1} requested")
+    if observed is not None:
+        observed = np.asarray(observed, dtype=float)
+        if observed.ndim != 2 or observed.shape[0] < stop:
+            raise ValueError(f"observed has shape {observed.shape}: one row per toy up to index {stop - 1} needed")
     mu_true_arr = np.asarray(mu_true, dtype=float)
-    if per_toy and mu_true_arr.ndim == 0:
-        mu_true_arr = np.full(expected.shape[0], float(mu_true_arr))
-    n_rows = expected.shape[0] if per_toy else None
+    n_rows = expected.shape[0] if per_toy else observed.shape[0] if observed is not None else None
+    if n_rows is not None and mu_true_arr.ndim == 0:
+        mu_true_arr = np.full(n_rows, float(mu_true_arr))
     lik = Likelihood(workspace_spec, expected[0] if per_toy else expected, mu_range)
     t0 = time.perf_counter()
     warm = lik.mle(hesse=False).pars  # the fit of the expected counts: every toy starts from it
@@ -204,7 +213,10 @@ def run_toys(
     indices = range(start, stop)
     n = stop - start
     truths = np.array([_row(mu_true_arr, i, n_rows) for i in indices], dtype=float).reshape(n)
-    observed = np.array([toy_counts(_row(expected, i, n_rows), seed, i) for i in indices]).reshape(n, -1)
+    if observed is None:
+        observed = np.array([toy_counts(_row(expected, i, n_rows), seed, i) for i in indices]).reshape(n, -1)
+    else:
+        observed = observed[start:stop].reshape(n, -1)
     aux = np.array([toy_auxdata(centre, widths, seed, i) for i in indices]) if fluctuate_aux else None
     # every toy at once; the toys the batch cannot decide are refitted one by one on the robust path
     blik = BatchedLikelihood(lik)

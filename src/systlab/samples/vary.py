@@ -254,9 +254,15 @@ class Bookkeeping(NamedTuple):
 
 def bookkeeping(shared: SharedEvents, seed: int, fractions: Mapping[str, float]) -> Bookkeeping:
     """What ``finish_sample`` adds, for every event at once."""
-    split = split_labels(shared.event_id, seed, fractions)
+    return event_bookkeeping(shared.event_id, shared.weight, seed, fractions)
+
+
+def event_bookkeeping(event_id: np.ndarray, weight: np.ndarray, seed: int,
+                      fractions: Mapping[str, float]) -> Bookkeeping:  # fmt: skip
+    """Split code and split-scaled weight of events by id and weight (the FAIR protocol's held-out events too)."""
+    split = split_labels(event_id, seed, fractions)
     split_fraction = np.asarray([fractions[name] for name in SPLITS]) / sum(fractions.values())
-    return Bookkeeping(split, shared.weight / split_fraction[split])
+    return Bookkeeping(split, np.asarray(weight, dtype=np.float64) / split_fraction[split])
 
 
 def sample_columns(

@@ -24,6 +24,8 @@ import numpy as np
 from systlab.atomic import atomic_path, write_json
 from systlab.infer.significance import WILKS_P_MIN, scan_interval, toy_critical_value, wilks_check
 from systlab.infer.toys import SCORE_SOURCE
+from systlab.studies.fair_summary import NOTE as FAIR_NOTE
+from systlab.studies.fair_summary import fair_protocol_markdown, fair_protocol_table
 from systlab.studies.headline import headline_payload, headline_table
 from systlab.templates.histograms import read_templates
 from systlab.templates.mc_statistics import mc_statistics, worst_by_split
@@ -171,6 +173,9 @@ def write_summary(
         text = ("## Headline (mean ± standard error over replicas; ratios paired replica by replica)\n\n"
                 + headline_table(summary) + "\n## Every figure of merit (mean ± std over replicas)\n\n"
                 + markdown_table(summary))  # fmt: skip
+        if summary.get("fair_protocol"):
+            text += ("\n## FAIR-Universe protocol (mean over replicas ± standard error over pseudo-experiments and "
+                     "replicas; *fair_protocol* note above)\n\n" + fair_protocol_markdown(summary["fair_protocol"]))
         with atomic_path(markdown_path) as tmp:
             tmp.write_text(text)
 
@@ -323,6 +328,7 @@ def summary_from_files(
     template_paths: Sequence[str | os.PathLike] = (),
     impact_paths: Sequence[str | os.PathLike] = (),
     target: str = "",
+    fair_paths: Sequence[str | os.PathLike] = (),
 ) -> dict:
     """The summary payload from the workflow's files, laid out as results/models/<model>/metrics.json,
     results/fits/<model>/<replica>/<dataset>.json, results/toys/<model>/<replica>.json,
@@ -331,7 +337,9 @@ def summary_from_files(
     A missing or incomplete file raises ValueError naming it; the Wilks-check note (:func:`wilks_note`) is added
     to the notes, and with toys the ``score`` note: which code computed coverage, mean width and score
     (:data:`systlab.infer.toys.SCORE_SOURCE`). ``toy_truth``, ``target``: see :func:`record_from_results`;
-    ``impact_paths``: the replicas' results/inference/<model>/<replica>/impacts.json."""
+    ``impact_paths``: the replicas' results/inference/<model>/<replica>/impacts.json; ``fair_paths``: their
+    results/fair_protocol/<model>/<replica>.json, tabulated under ``fair_protocol``
+    (:mod:`systlab.studies.fair_summary`)."""
     fits: dict[tuple[str, str], dict[str, Any]] = {}
     for path in map(Path, fit_paths):
         fits.setdefault((path.parent.parent.name, path.parent.name), {})[path.stem] = read_input(path)
@@ -357,6 +365,9 @@ def summary_from_files(
             if key in closure:
                 records[model][replica]["mc_closure"] = closure[key]
     summary = build_summary(records, notes)
+    if fair_paths:
+        summary["fair_protocol"] = fair_protocol_table(fair_paths)
+        summary["notes"].setdefault("fair_protocol", FAIR_NOTE)
     if toy_paths:
         summary["notes"].setdefault("score", SCORE_SOURCE)
     note = wilks_note(summary)
