@@ -45,7 +45,7 @@ from systlab.likelihood.workspace import build_workspace, workspace_settings
 from systlab.methods.onnx_io import OnnxScorer, export_onnx
 from systlab.samples.simulate import process_seed, simulate_process
 from systlab.samples.vary import vary_process
-from systlab.studies.fair_summary import COLUMNS, fair_protocol_markdown, fair_protocol_table
+from systlab.studies.fair_summary import COLUMNS, binomial_se, fair_protocol_markdown, fair_protocol_table
 from systlab.studies.summary import build_summary, write_summary
 from systlab.templates.histograms import build_templates, write_templates
 from systlab.templates.score import score_sample
@@ -373,7 +373,8 @@ def test_the_summary_table_has_each_methods_values_with_standard_errors(tmp_path
     replicas = [json.loads(p.read_text())["priors"]["challenge"]["pseudo_experiments"] for p in paths[:2]]
     per = [fair_score(*(np.array(r[k]) for k in ("mu_true", "p16", "p84"))) for r in replicas]
     assert stats["coverage"] == pytest.approx(np.mean([p[1] for p in per]))
-    assert stats["coverage_se"] >= np.sqrt(stats["coverage"] * (1 - stats["coverage"]) / 60)  # binomial at least
+    assert stats["coverage_se"] >= binomial_se(stats["coverage"], 60) > 0.5 * np.sqrt(0.68 * 0.32 / 60)
+    assert binomial_se(0.0, 60) > 0 and binomial_se(0.5, 60) == pytest.approx(np.sqrt(0.25 / 64))
     assert table["challenge"]["pivot"]["coverage"] < 0.1 < stats["coverage"]  # μ̂ shifted by 1: never covers
     text = fair_protocol_markdown(table)
     assert text.splitlines()[0] == "| method | prior | replicas | PEs | coverage | mean width | score |"

@@ -3,9 +3,9 @@ of the replicas' pseudo-experiments (results/fair_protocol/<model>/<replica>.jso
 with their standard errors.
 
 Every replica is evaluated on the same pseudo-experiments (PEs), so a value is the mean over replicas and its
-standard error adds in quadrature the PEs' part (coverage: binomial √(c(1 − c)/N); mean width: the spread over PEs
-of the replica-averaged width / √N; score: a bootstrap over the PEs, resampled jointly for every replica, as the
-score is not a mean) and the replicas' part (their standard deviation / √R; none with one replica).
+standard error adds in quadrature the PEs' part (coverage: binomial, :func:`binomial_se`; mean width: the spread
+over PEs of the replica-averaged width / √N; score: a bootstrap over the PEs, resampled jointly for every replica,
+as the score is not a mean) and the replicas' part (their standard deviation / √R; none with one replica).
 """
 
 from __future__ import annotations
@@ -54,6 +54,15 @@ def _arrays(prior: Mapping) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
     return as_float(pes["mu_true"]), as_float(pes["p16"]), as_float(pes["p84"]), np.array(pes["converged"], bool)
 
 
+def binomial_se(coverage: float, n: int) -> float:
+    """Binomial standard error of a coverage over ``n`` PEs, Agresti-Coull's (two successes and two failures added:
+    not 0 at a coverage of 0 or 1), √(c̃(1 − c̃)/(n + 4)) with c̃ = (c·n + 2)/(n + 4)."""
+    if not math.isfinite(coverage):
+        return float("nan")
+    tilde = (coverage * n + 2.0) / (n + 4.0)
+    return math.sqrt(tilde * (1.0 - tilde) / (n + 4.0))
+
+
 def method_stats(replicas: Sequence[Mapping], seed: int = 0) -> dict:
     """Coverage, mean width and score (means over replicas) with standard errors, from one prior setting's payloads
     of every replica of one method (the same PEs in each)."""
@@ -78,7 +87,7 @@ def method_stats(replicas: Sequence[Mapping], seed: int = 0) -> dict:
     widths = np.nanmean([np.where(ok, hi - lo, np.nan) for _, lo, hi, ok in arrays], axis=0)
     rng = np.random.default_rng(seed)
     boot = np.array([values(rng.integers(0, n_pe, n_pe)).mean(axis=0)[2] for _ in range(BOOTSTRAP_SAMPLES)])
-    pe_se = np.array([math.sqrt(max(means[0] * (1.0 - means[0]), 0.0) / max(n_used, 1)),
+    pe_se = np.array([binomial_se(means[0], n_used),
                       float(np.nanstd(widths, ddof=1) / math.sqrt(max(np.isfinite(widths).sum(), 1))),
                       float(np.nanstd(boot, ddof=1))])  # fmt: skip
     se = np.sqrt(pe_se**2 + replica_se**2)
