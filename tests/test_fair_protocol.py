@@ -334,7 +334,9 @@ def test_every_replica_kind_is_evaluated_on_the_same_pseudo_experiments(analysis
         ok = np.array(pes["converged"])
         want = fair_score(*(np.array(pes[k], dtype=float)[ok] for k in ("mu_true", "p16", "p84")))
         assert (a["mean_width"], a["coverage"], a["score"]) == pytest.approx(want)
-    json.dumps(payloads, allow_nan=False)  # what write_json needs
+    text = json.dumps(payloads, allow_nan=False)  # what write_json needs
+    assert "seconds" not in text  # no wall time in a result: the same bytes from every run
+    assert fp.evaluate_replica(cfg, "baseline", fixed) == payloads["baseline"]
 
 
 # ---- config and summary ----------------------------------------------------------------------------------------

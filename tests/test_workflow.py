@@ -32,7 +32,8 @@ FIGURES = ("features", "roc", "decorrelation", "calibration", "templates_baselin
            "profile_curves", "width_vs_alpha", "coverage", "impacts_baseline", "asymptotics", "lambda_scan",
            "generator_check", "generator_closure", "aware_interpolation", "sensitivity", "jes_granularity",
            "toy_decision_boundary",
-           "toy_likelihood_ratio", "toy_pivot_outputs", "theory_pulls", "theory_per_particle", "theory_tails")
+           "toy_likelihood_ratio", "toy_pivot_outputs", "theory_pulls", "theory_per_particle", "theory_tails",
+           "fair_protocol")
 #: What the kill-and-resume run builds: a slice of the tiny DAG with two trainings, two toy studies, an inference and
 #: a figure (every kind of result file: tables, models, JSON, PDF and PNG). The figure is one whose ancestors are the
 #: samples only: templates_<model> is drawn with its family, which needs every model's templates.
@@ -119,7 +120,7 @@ def test_an_edited_config_section_reruns_the_jobs_that_read_it_and_no_others(tin
 ANALYSIS_FIGURE_RULES = {f"figure_{name}" for name in (
     "templates", "features", "roc", "decorrelation", "calibration", "profile_curves", "width_vs_alpha", "coverage",
     "impacts", "asymptotics", "aware_likelihood_surface", "lambda_scan", "sensitivity", "jes_granularity",
-    "generator_check", "generator_closure", "histosys_check", "aware_interpolation")}  # fmt: skip
+    "generator_check", "generator_closure", "histosys_check", "aware_interpolation", "fair_protocol")}  # fmt: skip
 TOY_FIGURE_RULES = {"figure_toy_decision_boundary", "figure_toy_likelihood_ratio", "figure_toy_pivot_outputs"}
 THEORY_RULES = {"theory_figure_pulls", "theory_figure_per_particle", "theory_figure_tails"}
 #: config edit -> exactly the rules a dry run of the finished tiny run lists (rule all aside)

@@ -314,7 +314,8 @@ def _number(x: float) -> float | None:
 
 def prior_payload(cfg: Config, result: ProtocolResult) -> dict:
     """One prior setting's JSON: coverage, mean width and score of the converged PEs (``fair_score``), and every PE
-    (set, μ_true, μ̂, p16, p84, converged, shape shifts in σ units, process scales)."""
+    (set, μ_true, μ̂, p16, p84, converged, shape shifts in σ units, process scales). No wall time (the log has it):
+    results are byte-reproducible."""
     pes, fits = result.pes, result.fits
     ok = fits.converged & np.isfinite(fits.lo) & np.isfinite(fits.hi)
     width, coverage, score = fair_score(fits.mu_true[ok], fits.lo[ok], fits.hi[ok]) if ok.any() else (None,) * 3
@@ -323,7 +324,6 @@ def prior_payload(cfg: Config, result: ProtocolResult) -> dict:
     return {
         "n": n, "n_used": int(ok.sum()), "n_failed": int((~ok).sum()), "n_fallback": int(fits.n_fallback),
         "coverage": coverage, "mean_width": width, "score": score,
-        "seconds_per_pe": {"build": result.seconds_build / n, "fit": result.seconds_fit / n},
         "pseudo_experiments": {
             "set": [pe.set_index for pe in pes], "index": [pe.index for pe in pes],
             "mu_true": [pe.mu for pe in pes], "mu_hat": [_number(x) for x in fits.mu_hat],
