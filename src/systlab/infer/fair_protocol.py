@@ -314,8 +314,8 @@ def _number(x: float) -> float | None:
 
 def prior_payload(cfg: Config, result: ProtocolResult) -> dict:
     """One prior setting's JSON: coverage, mean width and score of the converged PEs (``fair_score``), and every PE
-    (set, μ_true, μ̂, p16, p84, converged, shape shifts in σ units, process scales). No wall time (the log has it):
-    results are byte-reproducible."""
+    (set, μ_true, μ̂, p16, p84, converged, open: an end at the edge of ``fit.mu_range``, the shape NPs' values and
+    shifts in σ units, process scales). No wall time (the log has it): results are byte-reproducible."""
     pes, fits = result.pes, result.fits
     ok = fits.converged & np.isfinite(fits.lo) & np.isfinite(fits.hi)
     width, coverage, score = fair_score(fits.mu_true[ok], fits.lo[ok], fits.hi[ok]) if ok.any() else (None,) * 3
@@ -323,12 +323,14 @@ def prior_payload(cfg: Config, result: ProtocolResult) -> dict:
     n = len(pes)
     return {
         "n": n, "n_used": int(ok.sum()), "n_failed": int((~ok).sum()), "n_fallback": int(fits.n_fallback),
+        "n_open": int((ok & (fits.open_lo | fits.open_hi)).sum()),
         "coverage": coverage, "mean_width": width, "score": score,
         "pseudo_experiments": {
             "set": [pe.set_index for pe in pes], "index": [pe.index for pe in pes],
             "mu_true": [pe.mu for pe in pes], "mu_hat": [_number(x) for x in fits.mu_hat],
             "p16": [_number(x) for x in fits.lo], "p84": [_number(x) for x in fits.hi],
             "converged": [bool(x) for x in ok],
+            "open": [bool(a or b) for a, b in zip(fits.open_lo, fits.open_hi, strict=True)],
             "shape_values": {k: [pe.shape.get(k) for pe in pes] for k in pes[0].shape},
             "shifts_sigma": {k: [s.get(k) for s in shifts] for k in shifts[0]},
             "scale": {p: [pe.scale[p] for pe in pes] for p in pes[0].scale},
