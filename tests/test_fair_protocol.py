@@ -322,9 +322,14 @@ def test_the_grid_observed_counts_path_equals_the_one_by_one_grid_interval(analy
     assert same >= len(observed) - 1
 
 
+def evaluate_replica(cfg, model: str, inputs: dict) -> dict:
+    """One replica through rule fair_protocol's function (one model, its replicas)."""
+    return fp.evaluate_method(cfg, model, inputs["events"], {"r0": inputs})["r0"]
+
+
 def test_every_replica_kind_is_evaluated_on_the_same_pseudo_experiments(analysis):
     cfg, _, _, fixed, aware = analysis
-    payloads = {m: fp.evaluate_replica(cfg, m, inputs) for m, inputs in (("baseline", fixed), ("aware", aware))}
+    payloads = {m: evaluate_replica(cfg, m, inputs) for m, inputs in (("baseline", fixed), ("aware", aware))}
     assert payloads["baseline"]["kind"] == "fixed" and payloads["aware"]["kind"] == "grid"
     for prior in ("challenge", "systlab"):
         a, b = (payloads[m]["priors"][prior] for m in ("baseline", "aware"))
@@ -336,7 +341,10 @@ def test_every_replica_kind_is_evaluated_on_the_same_pseudo_experiments(analysis
         assert (a["mean_width"], a["coverage"], a["score"]) == pytest.approx(want)
     text = json.dumps(payloads, allow_nan=False)  # what write_json needs
     assert "seconds" not in text  # no wall time in a result: the same bytes from every run
-    assert fp.evaluate_replica(cfg, "baseline", fixed) == payloads["baseline"]
+    assert evaluate_replica(cfg, "baseline", fixed) == payloads["baseline"]
+    # a job evaluates every replica of a model on PEs built once: each as if evaluated alone
+    both = fp.evaluate_method(cfg, "baseline", fixed["events"], {"r0": fixed, "r1": fixed})
+    assert both["r0"] == both["r1"] == payloads["baseline"]
 
 
 # ---- config and summary ----------------------------------------------------------------------------------------

@@ -157,7 +157,7 @@ def all_metrics():
 
 
 INFERENCE_RESULTS = inference_results()
-# the FAIR-Universe protocol's evaluation of every model replica (fair_protocol.smk; summary table and figure)
+# the FAIR-Universe protocol's evaluation of every model replica (rule fair_protocol in infer.smk, one job per model; summary table and figure)
 FAIR_PROTOCOL_RESULTS = [f"results/fair_protocol/{m}/{r}.json" for m in MODELS for r in REPLICAS]
 
 # ---- studies ---------------------------------------------------------------------------------------------------

@@ -100,3 +100,42 @@ else:
         script:
             "../scripts/toys_merge.py"
 
+
+
+# The FAIR-Universe challenge's evaluation (systlab.infer.fair_protocol): fair_protocol.sets sets with mu_true ~
+# U(fair_protocol.mu_range), fair_protocol.pseudo_experiments per set, every NP truth drawn per pseudo-experiment from
+# the challenge's priors and from this config's, the pseudo-data bootstrapped from the held-out toy split of the
+# canonical events and moved by systlab's own variations, scored with each replica's ONNX model and fitted through
+# its own likelihood. One job per model: its pseudo-experiments are built once for every replica (the same for every
+# model: one seed stream). Summary table: rule summary; figure: results/figures/fair_protocol.pdf.
+def fair_protocol_inputs(wildcards):
+    """Every process's canonical events, and per replica (keys "<replica>_<input>") its ONNX model and likelihood
+    inputs (workspace + templates, or grid workspaces + per-point scores)."""
+    from types import SimpleNamespace
+
+    inputs = {"events": [f"results/events/{p}.parquet" for p in PROCESSES]}
+    for replica in REPLICAS:
+        one = SimpleNamespace(method=wildcards.method, replica=replica)
+        inputs[f"{replica}_model"] = f"results/models/{wildcards.method}/{replica}/model.onnx"
+        inputs.update({f"{replica}_{k}": v for k, v in likelihood_inputs(one).items()})
+    return inputs
+
+
+rule fair_protocol:
+    input:
+        unpack(fair_protocol_inputs),
+    output:
+        [f"results/fair_protocol/{{method}}/{r}.json" for r in REPLICAS],
+    wildcard_constraints:
+        method=one_of(MODELS),
+    params:
+        config=config_of("fair_protocol", "seed", "splits", "fit", "processes", "systematics",
+                         ignore=["fit.histosys_check"]),
+    log:
+        "results/logs/fair_protocol/{method}.log",
+    benchmark:
+        "results/benchmarks/fair_protocol/{method}.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/fair_protocol.py"

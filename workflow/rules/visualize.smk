@@ -377,7 +377,7 @@ if REGIME_SCAN_RESULTS:
             "../scripts/figure_regime_scan.py"
 
 
-# The FAIR-Universe protocol (fair_protocol.smk): per model, every pseudo-experiment's [p16, p84] against its true mu,
+# The FAIR-Universe protocol (rule fair_protocol, infer.smk): per model, every pseudo-experiment's [p16, p84] against its true mu,
 # both prior settings, every replica
 rule figure_fair_protocol:
     input:

@@ -1,13 +1,24 @@
-"""Rule fair_protocol: one model replica evaluated the FAIR-Universe challenge's way (systlab.infer.fair_protocol)."""
+"""Rule fair_protocol: every replica of one model evaluated the FAIR-Universe challenge's way on the same
+pseudo-experiments (systlab.infer.fair_protocol)."""
+
+from pathlib import Path
 
 from systlab.atomic import write_json
-from systlab.infer.fair_protocol import evaluate_replica
+from systlab.infer.fair_protocol import evaluate_method
 from systlab.runtime import log, start
 
-cfg = start(snakemake)  # noqa: F821
-wildcards = snakemake.wildcards  # noqa: F821
-payload = evaluate_replica(cfg, wildcards.method, dict(snakemake.input.items()))  # noqa: F821
-write_json(snakemake.output[0], {**payload, "method": wildcards.method, "replica": wildcards.replica})  # noqa: F821
-for prior, result in payload["priors"].items():
-    log.info("%s prior: %d PEs, coverage %s, mean width %s, score %s", prior, result["n"], result["coverage"],
-             result["mean_width"], result["score"])
+smk = snakemake  # noqa: F821
+cfg = start(smk)
+method = smk.wildcards.method
+replicas: dict[str, dict] = {}
+for key, value in smk.input.items():
+    if key != "events":  # "<replica>_<input>"
+        replica, name = key.split("_", 1)
+        replicas.setdefault(replica, {})[name] = value
+payloads = evaluate_method(cfg, method, smk.input.events, replicas)
+for path in smk.output:
+    replica = Path(path).stem
+    write_json(path, {**payloads[replica], "method": method, "replica": replica})
+    for prior, result in payloads[replica]["priors"].items():
+        log.info("%s %s prior: %d PEs, coverage %s, mean width %s, score %s", replica, prior, result["n"],
+                 result["coverage"], result["mean_width"], result["score"])

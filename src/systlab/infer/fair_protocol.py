@@ -221,7 +221,8 @@ def pe_counts(binning: Binning, table: pd.DataFrame) -> list[np.ndarray]:
 
 
 class ProtocolResult(NamedTuple):
-    """One prior setting's PEs of one replica: the PEs, their fits and the seconds spent building and fitting."""
+    """One prior setting's PEs of one replica: the PEs, their fits and the seconds spent building and fitting (the
+    building shared by every replica of the job)."""
 
     pes: list[PseudoExperiment]
     fits: ToyChunk
@@ -229,19 +230,27 @@ class ProtocolResult(NamedTuple):
     seconds_fit: float
 
 
-def run_protocol(cfg: Config, settings: Settings, binning: Binning, held: Sequence[HeldOut], fit, prior: str,
-                 seed: int) -> ProtocolResult:  # fmt: skip
-    """Build every PE of ``prior``, bin it with ``binning`` and fit them all at once with ``fit(observed, mus)``
-    (observed: per PE the counts per binning point) -> :class:`ProtocolResult`."""
+def run_protocol(cfg: Config, settings: Settings, replicas: Sequence[tuple[Binning, Any]], held: Sequence[HeldOut],
+                 prior: str, seed: int) -> list[ProtocolResult]:  # fmt: skip
+    """Build every PE of ``prior`` once, bin it with each replica's binning and fit each replica's PEs all at once
+    with its ``fit(observed, mus)`` (observed: per PE the counts per binning point) -> one result per replica."""
     pes = pseudo_experiments(cfg, settings, prior, seed)
     t0 = time.perf_counter()
-    observed = [pe_counts(binning, pe_events(held, pe)) for pe in pes]
-    t1 = time.perf_counter()
-    fits = fit(observed, np.array([pe.mu for pe in pes]))
-    t2 = time.perf_counter()
-    log.info("%s prior: %d PEs, %.3f s/PE building, %.3f s/PE fitting, %d refitted one by one", prior, len(pes),
-             (t1 - t0) / len(pes), (t2 - t1) / len(pes), fits.n_fallback)  # fmt: skip
-    return ProtocolResult(pes, fits, t1 - t0, t2 - t1)
+    observed: list[list[list[np.ndarray]]] = [[] for _ in replicas]
+    for pe in pes:
+        table = pe_events(held, pe)
+        for counts, (binning, _) in zip(observed, replicas, strict=True):
+            counts.append(pe_counts(binning, table))
+    built = time.perf_counter() - t0
+    mus = np.array([pe.mu for pe in pes])
+    out = []
+    for counts, (_, fit) in zip(observed, replicas, strict=True):
+        t1 = time.perf_counter()
+        fits = fit(counts, mus)
+        out.append(ProtocolResult(pes, fits, built, time.perf_counter() - t1))
+        log.info("%s prior: %d PEs, %.3f s/PE building (all replicas), %.3f s/PE fitting, %d refitted one by one",
+                 prior, len(pes), built / len(pes), out[-1].seconds_fit / len(pes), fits.n_fallback)  # fmt: skip
+    return out
 
 
 def fixed_fitter(spec: dict, mu_range: tuple[float, float], seed: int, warm_mu: float):
@@ -271,41 +280,51 @@ def grid_fitter(grid, events, mu_range: tuple[float, float], seed: int, morph):
     return fit
 
 
-def evaluate_replica(cfg: Config, model: str, inputs: Mapping[str, Any]) -> dict:
-    """Every prior setting's PEs of one replica -> the payload of results/fair_protocol/<model>/<replica>.json.
-
-    ``inputs``: ``model`` (the ONNX file), ``events`` (every process's canonical events) and the likelihood inputs
-    of :mod:`systlab.infer.pipeline` (a fixed classifier's ``workspace`` and ``templates``, a parameterized
-    one's ``workspaces`` and per-point ``scores``)."""
-    from pathlib import Path
-
-    from systlab.likelihood.grid_points import parameterized_np
+def replica_binning_and_fit(cfg: Config, model: str, inputs: Mapping[str, Any], seed: int) -> tuple[Binning, Any, str]:
+    """(binning, fit, kind) of one replica from its ONNX ``model`` and likelihood inputs (those of
+    :mod:`systlab.infer.pipeline`: a fixed classifier's ``workspace`` and ``templates``, a parameterized one's
+    ``workspaces`` and per-point ``scores``; the route is the pipeline's)."""
+    from systlab.infer.pipeline import is_parameterized, read_grid
     from systlab.methods.onnx_io import OnnxScorer
 
-    settings, seed = cfg.fair_protocol, protocol_seed(cfg)
     scorer = OnnxScorer(inputs["model"])
-    held = held_out_events(cfg, {Path(p).stem: p for p in inputs["events"]})
-    warm_mu = float(np.mean(settings.mu_range))
-    if parameterized_np(cfg, model) is None:
+    if not is_parameterized(cfg, model):
         from systlab.likelihood.workspace import read_workspace
         from systlab.templates.histograms import read_templates
 
         spec, edges = read_workspace(inputs["workspace"]), read_templates(inputs["templates"]).edges
-        binning = Binning(scorer, ({},), (np.asarray(edges, dtype=float),))
-        fit, kind = fixed_fitter(spec, cfg.mu_range, seed, warm_mu), "fixed"
-    else:
-        from systlab.infer.event_toys import truth_events
-        from systlab.likelihood.grid_inputs import grid_morph, read_grid_scores, read_grid_workspaces
-        from systlab.templates.histograms import NOMINAL
+        warm_mu = float(np.mean(cfg.fair_protocol.mu_range))
+        return Binning(scorer, ({},), (np.asarray(edges, dtype=float),)), fixed_fitter(spec, cfg.mu_range, seed,
+                                                                                         warm_mu), "fixed"  # fmt: skip
+    from systlab.infer.event_toys import truth_events
+    from systlab.likelihood.grid_inputs import grid_morph
+    from systlab.templates.histograms import NOMINAL
 
-        grid = read_grid_workspaces(inputs["workspaces"])
-        parameter = f"alpha_{grid.np_name}"
-        binning = Binning(scorer, tuple({parameter: float(a)} for a in grid.alphas), tuple(grid.edges))
-        events = truth_events([read_grid_scores(p) for p in inputs["scores"]], NOMINAL, [cfg.signal], split="toy")
-        fit, kind = grid_fitter(grid, events, cfg.mu_range, seed, grid_morph(cfg, grid.np_name)), "grid"
-    priors = {prior: prior_payload(cfg, run_protocol(cfg, settings, binning, held, fit, prior, seed))
-              for prior in settings.priors}  # fmt: skip
-    return {"format": FORMAT, "kind": kind, "seed": seed, "settings": settings._asdict(), "priors": priors}
+    grid, per_point = read_grid(inputs)
+    parameter = f"alpha_{grid.np_name}"
+    binning = Binning(scorer, tuple({parameter: float(a)} for a in grid.alphas), tuple(grid.edges))
+    events = truth_events(per_point, NOMINAL, [cfg.signal], split="toy")
+    return binning, grid_fitter(grid, events, cfg.mu_range, seed, grid_morph(cfg, grid.np_name)), "grid"
+
+
+def evaluate_method(cfg: Config, model: str, events: Sequence[str | os.PathLike],
+                    replicas: Mapping[str, Mapping[str, Any]]) -> dict[str, dict]:  # fmt: skip
+    """Every replica of one model on the same PEs, each built once -> {replica: the payload of
+    results/fair_protocol/<model>/<replica>.json}.
+
+    ``events``: every process's canonical events (results/events/<process>.parquet); ``replicas``: per replica its
+    ONNX ``model`` and likelihood inputs (:func:`replica_binning_and_fit`)."""
+    from pathlib import Path
+
+    settings, seed = cfg.fair_protocol, protocol_seed(cfg)
+    held = held_out_events(cfg, {Path(p).stem: p for p in events})
+    names = list(replicas)
+    prepared = [replica_binning_and_fit(cfg, model, replicas[r], seed) for r in names]
+    results = {prior: run_protocol(cfg, settings, [(b, f) for b, f, _ in prepared], held, prior, seed)
+               for prior in settings.priors}  # fmt: skip
+    return {r: {"format": FORMAT, "kind": kind, "seed": seed, "settings": settings._asdict(),
+                "priors": {prior: prior_payload(cfg, results[prior][i]) for prior in settings.priors}}
+            for i, (r, (_, _, kind)) in enumerate(zip(names, prepared, strict=True))}  # fmt: skip
 
 
 def _number(x: float) -> float | None:

@@ -43,7 +43,7 @@ def toy_chunk_count(cfg: Config, model: str) -> int:
     return min(cfg.toy_chunks, toy_count(cfg, model))
 
 
-def _grid(inputs: Inputs):
+def read_grid(inputs: Inputs):
     """(grid workspaces, score tables per grid point) of a parameterized model's inputs."""
     from systlab.likelihood.grid_inputs import read_grid_scores, read_grid_workspaces
 
@@ -89,7 +89,7 @@ def _fit_fixed(cfg: Config, inputs: Inputs, datasets: Sequence[str]) -> dict[str
 def _fit_grid(cfg: Config, inputs: Inputs, datasets: Sequence[str], surface: bool) -> dict[str, dict]:
     from systlab.infer.grid_fit import grid_fit_payload, grid_fits, grid_observations
 
-    grid, per_point = _grid(inputs)
+    grid, per_point = read_grid(inputs)
     t0 = time.perf_counter()
     observed = {dataset: grid_observations(cfg, grid, per_point, dataset) for dataset in datasets}
     fits = grid_fits(cfg, grid, observed, cfg.grid_interpolation, surface)  # every dataset at once, in lock step
@@ -148,7 +148,7 @@ def _toys_grid(cfg: Config, inputs: Inputs, truth, first: int, stop: int, seed: 
     from systlab.infer.toys import TOY_STUDY_SPLITS, truth_sample
     from systlab.likelihood.grid_inputs import grid_morph
 
-    grid, per_point = _grid(inputs)
+    grid, per_point = read_grid(inputs)
     chunks = {}
     for k, name in enumerate(STUDIES):
         events = truth_events(per_point, truth_sample(truth), [cfg.signal], split=TOY_STUDY_SPLITS[name])
@@ -224,7 +224,7 @@ def _inference_grid(cfg: Config, inputs: Inputs, high: float):
     from systlab.infer.grid_inference import grid_impacts, grid_significance, grid_upper_limit
     from systlab.likelihood.grid_inputs import grid_morph
 
-    grid, per_point = _grid(inputs)
+    grid, per_point = read_grid(inputs)
     observed = grid_observations(cfg, grid, per_point, "asimov")
     background = asimov_at_points(per_point, grid.edges, cfg.signal, mu=0.0)
     interpolation, morph = cfg.grid_interpolation, grid_morph(cfg, grid.np_name)
