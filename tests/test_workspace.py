@@ -133,3 +133,17 @@ def test_workspace_settings_carry_every_configured_np():
     settings = workspace_settings(cfg)
     assert settings["shape_nps"] == {"tes": False, "jes": False, "soft_met": True}
     assert set(settings["norm_nps"]) == {"ttbar_xsec", "diboson_xsec", "bkg_norm"} and settings["lumi_sigma"] == 0.02
+
+
+def test_the_template_figure_shows_the_workspace_histosys_shapes(templates, spec):
+    """The figure's ±1σ background shapes are the workspace's histosys data summed over the backgrounds (the
+    one-sided soft MET mirrored and clipped as the workspace holds it)."""
+    from systlab.visualize.templates import background_shifts
+
+    shifts = background_shifts(templates, ["bkg_a", "bkg_b"], SHAPE_NPS)
+    assert list(shifts) == list(SHAPE_NPS)
+    for name in SHAPE_NPS:
+        data = [modifiers(spec, b)[name]["data"] for b in ("bkg_a", "bkg_b")]
+        for i, key in enumerate(("hi_data", "lo_data")):
+            np.testing.assert_allclose(shifts[name][i], np.sum([d[key] for d in data], axis=0), rtol=1e-12)
+    assert not np.allclose(shifts["soft_met"][1], 2 * (NOMINAL["bkg_a"] + NOMINAL["bkg_b"]) - shifts["soft_met"][0])

@@ -8,10 +8,34 @@ import matplotlib.pyplot as plt
 import mplhep
 import numpy as np
 
-from systlab.templates.mc_statistics import CLOSURE_TARGET, McStatistics
+from systlab.likelihood.workspace import histosys_data
+from systlab.templates.histograms import NOMINAL, Templates, counts
+from systlab.templates.mc_statistics import CLOSURE_TARGET, McStatistics, mc_statistics
 from systlab.visualize.style import label, use_style
 
 SHAPE_COLOURS = ("tab:red", "tab:blue", "tab:green", "tab:purple", "tab:orange")
+
+
+def background_shifts(templates: Templates, backgrounds: Sequence[str],
+                      shape_nps: Mapping[str, bool]) -> dict[str, tuple[np.ndarray, np.ndarray]]:  # fmt: skip
+    """Per shape NP (name -> one-sided) the total background at +1σ and −1σ exactly as the workspace's histosys
+    modifiers hold them (a one-sided NP's −1σ mirrored), summed over ``backgrounds``."""
+    out = {}
+    for name, one_sided in shape_nps.items():
+        shapes = [histosys_data(templates, p, name, one_sided) for p in backgrounds]
+        out[name] = tuple(np.sum([np.asarray(s[key], dtype=float) for s in shapes], axis=0)
+                          for key in ("hi_data", "lo_data"))  # fmt: skip
+    return out
+
+
+def model_templates_figure(templates: Templates, signal: str, backgrounds: Sequence[str],
+                           shape_nps: Mapping[str, bool], method: str, lumi_fb: float):  # fmt: skip
+    """:func:`plot_score_templates` of one model's templates: nominal stack, signal, the ±1σ background shapes of
+    :func:`background_shifts` and the MC statistics of both splits."""
+    return plot_score_templates(
+        templates.edges, {p: counts(templates, p, NOMINAL) for p in backgrounds},
+        (signal, counts(templates, signal, NOMINAL)), background_shifts(templates, backgrounds, shape_nps),
+        method=method, lumi_fb=lumi_fb, mc_statistics=mc_statistics(templates, backgrounds))  # fmt: skip
 
 
 def plot_score_templates(
