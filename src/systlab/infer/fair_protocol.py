@@ -142,24 +142,27 @@ def shifts_in_sigma(cfg: Config, shape: Mapping[str, float]) -> dict[str, float]
 
 # ---- held-out events and the pseudo-data -----------------------------------------------------------------------
 class HeldOut(NamedTuple):
-    """The toy-split canonical events of one process with their split-scaled weights (the expected yield)."""
+    """The toy-split canonical events of every process, one after another, with their split-scaled weights (the
+    expected yield); the events' ``event_id`` replaced by their row (ids repeat across processes), ``event_id`` the
+    real ones."""
 
-    process: str
-    signal: bool
-    events: Any  # ak.Array of the canonical table's rows
+    process: np.ndarray  # str per event
+    signal: np.ndarray  # bool per event
+    events: Any  # ak.Array of the canonical tables' rows
     event_id: np.ndarray
     weight: np.ndarray
 
 
-def held_out_events(cfg: Config, canonical: Mapping[str, str | os.PathLike]) -> list[HeldOut]:
-    """The held-out events of every process (``canonical``: process -> results/events/<process>.parquet), split
-    and weighted as the samples are (:func:`systlab.samples.vary.event_bookkeeping`, the config's seed), sorted."""
+def held_out_events(cfg: Config, canonical: Mapping[str, str | os.PathLike]) -> HeldOut:
+    """The held-out events of every process (``canonical``: process -> results/events/<process>.parquet, processes
+    sorted), split and weighted as the samples are (:func:`systlab.samples.vary.event_bookkeeping`, the config's
+    seed)."""
     import awkward as ak
 
     from systlab.events import SPLITS
     from systlab.samples.vary import event_bookkeeping
 
-    out = []
+    parts = []
     for process in sorted(canonical):
         events = ak.from_parquet(canonical[process])
         event_id = ak.to_numpy(events.event_id).astype(np.uint64)
@@ -167,35 +170,36 @@ def held_out_events(cfg: Config, canonical: Mapping[str, str | os.PathLike]) -> 
         toy = np.flatnonzero(books.split == SPLITS["toy"])
         if not toy.size:
             raise ValueError(f"{canonical[process]}: no event in the toy split (splits.toy)")
-        out.append(HeldOut(process, process == cfg.signal, events[toy], event_id[toy], books.weight[toy]))
-    return out
+        parts.append((process, events[toy], event_id[toy], books.weight[toy]))
+    process = np.concatenate([np.full(len(e), p, dtype=object) for p, e, _, _ in parts])
+    events = ak.concatenate([e for _, e, _, _ in parts])
+    events = ak.with_field(events, np.arange(len(events), dtype=np.uint64), "event_id")
+    return HeldOut(process, process == cfg.signal, events, np.concatenate([i for _, _, i, _ in parts]),
+                   np.concatenate([w for _, _, _, w in parts]))  # fmt: skip
 
 
-def bootstrap_multiplicities(weight: np.ndarray, scale: float, rng: np.random.Generator) -> np.ndarray:
+def bootstrap_multiplicities(weight: np.ndarray, scale: float | np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The challenge's bootstrap (``get_bootstrapped_dataset``): each event occurs Poisson(scale · w_i) times."""
     return rng.poisson(np.clip(scale * np.asarray(weight, dtype=float), 0.0, None))
 
 
-def pe_events(held: Sequence[HeldOut], pe: PseudoExperiment) -> pd.DataFrame:
-    """The events of one PE: per process the bootstrapped events (``multiplicity`` > 0), their primary objects moved
-    by the PE's shape NPs, features recomputed and thresholds applied (:func:`systlab.samples.vary.apply_variation`;
-    soft-MET noise drawn afresh per PE, as the challenge does), with columns ``process`` and ``multiplicity``."""
+def pe_events(held: HeldOut, pe: PseudoExperiment) -> pd.DataFrame:
+    """The events of one PE: the bootstrapped events (``multiplicity`` > 0) of every process, their primary objects
+    moved by the PE's shape NPs, features recomputed and thresholds applied (:func:`systlab.samples.vary.
+    apply_variation`, once for every process: its cost is mostly per call; soft-MET noise drawn afresh per PE, as
+    the challenge does), with columns ``process``, ``event_id`` and ``multiplicity``."""
     from systlab.samples.vary import PerEventVariation, apply_variation
 
     rng = np.random.default_rng(list(pe.stream))
-    variation = PerEventVariation("fair_pe", dict(pe.shape))
-    frames = []
-    for h in held:
-        n = bootstrap_multiplicities(h.weight, pe.scale[h.process] * (pe.mu if h.signal else 1.0), rng)
-        chosen = np.flatnonzero(n)
-        if not chosen.size:
-            continue
-        table = apply_variation(h.events[chosen], variation, rng.standard_normal((chosen.size, 2)))
-        where = pd.Index(h.event_id[chosen]).get_indexer(table["event_id"].to_numpy())
-        frames.append(table.assign(process=h.process, multiplicity=n[chosen][where].astype(float)))
-    if not frames:
+    scale = np.array([pe.scale[p] for p in held.process]) * np.where(held.signal, pe.mu, 1.0)
+    n = bootstrap_multiplicities(held.weight, scale, rng)
+    chosen = np.flatnonzero(n)
+    if not chosen.size:
         raise ValueError(f"pseudo-experiment {pe.set_index}/{pe.index}: no event drawn")
-    return pd.concat(frames, ignore_index=True)
+    table = apply_variation(held.events[chosen], PerEventVariation("fair_pe", dict(pe.shape)),
+                            rng.standard_normal((chosen.size, 2)))  # fmt: skip
+    row = table["event_id"].to_numpy().astype(np.int64)  # the held-out row (see HeldOut)
+    return table.assign(event_id=held.event_id[row], process=held.process[row], multiplicity=n[row].astype(float))
 
 
 # ---- one replica ---------------------------------------------------------------------------------------------
@@ -230,7 +234,7 @@ class ProtocolResult(NamedTuple):
     seconds_fit: float
 
 
-def run_protocol(cfg: Config, settings: Settings, replicas: Sequence[tuple[Binning, Any]], held: Sequence[HeldOut],
+def run_protocol(cfg: Config, settings: Settings, replicas: Sequence[tuple[Binning, Any]], held: HeldOut,
                  prior: str, seed: int) -> list[ProtocolResult]:  # fmt: skip
     """Build every PE of ``prior`` once, bin it with each replica's binning and fit each replica's PEs all at once
     with its ``fit(observed, mus)`` (observed: per PE the counts per binning point) -> one result per replica."""
