@@ -362,6 +362,9 @@ def test_the_config_section_defaults_and_bad_values():
     assert load_config(m).fair_protocol == Settings()
     with pytest.raises(ConfigError, match="fair_protocol.mu_range"):
         load_config({**m, "fair_protocol": {"mu_range": [0.1, 9.0]}})
+    assert load_config({**m, "fair_protocol": {"models": ["aware"]}}).fair_protocol.models == ("aware",)
+    with pytest.raises(ConfigError, match=r"fair_protocol.models.*\['pivot_lambda_0'\]"):  # a study model
+        load_config({**m, "fair_protocol": {"models": ["baseline", "pivot_lambda_0"]}})
     with pytest.raises(ConfigError, match="fair_protocol"):
         load_config({**m, "fair_protocol": {"priors": ["flat"]}})
 

@@ -158,7 +158,8 @@ def all_metrics():
 
 INFERENCE_RESULTS = inference_results()
 # the FAIR-Universe protocol's evaluation of every model replica (rule fair_protocol in infer.smk, one job per model; summary table and figure)
-FAIR_PROTOCOL_RESULTS = [f"results/fair_protocol/{m}/{r}.json" for m in MODELS for r in REPLICAS]
+FAIR_MODELS = [m for m in MODELS if m in (CFG.fair_protocol.models or MODELS)]
+FAIR_PROTOCOL_RESULTS = [f"results/fair_protocol/{m}/{r}.json" for m in FAIR_MODELS for r in REPLICAS]
 
 # ---- studies ---------------------------------------------------------------------------------------------------
 SENSITIVITY = CFG.sensitivity

@@ -127,7 +127,7 @@ rule fair_protocol:
     output:
         [f"results/fair_protocol/{{method}}/{r}.json" for r in REPLICAS],
     wildcard_constraints:
-        method=one_of(MODELS),
+        method=one_of(FAIR_MODELS),
     params:
         config=config_of("fair_protocol", "seed", "splits", "fit", "processes", "systematics",
                          ignore=["fit.histosys_check"]),

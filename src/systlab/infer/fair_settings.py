@@ -11,12 +11,14 @@ PRIORS = ("challenge", "systlab")
 
 
 class Settings(NamedTuple):
-    """``num_of_sets`` sets of ``pseudo_experiments`` each, μ_true of a set from U(``mu_range``), per prior setting."""
+    """``num_of_sets`` sets of ``pseudo_experiments`` each, μ_true of a set from U(``mu_range``), per prior setting;
+    ``models`` the models evaluated (None: every compared model)."""
 
     sets: int = 4
     pseudo_experiments: int = 100
     priors: tuple[str, ...] = PRIORS
     mu_range: tuple[float, float] = (0.1, 3.0)
+    models: tuple[str, ...] | None = None
 
     @property
     def n(self) -> int:
@@ -28,5 +30,6 @@ def settings(raw: Mapping[str, Any] | None) -> Settings:
     """The typed section; the defaults (4 sets × 100, both priors, μ in [0.1, 3]) for what it does not set."""
     raw, default = raw or {}, Settings()
     lo, hi = (float(x) for x in raw.get("mu_range", default.mu_range))
+    models = raw.get("models")
     return Settings(int(raw.get("sets", default.sets)), int(raw.get("pseudo_experiments", default.pseudo_experiments)),
-                    tuple(raw.get("priors", default.priors)), (lo, hi))  # fmt: skip
+                    tuple(raw.get("priors", default.priors)), (lo, hi), None if models is None else tuple(models))
