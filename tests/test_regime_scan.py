@@ -124,7 +124,7 @@ def test_the_scan_is_one_module_instance_of_the_workflow_per_cell(tmp_path):
         (tmp_path / name).symlink_to(ROOT / name)
     (tmp_path / "scan.yaml").write_text(
         "regime_scan:\n  axes: {target_sigma: [0.01, 0.05]}\n  overlay: {methods: [baseline, oracle], "
-        "generator_check: {methods: [], closure_models: []}}\n")
+        "generator_check: {methods: [], closure_models: []}, fair_protocol: {models: [baseline]}}\n")
     targets = ["results/regime_scan/summary.md", "results/figures/regime_scan.pdf"]
     run = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "2", *targets, "--configfile",
                           "config/tiny.yaml", "scan.yaml"], cwd=tmp_path, capture_output=True, text=True,

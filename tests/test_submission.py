@@ -234,6 +234,47 @@ def test_the_challenge_s_ingestion_runs_a_systlab_replica_and_scores_it(run, hel
     assert 0.0 <= scores["coverage"] <= 1.0 and scores["interval"] > 0
 
 
+def seen_test_sets(model_class, held_out: Path, settings: dict) -> list[int]:
+    """A digest of every test set the organisers' Ingestion passes to ``model_class``'s predict, in call order."""
+    seen: list[int] = []
+
+    class Recording(model_class):
+        def predict(self, test_set):
+            seen.append(int(pd.util.hash_pandas_object(test_set["data"], index=False).sum()))
+            return super().predict(test_set)
+
+    data = higgsml("datasets").Data(str(held_out), test_size=1.0)
+    ingestion = higgsml("ingestion").Ingestion(data)
+    ingestion.init_submission(Recording)
+    ingestion.fit_submission()
+    data.load_test_set()
+    ingestion.predict_submission(settings)
+    return seen
+
+
+def test_a_challenge_submission_and_a_systlab_method_see_the_same_pseudo_experiments(run, held_out):
+    """The README's comparison: a challenge submission (here a plain class with the challenge's interface, no systlab
+    in it) and a systlab replica run through the organisers' Ingestion with the same test settings get the same
+    pseudo-experiments, set by set, so their (mu_hat, p16, p84) compare pseudo-experiment by pseudo-experiment."""
+
+    class ChallengeSubmission:  # what a participant's model.py holds
+        def __init__(self, get_train_set=None, systematics=None, model_type="sample_model"):
+            pass
+
+        def fit(self):
+            pass
+
+        def predict(self, test_set):
+            n = float(len(test_set["data"]))
+            return {"mu_hat": n, "delta_mu_hat": 1.0, "p16": n - 1.0, "p84": n + 1.0}
+
+    settings = {"systematics": dict.fromkeys(SYSTEMATICS, True), "num_pseudo_experiments": 2, "num_of_sets": 2,
+                "ground_truth_mus": [0.6, 2.2]}  # fmt: skip
+    theirs = seen_test_sets(ChallengeSubmission, held_out, settings)
+    ours = seen_test_sets(bound(run, "baseline"), held_out, settings)
+    assert len(theirs) == 4 and len(set(theirs)) == 4 and ours == theirs
+
+
 def test_the_submission_reproduces_systlab_s_counts_and_asimov_mu(run, templates_set):
     """The template split written in the challenge's layout and read back as the challenge reads it is the
     workspace's own expectation: it bins to the templates' counts, and at μ = 0.6 and 2.2 without the Poisson draw
