@@ -34,4 +34,5 @@ rule all:
         INTERPOLATION_FIGURES,
         THEORY_FIGURES,
         REGIME_SCAN_RESULTS,
+        GAP_RESULTS,
         "results/inference/summary.md",

@@ -168,6 +168,10 @@ HAS_JES = any(np_.name == "jes" for np_ in CFG.shape_nps)
 CHECK_MODELS = [m.name for m in CFG.cross_check_models()]  # <method>_generator, <method>_scale
 CLOSURE_MODELS = list(CFG.generator_check.closure_models)
 HISTOSYS_CHECK_MODELS = list(CFG.histosys_check)
+# the oracle-gap study: the baseline and the oracle at each shifted truth with an oracle (systlab.studies.oracle_gap)
+GAP_ORACLES = {t.name: oracle_name(CFG.target, t.shifts[CFG.target]) for t in CFG.truths
+               if t.shifts.get(CFG.target) and oracle_name(CFG.target, t.shifts[CFG.target]) in FIXED_MODELS}
+GAP_RESULTS = ["results/studies/oracle_gap.json"] if GAP_ORACLES and "baseline" in FIXED_MODELS else []
 INTERPOLATION_MODELS = [m.name for m in CFG.interpolation_models()]  # aware_without_<target>_<k>sd
 
 # ---- figures (visualize.smk) -----------------------------------------------------------------------------------

@@ -165,6 +165,29 @@ rule histosys_check:
         "../scripts/histosys_check.py"
 
 
+# Why an oracle can be wider than the baseline once its NP is profiled (issue 20): the baseline and the oracle of each
+# shifted truth, widths on the truth's toy-split expectation with the target NP profiled and fixed at its true value,
+# and the templates' Fisher information on it (systlab.studies.oracle_gap), over the study replicas.
+rule oracle_gap:
+    input:
+        templates=[f"results/templates/{m}/{r}.json" for m in ["baseline", *GAP_ORACLES.values()] for r in STUDY_REPLICAS],
+        workspaces=[f"results/workspaces/{m}/{r}.json" for m in ["baseline", *GAP_ORACLES.values()] for r in STUDY_REPLICAS],
+    output:
+        json="results/studies/oracle_gap.json",
+        md="results/studies/oracle_gap.md",
+    params:
+        config=config_of("fit", "systematics", "pseudo_data", "processes", ignore=["fit.histosys_check"]),
+        models=["baseline", *GAP_ORACLES.values()],
+        replicas=STUDY_REPLICAS,
+        oracles=GAP_ORACLES,
+    log:
+        "results/logs/oracle_gap.log",
+    conda:
+        ENV
+    script:
+        "../scripts/oracle_gap.py"
+
+
 # The aware interpolation check (issue 5): aware_without_tes_<k>sd trained without the neighbourhood of grid point
 # k, compared by AUC with the full aware model, the baseline and the oracle at every TES grid point.
 rule interpolation_check:
