@@ -140,6 +140,8 @@ def test_the_sets_mu_is_uniform_in_the_range_and_shared_by_its_pseudo_experiment
     assert mus.min() >= 0.1 and mus.max() <= 3.0
     assert mus[:, 0].mean() == pytest.approx(1.55, abs=4 * 2.9 / np.sqrt(12 * 200))
     assert mus.min() < 0.3 and mus.max() > 2.8
+    few = fp.set_mus(protocol_config(sets=4, pseudo_experiments=1).fair_protocol, 7)  # stratified: one per quarter
+    assert np.array_equal(np.floor((few - 0.1) / (2.9 / 4)), np.arange(4))
 
 
 def test_challenge_priors_are_higgsml_0_1_5s_own():
