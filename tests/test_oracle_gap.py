@@ -63,3 +63,43 @@ def test_the_table_pairs_oracle_and_baseline_by_replica():
     assert below["oracle_profiled"]["mean"] == pytest.approx(1.25)
     text = gap_markdown(payload)
     assert "| below | -1 | oracle − baseline | 0.15 ± 0.05 |" in text
+
+
+def test_gap_rows_take_each_truth_s_oracle_and_the_baseline_on_that_truth_s_expectation(tmp_path):
+    """gap_rows (rule oracle_gap's work): the baseline at every shifted truth, an oracle only at its own truth, each
+    fitted on that truth's toy-split expectation of its own templates."""
+    import copy
+    from pathlib import Path
+
+    import yaml
+
+    from systlab.atomic import write_json
+    from systlab.config import load_config
+    from systlab.infer.toys import toy_expectation
+    from systlab.studies.oracle_gap import gap_rows
+    from systlab.templates.histograms import write_templates
+
+    m = copy.deepcopy(yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "config.yaml").read_text()))
+    m["processes"] = {"signal": "htautau", "backgrounds": ["ztautau"]}
+    m["systematics"] = {"shape": {"tes": {"nominal": 1.0, "sigma": 0.03}}, "norm": {}, "lumi_sigma": 0.02}
+    m["pseudo_data"] = {"below": {"mu": 1.0, "tes": -1.0}, "above": {"mu": 1.0, "tes": 1.0}}
+    m["methods"], m["generator_check"] = ["baseline", "oracle"], {"methods": [], "closure_models": []}
+    cfg = load_config(m)
+    slope = np.array([-0.01, 0.0, 0.01, 0.02])
+    processes = {"htautau": NOMINAL["sig"], "ztautau": NOMINAL["bkg"]}
+    split = {p: {v: {"counts": (n * (1 + s * (p == "ztautau") * slope)).tolist(), "sumw2": (n / 100).tolist()}
+                 for v, s in (("nominal", 0), ("tes_+1sd", 1), ("tes_-1sd", -1), ("truth_below", -1),
+                              ("truth_above", 1))} for p, n in processes.items()}  # fmt: skip
+    h = hist_from_payload(EDGES, split)
+    templates = Templates(edges=EDGES, splits={"template": h, "toy": h}, signal=("htautau",))
+    write_templates(templates, tmp_path / "t.json")
+    write_json(tmp_path / "w.json", build_workspace(templates, "htautau", ["ztautau"], {"tes": False}, {}, 0.02))
+    paths = (tmp_path / "t.json", tmp_path / "w.json")
+    models = {("baseline", "r0"): paths, ("oracle_tes_-1sd", "r0"): paths}
+    rows = gap_rows(cfg, models, {"below": "oracle_tes_-1sd", "above": "oracle_tes_+1sd"})
+    assert sorted((r.model, r.truth) for r in rows) == [("baseline", "above"), ("baseline", "below"),
+                                                        ("oracle_tes_-1sd", "below")]  # fmt: skip
+    below = next(r for r in rows if r.model == "baseline" and r.truth == "below")
+    spec = build_workspace(templates, "htautau", ["ztautau"], {"tes": False}, {}, 0.02)
+    want = decompose(spec, toy_expectation(templates, "truth_below", 1.0, "htautau"), "tes", -1.0, cfg.mu_range)
+    assert below.alpha == -1.0 and below.profiled == pytest.approx(want.profiled, rel=1e-9)

@@ -63,6 +63,26 @@ def decompose(spec: dict, observed: Sequence[float], np_name: str, alpha: float,
                          template_fisher(spec, np_name, float(alpha)))  # fmt: skip
 
 
+def gap_rows(cfg, replicas: Mapping[str, tuple[str, str]], oracles: Mapping[str, str],
+             baseline: str = "baseline") -> list[Decomposition]:  # fmt: skip
+    """:func:`decompose` of the baseline and of each truth's oracle (``oracles``: truth -> oracle model) on that
+    truth's toy-split expectation; ``replicas``: (model, replica) -> (templates path, workspace path)."""
+    from systlab.infer.toys import toy_expectation
+    from systlab.likelihood.workspace import read_workspace
+    from systlab.templates.histograms import read_templates
+
+    truths = {t.name: t for t in cfg.truths if t.name in oracles}
+    rows = []
+    for (model, replica), (templates_path, spec_path) in replicas.items():
+        templates, spec = read_templates(templates_path), read_workspace(spec_path)
+        for name, truth in truths.items():
+            if model in (baseline, oracles[name]):
+                observed = toy_expectation(templates, f"truth_{name}", mu=truth.mu, signal=cfg.signal)
+                rows.append(decompose(spec, observed, cfg.target, truth.shifts[cfg.target], cfg.mu_range, model,
+                                      replica, name))  # fmt: skip
+    return rows
+
+
 def gap_payload(rows: Sequence[Decomposition], np_name: str, baseline: str,
                 oracles: Mapping[str, str]) -> dict:  # fmt: skip
     """Rows, and per truth (``oracles``: truth -> its oracle model) the mean ± standard error over replicas of each
