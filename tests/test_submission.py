@@ -303,7 +303,7 @@ def test_a_parameterized_replica_fits_through_its_grid(run, held_out, templates_
     systematics gives ordered finite intervals."""
     model = bound(run, "aware")()
     model.fit()
-    assert model.grid is not None and len(model.edges) == 3
+    assert model.grid is not None and len(model.binning.edges) == 3
     prediction = model.predict(asimov_set(challenge_test_set(templates_set), 1.5))
     assert prediction["mu_hat"] == pytest.approx(1.5, abs=0.1 * prediction["delta_mu_hat"]), prediction
     ingestion = higgsml("ingestion").Ingestion(higgsml("datasets").Data(str(held_out), test_size=1.0))

@@ -32,10 +32,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+import pandas as pd
 
 from systlab.config import Config, load_config_files
 from systlab.events import FEATURES, SENTINEL
-from systlab.infer.event_toys import binned
+from systlab.infer.fair_protocol import Binning, pe_counts
 from systlab.infer.fit import FitResult, fit_dataset
 from systlab.infer.toys import model_expectation
 from systlab.likelihood.grid_points import parameterized_np
@@ -219,7 +220,7 @@ class Submission:
         if self.np_name is None:
             self.grid = None
             self.spec = read_workspace(files.likelihood)
-            self.edges = (read_templates(files.templates).edges,)
+            self.binning = Binning(self.scorer, ({},), (np.asarray(read_templates(files.templates).edges, float),))
             self.nominal_index, nominal = 0, self.spec
         else:
             self.grid = read_grid_workspaces(files.likelihood)
@@ -227,7 +228,8 @@ class Submission:
             if self.scorer.parameters != (parameter,):
                 raise ValueError(f"{files.onnx}: parameter inputs {self.scorer.parameters}, the grid of "
                                  f"{files.likelihood} needs ({parameter!r},)")  # fmt: skip
-            self.edges = self.grid.edges
+            self.binning = Binning(self.scorer, tuple({parameter: float(a)} for a in self.grid.alphas),
+                                   tuple(self.grid.edges))  # fmt: skip
             self.nominal_index = int(np.argmin(np.abs(self.grid.alphas)))  # the count check's binning and workspace
             nominal = self.grid.specs[self.nominal_index]
         background = float(model_expectation(nominal, mu=0.0).sum())
@@ -246,15 +248,8 @@ class Submission:
         test_set, weights = challenge_events(test_set, source)
         keep = passes_thresholds(test_set, source)
         features = event_features(test_set, self.event_inputs, source)
-        rows = {f: v[keep] for f, v in features.items()}
-        if self.grid is None:
-            scores = [self.scorer.score(np.column_stack([rows[f] for f in self.scorer.features]))]
-        else:
-            scores = []
-            for alpha in self.grid.alphas:
-                rows[self.scorer.parameters[0]] = np.full(int(keep.sum()), alpha)
-                scores.append(self.scorer.score(np.column_stack([rows[f] for f in self.scorer.features])))
-        return [binned(s, weights[keep], e) for s, e in zip(scores, self.edges, strict=True)]
+        events = pd.DataFrame({f: v[keep] for f, v in features.items()}).assign(multiplicity=weights[keep])
+        return pe_counts(self.binning, events)  # scored at every grid point and binned as the FAIR protocol's
 
     def fit_counts(self, observed: Sequence[np.ndarray]) -> FitResult:
         """μ̂ and the 68 % interval of binned counts (:meth:`observed`): ``fit_dataset`` on the workspace, or
