@@ -404,3 +404,12 @@ def test_the_summary_table_has_each_methods_values_with_standard_errors(tmp_path
     write_summary(summary, tmp_path / "summary.json", tmp_path / "summary.md")
     assert "## FAIR-Universe protocol" in (tmp_path / "summary.md").read_text()
     assert json.loads((tmp_path / "summary.json").read_text())["fair_protocol"]["systlab"]["pivot"]["replicas"] == 2
+
+
+def test_the_rule_s_named_inputs_split_by_replica():
+    named = {"events": ["a.parquet"], "r0_model": "m0.onnx", "r0_workspaces": "w0.json", "r0_scores": ["s0", "s1"],
+             "r1_model": "m1.onnx", "r1_workspace": "w1.json", "r1_templates": "t1.json"}
+    events, replicas = fp.split_inputs(named)
+    assert events == ["a.parquet"]
+    assert replicas == {"r0": {"model": "m0.onnx", "workspaces": "w0.json", "scores": ["s0", "s1"]},
+                        "r1": {"model": "m1.onnx", "workspace": "w1.json", "templates": "t1.json"}}

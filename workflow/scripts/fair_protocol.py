@@ -4,18 +4,13 @@ pseudo-experiments (systlab.infer.fair_protocol)."""
 from pathlib import Path
 
 from systlab.atomic import write_json
-from systlab.infer.fair_protocol import evaluate_method
+from systlab.infer.fair_protocol import evaluate_method, split_inputs
 from systlab.runtime import log, start
 
 smk = snakemake  # noqa: F821
 cfg = start(smk)
 method = smk.wildcards.method
-replicas: dict[str, dict] = {}
-for key, value in smk.input.items():
-    if key != "events":  # "<replica>_<input>"
-        replica, name = key.split("_", 1)
-        replicas.setdefault(replica, {})[name] = value
-payloads = evaluate_method(cfg, method, smk.input.events, replicas)
+payloads = evaluate_method(cfg, method, *split_inputs(dict(smk.input.items())))
 for path in smk.output:
     replica = Path(path).stem
     write_json(path, {**payloads[replica], "method": method, "replica": replica})

@@ -316,6 +316,17 @@ def replica_binning_and_fit(cfg: Config, model: str, inputs: Mapping[str, Any], 
     return binning, grid_fitter(grid, events, cfg.mu_range, seed, grid_morph(cfg, grid.np_name)), "grid"
 
 
+def split_inputs(named: Mapping[str, Any]) -> tuple[Any, dict[str, dict[str, Any]]]:
+    """Rule fair_protocol's named inputs -> (``events``, {replica: its inputs}): every key but ``events`` is
+    ``<replica>_<input>`` (``r0_model``, ``r0_workspace``, ``r1_scores`` …; replica names hold no underscore)."""
+    replicas: dict[str, dict[str, Any]] = {}
+    for key, value in named.items():
+        if key != "events":
+            replica, _, name = key.partition("_")
+            replicas.setdefault(replica, {})[name] = value
+    return named["events"], replicas
+
+
 def evaluate_method(cfg: Config, model: str, events: Sequence[str | os.PathLike],
                     replicas: Mapping[str, Mapping[str, Any]]) -> dict[str, dict]:  # fmt: skip
     """Every replica of one model on the same PEs, each built once -> {replica: the payload of
