@@ -1,0 +1,480 @@
+"""The unbinned extended likelihood of learned per-event density ratios, many datasets minimised at once.
+
+Every event x carries, from the learned model (:mod:`systlab.methods.density_ratio`), the nominal process fractions
+c_p(x) = dσ_p(x)/Σ_q dσ_q(x) and per shape nuisance k the polynomial log R_pk(x; a) = Σ_d coef_pkd a^(d+1) of the
+unnormalised ratio dσ_p(x | a_k = a)/dσ_p(x | nominal). With m_p(θ) = μ^[p = signal] · lumi · Π normsys and the
+expected yields ν_p(a) = ν_p⁰ exp(Σ_k Q_pk(a_k)) (per-axis polynomials, :func:`yield_polynomials`),
+
+    −2lnL(θ) = 2[Σ_p m_p ν_p(a) − Σ_i w_i ln Σ_p m_p c_p(x_i) Π_k R_pk(x_i; a_k)] + Σ_j (θ_j − aux_j)²
+
+up to a constant in θ (the nominal density of each event), w_i its multiplicity in the dataset. Shape and norm
+nuisances are in σ units with N(aux, 1) constraints; normsys factors interpolate as pyhf's code 4 (as the binned
+workspaces, :data:`systlab.likelihood.workspace.MODIFIER_SETTINGS`); lumi is 1 + σ_L·η. Because every parameter
+enters one additive term of u_ip = ln c_ip + ln m_p + Σ_k log R_pk, the gradient and Hessian are exact and cheap:
+one Newton iteration for all datasets is a few passes over their events (no finite differences).
+
+:class:`UnbinnedBatch` has the interface of :class:`systlab.likelihood.batched.BatchedLikelihood` that
+:func:`systlab.infer.intervals.profile_intervals` uses, so the toys' MLEs and interval crossings are the binned
+toys' own code.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from systlab.likelihood.batched import BatchMinimum
+
+#: Most Newton iterations of one minimisation.
+MAX_ITER = 60
+#: Most step halvings of one line search.
+MAX_HALVINGS = 30
+#: A row has converged when the expected decrease gᵀH⁻¹g/2 of −2lnL is below this.
+EDM = 1e-7
+#: Events per block of the per-event arrays (bounds memory: block × processes × parameters²).
+BLOCK = 100_000
+#: Bounds of the norm and lumi nuisances in σ units.
+NP_BOUND = 5.0
+
+
+@functools.cache
+def _code4_matrix() -> np.ndarray:
+    """The 6×6 system of pyhf's code-4 polynomial 1 + Σ_{i=1..6} b_i α^i: value, slope, curvature at α = ±1."""
+    rows = []
+    for alpha in (1.0, -1.0):
+        rows.append([alpha**i for i in range(1, 7)])
+    for alpha in (1.0, -1.0):
+        rows.append([i * alpha ** (i - 1) for i in range(1, 7)])
+    for alpha in (1.0, -1.0):
+        rows.append([i * (i - 1) * alpha ** (i - 2) for i in range(1, 7)])
+    return np.array(rows)
+
+
+class NormFactor(NamedTuple):
+    """pyhf's normsys code 4 with factors ``hi`` = 1 + σ and ``lo`` = 1 − σ: the log factor and its derivatives."""
+
+    hi: float
+    lo: float
+    poly: np.ndarray  # the 6 coefficients inside |α| < 1
+
+    @classmethod
+    def of(cls, sigma: float) -> NormFactor:
+        hi, lo = 1.0 + sigma, 1.0 - sigma
+        lh, ll = np.log(hi), np.log(lo)
+        rhs = np.array([hi - 1.0, lo - 1.0, lh * hi, -ll * lo, lh**2 * hi, ll**2 * lo])
+        return cls(hi, lo, np.linalg.solve(_code4_matrix(), rhs))
+
+    def log_factor(self, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ln f, d ln f/dα, d² ln f/dα²) at ``alpha``."""
+        a = np.asarray(alpha, dtype=float)
+        powers = np.stack([a**i for i in range(7)])  # a^0 … a^6
+        b = self.poly
+        f = 1.0 + sum(b[i - 1] * powers[i] for i in range(1, 7))
+        f1 = sum(i * b[i - 1] * powers[i - 1] for i in range(1, 7))
+        f2 = sum(i * (i - 1) * b[i - 1] * powers[i - 2] for i in range(2, 7))
+        inside = np.abs(a) < 1.0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            log_inside, d1_inside = np.log(f), f1 / f
+            d2_inside = f2 / f - d1_inside**2
+        slope = np.where(a >= 0, np.log(self.hi), -np.log(self.lo))
+        return (np.where(inside, log_inside, a * slope), np.where(inside, d1_inside, slope),
+                np.where(inside, d2_inside, 0.0))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class UnbinnedModel:
+    """What the likelihood knows besides the events: processes (signal first), nominal yields at μ = 1, the shape
+    nuisances with the per-axis yield polynomials Q_pk (``yield_coef`` (P, K, Dq)) and their bounds (the range the
+    ratios were learned on), the normsys nuisances (name → (σ, processes)), the lumi σ (None: no lumi) and μ's range.
+
+    Parameters are ordered μ, shape nuisances, normsys nuisances, lumi (:attr:`names`).
+    """
+
+    processes: tuple[str, ...]
+    yields: np.ndarray  # (P,) ν_p⁰
+    shape_nps: tuple[str, ...]
+    yield_coef: np.ndarray  # (P, K, Dq)
+    shape_bounds: tuple[tuple[float, float], ...]
+    norm_nps: dict[str, tuple[float, tuple[str, ...]]] = field(default_factory=dict)
+    lumi_sigma: float | None = None
+    mu_range: tuple[float, float] = (0.0, 5.0)
+
+    def __post_init__(self) -> None:
+        p, k = len(self.processes), len(self.shape_nps)
+        if np.shape(self.yields) != (p,):
+            raise ValueError(f"yields have shape {np.shape(self.yields)}, expected ({p},)")
+        if np.shape(self.yield_coef)[:2] != (p, k):
+            raise ValueError(f"yield_coef has shape {np.shape(self.yield_coef)}, expected ({p}, {k}, degree)")
+        if len(self.shape_bounds) != k:
+            raise ValueError(f"{len(self.shape_bounds)} shape bounds for {k} shape nuisances")
+        for name, (_, procs) in self.norm_nps.items():
+            if unknown := set(procs) - set(self.processes):
+                raise ValueError(f"normsys {name!r} acts on unknown processes {sorted(unknown)}")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return ("mu", *self.shape_nps, *self.norm_nps, *(("lumi",) if self.lumi_sigma is not None else ()))
+
+    @property
+    def npars(self) -> int:
+        return len(self.names)
+
+    @property
+    def poi(self) -> int:
+        return 0
+
+    @functools.cached_property
+    def constrained(self) -> np.ndarray:
+        """Indices of the constrained parameters (every one but μ), all N(aux, 1) in σ units."""
+        return np.arange(1, self.npars)
+
+    @functools.cached_property
+    def bounds(self) -> np.ndarray:
+        n_norm = len(self.norm_nps) + (self.lumi_sigma is not None)
+        lumi_low = [] if self.lumi_sigma is None else [max(-NP_BOUND, -0.99 / self.lumi_sigma)]
+        rows = [self.mu_range, *self.shape_bounds, *[(-NP_BOUND, NP_BOUND)] * len(self.norm_nps),
+                *[(lo, NP_BOUND) for lo in lumi_low]]  # fmt: skip
+        assert len(rows) == 1 + len(self.shape_nps) + n_norm
+        return np.array(rows, dtype=float)
+
+    @property
+    def init(self) -> np.ndarray:
+        start = np.zeros(self.npars)
+        start[0] = float(np.clip(1.0, *self.mu_range))
+        return start
+
+    @property
+    def fixed(self) -> np.ndarray:
+        return np.zeros(self.npars, dtype=bool)
+
+    @property
+    def auxdata(self) -> np.ndarray:
+        """The nominal auxiliary data of the constrained parameters (all 0 in σ units)."""
+        return np.zeros(self.npars - 1)
+
+    @functools.cached_property
+    def _norm_factors(self) -> list[tuple[NormFactor, np.ndarray]]:
+        return [(NormFactor.of(sigma), np.isin(self.processes, procs)) for sigma, procs in self.norm_nps.values()]
+
+    def log_multipliers(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """ln of every process's lumi and normsys factors at each row of ``x`` (rows, pars), without μ, and its first
+        and (diagonal) second derivatives: (rows, P), (rows, P, pars), (rows, P, pars). Every parameter enters one
+        additive term, so the second derivatives are diagonal; the μ and shape columns are zero."""
+        rows, p = len(x), len(self.processes)
+        value, d1, d2 = np.zeros((rows, p)), np.zeros((rows, p, self.npars)), np.zeros((rows, p, self.npars))
+        col = 1 + len(self.shape_nps)
+        for j, (factor, acts) in enumerate(self._norm_factors):
+            f, f1, f2 = factor.log_factor(x[:, col + j])
+            value[:, acts] += f[:, None]
+            d1[:, acts, col + j], d2[:, acts, col + j] = f1[:, None], f2[:, None]
+        if self.lumi_sigma is not None:
+            s, lam = self.lumi_sigma, 1.0 + self.lumi_sigma * x[:, -1]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                value += np.log(lam)[:, None]
+                d1[:, :, -1], d2[:, :, -1] = (s / lam)[:, None], (-(s**2) / lam**2)[:, None]
+        return value, d1, d2
+
+    def signal_scale(self, x: np.ndarray) -> np.ndarray:
+        """(rows, P): μ for the signal, 1 for the backgrounds (μ multiplies the signal linearly: it may be < 0
+        where the total density stays positive)."""
+        scale = np.ones((len(x), len(self.processes)))
+        scale[:, 0] = x[:, 0]
+        return scale
+
+    def expected_total(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """ν_tot(θ) = Σ_p m_p ν_p(a) of every row, its gradient (rows, pars) and Hessian (rows, pars, pars)."""
+        lm, lm1, lm2 = self.log_multipliers(x)
+        k = len(self.shape_nps)
+        q, q1, q2 = polynomial_terms(self.yield_coef[None], x[:, None, 1 : 1 + k])  # (rows, P, K)
+        v = lm + np.log(self.yields)[None] + q.sum(axis=2)
+        dv, d2v = lm1.copy(), lm2.copy()
+        dv[:, :, 1 : 1 + k] += q1
+        d2v[:, :, 1 : 1 + k] += q2
+        with np.errstate(over="ignore", invalid="ignore"):
+            e = np.exp(v)  # (rows, P): every process at μ = 1
+            le = self.signal_scale(x) * e
+            total = le.sum(axis=1)
+            grad = np.einsum("rp,rpj->rj", le, dv)
+            hess = np.einsum("rp,rpj,rpl->rjl", le, dv, dv)
+            hess[:, np.arange(self.npars), np.arange(self.npars)] += np.einsum("rp,rpj->rj", le, d2v)
+            grad[:, 0] = e[:, 0]  # ∂/∂μ: the signal at μ = 1; ∂²/∂μ² = 0
+            hess[:, 0, :] = hess[:, :, 0] = e[:, 0, None] * dv[:, 0, :]
+            hess[:, 0, 0] = 0.0
+        return total, grad, hess
+
+
+def polynomial_terms(coef: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Σ_d coef_d a^(d+1) (no constant term) and its first two derivatives in a; ``coef`` (..., D), ``a``
+    broadcasting against ``coef[..., 0]``."""
+    degree = coef.shape[-1]
+    a = np.asarray(a, dtype=float)
+    value, d1, d2 = np.zeros(np.broadcast_shapes(coef.shape[:-1], a.shape)), 0.0, 0.0
+    for d in range(degree, 0, -1):  # Horner on value, d1, d2 together
+        c = coef[..., d - 1]
+        d2 = d2 * a + 2.0 * d1
+        d1 = d1 * a + value
+        value = value * a + c
+    # value now holds Σ c_d a^(d-1) for d = 1…D: multiply by a once more (no constant term)
+    return value * a, d1 * a + value, d2 * a + 2.0 * d1
+
+
+class EventTables(NamedTuple):
+    """Per event: the nominal process fractions (E, P) and the log-ratio polynomials (E, P, K, D)."""
+
+    fractions: np.ndarray
+    coef: np.ndarray
+
+    def take(self, index: np.ndarray) -> EventTables:
+        return EventTables(self.fractions[index], self.coef[index])
+
+
+def yield_polynomials(tables: EventTables, weights: np.ndarray, process: np.ndarray, n_processes: int,
+                      bounds: Sequence[tuple[float, float]], degree: int = 4, points: int = 49) -> np.ndarray:  # fmt: skip
+    """The per-axis yield polynomials Q_pk: ln(Σ_{j∈p} w_j R_pk(x_j; a)/Σ_{j∈p} w_j) on ``points`` values of a
+    over each nuisance's bounds, fitted by a degree-``degree`` polynomial without constant term (P, K, degree).
+
+    ``tables``/``weights``/``process`` are the nominal events the yields come from (template split), each with
+    its own process index; the nuisances act on the yields one at a time (the joint yield is the product of the
+    per-axis ones: exact for one nuisance, to second order in their cross-correlations otherwise)."""
+    k = tables.coef.shape[2]
+    out = np.zeros((n_processes, k, degree))
+    for j, (lo, hi) in enumerate(bounds):
+        grid = np.linspace(lo, hi, points)
+        design = np.stack([grid ** (d + 1) for d in range(degree)], axis=1)
+        for p in range(n_processes):
+            rows = process == p
+            if not rows.any():
+                continue
+            w = weights[rows]
+            log_r, _, _ = polynomial_terms(tables.coef[rows, p, j][:, None, :], grid[None, :])  # (events, points)
+            shift = log_r.max(axis=0)
+            log_yield = np.log((w[:, None] * np.exp(log_r - shift)).sum(axis=0) / w.sum()) + shift
+            out[p, j] = np.linalg.lstsq(design, log_yield, rcond=None)[0]
+    return out
+
+
+class UnbinnedData(NamedTuple):
+    """Datasets as one flat event list: dataset i holds events ``offsets[i]:offsets[i+1]`` with multiplicities
+    ``weights`` (Poisson counts of a toy, or expected weights of an Asimov-like set) and the auxiliary data
+    (datasets, constrained pars)."""
+
+    tables: EventTables
+    weights: np.ndarray
+    offsets: np.ndarray
+    aux: np.ndarray
+
+    @classmethod
+    def from_multiplicities(cls, tables: EventTables, multiplicities: np.ndarray,
+                            aux: np.ndarray) -> UnbinnedData:  # fmt: skip
+        """Datasets from one event pool: row i of ``multiplicities`` (datasets, events) weights the pool's events
+        (zeros dropped)."""
+        multiplicities = np.atleast_2d(multiplicities)
+        nonzero = [np.flatnonzero(m) for m in multiplicities]
+        index = np.concatenate(nonzero) if nonzero else np.zeros(0, int)
+        which = np.repeat(np.arange(len(multiplicities)), [len(n) for n in nonzero])
+        offsets = np.concatenate([[0], np.cumsum([len(n) for n in nonzero])])
+        return cls(tables.take(index), multiplicities[which, index].astype(float), offsets,
+                   np.atleast_2d(np.asarray(aux, dtype=float)))  # fmt: skip
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+
+class UnbinnedBatch:
+    """−2lnL of many datasets of one :class:`UnbinnedModel`, minimised together by an exact-Hessian Newton.
+
+    The interface of :class:`systlab.likelihood.batched.BatchedLikelihood` that
+    :func:`systlab.infer.intervals.profile_intervals` needs: ``lik`` (μ index, range, bounds, init, fixed),
+    ``counts`` (one row per dataset), ``reference`` and :meth:`minimise`.
+    """
+
+    def __init__(self, model: UnbinnedModel, data: UnbinnedData) -> None:
+        self.model = self.lik = model
+        self.data = data
+        self.counts = np.zeros((len(data), 0))  # one row per dataset: what profile_intervals counts
+        self.reference = model.init.copy()
+        self.bounds = model.bounds
+
+    @property
+    def mu_range(self) -> tuple[float, float]:
+        return self.model.mu_range
+
+    def _events(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Indices into the flat event list of datasets ``rows`` (repeats allowed) and each event's row position."""
+        starts, stops = self.data.offsets[rows], self.data.offsets[rows + 1]
+        lengths = stops - starts
+        position = np.repeat(np.arange(len(rows)), lengths)
+        index = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(lengths.sum())
+        return index, position
+
+    def derivatives(self, x: np.ndarray, rows: np.ndarray, hessian: bool = True):
+        """(−2lnL, gradient, Hessian) of dataset ``rows[i]`` at ``x[i]``; NaN where the model is undefined."""
+        model, data = self.model, self.data
+        n, npars, k = len(x), model.npars, len(model.shape_nps)
+        rows = np.asarray(rows, dtype=int)
+        total, t_grad, t_hess = model.expected_total(x)
+        lm, lm1, lm2 = model.log_multipliers(x)
+        scale = model.signal_scale(x)
+        value = 2.0 * total
+        grad = 2.0 * t_grad
+        hess = 2.0 * t_hess if hessian else None
+        index, position = self._events(rows)
+        for a in range(0, len(index), BLOCK):
+            idx, pos = index[a : a + BLOCK], position[a : a + BLOCK]
+            w = data.weights[idx]
+            q, q1, q2 = polynomial_terms(data.tables.coef[idx], x[pos][:, None, 1 : 1 + k])  # (E, P, K)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                u = np.log(data.tables.fractions[idx]) + lm[pos] + q.sum(axis=2)  # (E, P), μ aside
+                top = u.max(axis=1, keepdims=True)
+                top = np.where(np.isfinite(top), top, 0.0)
+                e = np.exp(u - top)
+                scaled = scale[pos] * e
+                s = scaled.sum(axis=1)
+                lse = np.log(s) + top[:, 0]  # NaN where the density is not positive (μ < 0 too far)
+                pi = scaled / s[:, None]  # each process's share of the event's density (signed if μ < 0)
+                rho = e[:, 0] / s  # ∂ ln s/∂μ
+            du = lm1[pos].copy()  # (E, P, pars), μ column 0
+            du[:, :, 1 : 1 + k] += q1
+            g = np.einsum("ep,epj->ej", pi, du)
+            g[:, 0] = rho
+            starts, at = _segments(pos)
+            value -= 2.0 * _segment_sum(w * lse, starts, at, n)
+            grad -= 2.0 * _segment_sum(w[:, None] * g, starts, at, n)
+            if hessian:
+                d2 = lm2[pos].copy()
+                d2[:, :, 1 : 1 + k] += q2
+                h = np.einsum("ep,epj,epl->ejl", pi, du, du)
+                h[:, np.arange(npars), np.arange(npars)] += np.einsum("ep,epj->ej", pi, d2)
+                h[:, 0, :] = h[:, :, 0] = rho[:, None] * du[:, 0, :]  # ∂²ln s/∂μ∂θ = ρ(∂u_s/∂θ) − ρ g (below)
+                h -= np.einsum("ej,el->ejl", g, g)
+                hess -= 2.0 * _segment_sum(w[:, None, None] * h, starts, at, n)
+        con = model.constrained
+        pull = x[:, con] - data.aux[rows]
+        value += (pull**2).sum(axis=1)
+        grad[:, con] += 2.0 * pull
+        if hessian:
+            hess[:, con, con] += 2.0
+        return value, grad, hess
+
+    def twice_nll(self, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """−2lnL of dataset ``rows[i]`` at ``x[i]`` (up to a constant per dataset)."""
+        return self.derivatives(np.asarray(x, dtype=float), rows, hessian=False)[0]
+
+    def minimise(self, start: np.ndarray, rows: np.ndarray, fixed: np.ndarray | None = None) -> BatchMinimum:
+        """Minimise −2lnL of dataset ``rows[i]`` from ``start[i]`` with ``fixed`` parameters held at their start
+        values. Newton steps with the exact Hessian (a Levenberg shift where it is not positive definite), halved
+        until −2lnL falls; bounds by projection, a parameter at its bound with the gradient pushing out held for the
+        step. Converged: the expected decrease below :data:`EDM`."""
+        model = self.model
+        rows = np.asarray(rows, dtype=int)
+        fixed = model.fixed if fixed is None else np.asarray(fixed, dtype=bool)
+        lo, hi = model.bounds[:, 0], model.bounds[:, 1]
+        x = np.clip(np.array(start, dtype=float), lo, hi)
+        n, npars = x.shape
+        converged = np.zeros(n, dtype=bool)
+        f, grad, hess = self.derivatives(x, rows)
+        todo = np.flatnonzero(np.isfinite(f))
+        for _ in range(MAX_ITER):
+            if not todo.size:
+                break
+            g, h, xt = grad[todo], hess[todo], x[todo]
+            at_lo, at_hi = (xt <= lo) & (g > 0), (xt >= hi) & (g < 0)
+            active = ~fixed[None] & ~at_lo & ~at_hi
+            step, edm = _newton_steps(g, h, active)
+            done = edm < EDM
+            converged[todo[done]] = True
+            move = todo[~done]
+            if not move.size:
+                break
+            trial_step = step[~done]
+            scale = np.ones(move.size)
+            accepted = np.zeros(move.size, dtype=bool)
+            for _ in range(MAX_HALVINGS):
+                pending = np.flatnonzero(~accepted)
+                if not pending.size:
+                    break
+                rows_p = move[pending]
+                trial = np.clip(x[rows_p] + scale[pending, None] * trial_step[pending], lo, hi)
+                ft, gt, ht = self.derivatives(trial, rows[rows_p])
+                better = np.isfinite(ft) & (ft <= f[rows_p] + 1e-12 * np.abs(f[rows_p]))
+                take = pending[better]
+                x[move[take]], f[move[take]] = trial[better], ft[better]
+                grad[move[take]], hess[move[take]] = gt[better], ht[better]
+                accepted[take] = True
+                scale[pending[~better]] *= 0.5
+            stalled = move[~accepted]
+            converged[stalled] = np.abs(f[stalled]) < np.inf  # no descent left: at the minimum to rounding
+            todo = move[accepted]
+        cov = np.zeros((n, npars, npars))
+        free = np.flatnonzero(~fixed)
+        with np.errstate(invalid="ignore"):
+            sub = hess[:, free][:, :, free]
+            ok = np.isfinite(sub).all(axis=(1, 2))
+            inv = np.full_like(sub, np.nan)
+            if ok.any():
+                inv[ok] = np.linalg.pinv(sub[ok] / 2.0)
+        cov[:, free[:, None], free[None, :]] = inv
+        errors = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0.0, None))
+        converged &= np.isfinite(f)
+        return BatchMinimum(x, errors, f, converged, cov)
+
+
+def _segments(position: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Starts of the runs of equal values in the sorted ``position`` and the value of each run."""
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(position)) + 1]) if position.size else np.zeros(0, int)
+    return starts, position[starts]
+
+
+def _segment_sum(values: np.ndarray, starts: np.ndarray, at: np.ndarray, n: int) -> np.ndarray:
+    """Sums of ``values`` over the runs (rows ``at``), scattered into n rows (zeros elsewhere)."""
+    out = np.zeros((n, *values.shape[1:]))
+    if starts.size:
+        out[at] = np.add.reduceat(values, starts, axis=0)
+    return out
+
+
+def _newton_steps(grad: np.ndarray, hess: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Newton steps −H⁻¹g on each row's ``active`` parameters (others 0) and the expected decreases gᵀH⁻¹g/2;
+    a row whose Hessian is not positive definite takes H + λ·diag shifted until it is."""
+    n, npars = grad.shape
+    g = np.where(active, grad, 0.0)
+    h = np.where(active[:, :, None] & active[:, None, :], hess, 0.0)
+    h[:, np.arange(npars), np.arange(npars)] = np.where(active, np.diagonal(hess, axis1=1, axis2=2), 1.0)
+    step = np.zeros_like(g)
+    edm = np.full(n, np.inf)
+    shift = np.zeros(n)
+    scale = np.maximum(np.abs(np.diagonal(h, axis1=1, axis2=2)).max(axis=1), 1e-12)
+    todo = np.arange(n)
+    for _ in range(20):
+        if not todo.size:
+            break
+        hh = h[todo] + (shift[todo] * scale[todo])[:, None, None] * np.eye(npars)[None]
+        try:
+            chol = np.linalg.cholesky(hh)
+            ok = np.ones(todo.size, dtype=bool)
+        except np.linalg.LinAlgError:
+            ok = np.array([_is_positive_definite(m) for m in hh])
+            chol = np.zeros_like(hh)
+            if ok.any():
+                chol[ok] = np.linalg.cholesky(hh[ok])
+        good = todo[ok]
+        if good.size:
+            y = np.linalg.solve(chol[ok], g[good][:, :, None])
+            s = -np.linalg.solve(np.transpose(chol[ok], (0, 2, 1)), y)[:, :, 0]
+            step[good] = np.where(active[good], s, 0.0)
+            edm[good] = -0.5 * (g[good] * step[good]).sum(axis=1)
+        todo = todo[~ok]
+        shift[todo] = np.where(shift[todo] == 0, 1e-6, shift[todo] * 10.0)
+    return step, edm
+
+
+def _is_positive_definite(matrix: np.ndarray) -> bool:
+    try:
+        np.linalg.cholesky(matrix)
+    except np.linalg.LinAlgError:
+        return False
+    return True
