@@ -233,7 +233,8 @@ class EventTables(NamedTuple):
 
 
 def yield_polynomials(tables: EventTables, weights: np.ndarray, process: np.ndarray, n_processes: int,
-                      bounds: Sequence[tuple[float, float]], degree: int = 4, points: int = 49) -> np.ndarray:  # fmt: skip
+                      bounds: Sequence[tuple[float, float]], degree: int = 4,
+                      points: int = 49) -> np.ndarray:  # fmt: skip
     """The per-axis yield polynomials Q_pk: ln(Σ_{j∈p} w_j R_pk(x_j; a)/Σ_{j∈p} w_j) on ``points`` values of a
     over each nuisance's bounds, fitted by a degree-``degree`` polynomial without constant term (P, K, degree).
 
