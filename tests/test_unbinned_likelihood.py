@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 import scipy.optimize
+import scipy.stats
 
 from systlab.infer.intervals import profile_intervals
 from systlab.likelihood.unbinned import (
@@ -147,7 +148,7 @@ def test_profile_interval_equals_the_true_likelihoods(true_z):
     """An Asimov-like weighted data set at true Z: the interval through the exact per-event tables equals the one
     of the true density, profiled over Z (the only approximation: log R as a polynomial in a)."""
     rng = np.random.default_rng(3)
-    x, _, weight = _sample(rng, 50_000, true_z)
+    x, _, weight = _sample(rng, 25_000, true_z)
     model = _model(np.zeros((2, 1, 5)))
     batch = UnbinnedBatch(model, UnbinnedData(_exact_tables(x), weight, np.array([0, len(x)]), np.zeros((1, 1))))
     found = profile_intervals(batch, model.init)
@@ -175,3 +176,70 @@ def test_batched_toys_cover_at_true_z_two():
     covered = (found.lo[ok] <= 1.0) & (1.0 <= found.hi[ok])
     sigma68 = math.sqrt(0.6827 * 0.3173 / ok.sum())
     assert abs(covered.mean() - 0.6827) < 3 * sigma68, (covered.mean(), sigma68)
+
+
+# ---- the inference of systlab.infer.unbinned on the rotating Gaussians (exact tables) ------------------------------
+
+
+def _asimov(rng, true_z, n=20_000):
+    x, label, weight = _sample(rng, n, true_z)
+    return x, label, weight, _exact_tables(x)
+
+
+def test_fit_events_reports_the_batched_interval_and_a_scan_through_it():
+    from systlab.infer.unbinned import expectation, fit_events
+
+    x, _, weight, tables = _asimov(np.random.default_rng(5), 2.0)
+    model = _model(np.zeros((2, 1, 5)))
+    result = fit_events(model, expectation(tables, weight), "asimov", 26)
+    assert result.converged, result.notes
+    _, (lo, hi) = _true_interval(x, weight)
+    assert result.interval_68 == pytest.approx((lo, hi), abs=0.005 * (hi - lo))
+    mu, q = result.twice_dnll
+    inside = np.isfinite(q)
+    crossing = np.interp(1.0, q[inside & (mu > result.mu_hat)], mu[inside & (mu > result.mu_hat)])
+    assert crossing == pytest.approx(hi, abs=0.03)  # the scan's linear interpolation, 0.1 apart
+    z_pull, z_error = result.pulls["Z"]
+    assert abs(z_pull - 2.0) < 0.3 and 0.0 < z_error < 1.0  # Asimov at a = 2 with the aux datum at 0: pulled short
+
+
+def test_significance_and_limit_equal_the_true_likelihoods():
+    from systlab.infer.unbinned import expectation, unbinned_significance, unbinned_upper_limit
+
+    x, label, weight, tables = _asimov(np.random.default_rng(6), 1.0)
+    model = _model(np.zeros((2, 1, 5)))
+    found = unbinned_significance(model, expectation(tables, weight), high=2.5)
+
+    def profiled(mu, w):
+        return scipy.optimize.minimize_scalar(lambda a: _true_twice_nll(mu, a, x, w), bounds=A_BOUNDS,
+                                              method="bounded", options={"xatol": 1e-7}).fun  # fmt: skip
+
+    q0 = profiled(0.0, weight) - profiled(1.0, weight)  # Asimov at μ = 1, a = 0: the minimum is there
+    assert found.z0 == pytest.approx(math.sqrt(q0), rel=2e-3)
+    background = np.where(label == 1, 0.0, weight)
+    limit = unbinned_upper_limit(model, expectation(tables, weight), expectation(tables, background), 2.5, 20.0)
+    median = limit.expected[2]
+    # median expected CLs limit: q_{μ,A} of the background-only Asimov data = (Φ⁻¹(1 − 0.05/2))² = 1.96²
+    q_a = profiled(median, background) - profiled(0.0, background)
+    assert q_a == pytest.approx(scipy.stats.norm.ppf(0.975) ** 2, rel=5e-3)
+
+
+def test_impacts_rank_the_shape_nuisance():
+    from systlab.infer.unbinned import expectation, unbinned_impacts
+
+    _, _, weight, tables = _asimov(np.random.default_rng(7), 1.0)
+    result = unbinned_impacts(_model(np.zeros((2, 1, 5))), expectation(tables, weight))
+    (top,) = result.ranking
+    assert top.name == "Z" and top.size > 0.0
+
+
+def test_unbinned_toys_do_not_depend_on_the_chunking():
+    from systlab.infer.unbinned import run_unbinned_toys
+
+    _, _, weight, tables = _asimov(np.random.default_rng(8), 2.0, n=5_000)
+    model = _model(np.zeros((2, 1, 5)))
+    whole = run_unbinned_toys(model, tables, weight, 1.0, 0, 12, seed=11, aux_centre=np.array([2.0]))
+    part = run_unbinned_toys(model, tables, weight, 1.0, 6, 12, seed=11, aux_centre=np.array([2.0]))
+    np.testing.assert_allclose(part.mu_hat, whole.mu_hat[6:], rtol=1e-7)
+    np.testing.assert_allclose(part.hi, whole.hi[6:], rtol=1e-7)
+    assert whole.converged.all() and np.all(whole.lo < whole.mu_hat) and np.all(whole.mu_hat < whole.hi)

@@ -281,7 +281,8 @@ class UnbinnedData(NamedTuple):
         return cls(tables.take(index), multiplicities[which, index].astype(float), offsets,
                    np.atleast_2d(np.asarray(aux, dtype=float)))  # fmt: skip
 
-    def __len__(self) -> int:
+    @property
+    def n_datasets(self) -> int:
         return len(self.offsets) - 1
 
 
@@ -296,7 +297,7 @@ class UnbinnedBatch:
     def __init__(self, model: UnbinnedModel, data: UnbinnedData) -> None:
         self.model = self.lik = model
         self.data = data
-        self.counts = np.zeros((len(data), 0))  # one row per dataset: what profile_intervals counts
+        self.counts = np.zeros((data.n_datasets, 0))  # one row per dataset: what profile_intervals counts
         self.reference = model.init.copy()
         self.bounds = model.bounds
 
@@ -479,3 +480,82 @@ def _is_positive_definite(matrix: np.ndarray) -> bool:
     except np.linalg.LinAlgError:
         return False
     return True
+
+
+class UnbinnedProfileLikelihood:
+    """One dataset of an :class:`UnbinnedBatch` as a :class:`systlab.likelihood.profile.ProfileLikelihood`: the
+    limits, Z0 and impacts of the binned models run on it unchanged. σ_post and σ_μ come from the exact Hessian at
+    the MLE; ``minimum_at``: μ where the minimum is known to sit (the background-only Asimov data at μ = 0)."""
+
+    def __init__(self, batch: UnbinnedBatch, row: int = 0, minimum_at: float | None = None) -> None:
+        self.batch, self.row, self.minimum_at = batch, int(row), minimum_at
+        self.model = batch.model
+        self.notes: list[str] = []
+        self.fits: dict[float, BatchMinimum] = {}
+        self._best: BatchMinimum | None = None
+
+    @property
+    def mu_range(self) -> tuple[float, float]:
+        return self.model.mu_range
+
+    def _fit(self, start: np.ndarray, fixed: np.ndarray, what: str) -> BatchMinimum:
+        found = self.batch.minimise(start[None], np.array([self.row]), fixed)
+        if not found.converged[0]:
+            self.notes.append(f"{what} did not converge")
+        return found
+
+    def minimum(self) -> BatchMinimum:
+        """The MLE (all parameters free, or μ held at ``minimum_at``), computed once."""
+        if self._best is None:
+            start = self.model.init.copy()
+            fixed = self.model.fixed.copy()
+            if self.minimum_at is not None:
+                start[0], fixed[0] = self.minimum_at, True
+            self._best = self._fit(start, fixed, "MLE")
+        return self._best
+
+    def mle(self):
+        from systlab.likelihood.profile import ProfileMinimum
+
+        best = self.minimum()
+        return ProfileMinimum(float(best.pars[0, 0]), float(best.twice_nll[0]))
+
+    def profiled(self, mu: float) -> float:
+        mu = float(mu)
+        if mu not in self.fits:
+            near = min(self.fits, key=lambda m: abs(m - mu), default=None)
+            start = (self.minimum() if near is None else self.fits[near]).pars[0].copy()
+            start[0] = mu
+            fixed = self.model.fixed.copy()
+            fixed[0] = True
+            self.fits[mu] = self._fit(start, fixed, f"fit at mu = {mu:g}")
+        return float(self.fits[mu].twice_nll[0])
+
+    def mu_error(self) -> float:
+        return float(self.minimum().errors[0, 0])
+
+    def nuisances(self):
+        from systlab.likelihood.profile import Nuisance
+
+        return [Nuisance(self.model.names[j], 0.0, 1.0, tuple(float(b) for b in self.model.bounds[j]))
+                for j in self.model.constrained]  # fmt: skip
+
+    def postfit(self, nuisance) -> tuple[float, float]:
+        j = self.model.names.index(nuisance.label)
+        best = self.minimum()
+        return float(best.pars[0, j]), float(best.errors[0, j])
+
+    def held_mle(self, label: str, value: float):
+        from systlab.likelihood.profile import ProfileMinimum
+
+        j = self.model.names.index(label)
+        start = self.minimum().pars[0].copy()
+        start[j] = value
+        fixed = self.model.fixed.copy()
+        fixed[j] = True
+        found = self._fit(start, fixed, f"fit with {label} = {value:g}")
+        return ProfileMinimum(float(found.pars[0, 0]), float(found.twice_nll[0]))
+
+    @property
+    def converged(self) -> bool:
+        return bool(self.minimum().converged[0] and not any("did not converge" in n for n in self.notes))
