@@ -33,6 +33,20 @@ def is_parameterized(cfg: Config, model: str) -> bool:
     return parameterized_np(cfg, model) is not None
 
 
+def is_unbinned(cfg: Config, model: str) -> bool:
+    """True if ``model`` goes through the unbinned likelihood of its learned per-event density ratios."""
+    from systlab.methods.registry import get as get_method
+
+    return get_method(cfg.model(model).method).unbinned
+
+
+def read_unbinned(inputs: Inputs):
+    """The unbinned model and event sets of an unbinned model's inputs (:mod:`systlab.likelihood.unbinned_inputs`)."""
+    from systlab.likelihood.unbinned_inputs import read_inputs
+
+    return read_inputs(inputs["events"], inputs["model"])
+
+
 def toy_count(cfg: Config, model: str) -> int:
     """Toys per replica: ``toys.grid_n`` through the grid likelihood (a toy costs ~1 s there), else ``toys.n``."""
     return cfg.n_grid_toys if is_parameterized(cfg, model) else cfg.n_toys
@@ -57,6 +71,8 @@ def fit_all(cfg: Config, model: str, inputs: Inputs, datasets: Sequence[str], su
     (the figure draws replica r0's: a third of a tiny aware fit's time)."""
     if is_parameterized(cfg, model):
         return _fit_grid(cfg, inputs, datasets, surface)
+    if is_unbinned(cfg, model):
+        return _fit_unbinned(cfg, inputs, datasets)
     return _fit_fixed(cfg, inputs, datasets)
 
 
@@ -102,6 +118,47 @@ def _fit_grid(cfg: Config, inputs: Inputs, datasets: Sequence[str], surface: boo
     return out
 
 
+def unbinned_dataset(cfg: Config, sets, dataset: str):
+    """One dataset of the unbinned route as weighted events: ``asimov`` the template events at μ = 1,
+    ``expected_<t>`` truth t's toy-split events at their expected weights, ``truth_<t>`` one event-level Poisson
+    draw of those (stream ``seed_stream(dataset)``, as the binned pseudo-data's)."""
+    import numpy as np
+
+    from systlab.infer.unbinned import expectation
+
+    if dataset == "asimov":
+        events, mu = sets["template"], 1.0
+    else:
+        kind, _, name = dataset.partition("_")
+        truth = next(t for t in cfg.truths if t.name == name)
+        events, mu = sets[f"truth_{name}"], truth.mu
+    weights = events.expected_weights(mu)
+    if dataset.startswith("truth_"):
+        weights = np.random.default_rng(cfg.seed_stream(dataset)).poisson(weights).astype(float)
+        keep = weights > 0
+        return expectation(events.tables.take(np.flatnonzero(keep)), weights[keep])
+    return expectation(events.tables, weights)
+
+
+def _fit_unbinned(cfg: Config, inputs: Inputs, datasets: Sequence[str]) -> dict[str, dict]:
+    import dataclasses
+
+    from systlab.infer.fit import fit_result_payload
+    from systlab.infer.unbinned import fit_events
+
+    model, sets = read_unbinned(inputs)
+    model = dataclasses.replace(model, mu_range=tuple(cfg.mu_range))
+    out = {}
+    t0 = time.perf_counter()
+    for dataset in datasets:
+        result = fit_events(model, unbinned_dataset(cfg, sets, dataset), dataset, cfg.scan_points)
+        out[dataset] = fit_result_payload(result)
+        log.info("%s: mu_hat = %.4f, 68%% interval [%.4f, %.4f], converged %s", dataset, result.mu_hat,
+                 *result.interval_68, result.converged)  # fmt: skip
+    log.info("%d datasets through the unbinned likelihood in %.1f s", len(out), time.perf_counter() - t0)
+    return out
+
+
 def toy_chunk(cfg: Config, model: str, replica: str, inputs: Inputs, chunk: int) -> dict:
     """Chunk ``chunk`` of the two toy studies of one replica at the toy truth (``Config.toy_truth``: μ = 1, no NP
     shift, auxiliary data fluctuated) -> {"held_out": chunk payload, "model": chunk payload} (+ ``grid``: how a
@@ -120,7 +177,7 @@ def toy_chunk(cfg: Config, model: str, replica: str, inputs: Inputs, chunk: int)
     truth = toy_truth(cfg)
     seed = cfg.seed_stream(model, replica)
     first, stop = chunk_bounds(toy_count(cfg, model), toy_chunk_count(cfg, model))[chunk]
-    run = _toys_grid if is_parameterized(cfg, model) else _toys_fixed
+    run = _toys_grid if is_parameterized(cfg, model) else _toys_unbinned if is_unbinned(cfg, model) else _toys_fixed
     chunks, extra = run(cfg, inputs, truth, first, stop, seed)
     for name, c in chunks.items():
         log.info("%s toys %d-%d: %.3f s/toy", name, first, stop, c.seconds / max(stop - first, 1))
@@ -163,6 +220,23 @@ def _toys_grid(cfg: Config, inputs: Inputs, truth, first: int, stop: int, seed: 
     return chunks, extra
 
 
+def _toys_unbinned(cfg: Config, inputs: Inputs, truth, first: int, stop: int, seed: int):
+    import dataclasses
+
+    from systlab.infer.unbinned import run_unbinned_toys
+
+    model, sets = read_unbinned(inputs)
+    model = dataclasses.replace(model, mu_range=tuple(cfg.mu_range))
+    pools = {"held_out": sets["toy"], "model": sets["template"]}
+    centre = model.auxdata.copy()
+    for j, name in enumerate(model.names[1:]):
+        centre[j] = truth.shifts.get(name, 0.0)  # the aux data fluctuate around the truth's NP values
+    chunks = {name: run_unbinned_toys(model, pools[name].tables, pools[name].expected_weights(truth.mu), truth.mu,
+                                      first, stop, seed + k, centre)
+              for k, name in enumerate(STUDIES)}  # fmt: skip
+    return chunks, None
+
+
 def merge_toys(chunk_files: Sequence[tuple[str | Path, dict]]) -> dict:
     """The chunk payloads of :func:`toy_chunk` (with their file names, for errors) -> the coverage payload of
     :func:`systlab.infer.toy_io.write_coverage`: held-out coverage, mean width, FAIR score, the model toys under
@@ -192,7 +266,8 @@ def inference_all(cfg: Config, model: str, inputs: Inputs) -> dict[str, dict]:
     from systlab.infer.significance import significance_payload
 
     high = max(cfg.mu_range[1], 2.0)
-    run = _inference_grid if is_parameterized(cfg, model) else _inference_fixed
+    run = (_inference_grid if is_parameterized(cfg, model) else _inference_unbinned if is_unbinned(cfg, model)
+           else _inference_fixed)  # fmt: skip
     limit, significance, impacts = run(cfg, inputs, high)
     return {"limit": upper_limit_payload(limit), "significance": significance_payload(significance),
             "impacts": impacts_payload(impacts)}  # fmt: skip
@@ -237,6 +312,27 @@ def _inference_grid(cfg: Config, inputs: Inputs, high: float):
     _log_significance(significance, t1)
     t2 = time.perf_counter()
     result = grid_impacts(grid.specs, observed, grid.alphas, cfg.mu_range, grid.np_name, interpolation, morph=morph)
+    _log_impacts(result, t2)
+    return limit, significance, result
+
+
+def _inference_unbinned(cfg: Config, inputs: Inputs, high: float):
+    import dataclasses
+
+    from systlab.infer.unbinned import expectation, unbinned_impacts, unbinned_significance, unbinned_upper_limit
+
+    model, sets = read_unbinned(inputs)
+    template = sets["template"]
+    asimov = expectation(template.tables, template.expected_weights(1.0))
+    background = expectation(template.tables, template.expected_weights(0.0))
+    t0 = time.perf_counter()
+    limit = unbinned_upper_limit(model, asimov, background, high, 64.0 * high)
+    _log_limit(limit, t0)
+    t1 = time.perf_counter()
+    significance = unbinned_significance(model, asimov, high)
+    _log_significance(significance, t1)
+    t2 = time.perf_counter()
+    result = unbinned_impacts(dataclasses.replace(model, mu_range=tuple(cfg.mu_range)), asimov)
     _log_impacts(result, t2)
     return limit, significance, result
 

@@ -1,0 +1,135 @@
+"""The unbinned likelihood's inputs for one model replica: per-event tables of every event set it fits, and its model.
+
+The learned model (an ONNX export of :mod:`systlab.methods.density_ratio`: outputs signal fraction, process
+fractions, log-ratio polynomials) is evaluated on the events of
+
+- ``template``: the template split at nominal, every process — the model's expectation (its nominal yields ν_p⁰,
+  its yield polynomials, the Asimov data and the model toys);
+- ``toy``: the toy split at nominal — the held-out toys;
+- ``truth_<t>``: the toy split of every pseudo-data truth — the ``expected_<t>`` and ``truth_<t>`` datasets.
+
+Each set is stored as flat arrays (fractions, coefficients, weight, process index, label) in one ``.npz`` beside a
+JSON of the :class:`systlab.likelihood.unbinned.UnbinnedModel` (written by the rule ``unbinned_inputs``). The
+inputs hold no score binning: what the binned methods do with templates, this route does per event.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from systlab.atomic import atomic_path, write_json
+from systlab.events import SPLITS
+from systlab.likelihood.unbinned import EventTables, UnbinnedModel, yield_polynomials
+
+FORMAT = "systlab.unbinned_inputs/1"
+#: Degree of the per-axis yield polynomials.
+YIELD_DEGREE = 4
+
+#: Raw feature rows (n, features) -> the event tables of those rows.
+TablesOf = Callable[[np.ndarray], EventTables]
+
+
+class EventSet(NamedTuple):
+    """One set of events with their tables: weight (expected events each), process index, label (1 = signal)."""
+
+    tables: EventTables
+    weight: np.ndarray
+    process: np.ndarray
+    label: np.ndarray
+
+    def expected_weights(self, mu: float = 1.0) -> np.ndarray:
+        """Each event's expected count at signal strength ``mu``."""
+        return np.where(self.label == 1, mu * self.weight, self.weight)
+
+
+def event_sets_wanted(truths: Sequence[str]) -> dict[str, tuple[str, int]]:
+    """Event set -> (sample variation, split): template and toy at nominal, every truth's toy split."""
+    return {"template": ("nominal", SPLITS["template"]), "toy": ("nominal", SPLITS["toy"]),
+            **{f"truth_{t}": (f"truth_{t}", SPLITS["toy"]) for t in truths}}  # fmt: skip
+
+
+def event_set(tables_of: TablesOf, samples: Mapping[str, pd.DataFrame], processes: Sequence[str],
+              features: Sequence[str], split: int) -> EventSet:  # fmt: skip
+    """The events of ``split`` of every process's sample table (``samples``: process -> table), in process order."""
+    parts = []
+    for p, process in enumerate(processes):
+        table = samples[process]
+        rows = table[table["split"] == split]
+        x = rows[list(features)].to_numpy(dtype=np.float32)
+        tables = tables_of(x) if len(x) else None
+        parts.append((tables, rows["weight"].to_numpy(float), np.full(len(rows), p), rows["label"].to_numpy(int)))
+    kept = [part for part in parts if part[0] is not None]
+    tables = EventTables(np.concatenate([t.fractions for t, *_ in kept]), np.concatenate([t.coef for t, *_ in kept]))
+    return EventSet(tables, *(np.concatenate([part[i] for part in parts]) for i in (1, 2, 3)))
+
+
+def unbinned_model(template: EventSet, processes: Sequence[str], shape_nps: Sequence[str],
+                   shape_bounds: Sequence[tuple[float, float]], norm_nps: Mapping[str, tuple[float, Sequence[str]]],
+                   lumi_sigma: float | None, mu_range: tuple[float, float]) -> UnbinnedModel:  # fmt: skip
+    """The model of a replica from its template events: ν_p⁰ = Σ weights of process p, the yield polynomials."""
+    n = len(processes)
+    yields = np.array([template.weight[template.process == p].sum() for p in range(n)])
+    if not np.all(yields > 0):
+        empty = [processes[p] for p in range(n) if not yields[p] > 0]
+        raise ValueError(f"no template events of process(es) {empty}")
+    coef = yield_polynomials(template.tables, template.weight, template.process, n, shape_bounds, YIELD_DEGREE)
+    return UnbinnedModel(tuple(processes), yields, tuple(shape_nps), coef, tuple(map(tuple, shape_bounds)),
+                         {name: (float(s), tuple(p)) for name, (s, p) in norm_nps.items()}, lumi_sigma,
+                         tuple(mu_range))  # fmt: skip
+
+
+def model_payload(model: UnbinnedModel) -> dict:
+    """JSON-ready form of an :class:`UnbinnedModel`."""
+    return {"format": FORMAT, "processes": list(model.processes), "yields": model.yields.tolist(),
+            "shape_nps": list(model.shape_nps), "yield_coef": model.yield_coef.tolist(),
+            "shape_bounds": [list(b) for b in model.shape_bounds],
+            "norm_nps": {k: [s, list(p)] for k, (s, p) in model.norm_nps.items()}, "lumi_sigma": model.lumi_sigma,
+            "mu_range": list(model.mu_range)}  # fmt: skip
+
+
+def model_from_payload(payload: Mapping) -> UnbinnedModel:
+    if payload.get("format") != FORMAT:
+        raise ValueError(f"not an unbinned model ({payload.get('format')!r}, expected {FORMAT!r})")
+    return UnbinnedModel(tuple(payload["processes"]), np.asarray(payload["yields"], float), tuple(payload["shape_nps"]),
+                         np.asarray(payload["yield_coef"], float), tuple(tuple(b) for b in payload["shape_bounds"]),
+                         {k: (float(s), tuple(p)) for k, (s, p) in payload["norm_nps"].items()},
+                         payload["lumi_sigma"], tuple(payload["mu_range"]))  # fmt: skip
+
+
+def write_inputs(model: UnbinnedModel, sets: Mapping[str, EventSet], events_path: str | os.PathLike,
+                 model_path: str | os.PathLike) -> None:  # fmt: skip
+    """The event sets to one ``.npz`` (``<set>/<array>``) and the model to JSON, atomically."""
+    arrays = {}
+    for name, s in sets.items():
+        arrays.update({f"{name}/fractions": s.tables.fractions.astype(np.float32),
+                       f"{name}/coef": s.tables.coef.astype(np.float32), f"{name}/weight": s.weight,
+                       f"{name}/process": s.process.astype(np.int8),
+                       f"{name}/label": s.label.astype(np.int8)})  # fmt: skip
+    with atomic_path(Path(events_path)) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
+    write_json(model_path, model_payload(model))
+
+
+class UnbinnedInputs(NamedTuple):
+    """A replica's unbinned model and its event sets by name."""
+
+    model: UnbinnedModel
+    sets: dict[str, EventSet]
+
+
+def read_inputs(events_path: str | os.PathLike, model_path: str | os.PathLike) -> UnbinnedInputs:
+    """What :func:`write_inputs` wrote (tables back in float64)."""
+    model = model_from_payload(json.loads(Path(model_path).read_text()))
+    with np.load(events_path) as data:
+        names = sorted({key.partition("/")[0] for key in data.files})
+        sets = {name: EventSet(EventTables(data[f"{name}/fractions"].astype(float), data[f"{name}/coef"].astype(float)),
+                               data[f"{name}/weight"], data[f"{name}/process"].astype(int),
+                               data[f"{name}/label"].astype(int)) for name in names}  # fmt: skip
+    return UnbinnedInputs(model, sets)
