@@ -1,12 +1,12 @@
 """The training methods by name: how each trains, what it draws, its options, and what the pipeline needs to know.
 
 One :class:`Method` per method. The config's ``methods`` check, whether a method is built against the target NP
-(``systematics.target``), its λ scan, the route of its fit (a histosys workspace, or the grid likelihood over the
-target NP it takes as input) and its figure colour are all read from here — nowhere else names a method. Adding a
-method is one module with a ``train_<name>`` function (and an ``options(cfg, spec)`` if it has settings) plus one
-:func:`register` call below (or in user code before the run).
-Entries name their functions as ``"module:function"`` strings, resolved on use, so reading the registry (config
-validation, DAG build) imports neither torch nor pandas.
+(``systematics.target``), its λ scan, the route of its fit (a histosys workspace, the grid likelihood over the
+target NP it takes as input, or the unbinned likelihood of its learned per-event density ratios) and its figure
+colour are all read from here — nowhere else names a method. Adding a method is one module with a ``train_<name>``
+function (and an ``options(cfg, spec)`` if it has settings) plus one :func:`register` call below (or in user code
+before the run). Entries name their functions as ``"module:function"`` strings, resolved on use, so reading the
+registry (config validation, DAG build) imports neither torch nor pandas.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class Method:
     options: str | Callable[..., dict] | None = None  # (cfg, spec) -> keyword options of ``train``
     tables: str | Callable[..., dict] | None = None  # (cfg, spec, events, replica) -> its own training tables
     parameterized: bool = False  # takes the target NP as input: fitted through the grid likelihood over it
+    unbinned: bool = False  # learns per-event density ratios: fitted through the unbinned likelihood of its events
     targets: bool = False  # built against the target NP (decorrelated from, parameterised on, trained at it)
     lambda_scan: bool = False  # a decorrelation strength λ that the λ-scan study varies
     decorrelates: bool = False  # shown in the decorrelation figure beside the baseline
