@@ -8,7 +8,7 @@ from snakemake.utils import validate
 from systlab.config import SCHEMA_PATH, load_config, oracle_name, validate_schema
 from systlab.config.params import config_subset
 from systlab.samples.files import expand_files
-from systlab.infer.pipeline import INFERENCE_KINDS, toy_chunk_count
+from systlab.infer.pipeline import INFERENCE_KINDS, toy_chunk_count, unbinned_models
 from systlab.likelihood.grid_points import grid_points, parameterized_models, parameterized_np, point_samples
 from systlab.methods.registry import REGISTRY
 from systlab.papertoys.settings import split_model_name
@@ -56,6 +56,9 @@ DATASETS = ["asimov"] + [f"truth_{t.name}" for t in CFG.truths] + [f"expected_{t
 # at every grid point), fixed classifiers through their single workspace: the same rules fit, toys_chunk, toys and
 # inference take both, their inputs chosen by likelihood_inputs (below), the route by systlab.infer.pipeline.
 GRID_MODELS = list(parameterized_models(CFG))
+# unbinned models (systlab.likelihood.unbinned): their score is the learned nominal signal fraction (templates and a
+# workspace like a fixed classifier's, for the metrics and figures), their fits go through their per-event tables
+UNBINNED_MODELS = list(unbinned_models(CFG))
 FIXED_MODELS = [m for m in MODELS if m not in GRID_MODELS]
 LAMBDA_SCAN_MODELS = [m.name for m in CFG.lambda_scan_models()]  # pivot_lambda_<x>, disco_lambda_<x>: fitted, no toys
 FIXED_FIT_MODELS = FIXED_MODELS + LAMBDA_SCAN_MODELS
@@ -125,6 +128,9 @@ def likelihood_inputs(wildcards, templates=True):
     if method in GRID_MODELS:
         return {"workspaces": f"results/grid/{method}/{replica}/workspaces.json",
                 "scores": grid_scores_of(method, replica)}  # fmt: skip
+    if method in UNBINNED_MODELS:
+        return {"events": f"results/unbinned/{method}/{replica}/events.npz",
+                "model": f"results/unbinned/{method}/{replica}/model.json"}  # fmt: skip
     inputs = {"workspace": f"results/workspaces/{method}/{replica}.json"}
     if templates:
         inputs["templates"] = f"results/templates/{method}/{replica}.json"
@@ -158,7 +164,8 @@ def all_metrics():
 
 INFERENCE_RESULTS = inference_results()
 # the FAIR-Universe protocol's evaluation of every model replica (rule fair_protocol in infer.smk, one job per model; summary table and figure)
-FAIR_MODELS = [m for m in MODELS if m in (CFG.fair_protocol.models or MODELS)]
+# (the unbinned models are not evaluated by the FAIR protocol yet: it bins every pseudo-experiment)
+FAIR_MODELS = [m for m in MODELS if m in (CFG.fair_protocol.models or MODELS) and m not in UNBINNED_MODELS]
 FAIR_PROTOCOL_RESULTS = [f"results/fair_protocol/{m}/{r}.json" for m in FAIR_MODELS for r in REPLICAS]
 
 # ---- studies ---------------------------------------------------------------------------------------------------

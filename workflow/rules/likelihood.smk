@@ -21,3 +21,26 @@ rule workspace_grid:
         ENV
     script:
         "../scripts/workspace_grid.py"
+
+
+# Unbinned models: the learned per-event tables (process fractions, log-ratio polynomials per shape NP) of the template
+# split at nominal (the model's expectation), the toy split at nominal and every truth's toy split, and the replica's
+# unbinned model (nominal yields, per-axis yield polynomials; systlab.likelihood.unbinned_inputs).
+rule unbinned_inputs:
+    input:
+        model="results/models/{method}/{replica}/model.onnx",
+        samples=samples_of(PROCESSES, ["nominal", *(f"truth_{t.name}" for t in CFG.truths)]),
+    output:
+        events="results/unbinned/{method}/{replica}/events.npz",
+        model="results/unbinned/{method}/{replica}/model.json",
+    wildcard_constraints:
+        method=one_of(UNBINNED_MODELS),
+    params:
+        config=config_of("systematics", "pseudo_data", "processes", "fit.mu_range"),
+    threads: 1
+    log:
+        "results/logs/unbinned_inputs/{method}/{replica}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/unbinned_inputs.py"

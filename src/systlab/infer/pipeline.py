@@ -40,6 +40,11 @@ def is_unbinned(cfg: Config, model: str) -> bool:
     return get_method(cfg.model(model).method).unbinned
 
 
+def unbinned_models(cfg: Config) -> tuple[str, ...]:
+    """Model names whose likelihood is the unbinned one."""
+    return tuple(m for m in cfg.model_names() if is_unbinned(cfg, m))
+
+
 def read_unbinned(inputs: Inputs):
     """The unbinned model and event sets of an unbinned model's inputs (:mod:`systlab.likelihood.unbinned_inputs`)."""
     from systlab.likelihood.unbinned_inputs import read_inputs

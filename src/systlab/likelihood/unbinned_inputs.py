@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from systlab.atomic import atomic_path, write_json
 from systlab.events import SPLITS
@@ -132,4 +133,50 @@ def read_inputs(events_path: str | os.PathLike, model_path: str | os.PathLike) -
         sets = {name: EventSet(EventTables(data[f"{name}/fractions"].astype(float), data[f"{name}/coef"].astype(float)),
                                data[f"{name}/weight"], data[f"{name}/process"].astype(int),
                                data[f"{name}/label"].astype(int)) for name in names}  # fmt: skip
+    return UnbinnedInputs(model, sets)
+
+
+#: ONNX metadata keys of an unbinned model (JSON lists): its processes (signal first), shape NPs and their ranges.
+PROCESSES_KEY, SHAPE_NPS_KEY, SHAPE_BOUNDS_KEY = "systlab.unbinned.processes", "systlab.unbinned.shape_nps", \
+    "systlab.unbinned.shape_bounds"
+
+
+def onnx_tables(scorer) -> tuple[TablesOf, tuple[str, ...], tuple[str, ...], tuple[tuple[float, float], ...]]:
+    """An unbinned model's ONNX (:class:`systlab.methods.onnx_io.OnnxScorer`) as ``tables_of`` (outputs: signal
+    fraction, fractions, coefficients) and its processes, shape NPs and their ranges from its metadata."""
+    meta = scorer.metadata
+    missing = [k for k in (PROCESSES_KEY, SHAPE_NPS_KEY, SHAPE_BOUNDS_KEY) if k not in meta]
+    if missing:
+        raise ValueError(f"{scorer.path}: no {missing} metadata (not an unbinned model?)")
+
+    def tables_of(x: np.ndarray) -> EventTables:
+        _, fractions, coef = scorer.outputs(x)
+        return EventTables(fractions.astype(np.float64), coef.astype(np.float64))
+
+    bounds = tuple((float(lo), float(hi)) for lo, hi in json.loads(meta[SHAPE_BOUNDS_KEY]))
+    return tables_of, tuple(json.loads(meta[PROCESSES_KEY])), tuple(json.loads(meta[SHAPE_NPS_KEY])), bounds
+
+
+def build_inputs(cfg, onnx_path: str | os.PathLike,
+                 sample_paths: Mapping[tuple[str, str], str | os.PathLike]) -> UnbinnedInputs:  # fmt: skip
+    """A replica's unbinned model and event sets from its ONNX model and the sample tables ((process, variation) ->
+    parquet): every event set of :func:`event_sets_wanted` of the config's truths."""
+    from systlab.methods.onnx_io import OnnxScorer
+
+    scorer = OnnxScorer(onnx_path)
+    tables_of, processes, shape_nps, bounds = onnx_tables(scorer)
+    expected = (cfg.signal, *cfg.backgrounds)
+    if processes != expected:
+        raise ValueError(f"{onnx_path}: processes {list(processes)} differ from the config's {list(expected)}")
+    columns = ["event_id", "weight", "split", "label", *scorer.features]
+    sets = {}
+    for name, (variation, split) in event_sets_wanted([t.name for t in cfg.truths]).items():
+        samples = {}
+        for process in processes:
+            path = sample_paths[(process, variation)]
+            scorer.check_columns(pq.read_schema(path).names, path)
+            samples[process] = pd.read_parquet(path, columns=columns)
+        sets[name] = event_set(tables_of, samples, processes, scorer.features, split)
+    norm = {n.name: (n.sigma, n.processes) for n in cfg.norm_nps}
+    model = unbinned_model(sets["template"], processes, shape_nps, bounds, norm, cfg.lumi_sigma, cfg.mu_range)
     return UnbinnedInputs(model, sets)

@@ -169,6 +169,16 @@ class OnnxScorer:
             out[start : start + len(chunk)] = self.session.run(None, {self.input_name: chunk})[0].reshape(-1)
         return out
 
+    def outputs(self, features: np.ndarray) -> list[np.ndarray]:
+        """Every output of the model (first axis the rows) for raw feature rows in the model's feature order: a
+        model with more than its score (the unbinned method's fractions and log-ratio polynomials) is read here."""
+        x = np.ascontiguousarray(features, dtype=np.float32)
+        if x.ndim != 2 or x.shape[1] != len(self.features):
+            raise ValueError(f"expected an (n, {len(self.features)}) array for {self.path}, got {x.shape}")
+        parts = [self.session.run(None, {self.input_name: x[a : a + self.batch_size]})
+                 for a in range(0, max(len(x), 1), self.batch_size)]  # fmt: skip
+        return [np.concatenate([p[j] for p in parts]) for j in range(len(parts[0]))]
+
     def score_table(self, table: pd.DataFrame, source: str | os.PathLike = "<table>") -> np.ndarray:
         """Scores for a table holding (at least) the model's feature columns."""
         self.check_columns(list(table.columns), source)
