@@ -119,3 +119,5 @@ register(Method("oracle", _T + "oracle:train_oracle", draws="fixed_point", optio
                 targets=True, one_per_point=True, colour="#000000"))
 register(Method("inferno", _T + "inferno:train_inferno", options=_T + "setup:inferno_options",
                 tables=_T + "setup:inferno_tables", targets=True, colour="#56B4E9"))
+register(Method("unbinned", _T + "unbinned:train_unbinned", options=_T + "unbinned:unbinned_options",
+                tables=_T + "unbinned:unbinned_tables", unbinned=True, colour="#8C564B"))

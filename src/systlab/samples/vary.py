@@ -182,13 +182,15 @@ def jet_scale(shared: SharedEvents, values: Mapping[str, Any]):
 
 
 def varied_features(
-    shared: SharedEvents, objects: Objects, jets: JetFeatures
+    shared: SharedEvents, objects: Objects, jets: JetFeatures, cut: bool = True
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Events passing the thresholds with the varied ``objects``, and their features (``jets`` at their jet scale).
+    """Events passing the thresholds with the varied ``objects``, and their features (``jets`` at their jet scale);
+    ``cut`` False: every event (the thresholds not applied).
 
     The lepton features are recomputed only if a registered systematic moves the lepton; else they are shared.
     """
-    keep = np.flatnonzero((objects.tau_pt > TAU_PT_CUT) & (objects.lep_pt > LEP_PT_CUT))
+    passes = (objects.tau_pt > TAU_PT_CUT) & (objects.lep_pt > LEP_PT_CUT)
+    keep = np.flatnonzero(passes) if cut else np.arange(passes.size)
     tau_pt = objects.tau_pt[keep]
     tau = Visible(tau_pt, shared.tau_eta[keep], shared.tau_phi[keep], tau_pt * objects.tau_direction[:, keep])
     if systematics.ordered({"lep"}):
@@ -215,6 +217,17 @@ def apply_variation(events: ak.Array, variation: Variation | PerEventVariation, 
     objects = systematics.apply_all(shared.objects, {name: _taken(v, shared.index) for name, v in values.items()})
     keep, features = varied_features(shared, objects, scaled_jet_features(shared, objects.jet_scale))
     return pd.DataFrame({"event_id": shared.event_id[keep], "weight": shared.weight[keep], **features})
+
+
+def features_everywhere(shared: SharedEvents, values: Mapping[str, Any]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Every event of ``shared`` at the physical NP ``values`` (every registered NP; scalars or one value per shared
+    event): whether it passes the thresholds there, and its features without the thresholds applied. The rows stay
+    those of ``shared``, so one event can be compared with itself at several NP values (the unbinned method's
+    density-ratio training, :mod:`systlab.methods.unbinned`)."""
+    objects = systematics.apply_all(shared.objects, dict(values))
+    passes = (objects.tau_pt > TAU_PT_CUT) & (objects.lep_pt > LEP_PT_CUT)
+    _, features = varied_features(shared, objects, scaled_jet_features(shared, objects.jet_scale), cut=False)
+    return passes, features
 
 
 def finish_sample(table: pd.DataFrame, label: int, seed: int, fractions: Mapping[str, float]) -> pd.DataFrame:
