@@ -50,7 +50,6 @@ OUTPUT_NAMES = ("fractions", "coef")
 #: ONNX-vs-torch parity: |onnx - torch| <= PARITY_ATOL + PARITY_RTOL |torch| on both outputs.
 PARITY_ATOL = 1e-5
 PARITY_RTOL = 1e-4
-PROCESSES_KEY, NUISANCES_KEY, DEGREE_KEY, RANGES_KEY = "processes", "nuisances", "degree", "ranges"
 
 
 @dataclass(frozen=True)
