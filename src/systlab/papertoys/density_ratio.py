@@ -1,0 +1,209 @@
+"""The learned density ratios (:mod:`systlab.methods.density_ratio`) checked on the rotating Gaussians, where
+every answer is analytic, and compared with the parameterised ("aware") classifier of the paper toys.
+
+Processes: signal (index 0), background (1); one nuisance a = (Z - 1) / 0.5. Moving an event to Z keeps its
+random draw: x(Z) = x(1) + s_p (m(Z) - m(1)), so log R_p(x; Z) = s_p x . (m(Z) - m(1)) / 0.7^2 (s = +1 signal,
+-1 background) and the yields do not depend on Z.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from systlab.methods.common import load_classifier
+from systlab.methods.density_ratio import (
+    DensityRatioFit,
+    DensityRatioModel,
+    DensityRatioSettings,
+    Move,
+    log_ratio_rms,
+    polynomial_log_ratio,
+    projection_matrix,
+    torch_outputs,
+    train_density_ratio,
+)
+from systlab.methods.model import Classifier
+from systlab.papertoys.evaluate import evaluation_sample
+from systlab.papertoys.settings import PaperToySettings
+from systlab.papertoys.toys import RotatingGaussiansToy, get_toy
+from systlab.papertoys.training import train_toy_model
+
+TOY: RotatingGaussiansToy = get_toy("rotating")  # type: ignore[assignment]
+#: +1 for the signal (index 0), -1 for the background (index 1): the direction each class rotates in.
+SIGNS = np.array([1.0, -1.0])
+#: Z values where the errors are reported (nominal Z = 1 left out: every log R is 0 there).
+Z_VALUES = (0.0, 0.5, 1.5, 2.0, 2.5)
+#: Expected yields (signal, background): unequal, so the fractions' class-weight correction matters.
+YIELDS = (100.0, 1000.0)
+#: The aware classifier's Z range [-1, 3] in sigma units of Z: the ratio nets see the same range.
+ROTATING_SETTINGS = DensityRatioSettings(
+    hidden=(32, 32), epochs=25, batch_size=1024, learning_rate=3e-3, patience=5, draws=4,
+    ranges=(((TOY.primary.low - TOY.primary.nominal) / TOY.primary.sigma,
+             (TOY.primary.high - TOY.primary.nominal) / TOY.primary.sigma),),
+)  # fmt: skip
+
+
+def alpha_of(z: float | np.ndarray) -> np.ndarray:
+    """Z in sigma units of its prior, relative to nominal."""
+    return TOY.primary.shift(z)
+
+
+def z_of(alpha: float | np.ndarray) -> np.ndarray:
+    return TOY.primary.nominal + TOY.primary.sigma * np.asarray(alpha, np.float64)
+
+
+def analytic_log_ratio(x: np.ndarray, alpha: float | np.ndarray) -> np.ndarray:
+    """(n, 2) log R_p(x; a) for signal and background; ``alpha`` a scalar or one value per event."""
+    shift = TOY.direction(z_of(alpha)) - TOY.direction(TOY.primary.nominal)
+    projected = (np.asarray(x, np.float64) * shift).sum(axis=-1) / TOY.width**2
+    return projected[:, None] * SIGNS
+
+
+def analytic_fractions(x: np.ndarray, yields: Sequence[float] = YIELDS) -> np.ndarray:
+    """(n, 2) nominal signal and background fractions Y_p p_p(x) / sum_q Y_q p_q(x)."""
+    logit = math.log(yields[0] / yields[1]) + TOY.log_likelihood_ratio(x, {"Z": TOY.primary.nominal})
+    signal = 1.0 / (1.0 + np.exp(-logit))
+    return np.column_stack([signal, 1.0 - signal])
+
+
+def rotating_events(n_per_class: int, seed: int, yields: Sequence[float] = YIELDS
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Nominal training events: features, process index (signal 0), weight (yield / events)."""
+    sample = TOY.sample(n_per_class, np.random.default_rng([seed, 23]), "nominal")
+    process = 1 - sample.label
+    return sample.features, process, np.asarray(yields, np.float64)[process] / n_per_class
+
+
+def rotating_move(weight: np.ndarray) -> Move:
+    """Move nominal events to a (same random draw, weights unchanged: Z moves no yield)."""
+
+    def move(x: np.ndarray, process: np.ndarray, k: int, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        shift = TOY.direction(z_of(alpha)) - TOY.direction(TOY.primary.nominal)
+        return x + SIGNS[process][:, None] * shift, weight
+
+    return move
+
+
+def train_rotating(n_per_class: int = 20_000, settings: DensityRatioSettings = ROTATING_SETTINGS,
+                   yields: Sequence[float] = YIELDS) -> DensityRatioFit:  # fmt: skip
+    """The unbinned model of the rotating toy on nominal events drawn with ``settings.seed``."""
+    x, process, weight = rotating_events(n_per_class, settings.seed, yields)
+    return train_density_ratio(x, process, weight, rotating_move(weight), 1, settings, n_processes=2)
+
+
+class RatioErrors(NamedTuple):
+    """RMS errors (rows: ``z``; columns: signal, background) of log R against the analytic one.
+
+    ``learned``: the model's polynomial output (``learned_nominal``: on nominal events, where the yield sum
+    of w R is taken); ``network``: the ratio net before the projection; ``floor``: the
+    analytic log R through the same polynomial fit; ``null``: R = 1 (log R = 0). ``llr``: the implied
+    log p_s(x|Z) / p_b(x|Z) = logit c_s - log(Y_s / Y_b) + log R_s - log R_b. ``fractions``: RMS of c_s - true and of
+    its log-odds at nominal. Events: equal numbers of both classes at Z (the data the likelihood sees there).
+    """
+
+    z: tuple[float, ...]
+    learned: np.ndarray
+    learned_nominal: np.ndarray
+    network: np.ndarray
+    floor: np.ndarray
+    null: np.ndarray
+    llr: np.ndarray
+    fraction_rms: float
+    fraction_logit_rms: float
+
+
+def log_odds(fractions: np.ndarray) -> np.ndarray:
+    """log c_s - log c_b from both columns (1 - c_s rounds to 0 in float32 deep in the signal region)."""
+    f = np.clip(np.asarray(fractions, np.float64), 1e-300, None)
+    return np.log(f[:, 0]) - np.log(f[:, 1])
+
+
+def floor_log_ratio(x: np.ndarray, alpha: float, grid: np.ndarray, degree: int) -> np.ndarray:
+    """(n, 2) analytic log R tabulated on ``grid``, fitted by the model's polynomial, evaluated at ``alpha``."""
+    points = np.concatenate([[0.0], grid])
+    table = np.stack([analytic_log_ratio(x, a) for a in points], axis=-1)  # (n, 2, J + 1)
+    return polynomial_log_ratio(table @ projection_matrix(grid, degree).T, alpha)
+
+
+def ratio_errors(model: DensityRatioModel, settings: DensityRatioSettings, n_per_class: int = 20_000, seed: int = 0,
+                 z_values: Sequence[float] = Z_VALUES, yields: Sequence[float] = YIELDS) -> RatioErrors:  # fmt: skip
+    """Errors of a model trained on the rotating toy (nuisance 0 = Z) on evaluation samples at each Z."""
+    rows: dict[str, list] = {name: [] for name in ("learned", "learned_nominal", "network", "floor", "null", "llr")}
+    grid = settings.grid(0, 1)
+    nominal = evaluation_sample(TOY, n_per_class, seed).features
+    nominal_coef = torch_outputs(model, nominal)[1][:, :, 0, :]
+    for z in z_values:
+        x = evaluation_sample(TOY, n_per_class, seed, {"Z": z}).features
+        alpha = float(alpha_of(z))
+        fractions, coef = torch_outputs(model, x)
+        learned = polynomial_log_ratio(coef[:, :, 0, :], alpha)
+        tx = torch.as_tensor(x, dtype=torch.float32)
+        with torch.no_grad():
+            network = np.column_stack([model.log_ratio(tx, torch.full((len(x),), p), 0, torch.full((len(x),), alpha))
+                                       .numpy() for p in (0, 1)])  # fmt: skip
+        true = analytic_log_ratio(x, alpha)
+        floor = floor_log_ratio(x, alpha, grid, settings.degree)
+        for name, value in (("learned", learned), ("network", network), ("floor", floor), ("null", 0.0 * true)):
+            rows[name].append([log_ratio_rms(value[:, p], true[:, p]) for p in (0, 1)])
+        at_nominal = polynomial_log_ratio(nominal_coef, alpha) - analytic_log_ratio(nominal, alpha)
+        rows["learned_nominal"].append(np.sqrt(np.mean(at_nominal**2, axis=0)))
+        implied = log_odds(fractions) - math.log(yields[0] / yields[1]) + learned[:, 0] - learned[:, 1]
+        rows["llr"].append(log_ratio_rms(implied, TOY.log_likelihood_ratio(x, {"Z": z})))
+    fractions = torch_outputs(model, nominal)[0]
+    true = analytic_fractions(nominal, yields)
+    return RatioErrors(tuple(float(z) for z in z_values), **{k: np.array(v) for k, v in rows.items()},
+                       fraction_rms=log_ratio_rms(fractions[:, 0], true[:, 0]),
+                       fraction_logit_rms=log_ratio_rms(log_odds(fractions), log_odds(true)))  # fmt: skip
+
+
+def aware_llr_errors(classifier: Classifier, n_per_class: int = 20_000, seed: int = 0,
+                     z_values: Sequence[float] = Z_VALUES) -> np.ndarray:  # fmt: skip
+    """RMS of the aware classifier's logit f(x; Z) against log p_s(x|Z) / p_b(x|Z), per Z (same events as above)."""
+    out = []
+    for z in z_values:
+        x = evaluation_sample(TOY, n_per_class, seed, {"Z": z}).features
+        inputs = np.column_stack([x, np.full(len(x), z)]).astype(np.float32)
+        with torch.no_grad():
+            logit = classifier.logits(torch.from_numpy(inputs)).numpy()
+        out.append(log_ratio_rms(logit, TOY.log_likelihood_ratio(x, {"Z": z})))
+    return np.array(out)
+
+
+class RatioComparison(NamedTuple):
+    """The unbinned density ratios against the aware classifier on the rotating toy (same events, net, epochs).
+
+    ``errors``: :class:`RatioErrors` of the unbinned model; ``aware_llr``: the aware classifier's RMS error on
+    log p_s / p_b per Z, to set beside ``errors.llr`` (the same target, implied by fractions and ratios).
+    """
+
+    errors: RatioErrors
+    aware_llr: np.ndarray
+    unbinned_seconds: float
+    aware_seconds: float
+    n_per_class: int
+
+
+def compare_with_aware(out_dir: str | os.PathLike, n_per_class: int = 20_000,
+                       settings: DensityRatioSettings = ROTATING_SETTINGS, seed: int = 0, n_test: int = 20_000,
+                       z_values: Sequence[float] = Z_VALUES, yields: Sequence[float] = YIELDS,
+                       fitted: DensityRatioFit | None = None) -> RatioComparison:  # fmt: skip
+    """Train both on ``n_per_class`` events per class (aware: the paper-toy route, files in ``out_dir``), report.
+
+    ``fitted``: an unbinned model already trained by :func:`train_rotating` with the same arguments (reused)."""
+    settings = replace(settings, seed=seed)
+    fitted = fitted or train_rotating(n_per_class, settings, yields)
+    start = time.perf_counter()
+    train_toy_model("rotating", "aware", "r0",
+                    PaperToySettings(seed=seed, events=n_per_class, training=settings.training()), out_dir)  # fmt: skip
+    aware_seconds = time.perf_counter() - start
+    errors = ratio_errors(fitted.model, settings, n_test, seed, z_values, yields)
+    aware = aware_llr_errors(load_classifier(out_dir), n_test, seed, z_values)
+    return RatioComparison(errors, aware, fitted.seconds, aware_seconds, n_per_class)
