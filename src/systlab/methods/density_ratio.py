@@ -47,6 +47,9 @@ Move = Callable[[np.ndarray, np.ndarray, int, np.ndarray], tuple[np.ndarray, np.
 
 INPUT_NAME = "features"
 OUTPUT_NAMES = ("fractions", "coef")
+#: The exported graph's outputs: the nominal signal fraction first (what every systlab reader of a model's score
+#: takes, :class:`systlab.methods.onnx_io.OnnxScorer`), then :data:`OUTPUT_NAMES`.
+EXPORT_NAMES = ("score", *OUTPUT_NAMES)
 #: ONNX-vs-torch parity: |onnx - torch| <= PARITY_ATOL + PARITY_RTOL |torch| on both outputs.
 PARITY_ATOL = 1e-5
 PARITY_RTOL = 1e-4
@@ -385,10 +388,23 @@ def torch_outputs(model: nn.Module, x: np.ndarray, batch_size: int = 1024) -> tu
     return torch.cat([p[0] for p in parts]).numpy(), torch.cat([p[1] for p in parts]).numpy()
 
 
+class ScoredDensityRatio(nn.Module):
+    """The exported module: (signal fraction, fractions, coef) of a :class:`DensityRatioModel`."""
+
+    def __init__(self, model: DensityRatioModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        fractions, coef = self.model(x)
+        return fractions[:, 0], fractions, coef
+
+
 def export_density_ratio(model: DensityRatioModel, features: Sequence[str], path: str | os.PathLike,
                          metadata: Mapping[str, Any], sample: np.ndarray) -> Path:  # fmt: skip
-    """Export to one ONNX graph (inputs ``features``; outputs ``fractions``, ``coef``) kept only if checked by
-    ``onnx.checker`` and equal to torch on ``sample``. ``metadata`` should name processes, nuisances, degree, ranges.
+    """Export to one ONNX graph (inputs ``features``; outputs ``score`` = the signal fraction, ``fractions``,
+    ``coef``) kept only if checked by ``onnx.checker`` and equal to torch on ``sample``. ``metadata`` should name
+    processes, nuisances, degree, ranges.
     """
     import onnx
 
@@ -399,9 +415,9 @@ def export_density_ratio(model: DensityRatioModel, features: Sequence[str], path
     target = Path(path)
     with atomic_path(target) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(model, (torch.zeros(2, len(features)),), str(tmp), dynamo=False, opset_version=OPSET,
-                          input_names=[INPUT_NAME], output_names=list(OUTPUT_NAMES),
-                          dynamic_axes={name: {0: "batch"} for name in (INPUT_NAME, *OUTPUT_NAMES)})  # fmt: skip
+        torch.onnx.export(ScoredDensityRatio(model), (torch.zeros(2, len(features)),), str(tmp), dynamo=False,
+                          opset_version=OPSET, input_names=[INPUT_NAME], output_names=list(EXPORT_NAMES),
+                          dynamic_axes={name: {0: "batch"} for name in (INPUT_NAME, *EXPORT_NAMES)})  # fmt: skip
         proto = onnx.load(str(tmp))
         onnx.helper.set_model_props(proto, metadata_strings(features, metadata))
         onnx.checker.check_model(proto, full_check=True)
