@@ -149,3 +149,22 @@ def test_onnx_graph_returns_fractions_and_coefficients_equal_to_torch(rotating_f
     assert scorer.features == ("x1", "x2") and json.loads(scorer.metadata["nuisances"]) == ["Z"]
     with pytest.raises(OnnxParityError):
         check_ratio_parity((fractions, coef + 1e-2), want)
+
+
+def test_fraction_calibration_makes_the_weighted_fractions_sum_to_each_yield():
+    """The prior-shift calibration: on the training events Σ w c_p equals every process's total weight to 1e-5,
+    even for a classifier too short-trained to be calibrated (one epoch, 2 % signal, the regime of H→ττ)."""
+    rng = np.random.default_rng(3)
+    yields, counts = np.array([20.0, 1000.0, 50.0]), np.array([3_000, 20_000, 4_000])
+    means = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]])
+    process = np.repeat([0, 1, 2], counts)
+    x = means[process] + rng.standard_normal((len(process), 2))
+    weight = yields[process] / counts[process]
+    model, _ = train_fractions(x, process, weight, 3, replace(SMALL, epochs=1))
+    with torch.no_grad():
+        fractions = model(torch.as_tensor(x, dtype=torch.float32)).double().numpy()
+    np.testing.assert_allclose((weight[:, None] * fractions).sum(axis=0), yields, rtol=1e-5)
+    with torch.no_grad():
+        model.log_correction.zero_()
+        uncalibrated = model(torch.as_tensor(x, dtype=torch.float32)).double().numpy()
+    assert abs((weight * uncalibrated[:, 0]).sum() / yields[0] - 1.0) > 0.1  # balanced training alone is far off
