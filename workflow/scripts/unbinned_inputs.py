@@ -8,8 +8,9 @@ from systlab.runtime import log, start
 smk = snakemake  # noqa: F821
 cfg = start(smk)
 paths = {(Path(p).parent.name, Path(p).stem): p for p in smk.input.samples}
-model, sets = build_inputs(cfg, smk.input.model, paths)
+model, sets, delta = build_inputs(cfg, smk.input.model, paths)
 write_inputs(model, sets, smk.output.events, smk.output.model)
 for name, s in sets.items():
     log.info("%s: %d events, %.1f expected", name, len(s.weight), s.weight.sum())
+log.info("fractions calibrated on the template events: log prior shifts %s", delta.round(4).tolist())
 log.info("yields %s", dict(zip(model.processes, model.yields.round(2).tolist(), strict=True)))

@@ -151,7 +151,7 @@ def _fit_unbinned(cfg: Config, inputs: Inputs, datasets: Sequence[str]) -> dict[
     from systlab.infer.fit import fit_result_payload
     from systlab.infer.unbinned import fit_events
 
-    model, sets = read_unbinned(inputs)
+    model, sets = read_unbinned(inputs)[:2]
     model = dataclasses.replace(model, mu_range=tuple(cfg.mu_range))
     out = {}
     t0 = time.perf_counter()
@@ -230,7 +230,7 @@ def _toys_unbinned(cfg: Config, inputs: Inputs, truth, first: int, stop: int, se
 
     from systlab.infer.unbinned import run_unbinned_toys
 
-    model, sets = read_unbinned(inputs)
+    model, sets = read_unbinned(inputs)[:2]
     model = dataclasses.replace(model, mu_range=tuple(cfg.mu_range))
     pools = {"held_out": sets["toy"], "model": sets["template"]}
     centre = model.auxdata.copy()
@@ -326,7 +326,7 @@ def _inference_unbinned(cfg: Config, inputs: Inputs, high: float):
 
     from systlab.infer.unbinned import expectation, unbinned_impacts, unbinned_significance, unbinned_upper_limit
 
-    model, sets = read_unbinned(inputs)
+    model, sets = read_unbinned(inputs)[:2]
     template = sets["template"]
     asimov = expectation(template.tables, template.expected_weights(1.0))
     background = expectation(template.tables, template.expected_weights(0.0))
