@@ -2,6 +2,7 @@
 edited input mapping or luminosity reruns (a run of two ingestion targets). Apart from test_workflow.py so that
 pytest-xdist runs them beside the tiny end-to-end run instead of before it."""
 
+import re
 import subprocess
 
 import pytest
@@ -163,3 +164,26 @@ def test_studies_train_and_read_only_their_replicas(tmp_path):
     assert set(fair) == {"baseline", "aware"}
     for method, outputs in fair.items():
         assert sorted(outputs) == [f"results/fair_protocol/{method}/{r}.json" for r in ("r0", "r1", "r2")]
+
+
+def test_an_unbinned_model_is_fitted_through_its_per_event_tables(tmp_path):
+    """Method unbinned in the tiny config: one unbinned_inputs job per replica feeds its fit and toys (no grid, no
+    histosys workspace input), its score job still writes templates for the metrics; the FAIR protocol (which bins
+    every pseudo-experiment) leaves it out."""
+    workdir = _workdir(tmp_path)
+    (workdir / "unbinned.yaml").write_text(yaml.safe_dump({
+        "methods": ["baseline", "unbinned"], "fair_protocol": {"models": ["baseline"]},
+        "generator_check": {"methods": [], "closure_models": ["baseline"]}}))  # fmt: skip
+    run = subprocess.run([*SNAKEMAKE, "-n", "--cores", "1", *TINY, "unbinned.yaml"], cwd=workdir,
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    jobs = _dry_run_jobs(run.stdout)
+    assert [w for w, _ in jobs["unbinned_inputs"]] == ["method=unbinned, replica=r0", "method=unbinned, replica=r1"]
+    fits = {w: outputs for w, outputs in jobs["fit"]}
+    assert "results/inference/unbinned/r0/limit.json" in fits["method=unbinned, replica=r0"]
+    assert "method=unbinned, replica=r0" in [w for w, _ in jobs["score"]]
+    assert all("unbinned" not in w for w, _ in jobs.get("fair_protocol", []))
+    wanted = "wildcards: method=unbinned, replica=r0"
+    (block,) = [b for b in run.stdout.split("\n\n") if "rule fit:" in b and wanted in b]
+    inputs = re.search(r"input: (.*)", block).group(1)
+    assert inputs == "results/unbinned/unbinned/r0/events.npz, results/unbinned/unbinned/r0/model.json", inputs
