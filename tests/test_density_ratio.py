@@ -11,7 +11,6 @@ import pytest
 import torch
 
 from systlab.methods.density_ratio import (
-    DensityRatioScorer,
     DensityRatioSettings,
     OnnxParityError,
     RatioNet,
@@ -23,6 +22,7 @@ from systlab.methods.density_ratio import (
     train_density_ratio,
     train_fractions,
 )
+from systlab.methods.onnx_io import OnnxScorer
 from systlab.papertoys import density_ratio as rotating
 
 SMALL = DensityRatioSettings(hidden=(16, 16), epochs=8, batch_size=512, learning_rate=3e-3, patience=3)
@@ -141,12 +141,15 @@ def test_onnx_graph_returns_fractions_and_coefficients_equal_to_torch(rotating_f
     x = rotating.evaluation_sample(rotating.TOY, 2_000, 5).features
     metadata = {"processes": ["signal", "background"], "nuisances": ["Z"], "degree": 4}
     path = export_density_ratio(rotating_fit.model, ["x1", "x2"], tmp_path / "ratio.onnx", metadata, x)
-    scorer = DensityRatioScorer(path)
-    fractions, coef = scorer.evaluate(x)
+    scorer = OnnxScorer(path)
+    score, fractions, coef = scorer.outputs(x)
     want = torch_outputs(rotating_fit.model, x)
     assert fractions.shape == (4_000, 2) and coef.shape == (4_000, 2, 1, 4)
     assert check_ratio_parity((fractions, coef), want) <= 1.0
     assert scorer.features == ("x1", "x2") and json.loads(scorer.metadata["nuisances"]) == ["Z"]
+    np.testing.assert_array_equal(score, fractions[:, 0])  # the signal fraction first: what score readers take
+    np.testing.assert_array_equal(scorer.score(x), score)
+    assert scorer.batch_size == 1024  # the model's own row batch (its activations are large)
     with pytest.raises(OnnxParityError):
         check_ratio_parity((fractions, coef + 1e-2), want)
 

@@ -20,7 +20,6 @@ outputs. Outside its training range the polynomial extrapolates freely: bound ea
 from __future__ import annotations
 
 import copy
-import json
 import math
 import os
 import time
@@ -31,7 +30,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-import onnxruntime as ort
 import torch
 from torch import nn
 
@@ -39,7 +37,7 @@ from systlab.atomic import atomic_path
 from systlab.events import SENTINEL
 from systlab.methods.loop import Batch, TrainingHistory, TrainingSettings, fit
 from systlab.methods.model import Classifier, feature_statistics, mlp
-from systlab.methods.onnx_io import OPSET, OnnxParityError, metadata_strings
+from systlab.methods.onnx_io import BATCH_ROWS_KEY, OPSET, OnnxParityError, OnnxScorer, metadata_strings
 
 #: move(X, process, k, a) -> (X moved to a_k = a, weights there): called with the arrays given to the training
 #: (same rows, same order) and a per-event array a; a weight of 0 means the event leaves the selection.
@@ -50,6 +48,8 @@ OUTPUT_NAMES = ("fractions", "coef")
 #: The exported graph's outputs: the nominal signal fraction first (what every systlab reader of a model's score
 #: takes, :class:`systlab.methods.onnx_io.OnnxScorer`), then :data:`OUTPUT_NAMES`.
 EXPORT_NAMES = ("score", *OUTPUT_NAMES)
+#: Rows per onnxruntime call of an exported model (its activations: rows × processes × grid points × hidden).
+EXPORT_BATCH_ROWS = 1024
 #: ONNX-vs-torch parity: |onnx - torch| <= PARITY_ATOL + PARITY_RTOL |torch| on both outputs.
 PARITY_ATOL = 1e-5
 PARITY_RTOL = 1e-4
@@ -448,11 +448,17 @@ def export_density_ratio(model: DensityRatioModel, features: Sequence[str], path
                           opset_version=OPSET, input_names=[INPUT_NAME], output_names=list(EXPORT_NAMES),
                           dynamic_axes={name: {0: "batch"} for name in (INPUT_NAME, *EXPORT_NAMES)})  # fmt: skip
         proto = onnx.load(str(tmp))
-        onnx.helper.set_model_props(proto, metadata_strings(features, metadata))
+        onnx.helper.set_model_props(proto, metadata_strings(features, {BATCH_ROWS_KEY: EXPORT_BATCH_ROWS, **metadata}))
         onnx.checker.check_model(proto, full_check=True)
         onnx.save(proto, str(tmp))
-        check_ratio_parity(DensityRatioScorer(tmp).evaluate(sample), torch_outputs(model, sample))
+        check_ratio_parity(onnx_outputs(tmp, sample), torch_outputs(model, sample))
     return target
+
+
+def onnx_outputs(path: str | os.PathLike, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(fractions, coef) of an exported model on raw feature rows (onnxruntime, through the one ONNX reader)."""
+    _, fractions, coef = OnnxScorer(path).outputs(x)
+    return fractions, coef
 
 
 def check_ratio_parity(got: Sequence[np.ndarray], want: Sequence[np.ndarray]) -> float:
@@ -466,27 +472,6 @@ def check_ratio_parity(got: Sequence[np.ndarray], want: Sequence[np.ndarray]) ->
     if not worst <= 1.0:
         raise OnnxParityError(f"ONNX outputs differ from torch by {worst:.3g} x the tolerance")
     return worst
-
-
-class DensityRatioScorer:
-    """onnxruntime evaluation of an exported density-ratio model: raw feature rows -> (fractions, coef)."""
-
-    def __init__(self, path: str | os.PathLike, threads: int = 1, batch_size: int = 1024) -> None:
-        self.path = Path(path)
-        self.batch_size = batch_size
-        options = ort.SessionOptions()
-        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-        self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
-        meta = dict(self.session.get_modelmeta().custom_metadata_map)
-        self.metadata = meta
-        self.features: tuple[str, ...] = tuple(json.loads(meta.get("features", "[]")))
-
-    def evaluate(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(fractions (n, P), coef (n, P, K, D)) in batches of ``batch_size`` rows."""
-        x = np.ascontiguousarray(x, np.float32)
-        parts = [self.session.run(list(OUTPUT_NAMES), {INPUT_NAME: x[s : s + self.batch_size]})
-                 for s in range(0, max(len(x), 1), self.batch_size)]  # fmt: skip
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def log_ratio_rms(learned: np.ndarray, true: np.ndarray) -> float:
