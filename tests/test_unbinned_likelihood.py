@@ -45,25 +45,31 @@ def test_polynomial_terms_value_and_derivatives():
     np.testing.assert_allclose(d2, sum((i + 1) * i * c * a ** (i - 1) for i, c in enumerate(coef) if i > 0))
 
 
-def _random_problem(rng, n_events=400, datasets=3):
+def _random_problem(rng, n_events=400, datasets=3, regions=0):
     processes = ("sig", "bkg1", "bkg2")
     fractions = rng.dirichlet([2, 3, 4], size=n_events)
     coef = 0.1 * rng.standard_normal((n_events, 3, 2, 3))
-    model = UnbinnedModel(processes, np.array([50.0, 300.0, 200.0]), ("tes", "jes"),
-                          0.05 * rng.standard_normal((3, 2, 3)), (A_BOUNDS, A_BOUNDS),
-                          {"xsec": (0.1, ("bkg1",)), "norm": (0.25, ("bkg1", "bkg2"))}, 0.02, (-2.0, 5.0))  # fmt: skip
+    b = max(regions, 1)
+    region = rng.integers(0, b, n_events) if regions else None
+    yields = np.array([50.0, 300.0, 200.0])[:, None] * rng.uniform(0.5, 1.5, (3, b))
+    stat = rng.uniform(0.02, 0.2, b) if regions else None
+    model = UnbinnedModel(processes, yields, ("tes", "jes"), 0.05 * rng.standard_normal((3, b, 2, 3)),
+                          (A_BOUNDS, A_BOUNDS), {"xsec": (0.1, ("bkg1",)), "norm": (0.25, ("bkg1", "bkg2"))}, 0.02,
+                          (-2.0, 5.0), stat)  # fmt: skip
     mult = rng.poisson(1.3, size=(datasets, n_events))
     aux = 0.3 * rng.standard_normal((datasets, model.npars - 1))
-    return model, UnbinnedData.from_multiplicities(EventTables(fractions, coef), mult, aux)
+    return model, UnbinnedData.from_multiplicities(EventTables(fractions, coef, region), mult, aux)
 
 
-def test_gradient_and_hessian_are_the_derivatives_of_twice_nll():
+@pytest.mark.parametrize("regions", [0, 4])
+def test_gradient_and_hessian_are_the_derivatives_of_twice_nll(regions):
+    """Exact derivatives against central differences, without and with per-region MC-statistics factors."""
     rng = np.random.default_rng(1)
-    model, data = _random_problem(rng)
+    model, data = _random_problem(rng, regions=regions)
     batch = UnbinnedBatch(model, data)
     rows = np.array([0, 2, 1, 2])
-    x = np.column_stack([[1.2, 0.4, 2.0, -0.3], rng.uniform(-1.5, 1.5, (4, model.npars - 1))])
-    x[:, 3:] = np.clip(x[:, 3:], -0.9, 0.9) * np.array([1.7, 0.4, 0.5])  # normsys inside and outside |α| < 1
+    x = np.column_stack([[1.2, 0.4, 2.0, 0.05], rng.uniform(-1.5, 1.5, (4, model.npars - 1))])
+    x[:, 3:6] = np.clip(x[:, 3:6], -0.9, 0.9) * np.array([1.7, 0.4, 0.5])  # normsys inside and outside |α| < 1
     f, grad, hess = batch.derivatives(x, rows)
     h = 1e-5
     for j in range(model.npars):
@@ -74,7 +80,7 @@ def test_gradient_and_hessian_are_the_derivatives_of_twice_nll():
         fd, gd, _ = batch.derivatives(down, rows)
         np.testing.assert_allclose(grad[:, j], (fu - fd) / (2 * h), rtol=1e-5, atol=1e-4)
         np.testing.assert_allclose(hess[:, :, j], (gu - gd) / (2 * h), rtol=1e-4, atol=1e-3)
-    assert np.all(np.isfinite(f))
+    assert np.all(np.isfinite(f)) and model.names[-1] == ("mc_stat[3]" if regions else "lumi")
 
 
 # ---- rotating Gaussians: signal N(m(Z), 0.7² I), background N(-m(Z), 0.7² I), m = (cos Zπ/4, sin Zπ/4) -------
@@ -137,7 +143,7 @@ def test_yield_polynomials_vanish_when_the_nuisance_only_moves_shapes():
     x, label, weight = _sample(rng, 20_000, 1.0)
     coef = yield_polynomials(_exact_tables(x), weight, np.where(label == 1, 0, 1), 2, (A_BOUNDS,))
     grid = np.linspace(*A_BOUNDS, 13)
-    log_yield = polynomial_terms(coef[:, :, None, :], grid)[0]  # (P, K, grid)
+    log_yield = polynomial_terms(coef[:, 0, :, None, :], grid)[0]  # (P, K, grid): one region
     # exact: 0; the reweighted nominal sample's noise grows with the rotation (weights exp(2x·Δm/w²)): at a = ±3
     # (Z = −0.5, 2.5) it is a few %
     assert np.abs(log_yield[:, :, 4:9]).max() < 0.01 and np.abs(log_yield).max() < 0.06, log_yield
@@ -271,7 +277,7 @@ def test_prior_shift_calibrates_the_fractions_on_the_template_events_and_the_inp
     np.testing.assert_allclose((weight[:, None] * calibrated.tables.fractions).sum(axis=0), [SIGNAL, BACKGROUND],
                                rtol=1e-7)  # fmt: skip
     model = unbinned_model(calibrated, ("signal", "background"), ("Z",), (A_BOUNDS,), {}, None, (0.0, 2.5))
-    np.testing.assert_allclose(model.yields, [SIGNAL, BACKGROUND], rtol=1e-12)
+    np.testing.assert_allclose(model.yields[:, 0], [SIGNAL, BACKGROUND], rtol=1e-12)
     write_inputs(model, {"template": calibrated}, tmp_path / "e.npz", tmp_path / "m.json")
     back = read_inputs(tmp_path / "e.npz", tmp_path / "m.json")
     assert back.model.processes == model.processes and back.model.shape_bounds == model.shape_bounds

@@ -88,36 +88,67 @@ class NormFactor(NamedTuple):
 @dataclass(frozen=True)
 class UnbinnedModel:
     """What the likelihood knows besides the events: processes (signal first), nominal yields at μ = 1, the shape
-    nuisances with the per-axis yield polynomials Q_pk (``yield_coef`` (P, K, Dq)) and their bounds (the range the
-    ratios were learned on), the normsys nuisances (name → (σ, processes)), the lumi σ (None: no lumi) and μ's range.
+    nuisances with the per-axis yield polynomials Q_pk and their bounds (the range the ratios were learned on), the
+    normsys nuisances (name → (σ, processes)), the lumi σ (None: no lumi), μ's range, and the MC statistics.
 
-    Parameters are ordered μ, shape nuisances, normsys nuisances, lumi (:attr:`names`).
+    MC statistics: the events fall into B regions (``EventTables.region``, e.g. bins of the learned signal fraction);
+    ``yields`` (P, B) and ``yield_coef`` (P, B, K, Dq) are per region; ``stat_sigma`` (B,) the relative MC error of
+    each region's predicted yield, Σw²/Σw over the template events: a factor γ_b = 1 + σ_b η_b, η_b ~ N(0, 1), on
+    every process's density and yield in region b (HistFactory's staterror, per region instead of per bin). One
+    region and no ``stat_sigma``: no MC-statistics nuisances (``yields`` (P,) and ``yield_coef`` (P, K, Dq) are
+    accepted then).
+
+    Parameters are ordered μ, shape nuisances, normsys nuisances, lumi, MC statistics (:attr:`names`).
     """
 
     processes: tuple[str, ...]
-    yields: np.ndarray  # (P,) ν_p⁰
+    yields: np.ndarray  # (P, B) ν_pb⁰
     shape_nps: tuple[str, ...]
-    yield_coef: np.ndarray  # (P, K, Dq)
+    yield_coef: np.ndarray  # (P, B, K, Dq)
     shape_bounds: tuple[tuple[float, float], ...]
     norm_nps: dict[str, tuple[float, tuple[str, ...]]] = field(default_factory=dict)
     lumi_sigma: float | None = None
     mu_range: tuple[float, float] = (0.0, 5.0)
+    stat_sigma: np.ndarray | None = None  # (B,)
 
     def __post_init__(self) -> None:
         p, k = len(self.processes), len(self.shape_nps)
-        if np.shape(self.yields) != (p,):
-            raise ValueError(f"yields have shape {np.shape(self.yields)}, expected ({p},)")
-        if np.shape(self.yield_coef)[:2] != (p, k):
-            raise ValueError(f"yield_coef has shape {np.shape(self.yield_coef)}, expected ({p}, {k}, degree)")
+        yields, coef = np.asarray(self.yields, dtype=float), np.asarray(self.yield_coef, dtype=float)
+        if yields.ndim == 1:
+            yields = yields[:, None]
+        if coef.ndim == 3:
+            coef = coef[:, None]
+        object.__setattr__(self, "yields", yields)
+        object.__setattr__(self, "yield_coef", coef)
+        b = yields.shape[1]
+        if yields.shape != (p, b) or not np.all(yields.sum(axis=1) > 0):
+            raise ValueError(f"yields have shape {yields.shape}, expected ({p}, regions), every process > 0")
+        if coef.shape[:3] != (p, b, k):
+            raise ValueError(f"yield_coef has shape {coef.shape}, expected ({p}, {b}, {k}, degree)")
         if len(self.shape_bounds) != k:
             raise ValueError(f"{len(self.shape_bounds)} shape bounds for {k} shape nuisances")
+        if self.stat_sigma is not None:
+            sigma = np.asarray(self.stat_sigma, dtype=float)
+            if sigma.shape != (b,) or not np.all(sigma > 0):
+                raise ValueError(f"stat_sigma has shape {sigma.shape} for {b} regions (all > 0 required)")
+            object.__setattr__(self, "stat_sigma", sigma)
         for name, (_, procs) in self.norm_nps.items():
             if unknown := set(procs) - set(self.processes):
                 raise ValueError(f"normsys {name!r} acts on unknown processes {sorted(unknown)}")
 
     @property
+    def regions(self) -> int:
+        return self.yields.shape[1]
+
+    @property
+    def n_stat(self) -> int:
+        """MC-statistics parameters (one per region, or none)."""
+        return 0 if self.stat_sigma is None else self.regions
+
+    @property
     def names(self) -> tuple[str, ...]:
-        return ("mu", *self.shape_nps, *self.norm_nps, *(("lumi",) if self.lumi_sigma is not None else ()))
+        return ("mu", *self.shape_nps, *self.norm_nps, *(("lumi",) if self.lumi_sigma is not None else ()),
+                *(f"mc_stat[{b}]" for b in range(self.n_stat)))  # fmt: skip
 
     @property
     def npars(self) -> int:
@@ -136,9 +167,10 @@ class UnbinnedModel:
     def bounds(self) -> np.ndarray:
         n_norm = len(self.norm_nps) + (self.lumi_sigma is not None)
         lumi_low = [] if self.lumi_sigma is None else [max(-NP_BOUND, -0.99 / self.lumi_sigma)]
+        stat = [] if self.stat_sigma is None else [(max(-NP_BOUND, -0.99 / s), NP_BOUND) for s in self.stat_sigma]
         rows = [self.mu_range, *self.shape_bounds, *[(-NP_BOUND, NP_BOUND)] * len(self.norm_nps),
-                *[(lo, NP_BOUND) for lo in lumi_low]]  # fmt: skip
-        assert len(rows) == 1 + len(self.shape_nps) + n_norm
+                *[(lo, NP_BOUND) for lo in lumi_low], *stat]  # fmt: skip
+        assert len(rows) == 1 + len(self.shape_nps) + n_norm + self.n_stat
         return np.array(rows, dtype=float)
 
     @property
@@ -172,11 +204,27 @@ class UnbinnedModel:
             value[:, acts] += f[:, None]
             d1[:, acts, col + j], d2[:, acts, col + j] = f1[:, None], f2[:, None]
         if self.lumi_sigma is not None:
-            s, lam = self.lumi_sigma, 1.0 + self.lumi_sigma * x[:, -1]
+            j = self.lumi_index
+            s, lam = self.lumi_sigma, 1.0 + self.lumi_sigma * x[:, j]
             with np.errstate(divide="ignore", invalid="ignore"):
                 value += np.log(lam)[:, None]
-                d1[:, :, -1], d2[:, :, -1] = (s / lam)[:, None], (-(s**2) / lam**2)[:, None]
+                d1[:, :, j], d2[:, :, j] = (s / lam)[:, None], (-(s**2) / lam**2)[:, None]
         return value, d1, d2
+
+    @property
+    def lumi_index(self) -> int:
+        return 1 + len(self.shape_nps) + len(self.norm_nps)
+
+    @property
+    def stat_index(self) -> int:
+        """Index of the first MC-statistics parameter."""
+        return self.npars - self.n_stat
+
+    def stat_factors(self, x: np.ndarray) -> np.ndarray:
+        """γ_b = 1 + σ_b η_b of every row (rows, B); ones without MC statistics."""
+        if self.stat_sigma is None:
+            return np.ones((len(x), self.regions))
+        return 1.0 + self.stat_sigma[None] * x[:, self.stat_index :]
 
     def signal_scale(self, x: np.ndarray) -> np.ndarray:
         """(rows, P): μ for the signal, 1 for the backgrounds (μ multiplies the signal linearly: it may be < 0
@@ -186,24 +234,37 @@ class UnbinnedModel:
         return scale
 
     def expected_total(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """ν_tot(θ) = Σ_p m_p ν_p(a) of every row, its gradient (rows, pars) and Hessian (rows, pars, pars)."""
+        """ν_tot(θ) = Σ_b γ_b Σ_p m_p ν_pb(a) of every row, its gradient (rows, pars) and Hessian (rows, pars, pars)."""
         lm, lm1, lm2 = self.log_multipliers(x)
-        k = len(self.shape_nps)
-        q, q1, q2 = polynomial_terms(self.yield_coef[None], x[:, None, 1 : 1 + k])  # (rows, P, K)
-        v = lm + np.log(self.yields)[None] + q.sum(axis=2)
-        dv, d2v = lm1.copy(), lm2.copy()
-        dv[:, :, 1 : 1 + k] += q1
-        d2v[:, :, 1 : 1 + k] += q2
+        k, n = len(self.shape_nps), self.npars
+        q, q1, q2 = polynomial_terms(self.yield_coef[None], x[:, None, None, 1 : 1 + k])  # (rows, P, B, K)
+        with np.errstate(divide="ignore"):
+            v = lm[:, :, None] + np.log(self.yields)[None] + q.sum(axis=3)  # (rows, P, B); −inf: no events there
+        dv = np.repeat(lm1[:, :, None, :], self.regions, axis=2)  # (rows, P, B, pars)
+        d2v = np.repeat(lm2[:, :, None, :], self.regions, axis=2)
+        dv[..., 1 : 1 + k] += q1
+        d2v[..., 1 : 1 + k] += q2
+        gamma = self.stat_factors(x)  # (rows, B)
         with np.errstate(over="ignore", invalid="ignore"):
-            e = np.exp(v)  # (rows, P): every process at μ = 1
-            le = self.signal_scale(x) * e
-            total = le.sum(axis=1)
-            grad = np.einsum("rp,rpj->rj", le, dv)
-            hess = np.einsum("rp,rpj,rpl->rjl", le, dv, dv)
-            hess[:, np.arange(self.npars), np.arange(self.npars)] += np.einsum("rp,rpj->rj", le, d2v)
-            grad[:, 0] = e[:, 0]  # ∂/∂μ: the signal at μ = 1; ∂²/∂μ² = 0
-            hess[:, 0, :] = hess[:, :, 0] = e[:, 0, None] * dv[:, 0, :]
+            e = np.exp(v)  # every process at μ = 1
+            le = self.signal_scale(x)[:, :, None] * e * gamma[:, None, :]
+            total = le.sum(axis=(1, 2))
+            grad = np.einsum("rpb,rpbj->rj", le, dv)
+            hess = np.einsum("rpb,rpbj,rpbl->rjl", le, dv, dv)
+            hess[:, np.arange(n), np.arange(n)] += np.einsum("rpb,rpbj->rj", le, d2v)
+            es = e[:, 0] * gamma  # (rows, B): the signal at μ = 1
+            grad[:, 0] = es.sum(axis=1)  # ∂/∂μ; ∂²/∂μ² = 0
+            hess[:, 0, :] = hess[:, :, 0] = np.einsum("rb,rbj->rj", es, dv[:, 0])
             hess[:, 0, 0] = 0.0
+            if self.stat_sigma is not None:  # ∂/∂η_b = σ_b V_b, ∂²/∂η_b∂θ = σ_b ∂V_b, ∂²/∂η_b∂η_c = 0
+                s0, sig = self.stat_index, self.stat_sigma
+                per_region = le / gamma[:, None, :]  # V_b's terms, γ taken out
+                grad[:, s0:] = sig * per_region.sum(axis=1)
+                cross = sig[None, :, None] * np.einsum("rpb,rpbj->rbj", per_region, dv)
+                cross[:, :, 0] = sig * (e[:, 0])  # ∂²/∂η_b∂μ = σ_b × the signal at μ = 1
+                hess[:, s0:, :] = cross
+                hess[:, :, s0:] = np.transpose(cross, (0, 2, 1))
+                hess[:, s0:, s0:] = 0.0
         return total, grad, hess
 
 
@@ -223,38 +284,46 @@ def polynomial_terms(coef: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 class EventTables(NamedTuple):
-    """Per event: the nominal process fractions (E, P) and the log-ratio polynomials (E, P, K, D)."""
+    """Per event: the nominal process fractions (E, P), the log-ratio polynomials (E, P, K, D) and the MC-statistics
+    region (E,; None: one region)."""
 
     fractions: np.ndarray
     coef: np.ndarray
+    region: np.ndarray | None = None
 
     def take(self, index: np.ndarray) -> EventTables:
-        return EventTables(self.fractions[index], self.coef[index])
+        return EventTables(self.fractions[index], self.coef[index],
+                           None if self.region is None else self.region[index])  # fmt: skip
 
 
 def yield_polynomials(tables: EventTables, weights: np.ndarray, process: np.ndarray, n_processes: int,
                       bounds: Sequence[tuple[float, float]], degree: int = 4,
                       points: int = 49) -> np.ndarray:  # fmt: skip
-    """The per-axis yield polynomials Q_pk: ln(Σ_{j∈p} w_j R_pk(x_j; a)/Σ_{j∈p} w_j) on ``points`` values of a
-    over each nuisance's bounds, fitted by a degree-``degree`` polynomial without constant term (P, K, degree).
+    """The per-axis yield polynomials Q_pbk: ln(Σ_{j∈p,b} w_j R_pk(x_j; a)/Σ_{j∈p,b} w_j) on ``points`` values of a
+    over each nuisance's bounds, fitted by a degree-``degree`` polynomial without constant term: (P, B, K, degree)
+    for the B regions of ``tables.region`` (one without).
 
     ``tables``/``weights``/``process`` are the nominal events the yields come from (template split), each with
-    its own process index; the nuisances act on the yields one at a time (the joint yield is the product of the
-    per-axis ones: exact for one nuisance, to second order in their cross-correlations otherwise)."""
+    its own process index; an event stays in its region (the region is a function of x); the nuisances act on the
+    yields one at a time (the joint yield is the product of the per-axis ones: exact for one nuisance, to second
+    order in their cross-correlations otherwise). A (process, region) without events gets 0."""
     k = tables.coef.shape[2]
-    out = np.zeros((n_processes, k, degree))
+    region = np.zeros(len(weights), dtype=int) if tables.region is None else np.asarray(tables.region)
+    n_regions = int(region.max()) + 1 if region.size else 1
+    out = np.zeros((n_processes, n_regions, k, degree))
     for j, (lo, hi) in enumerate(bounds):
         grid = np.linspace(lo, hi, points)
         design = np.stack([grid ** (d + 1) for d in range(degree)], axis=1)
         for p in range(n_processes):
-            rows = process == p
-            if not rows.any():
-                continue
-            w = weights[rows]
-            log_r, _, _ = polynomial_terms(tables.coef[rows, p, j][:, None, :], grid[None, :])  # (events, points)
-            shift = log_r.max(axis=0)
-            log_yield = np.log((w[:, None] * np.exp(log_r - shift)).sum(axis=0) / w.sum()) + shift
-            out[p, j] = np.linalg.lstsq(design, log_yield, rcond=None)[0]
+            for b in range(n_regions):
+                rows = (process == p) & (region == b)
+                if not rows.any():
+                    continue
+                w = weights[rows]
+                log_r, _, _ = polynomial_terms(tables.coef[rows, p, j][:, None, :], grid[None, :])  # (events, points)
+                shift = log_r.max(axis=0)
+                log_yield = np.log((w[:, None] * np.exp(log_r - shift)).sum(axis=0) / w.sum()) + shift
+                out[p, b, j] = np.linalg.lstsq(design, log_yield, rcond=None)[0]
     return out
 
 
@@ -354,6 +423,16 @@ class UnbinnedBatch:
                 h[:, 0, :] = h[:, :, 0] = rho[:, None] * du[:, 0, :]  # ∂²ln s/∂μ∂θ = ρ(∂u_s/∂θ) − ρ g (below)
                 h -= np.einsum("ej,el->ejl", g, g)
                 hess -= 2.0 * _segment_sum(w[:, None, None] * h, starts, at, n)
+            if model.stat_sigma is not None:  # ln γ_b of each event's region: ∂ = σ_b/γ_b, ∂² = −σ_b²/γ_b²
+                region = data.tables.region[idx]
+                sig = model.stat_sigma[region]
+                gamma = 1.0 + sig * x[pos, model.stat_index + region]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    value -= 2.0 * np.bincount(pos, w * np.log(gamma), minlength=n)
+                    cols = model.stat_index + region
+                    np.add.at(grad, (pos, cols), -2.0 * w * sig / gamma)
+                    if hessian:
+                        np.add.at(hess, (pos, cols, cols), 2.0 * w * sig**2 / gamma**2)
         con = model.constrained
         pull = x[:, con] - data.aux[rows]
         value += (pull**2).sum(axis=1)
