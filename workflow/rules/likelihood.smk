@@ -36,7 +36,7 @@ rule unbinned_inputs:
     wildcard_constraints:
         method=one_of(UNBINNED_MODELS),
     params:
-        config=config_of("systematics", "pseudo_data", "processes", "fit.mu_range"),
+        config=config_of("systematics", "pseudo_data", "processes", "fit.mu_range", "templates.bins"),
     threads: 1
     log:
         "results/logs/unbinned_inputs/{method}/{replica}.log",

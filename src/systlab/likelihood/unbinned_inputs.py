@@ -3,8 +3,9 @@
 The learned model (an ONNX export of :mod:`systlab.methods.density_ratio`: outputs signal fraction, process
 fractions, log-ratio polynomials) is evaluated on the events of
 
-- ``template``: the template split at nominal, every process — the model's expectation (its nominal yields ν_p⁰,
-  its yield polynomials, the Asimov data and the model toys);
+- ``template``: the template split at nominal, every process — the model's expectation (its nominal yields ν_pb⁰
+  per MC-statistics region b, a signal-quantile bin of the learned signal fraction as the binned templates' bins,
+  with each region's relative MC error; its yield polynomials; the Asimov data and the model toys);
 - ``toy``: the toy split at nominal — the held-out toys;
 - ``truth_<t>``: the toy split of every pseudo-data truth — the ``expected_<t>`` and ``truth_<t>`` datasets.
 
@@ -96,19 +97,46 @@ def shifted(events: EventSet, delta: np.ndarray) -> EventSet:
     return events._replace(tables=events.tables._replace(fractions=c / c.sum(axis=1, keepdims=True)))
 
 
+def region_edges(template: EventSet, regions: int) -> np.ndarray:
+    """Inner edges (regions − 1) of the learned signal fraction c_s that split the template signal into equal
+    parts: the MC-statistics regions (as the binned templates' signal quantiles)."""
+    c, w = template.tables.fractions[:, 0], template.weight
+    signal = template.label == 1
+    order = np.argsort(c[signal])
+    cumulative = np.cumsum(w[signal][order])
+    return np.interp(np.arange(1, regions) / regions * cumulative[-1], cumulative, c[signal][order])
+
+
+def with_regions(events: EventSet, edges: np.ndarray) -> EventSet:
+    """``events`` with each event's MC-statistics region (its signal fraction against ``edges``)."""
+    region = np.searchsorted(edges, events.tables.fractions[:, 0], side="right").astype(np.int64)
+    return events._replace(tables=events.tables._replace(region=region))
+
+
 def unbinned_model(template: EventSet, processes: Sequence[str], shape_nps: Sequence[str],
                    shape_bounds: Sequence[tuple[float, float]], norm_nps: Mapping[str, tuple[float, Sequence[str]]],
-                   lumi_sigma: float | None, mu_range: tuple[float, float]) -> UnbinnedModel:  # fmt: skip
-    """The model of a replica from its template events: ν_p⁰ = Σ weights of process p, the yield polynomials."""
+                   lumi_sigma: float | None, mu_range: tuple[float, float],
+                   mc_statistics: bool = False) -> UnbinnedModel:  # fmt: skip
+    """The model of a replica from its template events: ν_pb⁰ = Σ weights of process p in region b (one region if
+    the events have none), the yield polynomials, and with ``mc_statistics`` each region's relative MC error
+    √Σw²/Σw over every process's template events."""
     n = len(processes)
-    yields = np.array([template.weight[template.process == p].sum() for p in range(n)])
-    if not np.all(yields > 0):
-        empty = [processes[p] for p in range(n) if not yields[p] > 0]
+    region = template.tables.region if template.tables.region is not None else np.zeros(len(template.weight), int)
+    regions = int(region.max()) + 1
+    yields = np.zeros((n, regions))
+    np.add.at(yields, (template.process, region), template.weight)
+    if not np.all(yields.sum(axis=1) > 0):
+        empty = [processes[p] for p in range(n) if not yields[p].sum() > 0]
         raise ValueError(f"no template events of process(es) {empty}")
     coef = yield_polynomials(template.tables, template.weight, template.process, n, shape_bounds, YIELD_DEGREE)
+    stat = None
+    if mc_statistics:
+        sumw = np.bincount(region, template.weight, minlength=regions)
+        sumw2 = np.bincount(region, template.weight**2, minlength=regions)
+        stat = np.sqrt(sumw2) / sumw
     return UnbinnedModel(tuple(processes), yields, tuple(shape_nps), coef, tuple(map(tuple, shape_bounds)),
                          {name: (float(s), tuple(p)) for name, (s, p) in norm_nps.items()}, lumi_sigma,
-                         tuple(mu_range))  # fmt: skip
+                         tuple(mu_range), stat)  # fmt: skip
 
 
 def model_payload(model: UnbinnedModel) -> dict:
@@ -117,7 +145,8 @@ def model_payload(model: UnbinnedModel) -> dict:
             "shape_nps": list(model.shape_nps), "yield_coef": model.yield_coef.tolist(),
             "shape_bounds": [list(b) for b in model.shape_bounds],
             "norm_nps": {k: [s, list(p)] for k, (s, p) in model.norm_nps.items()}, "lumi_sigma": model.lumi_sigma,
-            "mu_range": list(model.mu_range)}  # fmt: skip
+            "mu_range": list(model.mu_range),
+            "stat_sigma": None if model.stat_sigma is None else model.stat_sigma.tolist()}  # fmt: skip
 
 
 def model_from_payload(payload: Mapping) -> UnbinnedModel:
@@ -126,7 +155,8 @@ def model_from_payload(payload: Mapping) -> UnbinnedModel:
     return UnbinnedModel(tuple(payload["processes"]), np.asarray(payload["yields"], float), tuple(payload["shape_nps"]),
                          np.asarray(payload["yield_coef"], float), tuple(tuple(b) for b in payload["shape_bounds"]),
                          {k: (float(s), tuple(p)) for k, (s, p) in payload["norm_nps"].items()},
-                         payload["lumi_sigma"], tuple(payload["mu_range"]))  # fmt: skip
+                         payload["lumi_sigma"], tuple(payload["mu_range"]),
+                         None if payload.get("stat_sigma") is None else np.asarray(payload["stat_sigma"]))  # fmt: skip
 
 
 def write_inputs(model: UnbinnedModel, sets: Mapping[str, EventSet], events_path: str | os.PathLike,
@@ -138,6 +168,8 @@ def write_inputs(model: UnbinnedModel, sets: Mapping[str, EventSet], events_path
                        f"{name}/coef": s.tables.coef.astype(np.float32), f"{name}/weight": s.weight,
                        f"{name}/process": s.process.astype(np.int8),
                        f"{name}/label": s.label.astype(np.int8)})  # fmt: skip
+        if s.tables.region is not None:
+            arrays[f"{name}/region"] = s.tables.region.astype(np.int16)
     with atomic_path(Path(events_path)) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, **arrays)
     write_json(model_path, model_payload(model))
@@ -157,7 +189,9 @@ def read_inputs(events_path: str | os.PathLike, model_path: str | os.PathLike) -
     model = model_from_payload(json.loads(Path(model_path).read_text()))
     with np.load(events_path) as data:
         names = sorted({key.partition("/")[0] for key in data.files})
-        sets = {name: EventSet(EventTables(data[f"{name}/fractions"].astype(float), data[f"{name}/coef"].astype(float)),
+        sets = {name: EventSet(EventTables(data[f"{name}/fractions"].astype(float), data[f"{name}/coef"].astype(float),
+                                           data[f"{name}/region"].astype(int) if f"{name}/region" in data.files
+                                           else None),
                                data[f"{name}/weight"], data[f"{name}/process"].astype(int),
                                data[f"{name}/label"].astype(int)) for name in names}  # fmt: skip
     return UnbinnedInputs(model, sets)
@@ -206,6 +240,9 @@ def build_inputs(cfg, onnx_path: str | os.PathLike,
         sets[name] = event_set(tables_of, samples, processes, scorer.features, split)
     delta = prior_shift(sets["template"], len(processes))
     sets = {name: shifted(s, delta) for name, s in sets.items()}
+    edges = region_edges(sets["template"], cfg.bins)
+    sets = {name: with_regions(s, edges) for name, s in sets.items()}
     norm = {n.name: (n.sigma, n.processes) for n in cfg.norm_nps}
-    model = unbinned_model(sets["template"], processes, shape_nps, bounds, norm, cfg.lumi_sigma, cfg.mu_range)
+    model = unbinned_model(sets["template"], processes, shape_nps, bounds, norm, cfg.lumi_sigma, cfg.mu_range,
+                           mc_statistics=True)
     return UnbinnedInputs(model, sets, delta)
