@@ -83,7 +83,8 @@ def test_model_names_and_method_settings():
                                  "oracle_tes_0sd", "oracle_tes_+1sd", "inferno")  # fmt: skip
     assert (cfg.method_settings.inferno_bins, cfg.method_settings.inferno_temperature) == (10, 0.1)
     assert cfg.model("oracle_tes_-1sd").point == -1.0 and cfg.model("pivot").method == "pivot"
-    assert cfg.training.replicas == 3 and cfg.method_settings.pivot.lam > 0 and cfg.method_settings.disco.lam > 0
+    assert cfg.training.replicas == 10 and cfg.training.study_replica_count == 3
+    assert cfg.method_settings.pivot.lam > 0 and cfg.method_settings.disco.lam > 0
     assert 0.0 in cfg.method_settings.disco.lambda_scan
     assert cfg.variation_shifts("truth_above") == {"tes": 1.0} and cfg.variation_shifts("jes_-1sd") == {"jes": -1.0}
     assert cfg.variation_shifts("nominal") == {}
