@@ -195,7 +195,7 @@ def test_without_early_stopping_every_epoch_runs_and_the_last_state_is_kept(samp
 
 def test_registry_and_settings_validation():
     assert METHODS["baseline"] is train_baseline
-    assert set(METHODS) == {"baseline", "augmented", "pivot", "disco", "grl", "aware", "oracle", "inferno"}
+    assert set(METHODS) == {"baseline", "augmented", "pivot", "disco", "grl", "aware", "oracle", "inferno", "unbinned"}
     with pytest.raises(ValueError):
         TrainingSettings(epochs=0)
     assert TrainingSettings(hidden=[8, 4]).hidden == (8, 4)

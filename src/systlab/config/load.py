@@ -218,7 +218,8 @@ def load_config(mapping: Mapping[str, Any], source: str = "config", schema_check
     if cfg.grid_morph_step > 0 and cfg.grid_interpolation != "quadratic":
         raise _fail(source, "fit.grid_interpolation", "the morph (fit.grid_morph_step > 0) needs 'quadratic' "
                     f"(a spline would cross the jumps between cells), not {cfg.grid_interpolation!r}")
-    fixed = {spec.name for spec in cfg.models() if not get_method(spec.method).parameterized}
+    fixed = {spec.name for spec in cfg.models()
+             if not (get_method(spec.method).parameterized or get_method(spec.method).unbinned)}  # fmt: skip
     for field, names in (("generator_check.closure_models", generator_check.closure_models),
                          ("fit.histosys_check", cfg.histosys_check)):  # fmt: skip
         unknown = sorted(set(names) - fixed)
