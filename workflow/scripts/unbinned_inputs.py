@@ -13,4 +13,6 @@ write_inputs(model, sets, smk.output.events, smk.output.model)
 for name, s in sets.items():
     log.info("%s: %d events, %.1f expected", name, len(s.weight), s.weight.sum())
 log.info("fractions calibrated on the template events: log prior shifts %s", delta.round(4).tolist())
-log.info("yields %s", dict(zip(model.processes, model.yields.round(2).tolist(), strict=True)))
+log.info("yields %s in %d MC-statistics regions (relative MC errors %s)",
+         dict(zip(model.processes, model.yields.sum(axis=1).round(2).tolist(), strict=True)), model.regions,
+         None if model.stat_sigma is None else model.stat_sigma.round(4).tolist())

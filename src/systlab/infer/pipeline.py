@@ -134,7 +134,7 @@ def unbinned_dataset(cfg: Config, sets, dataset: str):
     if dataset == "asimov":
         events, mu = sets["template"], 1.0
     else:
-        kind, _, name = dataset.partition("_")
+        name = dataset.partition("_")[2]
         truth = next(t for t in cfg.truths if t.name == name)
         events, mu = sets[f"truth_{name}"], truth.mu
     weights = events.expected_weights(mu)

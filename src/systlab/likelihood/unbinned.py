@@ -2,16 +2,17 @@
 
 Every event x carries, from the learned model (:mod:`systlab.methods.density_ratio`), the nominal process fractions
 c_p(x) = dσ_p(x)/Σ_q dσ_q(x) and per shape nuisance k the polynomial log R_pk(x; a) = Σ_d coef_pkd a^(d+1) of the
-unnormalised ratio dσ_p(x | a_k = a)/dσ_p(x | nominal). With m_p(θ) = μ^[p = signal] · lumi · Π normsys and the
-expected yields ν_p(a) = ν_p⁰ exp(Σ_k Q_pk(a_k)) (per-axis polynomials, :func:`yield_polynomials`),
+unnormalised ratio dσ_p(x | a_k = a)/dσ_p(x | nominal). With m_p(θ) = μ^[p = signal] · lumi · Π normsys, the
+expected yields ν_pb(a) = ν_pb⁰ exp(Σ_k Q_pbk(a_k)) of each MC-statistics region b (per-axis polynomials,
+:func:`yield_polynomials`) and γ_b = 1 + σ_b η_b (HistFactory's staterror, per region of x),
 
-    −2lnL(θ) = 2[Σ_p m_p ν_p(a) − Σ_i w_i ln Σ_p m_p c_p(x_i) Π_k R_pk(x_i; a_k)] + Σ_j (θ_j − aux_j)²
+    −2lnL(θ) = 2[Σ_b γ_b Σ_p m_p ν_pb(a) − Σ_i w_i ln(γ_b(i) Σ_p m_p c_p(x_i) Π_k R_pk(x_i; a_k))] + Σ_j (θ_j − aux_j)²
 
-up to a constant in θ (the nominal density of each event), w_i its multiplicity in the dataset. Shape and norm
-nuisances are in σ units with N(aux, 1) constraints; normsys factors interpolate as pyhf's code 4 (as the binned
-workspaces, :data:`systlab.likelihood.workspace.MODIFIER_SETTINGS`); lumi is 1 + σ_L·η. Because every parameter
-enters one additive term of u_ip = ln c_ip + ln m_p + Σ_k log R_pk, the gradient and Hessian are exact and cheap:
-one Newton iteration for all datasets is a few passes over their events (no finite differences).
+up to a constant in θ (the nominal density of each event), w_i its multiplicity in the dataset. Shape, norm and
+MC-statistics nuisances are in σ units with N(aux, 1) constraints; normsys factors interpolate as pyhf's code 4 (as
+the binned workspaces, :data:`systlab.likelihood.workspace.MODIFIER_SETTINGS`); lumi is 1 + σ_L·η. Because every
+parameter enters one additive term of ln(γ_b m_p c_p Π R), the gradient and Hessian are exact and cheap: one Newton
+iteration for all datasets is a few passes over their events (no finite differences).
 
 :class:`UnbinnedBatch` has the interface of :class:`systlab.likelihood.batched.BatchedLikelihood` that
 :func:`systlab.infer.intervals.profile_intervals` uses, so the toys' MLEs and interval crossings are the binned
