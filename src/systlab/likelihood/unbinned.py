@@ -297,18 +297,18 @@ class EventTables(NamedTuple):
                            None if self.region is None else self.region[index])  # fmt: skip
 
 
-def yield_polynomials(tables: EventTables, weights: np.ndarray, process: np.ndarray, n_processes: int,
-                      bounds: Sequence[tuple[float, float]], degree: int = 4,
-                      points: int = 49) -> np.ndarray:  # fmt: skip
-    """The per-axis yield polynomials Q_pbk: ln(Σ_{j∈p,b} w_j R_pk(x_j; a)/Σ_{j∈p,b} w_j) on ``points`` values of a
+def yield_polynomials(tables: EventTables, weights: np.ndarray, bounds: Sequence[tuple[float, float]],
+                      degree: int = 4, points: int = 49) -> np.ndarray:  # fmt: skip
+    """The per-axis yield polynomials Q_pbk: ln(Σ_{j∈b} W_jp R_pk(x_j; a)/Σ_{j∈b} W_jp) on ``points`` values of a
     over each nuisance's bounds, fitted by a degree-``degree`` polynomial without constant term: (P, B, K, degree)
     for the B regions of ``tables.region`` (one without).
 
-    ``tables``/``weights``/``process`` are the nominal events the yields come from (template split), each with
-    its own process index; an event stays in its region (the region is a function of x); the nuisances act on the
-    yields one at a time (the joint yield is the product of the per-axis ones: exact for one nuisance, to second
-    order in their cross-correlations otherwise). A (process, region) without events gets 0."""
-    k = tables.coef.shape[2]
+    ``weights`` (E, P): event j's weight as process p among the nominal events the yields come from (the template
+    split): w_j·[j is p] with its label, or w_j·c_p(x_j) with the model's own fractions (which makes the model's
+    yields the integral of its own density). An event stays in its region (the region is a function of x); the
+    nuisances act on the yields one at a time (the joint yield is the product of the per-axis ones: exact for one
+    nuisance, to second order in their cross-correlations otherwise). A (process, region) without weight gets 0."""
+    k, n_processes = tables.coef.shape[2], weights.shape[1]
     region = np.zeros(len(weights), dtype=int) if tables.region is None else np.asarray(tables.region)
     n_regions = int(region.max()) + 1 if region.size else 1
     out = np.zeros((n_processes, n_regions, k, degree))
@@ -317,10 +317,10 @@ def yield_polynomials(tables: EventTables, weights: np.ndarray, process: np.ndar
         design = np.stack([grid ** (d + 1) for d in range(degree)], axis=1)
         for p in range(n_processes):
             for b in range(n_regions):
-                rows = (process == p) & (region == b)
+                rows = (region == b) & (weights[:, p] > 0)
                 if not rows.any():
                     continue
-                w = weights[rows]
+                w = weights[rows, p]
                 log_r, _, _ = polynomial_terms(tables.coef[rows, p, j][:, None, :], grid[None, :])  # (events, points)
                 shift = log_r.max(axis=0)
                 log_yield = np.log((w[:, None] * np.exp(log_r - shift)).sum(axis=0) / w.sum()) + shift
