@@ -300,8 +300,8 @@ class EventTables(NamedTuple):
 def yield_polynomials(tables: EventTables, weights: np.ndarray, bounds: Sequence[tuple[float, float]],
                       degree: int = 4, points: int = 49) -> np.ndarray:  # fmt: skip
     """The per-axis yield polynomials Q_pbk: ln(Σ_{j∈b} W_jp R_pk(x_j; a)/Σ_{j∈b} W_jp) on ``points`` values of a
-    over each nuisance's bounds, fitted by a degree-``degree`` polynomial without constant term: (P, B, K, degree)
-    for the B regions of ``tables.region`` (one without).
+    over each nuisance's bounds, fitted by a degree-``degree`` polynomial without constant term whose slope at nominal
+    is the exact one: (P, B, K, degree) for the B regions of ``tables.region`` (one without).
 
     ``weights`` (E, P): event j's weight as process p among the nominal events the yields come from (the template
     split): w_j·[j is p] with its label, or w_j·c_p(x_j) with the model's own fractions (which makes the model's
@@ -324,7 +324,12 @@ def yield_polynomials(tables: EventTables, weights: np.ndarray, bounds: Sequence
                 log_r, _, _ = polynomial_terms(tables.coef[rows, p, j][:, None, :], grid[None, :])  # (events, points)
                 shift = log_r.max(axis=0)
                 log_yield = np.log((w[:, None] * np.exp(log_r - shift)).sum(axis=0) / w.sum()) + shift
-                out[p, b, j] = np.linalg.lstsq(design, log_yield, rcond=None)[0]
+                # the slope at nominal exact (the weighted mean of the events' slopes), the rest least squares: the
+                # nuisance's score then vanishes at nominal on the events the yields come from
+                slope = float((w * tables.coef[rows, p, j, 0]).sum() / w.sum())
+                out[p, b, j, 0] = slope
+                if degree > 1:
+                    out[p, b, j, 1:] = np.linalg.lstsq(design[:, 1:], log_yield - slope * grid, rcond=None)[0]
     return out
 
 
