@@ -22,8 +22,9 @@ from systlab.likelihood.unbinned import (
     polynomial_terms,
     yield_polynomials,
 )
+from systlab.papertoys.toys import RotatingGaussiansToy
 
-WIDTH, SIGNAL, BACKGROUND = 0.7, 100.0, 1000.0
+WIDTH, SIGNAL, BACKGROUND = RotatingGaussiansToy.width, 100.0, 1000.0
 A_BOUNDS = (-3.0, 3.0)  # Z in [-0.5, 2.5]
 
 
@@ -87,9 +88,7 @@ def test_gradient_and_hessian_are_the_derivatives_of_twice_nll(regions):
 # ---- rotating Gaussians: signal N(m(Z), 0.7² I), background N(-m(Z), 0.7² I), m = (cos Zπ/4, sin Zπ/4) -------
 
 
-def _direction(z):
-    t = np.asarray(z, float) * math.pi / 4
-    return np.stack([np.cos(t), np.sin(t)], axis=-1)
+_direction = RotatingGaussiansToy.direction  # (cos Zπ/4, sin Zπ/4): the signal mean
 
 
 def _sample(rng, n_per_class, z):
@@ -259,9 +258,9 @@ def test_unbinned_toys_do_not_depend_on_the_chunking():
 def test_prior_shift_calibrates_the_fractions_on_the_template_events_and_the_inputs_round_trip(tmp_path):
     from systlab.likelihood.unbinned_inputs import (
         EventSet,
-        prior_shift,
         read_inputs,
         shifted,
+        template_prior_shift,
         unbinned_model,
         write_inputs,
     )
@@ -274,7 +273,7 @@ def test_prior_shift_calibrates_the_fractions_on_the_template_events_and_the_inp
     process = np.where(label == 1, 0, 1)
     template = EventSet(biased, weight, process, label)
     assert (weight * biased.fractions[:, 0]).sum() / SIGNAL > 1.2  # a miscalibrated signal fraction
-    delta = prior_shift(template, 2)
+    delta = template_prior_shift(template, 2)
     calibrated = shifted(template, delta)
     np.testing.assert_allclose((weight[:, None] * calibrated.tables.fractions).sum(axis=0), [SIGNAL, BACKGROUND],
                                rtol=1e-7)  # fmt: skip

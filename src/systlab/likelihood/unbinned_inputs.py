@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from systlab.atomic import atomic_path, write_json
 from systlab.events import SPLITS
-from systlab.likelihood.unbinned import EventTables, UnbinnedModel, yield_polynomials
+from systlab.likelihood.unbinned import EventTables, UnbinnedModel, prior_shift, yield_polynomials
 
 FORMAT = "systlab.unbinned_inputs/1"
 #: Degree of the per-axis yield polynomials.
@@ -72,23 +72,12 @@ def event_set(tables_of: TablesOf, samples: Mapping[str, pd.DataFrame], processe
     return EventSet(tables, *(np.concatenate([part[i] for part in parts]) for i in (1, 2, 3)))
 
 
-def prior_shift(template: EventSet, n_processes: int, iterations: int = 200, tol: float = 1e-9) -> np.ndarray:
-    """Log factors δ_p with c_p ∝ c_p e^{δ_p} such that Σ_template w c_p = the template yield of every process (the
-    EM update of class priors): the learned fractions calibrated on the sample that sets the model's yields, as the
-    binned templates are built on it. Without it the fraction classifier's calibration noise on its own training
-    events (a few % of a 2 % signal) moves μ̂ on the model's own Asimov data by as much."""
+def template_prior_shift(template: EventSet, n_processes: int) -> np.ndarray:
+    """The fractions' prior shift (:func:`systlab.likelihood.unbinned.prior_shift`) that makes Σ_template w c_p the
+    template yield of every process: the learned fractions calibrated on the sample that sets the model's yields, as
+    the binned templates are built on it."""
     totals = np.bincount(template.process, weights=template.weight, minlength=n_processes)
-    delta = np.zeros(n_processes)
-    log_c = np.log(np.clip(template.tables.fractions, 1e-300, None))
-    for _ in range(iterations):
-        z = log_c + delta
-        c = np.exp(z - z.max(axis=1, keepdims=True))
-        c /= c.sum(axis=1, keepdims=True)
-        step = np.log(totals / (template.weight[:, None] * c).sum(axis=0))
-        delta += step - step.mean()
-        if np.abs(step - step.mean()).max() < tol:
-            break
-    return delta
+    return prior_shift(np.log(np.clip(template.tables.fractions, 1e-300, None)), template.weight, totals)
 
 
 def shifted(events: EventSet, delta: np.ndarray) -> EventSet:
@@ -182,7 +171,7 @@ def write_inputs(model: UnbinnedModel, sets: Mapping[str, EventSet], events_path
 
 class UnbinnedInputs(NamedTuple):
     """A replica's unbinned model, its event sets by name and the prior shift its fractions took
-    (:func:`prior_shift`; the stored fractions have it applied)."""
+    (:func:`template_prior_shift`; the stored fractions have it applied)."""
 
     model: UnbinnedModel
     sets: dict[str, EventSet]
@@ -235,15 +224,18 @@ def build_inputs(cfg, onnx_path: str | os.PathLike,
     if processes != expected:
         raise ValueError(f"{onnx_path}: processes {list(processes)} differ from the config's {list(expected)}")
     columns = ["event_id", "weight", "split", "label", *scorer.features]
-    sets = {}
-    for name, (variation, split) in event_sets_wanted([t.name for t in cfg.truths]).items():
-        samples = {}
-        for process in processes:
+    read: dict[tuple[str, str], pd.DataFrame] = {}  # each sample read once (nominal serves two event sets)
+
+    def sample(process: str, variation: str) -> pd.DataFrame:
+        if (process, variation) not in read:
             path = sample_paths[(process, variation)]
             scorer.check_columns(pq.read_schema(path).names, path)
-            samples[process] = pd.read_parquet(path, columns=columns)
-        sets[name] = event_set(tables_of, samples, processes, scorer.features, split)
-    delta = prior_shift(sets["template"], len(processes))
+            read[(process, variation)] = pd.read_parquet(path, columns=columns)
+        return read[(process, variation)]
+
+    sets = {name: event_set(tables_of, {p: sample(p, variation) for p in processes}, processes, scorer.features, split)
+            for name, (variation, split) in event_sets_wanted([t.name for t in cfg.truths]).items()}  # fmt: skip
+    delta = template_prior_shift(sets["template"], len(processes))
     sets = {name: shifted(s, delta) for name, s in sets.items()}
     edges = region_edges(sets["template"], cfg.bins)
     sets = {name: with_regions(s, edges) for name, s in sets.items()}

@@ -34,9 +34,9 @@ import torch
 from torch import nn
 
 from systlab.atomic import atomic_path
-from systlab.events import SENTINEL
+from systlab.likelihood.unbinned import prior_shift
 from systlab.methods.loop import Batch, TrainingHistory, TrainingSettings, fit
-from systlab.methods.model import Classifier, feature_statistics, mlp
+from systlab.methods.model import Classifier, feature_statistics, mlp, standardised
 from systlab.methods.onnx_io import BATCH_ROWS_KEY, OPSET, OnnxParityError, OnnxScorer, metadata_strings
 
 #: move(X, process, k, a) -> (X moved to a_k = a, weights there): called with the arrays given to the training
@@ -170,8 +170,7 @@ class RatioNet(nn.Module):
         self.net = mlp(n_features + n_processes + 1, tuple(hidden))
 
     def standardise(self, x: torch.Tensor) -> torch.Tensor:
-        z = (x - self.mean) / self.std
-        return torch.where(x == SENTINEL, torch.zeros_like(z), z)
+        return standardised(x, self.mean, self.std)
 
     def h(self, x: torch.Tensor, process: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
         """The network output per event at its process and a, shape (n,)."""
@@ -271,12 +270,13 @@ def fraction_batch(x: np.ndarray, process: np.ndarray, weight: np.ndarray, n_pro
 
 
 def train_fractions(x: np.ndarray, process: np.ndarray, weight: np.ndarray, n_processes: int,
-                    settings: DensityRatioSettings) -> tuple[ProcessClassifier, TrainingHistory]:  # fmt: skip
+                    settings: DensityRatioSettings,
+                    validation: np.ndarray | None = None) -> tuple[ProcessClassifier, TrainingHistory]:  # fmt: skip
     """Multiclass classifier on balanced weights; ``log_correction`` = -log(balancing factor of the training split)
     turns its softmax back into the physical fractions dsigma_p / sum_q dsigma_q."""
     x, process, weight = np.asarray(x, np.float64), np.asarray(process, np.int64), np.asarray(weight, np.float64)
     check_inputs(x, process, weight, n_processes)
-    val = validation_mask(len(x), settings.validation_fraction, settings.seed)
+    val = validation_mask(len(x), settings.validation_fraction, settings.seed) if validation is None else validation
     train, log_factor = fraction_batch(x[~val], process[~val], weight[~val], n_processes)
     validation, _ = fraction_batch(x[val], process[val], weight[val], n_processes)
     mean, std = feature_statistics(x[~val], weight[~val])
@@ -289,28 +289,19 @@ def train_fractions(x: np.ndarray, process: np.ndarray, weight: np.ndarray, n_pr
 
 
 def calibrate_fractions(model: ProcessClassifier, x: np.ndarray, process: np.ndarray, weight: np.ndarray,
-                        n_processes: int, iterations: int = 100, tol: float = 1e-7,
-                        batch_size: int = 65536) -> np.ndarray:  # fmt: skip
-    """Shift ``log_correction`` until Σ_i w_i c_p(x_i) equals each process's total weight (the EM update of class
-    priors, Saerens, Latinne & Decaestecker 2002). The unbinned μ̂ rests on this mean calibration: the balanced-loss
-    correction alone left Σ w c_signal 28 % above the signal yield on the tiny H→ττ run (2 % signal) and put μ̂ at its
-    bound. Returns the per-process relative mismatch before the calibration."""
+                        n_processes: int, batch_size: int = 65536) -> np.ndarray:  # fmt: skip
+    """Shift ``log_correction`` until Σ_i w_i c_p(x_i) equals each process's total weight
+    (:func:`systlab.likelihood.unbinned.prior_shift`, on the classifier's logits). Returns the per-process relative
+    mismatch before the calibration."""
     with torch.no_grad():
         logits = np.concatenate([model.logits(torch.as_tensor(x[s : s + batch_size], dtype=torch.float32)).double()
                                  .numpy() for s in range(0, len(x), batch_size)])  # fmt: skip
-        correction = model.log_correction.double().numpy().copy()
+        correction = model.log_correction.double().numpy()
     totals = np.bincount(process, weights=weight, minlength=n_processes)
-    before = None
-    for _ in range(iterations):
-        z = logits + correction
-        c = np.exp(z - z.max(axis=1, keepdims=True))
-        c /= c.sum(axis=1, keepdims=True)
-        sums = (weight[:, None] * c).sum(axis=0)
-        before = sums / totals - 1.0 if before is None else before
-        step = np.log(totals / sums)
-        correction += step - step.mean()
-        if np.abs(step - step.mean()).max() < tol:
-            break
+    z = logits + correction
+    c = np.exp(z - z.max(axis=1, keepdims=True))
+    before = (weight[:, None] * c / c.sum(axis=1, keepdims=True)).sum(axis=0) / totals - 1.0
+    correction = correction + prior_shift(z, weight, totals, tol=1e-7)
     with torch.no_grad():
         model.log_correction.copy_(torch.as_tensor(correction, dtype=torch.float32))
     return before
@@ -331,7 +322,8 @@ def ratio_batch(x: np.ndarray, process: np.ndarray, weight: np.ndarray, moved: S
 
 
 def train_ratio(x: np.ndarray, process: np.ndarray, weight: np.ndarray, move: Move, k: int, n_nuisances: int,
-                n_processes: int, settings: DensityRatioSettings) -> tuple[RatioNet, TrainingHistory]:  # fmt: skip
+                n_processes: int, settings: DensityRatioSettings,
+                validation: np.ndarray | None = None) -> tuple[RatioNet, TrainingHistory]:  # fmt: skip
     """The ratio net of nuisance ``k``: a uniform over its range, ``settings.draws`` draws per event.
 
     Weights are rescaled per process (moved and nominal alike) to a mean nominal weight of 1: a common factor per
@@ -351,7 +343,7 @@ def train_ratio(x: np.ndarray, process: np.ndarray, weight: np.ndarray, move: Mo
                              f"for {x.shape}, {weight.shape}")  # fmt: skip
         moved.append((x_moved, w_moved * scale[process], alpha))
     w = weight * scale[process]
-    val = validation_mask(len(x), settings.validation_fraction, settings.seed)
+    val = validation_mask(len(x), settings.validation_fraction, settings.seed) if validation is None else validation
     train = ratio_batch(x[~val], process[~val], w[~val], [tuple(m[~val] for m in draw) for draw in moved])
     validation = ratio_batch(x[val], process[val], w[val], [tuple(m[val] for m in draw) for draw in moved])
     mean, std = feature_statistics(x[~val], weight[~val])
@@ -398,12 +390,15 @@ def yield_calibration(net: RatioNet, x: np.ndarray, process: np.ndarray, weight:
 
 
 def train_density_ratio(x: np.ndarray, process: np.ndarray, weight: np.ndarray, move: Move, n_nuisances: int,
-                        settings: DensityRatioSettings, n_processes: int | None = None) -> DensityRatioFit:  # fmt: skip
-    """Fraction classifier plus one ratio net per nuisance on nominal events (features, process index, weight)."""
+                        settings: DensityRatioSettings, n_processes: int | None = None,
+                        validation: np.ndarray | None = None) -> DensityRatioFit:  # fmt: skip
+    """Fraction classifier plus one ratio net per nuisance on nominal events (features, process index, weight);
+    ``validation``: the events of the validation split (default: a random ``settings.validation_fraction``)."""
     start = time.perf_counter()
     n_processes = int(np.max(process)) + 1 if n_processes is None else n_processes
-    fractions, fraction_history = train_fractions(x, process, weight, n_processes, settings)
-    trained = [train_ratio(x, process, weight, move, k, n_nuisances, n_processes, settings) for k in range(n_nuisances)]
+    fractions, fraction_history = train_fractions(x, process, weight, n_processes, settings, validation)
+    trained = [train_ratio(x, process, weight, move, k, n_nuisances, n_processes, settings, validation)
+               for k in range(n_nuisances)]  # fmt: skip
     model = DensityRatioModel(fractions, [net for net, _ in trained]).eval()
     return DensityRatioFit(model, fraction_history, [history for _, history in trained], time.perf_counter() - start)
 

@@ -28,6 +28,12 @@ def feature_statistics(features: np.ndarray, weights: np.ndarray) -> tuple[np.nd
     return mean.astype(np.float32), std.astype(np.float32)
 
 
+def standardised(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """(x − mean)/std per feature, SENTINEL entries 0 (the mean): what every network here sees of raw features."""
+    z = (x - mean) / std
+    return torch.where(x == SENTINEL, torch.zeros_like(z), z)
+
+
 def mlp(n_inputs: int, hidden: tuple[int, ...]) -> nn.Sequential:
     """Linear+ReLU layers of widths ``hidden`` followed by one output logit."""
     layers: list[nn.Module] = []
@@ -73,8 +79,7 @@ class Classifier(nn.Module):
 
     def standardise(self, x: torch.Tensor) -> torch.Tensor:
         """Standardise raw features; SENTINEL entries become 0 (the mean) so they carry no scale."""
-        z = (x - self.mean) / self.std
-        return torch.where(x == SENTINEL, torch.zeros_like(z), z)
+        return standardised(x, self.mean, self.std)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """Per-event logit, shape (batch,)."""

@@ -14,7 +14,6 @@ coefficients the unbinned likelihood reads (:mod:`systlab.likelihood.unbinned_in
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +21,12 @@ from typing import Any
 
 import awkward as ak
 import numpy as np
+import pandas as pd
 
 from systlab.config import Config, ModelSpec, ShapeNP
 from systlab.events import SPLITS
 from systlab.likelihood.unbinned_inputs import PROCESSES_KEY, SHAPE_BOUNDS_KEY, SHAPE_NPS_KEY
-from systlab.methods.data import bootstrap_counts, training_events
+from systlab.methods.data import bootstrap_counts, surviving_rows, training_events
 from systlab.samples.simulate import process_seed
 from systlab.samples.vary import features_everywhere, share_events, soft_met_draws, split_labels
 
@@ -58,11 +58,9 @@ class UnbinnedTrainingData:
     shape_nps: tuple[ShapeNP, ...]
     ranges: tuple[tuple[float, float], ...]
 
-    def rows(self) -> tuple[np.ndarray, np.ndarray]:
-        """(process index, row within the process) of every training row, processes in order."""
-        process = np.concatenate([np.full(len(e.weight), p) for p, e in enumerate(self.events)])
-        row = np.concatenate([np.arange(len(e.weight)) for e in self.events])
-        return process, row
+    def process_index(self) -> np.ndarray:
+        """The process index of every training row, processes in order."""
+        return np.concatenate([np.full(len(e.counts), p) for p, e in enumerate(self.events)])
 
     def at(self, shifts: Mapping[str, np.ndarray], features: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Features (rows, features) and weights of every row with the shape NPs at ``shifts`` (σ units, one value
@@ -102,19 +100,19 @@ def unbinned_tables(cfg: Config, spec: ModelSpec, events: Mapping[str, ak.Array]
     ends = [{}]
     for np_, (lo, hi) in zip(cfg.shape_nps, ranges, strict=True):
         ends += [{np_.name: np_.at(lo)}, {np_.name: np_.at(hi)}]
+    points = [_physical(cfg, end) for end in ends]
     processes = (cfg.signal, *cfg.backgrounds)
     out = []
     for process in processes:
         soft = soft_met_draws(len(events[process]), process_seed(cfg.seed + 1, process))
         train_val, soft = training_events(events[process], soft, cfg.seed, cfg.splits)
-        points = [_physical(cfg, end) for end in ends]
         shared = share_events(train_val, soft, points)
         split = split_labels(shared.event_id, cfg.seed, cfg.splits)
         counts = np.ones(len(shared.weight))
         if seeds.resample:  # the replica's Poisson bootstrap of the train split (the same counts as other methods')
             all_counts = bootstrap_counts(len(events[process]), seeds.data, process)
-            positions = _positions(events[process], shared.event_id)
-            counts = np.where(split == SPLITS["train"], all_counts[positions], 1.0)
+            rows = surviving_rows(events[process], pd.DataFrame({"event_id": shared.event_id}))
+            counts = np.where(split == SPLITS["train"], all_counts[rows], 1.0)
         out.append(ProcessEvents(shared, counts, split))
     return {"events": UnbinnedTrainingData(processes, out, tuple(cfg.shape_nps), ranges)}
 
@@ -122,13 +120,6 @@ def unbinned_tables(cfg: Config, spec: ModelSpec, events: Mapping[str, ak.Array]
 def _physical(cfg: Config, shifts: Mapping[str, float]) -> dict[str, float]:
     """Every registered shape NP's physical value at ``shifts`` (σ units; the others nominal)."""
     return {np_.name: np_.at(shifts.get(np_.name, 0.0)) for np_ in cfg.shape_nps}
-
-
-def _positions(events: ak.Array, event_id: np.ndarray) -> np.ndarray:
-    """Row of each ``event_id`` in the canonical ``events``."""
-    ids = ak.to_numpy(events.event_id).astype(np.uint64)
-    order = np.argsort(ids)
-    return order[np.searchsorted(ids, event_id, sorter=order)]
 
 
 def unbinned_options(cfg: Config, spec: ModelSpec) -> dict[str, Any]:
@@ -148,27 +139,24 @@ def train_unbinned(samples: Mapping[str, Any], features: Sequence[str], settings
     from systlab.methods.density_ratio import DensityRatioSettings, export_density_ratio, train_density_ratio
     from systlab.methods.loop import TrainingHistory
 
-    start = time.perf_counter()
     data: UnbinnedTrainingData = samples["events"]
     opts = {**DEFAULTS, **dict(unbinned or {})}
     features = list(features)
     names = tuple(np_.name for np_ in data.shape_nps)
-    process, _ = data.rows()
+    process = data.process_index()
     x, weight = data.at({}, features)
-    split = np.concatenate([e.split for e in data.events])
-    validation_fraction = float(np.mean(split == SPLITS["validation"]))
+    validation = np.concatenate([e.split for e in data.events]) == SPLITS["validation"]
     ratio_settings = DensityRatioSettings(
         hidden=tuple(opts["hidden"]), epochs=int(opts["epochs"]), batch_size=int(opts["batch_size"]),
         learning_rate=float(opts["learning_rate"]), patience=int(opts["patience"]), degree=int(opts["degree"]),
         grid_step=float(opts["grid_step"]), ranges=data.ranges, draws=int(opts["draws"]),
-        yield_step=float(opts["yield_step"]), validation_fraction=min(max(validation_fraction, 0.05), 0.5),
-        seed=int(seed), threads=int(getattr(settings, "threads", 1)),
+        yield_step=float(opts["yield_step"]), seed=int(seed), threads=int(settings.threads),
     )  # fmt: skip
 
     def move(_x: np.ndarray, _process: np.ndarray, k: int, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return data.at({names[k]: a}, features)
 
-    fit = train_density_ratio(x, process, weight, move, len(names), ratio_settings, n_processes=len(data.processes))
+    fit = train_density_ratio(x, process, weight, move, len(names), ratio_settings, len(data.processes), validation)
     out = Path(out_dir)
     identity = {"method": "unbinned", "features": features, "seed": seed, "settings": opts,
                 "processes": list(data.processes), "shape_nps": list(names), "ranges": [list(r) for r in data.ranges]}
@@ -185,6 +173,5 @@ def train_unbinned(samples: Mapping[str, Any], features: Sequence[str], settings
                                                                                           strict=True)}})  # fmt: skip
     write_json(out / "meta.json", {**identity, "training_hash": digest, "systlab_version": __version__,
                                     "torch_version": torch.__version__, "device": history.device,
-                                    "n_events": int(len(x)), "n_passing_nominal": int(passing.size),
-                                    "seconds": time.perf_counter() - start})  # fmt: skip
+                                    "n_events": int(len(x)), "n_passing_nominal": int(passing.size)})  # fmt: skip
     return TrainedModel(model_path, onnx_path, out / "history.json", out / "meta.json", history)
