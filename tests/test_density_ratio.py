@@ -17,7 +17,6 @@ from systlab.methods.density_ratio import (
     check_ratio_parity,
     export_density_ratio,
     polynomial_log_ratio,
-    projection_matrix,
     torch_outputs,
     train_density_ratio,
     train_fractions,
@@ -39,13 +38,15 @@ def rotating_fit():
     return rotating.train_rotating(20_000, rotating.ROTATING_SETTINGS)
 
 
-def test_projection_recovers_a_polynomial_without_constant_term():
-    grid = DensityRatioSettings(ranges=((-2.0, 3.0),), grid_step=0.1).grid(0, 1)
-    coef = np.array([0.3, -0.2, 0.05, 0.01])
-    h = np.concatenate([[1.7], 1.7 + polynomial_log_ratio(coef, grid)])  # h(0) = 1.7 drops out
-    np.testing.assert_allclose(projection_matrix(grid, 4) @ h, coef, atol=1e-10)
-    with pytest.raises(ValueError, match="cannot fix"):
-        projection_matrix(np.array([-1.0, 1.0]), 4)
+def test_floor_recovers_a_polynomial_log_ratio(monkeypatch):
+    """The floor is the least-squares polynomial of the analytic log R: exact when log R is such a polynomial."""
+    coef = np.array([[0.3, -0.2, 0.05, 0.01], [-0.1, 0.02, 0.0, -0.003]])
+    monkeypatch.setattr(rotating, "analytic_log_ratio", lambda x, a: np.broadcast_to(
+        polynomial_log_ratio(coef, a), (len(x), 2)))
+    x = np.zeros((5, 2))
+    for alpha in (-2.0, 0.7, 3.0):
+        np.testing.assert_allclose(rotating.floor_log_ratio(x, alpha, (-2.0, 3.0), 4),
+                                   np.broadcast_to(polynomial_log_ratio(coef, alpha), (5, 2)), atol=1e-10)
 
 
 def test_training_ranges_must_contain_nominal():
@@ -55,19 +56,25 @@ def test_training_ranges_must_contain_nominal():
         DensityRatioSettings(ranges=((-1.0, 1.0), (-2.0, 2.0))).range_of(0, 3)
 
 
-def test_log_ratio_is_zero_at_nominal_and_the_grid_path_is_the_per_event_network():
+def test_log_ratio_is_zero_at_nominal_and_is_the_exported_polynomial():
+    """log R of the net (what BCE trains) is the polynomial of its coefficients (what the likelihood reads), yield
+    correction included, at every process and a; exactly 0 at a = 0; the scale keeps the raw outputs O(1)."""
     torch.manual_seed(3)
-    grid = np.linspace(-2.0, 2.0, 9)
-    net = RatioNet(2, 3, (8, 8), grid, degree=3, mean=np.array([0.5, -1.0]), std=np.array([2.0, 0.5]))
+    net = RatioNet(2, 3, (8, 8), degree=3, scale=2.0, mean=np.array([0.5, -1.0]), std=np.array([2.0, 0.5]))
+    with torch.no_grad():
+        net.yield_coef.copy_(torch.tensor([[0.1, 0.0, -0.01], [0.0, 0.2, 0.0], [-0.3, 0.0, 0.02]]))
     x = torch.randn(50, 2)
     process = torch.arange(50) % 3
     assert torch.equal(net.log_ratio(x, process, torch.zeros(50)), torch.zeros(50))  # exactly, not approximately
     with torch.no_grad():
-        coef = net.coefficients(x)  # (n, P, D), by broadcasting the first layer
-        table = torch.stack([torch.stack([net.log_ratio(x, torch.full((50,), p), torch.full((50,), a))
-                                          for a in grid], dim=-1) for p in range(3)], dim=1)  # fmt: skip
-    np.testing.assert_allclose(coef.numpy(), table.numpy() @ projection_matrix(grid, 3)[:, 1:].T, atol=1e-5)
-    assert polynomial_log_ratio(coef.numpy(), 0.0) == pytest.approx(np.zeros((50, 3)))
+        coef = net.coefficients(x).numpy()  # (n, P, D)
+        raw = net.net(net.standardise(x)).reshape(50, 3, 3).numpy()
+        for a in (-2.0, -0.5, 1.0, 2.0):
+            got = net.log_ratio(x, process, torch.full((50,), a)).numpy()
+            np.testing.assert_allclose(got, polynomial_log_ratio(coef[np.arange(50), process.numpy()], a), atol=1e-5)
+    np.testing.assert_allclose(coef - net.yield_coef.numpy(), raw * 2.0 ** -np.arange(1.0, 4.0), atol=1e-6)
+    with pytest.raises(ValueError, match="degree"):
+        RatioNet(2, 3, (8,), degree=0)
 
 
 def test_fractions_are_physical_after_the_class_weight_correction():
@@ -149,7 +156,6 @@ def test_onnx_graph_returns_fractions_and_coefficients_equal_to_torch(rotating_f
     assert scorer.features == ("x1", "x2") and json.loads(scorer.metadata["nuisances"]) == ["Z"]
     np.testing.assert_array_equal(score, fractions[:, 0])  # the signal fraction first: what score readers take
     np.testing.assert_array_equal(scorer.score(x), score)
-    assert scorer.batch_size == 1024  # the model's own row batch (its activations are large)
     with pytest.raises(OnnxParityError):
         check_ratio_parity((fractions, coef + 1e-2), want)
 

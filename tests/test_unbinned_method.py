@@ -72,7 +72,7 @@ def test_the_unbinned_method_trains_on_its_own_tables_and_exports_score_fraction
     root = Path(__file__).resolve().parents[1]
     overlay = tmp_path / "unbinned.yaml"
     overlay.write_text("methods: [baseline, unbinned]\nmethod_settings:\n  unbinned: {hidden: [16], epochs: 2, "
-                       "grid_step: 0.5, yield_step: 1.5}\ngenerator_check: {methods: [], closure_models: [baseline]}\n"
+                       "yield_step: 1.5}\ngenerator_check: {methods: [], closure_models: [baseline]}\n"
                        "fair_protocol: {models: [baseline]}\n")  # fmt: skip
     cfg = load_config_files(root / "config" / "config.yaml", root / "config" / "tiny.yaml", overlay)
     counts = {"htautau": 6_000, "ztautau": 30_000, "ttbar": 6_000, "diboson": 3_000}

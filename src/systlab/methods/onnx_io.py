@@ -31,9 +31,6 @@ PARITY_ATOL = 1e-5
 FEATURES_KEY = "features"
 #: metadata_props key naming the input columns that are model parameters, not event features (JSON list).
 PARAMETERS_KEY = "parameters"
-#: Optional metadata: the most rows a model may be run on at once (its activations per row are large: the unbinned
-#: method's ratio nets evaluate every grid point of every NP, ~60 kB per row at the default).
-BATCH_ROWS_KEY = "batch_rows"
 
 
 class OnnxParityError(RuntimeError):
@@ -151,7 +148,7 @@ class OnnxScorer:
         self.features: tuple[str, ...] = tuple(json.loads(self.metadata[FEATURES_KEY]))
         self.parameters: tuple[str, ...] = tuple(json.loads(self.metadata.get(PARAMETERS_KEY, "[]")))
         self.input_name = self.session.get_inputs()[0].name
-        self.batch_size = min(batch_size, int(self.metadata.get(BATCH_ROWS_KEY, batch_size)))
+        self.batch_size = batch_size
 
     def check_columns(self, columns: Sequence[str], source: str | os.PathLike) -> None:
         """Raise MissingFeatureError naming ``source`` and every feature absent from ``columns``."""

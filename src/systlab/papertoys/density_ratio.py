@@ -26,7 +26,7 @@ from systlab.methods.density_ratio import (
     Move,
     log_ratio_rms,
     polynomial_log_ratio,
-    projection_matrix,
+    powers,
     torch_outputs,
     train_density_ratio,
 )
@@ -103,8 +103,8 @@ class RatioErrors(NamedTuple):
     """RMS errors (rows: ``z``; columns: signal, background) of log R against the analytic one.
 
     ``learned``: the model's polynomial output (``learned_nominal``: on nominal events, where the yield sum
-    of w R is taken); ``network``: the ratio net before the projection; ``floor``: the
-    analytic log R through the same polynomial fit; ``null``: R = 1 (log R = 0). ``llr``: the implied
+    of w R is taken); ``floor``: the analytic log R's least-squares polynomial of the model's degree over the
+    training range (the best the polynomial family can do); ``null``: R = 1 (log R = 0). ``llr``: the implied
     log p_s(x|Z) / p_b(x|Z) = logit c_s - log(Y_s / Y_b) + log R_s - log R_b. ``fractions``: RMS of c_s - true and of
     its log-odds at nominal. Events: equal numbers of both classes at Z (the data the likelihood sees there).
     """
@@ -112,7 +112,6 @@ class RatioErrors(NamedTuple):
     z: tuple[float, ...]
     learned: np.ndarray
     learned_nominal: np.ndarray
-    network: np.ndarray
     floor: np.ndarray
     null: np.ndarray
     llr: np.ndarray
@@ -126,18 +125,23 @@ def log_odds(fractions: np.ndarray) -> np.ndarray:
     return np.log(f[:, 0]) - np.log(f[:, 1])
 
 
-def floor_log_ratio(x: np.ndarray, alpha: float, grid: np.ndarray, degree: int) -> np.ndarray:
-    """(n, 2) analytic log R tabulated on ``grid``, fitted by the model's polynomial, evaluated at ``alpha``."""
-    points = np.concatenate([[0.0], grid])
-    table = np.stack([analytic_log_ratio(x, a) for a in points], axis=-1)  # (n, 2, J + 1)
-    return polynomial_log_ratio(table @ projection_matrix(grid, degree).T, alpha)
+#: Spacing (sigma units) of the grid of a on which :func:`floor_log_ratio` fits the analytic log R.
+FLOOR_STEP = 0.05
+
+
+def floor_log_ratio(x: np.ndarray, alpha: float, bounds: tuple[float, float], degree: int) -> np.ndarray:
+    """(n, 2) analytic log R fitted over ``bounds`` by the model's polynomial (no constant term), at ``alpha``."""
+    lo, hi = bounds
+    grid = np.linspace(lo, hi, int(round((hi - lo) / FLOOR_STEP)) + 1)
+    table = np.stack([analytic_log_ratio(x, a) for a in grid], axis=-1)  # (n, 2, J)
+    return polynomial_log_ratio(table @ np.linalg.pinv(powers(grid, degree)).T, alpha)
 
 
 def ratio_errors(model: DensityRatioModel, settings: DensityRatioSettings, n_per_class: int = 20_000, seed: int = 0,
                  z_values: Sequence[float] = Z_VALUES, yields: Sequence[float] = YIELDS) -> RatioErrors:  # fmt: skip
     """Errors of a model trained on the rotating toy (nuisance 0 = Z) on evaluation samples at each Z."""
-    rows: dict[str, list] = {name: [] for name in ("learned", "learned_nominal", "network", "floor", "null", "llr")}
-    grid = settings.grid(0, 1)
+    rows: dict[str, list] = {name: [] for name in ("learned", "learned_nominal", "floor", "null", "llr")}
+    bounds = settings.range_of(0, 1)
     nominal = evaluation_sample(TOY, n_per_class, seed).features
     nominal_coef = torch_outputs(model, nominal)[1][:, :, 0, :]
     for z in z_values:
@@ -145,13 +149,9 @@ def ratio_errors(model: DensityRatioModel, settings: DensityRatioSettings, n_per
         alpha = float(alpha_of(z))
         fractions, coef = torch_outputs(model, x)
         learned = polynomial_log_ratio(coef[:, :, 0, :], alpha)
-        tx = torch.as_tensor(x, dtype=torch.float32)
-        with torch.no_grad():
-            network = np.column_stack([model.log_ratio(tx, torch.full((len(x),), p), 0, torch.full((len(x),), alpha))
-                                       .numpy() for p in (0, 1)])  # fmt: skip
         true = analytic_log_ratio(x, alpha)
-        floor = floor_log_ratio(x, alpha, grid, settings.degree)
-        for name, value in (("learned", learned), ("network", network), ("floor", floor), ("null", 0.0 * true)):
+        floor = floor_log_ratio(x, alpha, bounds, settings.degree)
+        for name, value in (("learned", learned), ("floor", floor), ("null", 0.0 * true)):
             rows[name].append([log_ratio_rms(value[:, p], true[:, p]) for p in (0, 1)])
         at_nominal = polynomial_log_ratio(nominal_coef, alpha) - analytic_log_ratio(nominal, alpha)
         rows["learned_nominal"].append(np.sqrt(np.mean(at_nominal**2, axis=0)))
