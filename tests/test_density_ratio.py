@@ -101,17 +101,28 @@ def test_fractions_are_physical_after_the_class_weight_correction():
 
 
 def test_rotating_log_ratios_are_close_to_the_analytic_ones_and_beat_the_aware_classifier(rotating_fit, tmp_path):
-    """Measured at seeds 0-2 (20k events per class, 4 draws of a, 32x32, <= 25 epochs): log R RMS errors 0.10-0.62,
-    at most 35 % of the error of R = 1 (RMS over Z and processes 0.33 against 1.25); the implied log p_s / p_b has a
-    mean RMS error over Z of ~0.6 against ~0.9 for the aware classifier trained on as many events with the same net.
-    A wrong model (R = 1) fails every bound; the thresholds leave ~1.5x margin for other seeds and torch builds."""
+    """Measured at seeds 0-1 (20k events per class, 4 draws of a, 32x32, <= 25 epochs), 2026-12-07: log R RMS over Z
+    and processes 0.15 and 0.12 against 1.25 for R = 1 (0.32 and 0.27 when the net took a as an input and was
+    projected on the polynomial afterwards); the implied log p_s / p_b has a mean RMS error over Z of 0.35-0.55
+    against 0.87 for the aware classifier trained on as many events with the same net. A wrong model (R = 1) fails
+    every bound; the thresholds leave ~1.6x margin for other seeds and torch builds."""
     comparison = rotating.compare_with_aware(tmp_path, 20_000, n_test=10_000, fitted=rotating_fit)
     errors = comparison.errors
     assert (errors.floor < 0.02).all()  # degree 4 over a in [-4, 4] is not what limits
-    assert (errors.learned < 0.5 * errors.null).all()
-    assert np.sqrt(np.mean(errors.learned**2)) < 0.5 < np.sqrt(np.mean(errors.null**2)) / 2
+    assert (errors.learned < 0.35 * errors.null).all()
+    assert np.sqrt(np.mean(errors.learned**2)) < 0.25 < np.sqrt(np.mean(errors.null**2)) / 4
     assert errors.fraction_rms < 0.03
     assert errors.llr.mean() < 0.85 * comparison.aware_llr.mean()
+
+
+def test_learned_unbinned_interval_is_within_five_percent_of_the_true_likelihoods(rotating_fit):
+    """Issue #23: the learned model through systlab's unbinned likelihood (yields from its own density) against the
+    toy's exact likelihood, both profiled over Z, on Asimov-like events at true Z = 2. Measured 2026-12-07: width
+    ratios 0.973 (seed 0) and 1.042 (seed 1) at Z = 2, 0.97-1.02 at Z = 0.5 and 1; mu-hat within 0.05 of the true
+    one."""
+    check = rotating.interval_check(rotating_fit.model, rotating.ROTATING_SETTINGS, true_z=2.0)
+    assert 0.95 < check.width_ratio < 1.05, check
+    assert abs(check.learned[0] - check.exact[0]) < 0.25 * (check.exact[2] - check.exact[1]), check
 
 
 def test_sum_of_weighted_ratios_over_nominal_events_is_the_varied_yield():

@@ -169,7 +169,7 @@ def test_studies_train_and_read_only_their_replicas(tmp_path):
 def test_an_unbinned_model_is_fitted_through_its_per_event_tables(tmp_path):
     """Method unbinned in the tiny config: one unbinned_inputs job per replica feeds its fit and toys (no grid, no
     histosys workspace input), its score job still writes templates for the metrics; the FAIR protocol (which bins
-    every pseudo-experiment) leaves it out."""
+    every pseudo-experiment) leaves it out; its ratio closure (study replica r0) feeds figure ratio_closure_unbinned."""
     workdir = _workdir(tmp_path)
     (workdir / "unbinned.yaml").write_text(yaml.safe_dump({
         "methods": ["baseline", "unbinned"], "fair_protocol": {"models": ["baseline"]},
@@ -187,3 +187,6 @@ def test_an_unbinned_model_is_fitted_through_its_per_event_tables(tmp_path):
     (block,) = [b for b in run.stdout.split("\n\n") if "rule fit:" in b and wanted in b]
     inputs = re.search(r"input: (.*)", block).group(1)
     assert inputs == "results/unbinned/unbinned/r0/events.npz, results/unbinned/unbinned/r0/model.json", inputs
+    assert [w for w, _ in jobs["ratio_closure"]] == ["method=unbinned, replica=r0"]
+    assert [outputs for _, outputs in jobs["figure_ratio_closure"]] == [
+        ["results/figures/ratio_closure_unbinned.pdf", "results/figures/ratio_closure_unbinned.png"]]

@@ -211,6 +211,7 @@ GENERATOR_CHECK_FIGURES = ["results/figures/generator_check.pdf"] if CHECK_MODEL
 GENERATOR_CLOSURE_FIGURES = ["results/figures/generator_closure.pdf"] if CLOSURE_MODELS else []
 HISTOSYS_CHECK_FIGURES = ["results/figures/histosys_check.pdf"] if HISTOSYS_CHECK_MODELS else []
 INTERPOLATION_FIGURES = ["results/figures/aware_interpolation.pdf"] if INTERPOLATION_MODELS else []
+RATIO_CLOSURE_FIGURES = expand("results/figures/ratio_closure_{method}.pdf", method=UNBINNED_MODELS)
 
 # ---- paper toys (papertoys.smk) and theory (theory.smk) --------------------------------------------------------
 PAPER_TOYS = CFG.paper_toys

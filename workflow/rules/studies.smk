@@ -233,3 +233,24 @@ if REGIME_CELLS:
             ENV
         script:
             "../scripts/regime_scan.py"
+
+
+# Closure of the unbinned models' learned density ratios (issue #23): each process's nominal template events
+# reweighted by R(x; a) against every simulated shape-NP variation, per feature and score, with a paired chi2
+# (systlab.studies.ratio_closure).
+rule ratio_closure:
+    input:
+        model="results/models/{method}/{replica}/model.onnx",
+        samples=samples_of(PROCESSES, ["nominal"] + [name for *_, name in CFG.shape_variations()]),
+    output:
+        "results/studies/ratio_closure/{method}/{replica}.json",
+    wildcard_constraints:
+        method=one_of(UNBINNED_MODELS),
+    params:
+        config=config_of("run_id", "systematics.shape"),
+    log:
+        "results/logs/ratio_closure/{method}/{replica}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/ratio_closure.py"

@@ -394,3 +394,22 @@ rule figure_fair_protocol:
         ENV
     script:
         "../scripts/figure_fair_protocol.py"
+
+
+rule figure_ratio_closure:
+    input:
+        "results/studies/ratio_closure/{method}/r0.json",
+    output:
+        pdf="results/figures/ratio_closure_{method}.pdf",
+        png=report("results/figures/ratio_closure_{method}.png", caption="../report/ratio_closure.rst",
+                   category="Models"),
+    wildcard_constraints:
+        method=one_of(UNBINNED_MODELS),
+    params:
+        config=config_of(*FIGURE_LABELS, "systematics.target"),
+    log:
+        "results/logs/figures/ratio_closure_{method}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/figure_ratio_closure.py"

@@ -283,13 +283,16 @@ class Config:
         """The target NP's true value (sigma) in ``truth``; 0 for None or a truth that leaves it nominal."""
         return 0.0 if truth is None else float(truth.shifts.get(self.target, 0.0))
 
+    def shape_variations(self) -> tuple[tuple[str, float, str], ...]:
+        """(NP, shift in sigma, sample name) of every simulated one-NP variation: +-1 sigma and the grid points."""
+        return tuple((np_.name, float(k), variation_name(np_.name, k))
+                     for np_ in self.shape_nps for k in sorted({-1.0, 1.0, *np_.grid} - {0.0}))  # fmt: skip
+
     def variations(self) -> tuple[Variation, ...]:
         """Every sample variation: nominal, +-1 sigma and grid points per shape NP, pseudo-data truths."""
         out: dict[str, Variation] = {"nominal": Variation("nominal", {})}
-        for np_ in self.shape_nps:
-            for k in sorted({-1.0, 1.0, *np_.grid} - {0.0}):
-                name = variation_name(np_.name, k)
-                out[name] = Variation(name, {np_.name: np_.at(k)})
+        for np_name, k, name in self.shape_variations():
+            out[name] = Variation(name, {np_name: self.shape_np(np_name).at(k)})
         for truth in self.truths:
             values = {np_: self.shape_np(np_).at(k) for np_, k in truth.shifts.items()}
             out[truth_name(truth.name)] = Variation(truth_name(truth.name), values)
@@ -300,10 +303,9 @@ class Config:
 
     def variation_shifts(self, variation: str) -> dict[str, float]:
         """Shape-NP shifts (sigma units) of a variation by name; NPs not listed are nominal."""
-        for np_ in self.shape_nps:
-            for k in {-1.0, 1.0, *np_.grid} - {0.0}:
-                if variation == variation_name(np_.name, k):
-                    return {np_.name: k}
+        for np_name, k, name in self.shape_variations():
+            if variation == name:
+                return {np_name: k}
         for truth in self.truths:
             if variation == truth_name(truth.name):
                 return dict(truth.shifts)

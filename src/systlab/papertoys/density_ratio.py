@@ -207,3 +207,68 @@ def compare_with_aware(out_dir: str | os.PathLike, n_per_class: int = 20_000,
     errors = ratio_errors(fitted.model, settings, n_test, seed, z_values, yields)
     aware = aware_llr_errors(load_classifier(out_dir), n_test, seed, z_values)
     return RatioComparison(errors, aware, fitted.seconds, aware_seconds, n_per_class)
+
+
+class IntervalCheck(NamedTuple):
+    """The 68 % interval on mu from the learned unbinned likelihood and from the toy's true one, both profiled over
+    Z (Gaussian prior), on the same Asimov-like events at ``true_z``: (mu_hat, lower, upper) each."""
+
+    true_z: float
+    learned: tuple[float, float, float]
+    exact: tuple[float, float, float]
+
+    @property
+    def width_ratio(self) -> float:
+        """Learned width / true-likelihood width."""
+        return (self.learned[2] - self.learned[1]) / (self.exact[2] - self.exact[1])
+
+
+def _true_twice_nll(mu: float, alpha: float, x: np.ndarray, weight: np.ndarray, yields: Sequence[float]) -> float:
+    """-2 ln L of the toy's exact extended likelihood (signal strength ``mu``, Z at ``alpha`` sigma) plus the prior."""
+    m = TOY.direction(z_of(alpha))
+    log_s = -((x - m) ** 2).sum(axis=1) / (2 * TOY.width**2)
+    log_b = -((x + m) ** 2).sum(axis=1) / (2 * TOY.width**2)
+    density = mu * yields[0] * np.exp(log_s) + yields[1] * np.exp(log_b)
+    return 2.0 * (mu * yields[0] + yields[1] - float((weight * np.log(density)).sum())) + alpha**2
+
+
+def _true_interval(x: np.ndarray, weight: np.ndarray, bounds: tuple[float, float], yields: Sequence[float],
+                   mu_range: tuple[float, float]) -> tuple[float, float, float]:  # fmt: skip
+    import scipy.optimize
+
+    def profiled(mu: float) -> float:
+        return scipy.optimize.minimize_scalar(lambda a: _true_twice_nll(mu, a, x, weight, yields), bounds=bounds,
+                                              method="bounded", options={"xatol": 1e-7}).fun  # fmt: skip
+
+    best = scipy.optimize.minimize_scalar(profiled, bounds=mu_range, method="bounded", options={"xatol": 1e-7})
+    ends = [scipy.optimize.brentq(lambda m: profiled(m) - best.fun - 1.0, lo, hi, xtol=1e-7)
+            for lo, hi in ((mu_range[0], best.x), (best.x, mu_range[1]))]  # fmt: skip
+    return float(best.x), float(ends[0]), float(ends[1])
+
+
+def interval_check(model: DensityRatioModel, settings: DensityRatioSettings = ROTATING_SETTINGS, true_z: float = 2.0,
+                   n_per_class: int = 20_000, seed: int = 0, yields: Sequence[float] = YIELDS,
+                   mu_range: tuple[float, float] = (0.05, 3.0)) -> IntervalCheck:  # fmt: skip
+    """The learned model through systlab's unbinned likelihood (its yields from its own density over a nominal
+    template sample, as on H→ττ) against the true likelihood, on events at ``true_z`` weighted to the yields."""
+    from systlab.infer.intervals import profile_intervals
+    from systlab.infer.unbinned import expectation
+    from systlab.likelihood.unbinned import EventTables, UnbinnedBatch
+    from systlab.likelihood.unbinned_inputs import EventSet, unbinned_model
+
+    def weighted(point: dict[str, float], stream: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        sample = evaluation_sample(TOY, n_per_class, seed + stream, point)
+        process = 1 - sample.label
+        return sample.features, process, np.asarray(yields, np.float64)[process] / n_per_class
+
+    x_t, process_t, weight_t = weighted({}, 1)
+    fractions, coef = torch_outputs(model, x_t)
+    template = EventSet(EventTables(fractions.astype(float), coef.astype(float)), weight_t, process_t, 1 - process_t)
+    bounds = settings.range_of(0, 1)
+    unbinned = unbinned_model(template, ("signal", "background"), ("Z",), (bounds,), {}, None, mu_range)
+    x, _, weight = weighted({"Z": true_z}, 2)
+    fractions, coef = torch_outputs(model, x)
+    data = expectation(EventTables(fractions.astype(float), coef.astype(float)), weight, unbinned.auxdata)
+    found = profile_intervals(UnbinnedBatch(unbinned, data), unbinned.init)
+    learned = (float(found.mu_hat[0]), float(found.lo[0]), float(found.hi[0]))
+    return IntervalCheck(float(true_z), learned, _true_interval(x, weight, bounds, yields, mu_range))
