@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from systlab.config import ConfigError, deep_update, load_config, load_config_files
+from systlab.config import SCHEMA_PATH, ConfigError, deep_update, load_config, load_config_files, validate_and_fill
 from systlab.likelihood.grid_points import parameterized_np
 from systlab.methods.data import method_draws
 
@@ -196,3 +196,28 @@ def test_study_replicas_default_to_every_replica_and_are_capped_by_them():
 
     assert count(replicas=4) == 4 and count(replicas=10, study_replicas=3) == 3
     assert count(replicas=2, study_replicas=3) == 2
+
+
+@pytest.mark.parametrize("overlay", [None, "tiny.yaml", "fair_example.yaml", "nanoaod_example.yaml"])
+def test_validate_and_fill_fills_the_defaults_snakemakes_validate_fills(overlay):
+    """The Snakefile's one schema pass (common.smk) leaves the config snakemake.utils.validate left before."""
+    import copy
+
+    from snakemake.utils import validate
+
+    raw = yaml.safe_load(DEFAULT.read_text())
+    if overlay:
+        raw = deep_update(raw, yaml.safe_load((ROOT / "config" / overlay).read_text()))
+    ours, theirs = copy.deepcopy(raw), copy.deepcopy(raw)
+    validate_and_fill(ours)
+    validate(theirs, str(SCHEMA_PATH))
+    assert ours == theirs and ours != raw  # defaults were filled, and the same ones
+    ours_again = copy.deepcopy(raw)
+    validate_and_fill(ours_again)
+    assert ours_again == ours  # the cached schema's defaults were copied, not shared
+
+
+def test_validate_and_fill_names_the_field_before_filling(raw):
+    raw["training"]["replicas"] = "ten"
+    with pytest.raises(ConfigError, match="field 'training.replicas'"):
+        validate_and_fill(raw, source="config.yaml")

@@ -5,7 +5,14 @@
 """
 
 from systlab.config.catalogue import MassSlices
-from systlab.config.load import SCHEMA_PATH, deep_update, load_config, load_config_files, validate_schema
+from systlab.config.load import (
+    SCHEMA_PATH,
+    deep_update,
+    load_config,
+    load_config_files,
+    validate_and_fill,
+    validate_schema,
+)
 from systlab.config.model import (
     CROSS_CHECK_FAMILIES,
     Config,
@@ -52,6 +59,7 @@ __all__ = [
     "oracle_name",
     "oracle_point",
     "truth_name",
+    "validate_and_fill",
     "validate_schema",
     "variation_name",
 ]
