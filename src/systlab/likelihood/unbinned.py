@@ -409,7 +409,7 @@ class UnbinnedBatch:
     def derivatives(self, x: np.ndarray, rows: np.ndarray, hessian: bool = True):
         """(−2lnL, gradient, Hessian) of dataset ``rows[i]`` at ``x[i]``; NaN where the model is undefined."""
         model, data = self.model, self.data
-        n, npars, k = len(x), model.npars, len(model.shape_nps)
+        n, k = len(x), len(model.shape_nps)
         rows = np.asarray(rows, dtype=int)
         total, t_grad, t_hess = model.expected_total(x)
         lm, lm1, lm2 = model.log_multipliers(x)
@@ -417,6 +417,10 @@ class UnbinnedBatch:
         value = 2.0 * total
         grad = 2.0 * t_grad
         hess = 2.0 * t_hess if hessian else None
+        # the MC-statistics parameters (the last ones) act on the events through their region's γ only (below): the
+        # per-event derivatives need the first m columns (μ, shapes, normalisations, lumi), 8 of 18 on H→ττ
+        m = model.stat_index
+        lm1m, lm2m = lm1[:, :, :m], lm2[:, :, :m]
         index, position = self._events(rows)
         for a in range(0, len(index), BLOCK):
             idx, pos = index[a : a + BLOCK], position[a : a + BLOCK]
@@ -432,21 +436,21 @@ class UnbinnedBatch:
                 lse = np.log(s) + top[:, 0]  # NaN where the density is not positive (μ < 0 too far)
                 pi = scaled / s[:, None]  # each process's share of the event's density (signed if μ < 0)
                 rho = e[:, 0] / s  # ∂ ln s/∂μ
-            du = lm1[pos].copy()  # (E, P, pars), μ column 0
+            du = lm1m[pos]  # (E, P, m): the parameters every process's density depends on, μ column 0
             du[:, :, 1 : 1 + k] += q1
             g = np.einsum("ep,epj->ej", pi, du)
             g[:, 0] = rho
             starts, at = _segments(pos)
             value -= 2.0 * _segment_sum(w * lse, starts, at, n)
-            grad -= 2.0 * _segment_sum(w[:, None] * g, starts, at, n)
+            grad[:, :m] -= 2.0 * _segment_sum(w[:, None] * g, starts, at, n)
             if hessian:
-                d2 = lm2[pos].copy()
+                d2 = lm2m[pos]
                 d2[:, :, 1 : 1 + k] += q2
-                h = np.einsum("ep,epj,epl->ejl", pi, du, du)
-                h[:, np.arange(npars), np.arange(npars)] += np.einsum("ep,epj->ej", pi, d2)
+                h = np.matmul(np.swapaxes(pi[:, :, None] * du, 1, 2), du)  # Σ_p π_p ∂u_p ∂u_pᵀ, (E, m, m)
+                h[:, np.arange(m), np.arange(m)] += np.einsum("ep,epj->ej", pi, d2)
                 h[:, 0, :] = h[:, :, 0] = rho[:, None] * du[:, 0, :]  # ∂²ln s/∂μ∂θ = ρ(∂u_s/∂θ) − ρ g (below)
-                h -= np.einsum("ej,el->ejl", g, g)
-                hess -= 2.0 * _segment_sum(w[:, None, None] * h, starts, at, n)
+                h -= g[:, :, None] * g[:, None, :]
+                hess[:, :m, :m] -= 2.0 * _segment_sum(w[:, None, None] * h, starts, at, n)
             if model.stat_sigma is not None:  # ln γ_b of each event's region: ∂ = σ_b/γ_b, ∂² = −σ_b²/γ_b²
                 region = data.tables.region[idx]
                 sig = model.stat_sigma[region]
