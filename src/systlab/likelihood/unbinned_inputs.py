@@ -31,8 +31,11 @@ from systlab.events import SPLITS
 from systlab.likelihood.unbinned import EventTables, UnbinnedModel, prior_shift, yield_polynomials
 
 FORMAT = "systlab.unbinned_inputs/1"
-#: Degree of the per-axis yield polynomials.
-YIELD_DEGREE = 4
+#: Degree of the per-axis yield polynomials and the points of a they are fitted on. The yield is a sum of exponentials
+#: of the events' polynomials, far from a low-degree polynomial in log: degree 4 on 49 points missed the default r0's
+#: Z yield at soft_met = +1 sigma by 1 % (30 events), which gave its own Asimov data a minimum 36 below the true one in
+#: -2lnL; degree 12 on 241 points is within 0.01 % of the exact per-axis yield at +-1 sigma.
+YIELD_DEGREE, YIELD_POINTS = 12, 241
 
 #: Raw feature rows (n, features) -> the event tables of those rows.
 TablesOf = Callable[[np.ndarray], EventTables]
@@ -122,7 +125,7 @@ def unbinned_model(template: EventSet, processes: Sequence[str], shape_nps: Sequ
     if not np.all(yields.sum(axis=1) > 0):
         empty = [processes[p] for p in range(n) if not yields[p].sum() > 0]
         raise ValueError(f"no template events of process(es) {empty}")
-    coef = yield_polynomials(template.tables, mixture, shape_bounds, YIELD_DEGREE)
+    coef = yield_polynomials(template.tables, mixture, shape_bounds, YIELD_DEGREE, YIELD_POINTS)
     stat = None
     if mc_statistics:
         sumw = np.bincount(region, template.weight, minlength=regions)
