@@ -248,25 +248,27 @@ def _true_interval(x: np.ndarray, weight: np.ndarray, bounds: tuple[float, float
 
 def interval_check(model: DensityRatioModel, settings: DensityRatioSettings = ROTATING_SETTINGS, true_z: float = 2.0,
                    n_per_class: int = 20_000, seed: int = 0, yields: Sequence[float] = YIELDS,
-                   mu_range: tuple[float, float] = (0.05, 3.0)) -> IntervalCheck:  # fmt: skip
+                   mu_range: tuple[float, float] = (0.05, 3.0),
+                   template_per_class: int = 20_000) -> IntervalCheck:  # fmt: skip
     """The learned model through systlab's unbinned likelihood (its yields from its own density over a nominal
-    template sample, as on H→ττ) against the true likelihood, on events at ``true_z`` weighted to the yields."""
+    template sample of ``template_per_class`` events per class, as on H→ττ) against the true likelihood, on events
+    at ``true_z`` weighted to the yields."""
     from systlab.infer.intervals import profile_intervals
     from systlab.infer.unbinned import expectation
     from systlab.likelihood.unbinned import EventTables, UnbinnedBatch
     from systlab.likelihood.unbinned_inputs import EventSet, unbinned_model
 
-    def weighted(point: dict[str, float], stream: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        sample = evaluation_sample(TOY, n_per_class, seed + stream, point)
+    def weighted(point: dict[str, float], stream: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        sample = evaluation_sample(TOY, n, seed + stream, point)
         process = 1 - sample.label
-        return sample.features, process, np.asarray(yields, np.float64)[process] / n_per_class
+        return sample.features, process, np.asarray(yields, np.float64)[process] / n
 
-    x_t, process_t, weight_t = weighted({}, 1)
+    x_t, process_t, weight_t = weighted({}, 1, template_per_class)
     fractions, coef = torch_outputs(model, x_t)
     template = EventSet(EventTables(fractions.astype(float), coef.astype(float)), weight_t, process_t, 1 - process_t)
     bounds = settings.range_of(0, 1)
     unbinned = unbinned_model(template, ("signal", "background"), ("Z",), (bounds,), {}, None, mu_range)
-    x, _, weight = weighted({"Z": true_z}, 2)
+    x, _, weight = weighted({"Z": true_z}, 2, n_per_class)
     fractions, coef = torch_outputs(model, x)
     data = expectation(EventTables(fractions.astype(float), coef.astype(float)), weight, unbinned.auxdata)
     found = profile_intervals(UnbinnedBatch(unbinned, data), unbinned.init)
