@@ -68,13 +68,25 @@ def test_log_ratio_is_zero_at_nominal_and_is_the_exported_polynomial():
     assert torch.equal(net.log_ratio(x, process, torch.zeros(50)), torch.zeros(50))  # exactly, not approximately
     with torch.no_grad():
         coef = net.coefficients(x).numpy()  # (n, P, D)
-        raw = net.net(net.standardise(x)).reshape(50, 3, 3).numpy()
+        raw = net.nets[0](net.standardise(x)).reshape(50, 3, 3).numpy()
         for a in (-2.0, -0.5, 1.0, 2.0):
             got = net.log_ratio(x, process, torch.full((50,), a)).numpy()
             np.testing.assert_allclose(got, polynomial_log_ratio(coef[np.arange(50), process.numpy()], a), atol=1e-5)
     np.testing.assert_allclose(coef - net.yield_coef.numpy(), raw * 2.0 ** -np.arange(1.0, 4.0), atol=1e-6)
     with pytest.raises(ValueError, match="degree"):
         RatioNet(2, 3, (8,), degree=0)
+
+
+def test_an_ensemble_averages_its_members_coefficients():
+    torch.manual_seed(4)
+    ensemble = RatioNet(2, 2, (8,), degree=2, scale=3.0, members=3)
+    x = torch.randn(20, 2)
+    with torch.no_grad():
+        members = [RatioNet(2, 2, (8,), degree=2, scale=3.0) for _ in range(3)]
+        for one, net in zip(members, ensemble.nets, strict=True):
+            one.nets[0].load_state_dict(net.state_dict())
+        want = torch.stack([one.coefficients(x) for one in members]).mean(dim=0)
+        np.testing.assert_allclose(ensemble.coefficients(x).numpy(), want.numpy(), atol=1e-6)
 
 
 def test_fractions_are_physical_after_the_class_weight_correction():

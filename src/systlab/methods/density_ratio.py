@@ -59,6 +59,8 @@ class DensityRatioSettings:
 
     ``ranges``: the training range of a per nuisance in sigma units; one entry applies to every nuisance.
     ``draws``: independent draws of a per event (copies of the training events) for each ratio net.
+    ``ensemble``: ratio nets per nuisance, each with its own initialisation and draws of a; their coefficients are
+    averaged (the variance of a small learned effect falls as 1 / ensemble).
     ``yield_step``: spacing of the points where the learned yields are calibrated (0 = no calibration, see
     :func:`yield_calibration`).
     """
@@ -71,6 +73,7 @@ class DensityRatioSettings:
     degree: int = 4
     ranges: tuple[tuple[float, float], ...] = ((-3.0, 3.0),)
     draws: int = 1
+    ensemble: int = 1
     yield_step: float = 0.5
     validation_fraction: float = 0.2
     seed: int = 0
@@ -79,8 +82,8 @@ class DensityRatioSettings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
         object.__setattr__(self, "ranges", tuple((float(lo), float(hi)) for lo, hi in self.ranges))
-        if self.degree < 1 or self.draws < 1 or not 0 < self.validation_fraction < 1:
-            raise ValueError(f"degree and draws must be >= 1, 0 < validation_fraction < 1: {self}")
+        if self.degree < 1 or self.draws < 1 or self.ensemble < 1 or not 0 < self.validation_fraction < 1:
+            raise ValueError(f"degree, draws and ensemble must be >= 1, 0 < validation_fraction < 1: {self}")
         if self.yield_step < 0:
             raise ValueError(f"yield_step must be >= 0 (0 = no yield calibration): {self}")
         if not self.ranges or any(not lo < 0 < hi for lo, hi in self.ranges):
@@ -143,28 +146,33 @@ class RatioNet(nn.Module):
     trained. (A network taking a as an input, projected on a polynomial after training, missed the Z yield at
     -1 sigma by 3 % on the default r0: its ReLUs made it piecewise linear in a.) The outputs are scaled by
     scale^-(d+1) (scale: the range's larger end) so every term is O(1) over the range; ``yield_coef`` is the
-    per-process correction of :func:`yield_calibration`, zero until it is set."""
+    per-process correction of :func:`yield_calibration`, zero until it is set. With ``members`` > 1 the coefficients
+    are the mean of that many networks (an ensemble, trained one by one: :func:`train_ratio`)."""
 
     def __init__(self, n_features: int, n_processes: int, hidden: tuple[int, ...], degree: int, scale: float = 1.0,
-                 mean: np.ndarray | None = None, std: np.ndarray | None = None) -> None:  # fmt: skip
+                 mean: np.ndarray | None = None, std: np.ndarray | None = None, members: int = 1) -> None:  # fmt: skip
         super().__init__()
-        if degree < 1 or not scale > 0:
-            raise ValueError(f"a ratio net needs degree >= 1 and scale > 0, got {degree}, {scale}")
+        if degree < 1 or not scale > 0 or members < 1:
+            raise ValueError(f"a ratio net needs degree >= 1, scale > 0, members >= 1: {degree}, {scale}, {members}")
         self.n_features, self.n_processes, self.degree = n_features, n_processes, degree
         self.register_buffer("mean", torch.zeros(n_features) if mean is None else torch.as_tensor(mean).float())
         self.register_buffer("std", torch.ones(n_features) if std is None else torch.as_tensor(std).float())
         self.register_buffer("scale", float(scale) ** -torch.arange(1, degree + 1, dtype=torch.float32))
         self.register_buffer("yield_coef", torch.zeros(n_processes, degree))
-        self.net = mlp(n_features, tuple(hidden))
-        self.net[-1] = nn.Linear(self.net[-1].in_features, n_processes * degree)
+        self.nets = nn.ModuleList()
+        for _ in range(members):
+            net = mlp(n_features, tuple(hidden))
+            net[-1] = nn.Linear(net[-1].in_features, n_processes * degree)
+            self.nets.append(net)
 
     def standardise(self, x: torch.Tensor) -> torch.Tensor:
         return standardised(x, self.mean, self.std)
 
     def coefficients(self, x: torch.Tensor) -> torch.Tensor:
         """(n, P, D) polynomial coefficients of log R in a, yield correction included."""
-        raw = self.net(self.standardise(x)).reshape(-1, self.n_processes, self.degree)
-        return raw * self.scale + self.yield_coef
+        z = self.standardise(x)
+        raw = self.nets[0](z) if len(self.nets) == 1 else torch.stack([net(z) for net in self.nets]).mean(dim=0)
+        return raw.reshape(-1, self.n_processes, self.degree) * self.scale + self.yield_coef
 
     def log_ratio(self, x: torch.Tensor, process: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
         """log R(x; a) per event at its process and a, exactly 0 at a = 0."""
@@ -300,36 +308,43 @@ def ratio_batch(x: np.ndarray, process: np.ndarray, weight: np.ndarray, moved: S
 def train_ratio(x: np.ndarray, process: np.ndarray, weight: np.ndarray, move: Move, k: int, n_nuisances: int,
                 n_processes: int, settings: DensityRatioSettings,
                 validation: np.ndarray | None = None) -> tuple[RatioNet, TrainingHistory]:  # fmt: skip
-    """The ratio net of nuisance ``k``: a uniform over its range, ``settings.draws`` draws per event.
+    """The ratio net of nuisance ``k`` (``settings.ensemble`` members, trained one by one): a uniform over its range,
+    ``settings.draws`` draws per event; the history returned is the first member's.
 
     Weights are rescaled per process (moved and nominal alike) to a mean nominal weight of 1: a common factor per
     process leaves the optimum log R_p unchanged and keeps small processes from being ignored."""
     x, process, weight = np.asarray(x, np.float64), np.asarray(process, np.int64), np.asarray(weight, np.float64)
     check_inputs(x, process, weight, n_processes)
     lo, hi = settings.range_of(k, n_nuisances)
-    rng = np.random.default_rng([settings.seed, 2, k])
     scale = np.bincount(process, minlength=n_processes) / np.bincount(process, weights=weight, minlength=n_processes)
-    moved = []
-    for _ in range(settings.draws):
-        alpha = rng.uniform(lo, hi, len(x))
-        x_moved, w_moved = move(x, process, k, alpha)
-        x_moved, w_moved = np.asarray(x_moved, np.float64), np.asarray(w_moved, np.float64)
-        if x_moved.shape != x.shape or w_moved.shape != weight.shape or not np.isfinite(w_moved).all():
-            raise ValueError(f"move(k={k}) returned shapes {x_moved.shape}, {w_moved.shape} (or non-finite weights) "
-                             f"for {x.shape}, {weight.shape}")  # fmt: skip
-        moved.append((x_moved, w_moved * scale[process], alpha))
     w = weight * scale[process]
     val = validation_mask(len(x), settings.validation_fraction, settings.seed) if validation is None else validation
-    train = ratio_batch(x[~val], process[~val], w[~val], [tuple(m[~val] for m in draw) for draw in moved])
-    validation = ratio_batch(x[val], process[val], w[val], [tuple(m[val] for m in draw) for draw in moved])
     mean, std = feature_statistics(x[~val], weight[~val])
-    scale = max(-lo, hi)
-    net, history = fit(lambda: RatioNet(x.shape[1], n_processes, settings.hidden, settings.degree, scale, mean, std),
-                       RatioBCE(), train, validation, settings.training(), settings.seed + 1 + k)  # fmt: skip
+    size = max(-lo, hi)
+    net = RatioNet(x.shape[1], n_processes, settings.hidden, settings.degree, size, mean, std, settings.ensemble)
+    histories = []
+    for member in range(settings.ensemble):
+        rng = np.random.default_rng([settings.seed, 2, k] + ([member] if member else []))
+        moved = []
+        for _ in range(settings.draws):
+            alpha = rng.uniform(lo, hi, len(x))
+            x_moved, w_moved = move(x, process, k, alpha)
+            x_moved, w_moved = np.asarray(x_moved, np.float64), np.asarray(w_moved, np.float64)
+            if x_moved.shape != x.shape or w_moved.shape != weight.shape or not np.isfinite(w_moved).all():
+                raise ValueError(f"move(k={k}) returned shapes {x_moved.shape}, {w_moved.shape} (or non-finite "
+                                 f"weights) for {x.shape}, {weight.shape}")  # fmt: skip
+            moved.append((x_moved, w_moved * scale[process], alpha))
+        train = ratio_batch(x[~val], process[~val], w[~val], [tuple(m[~val] for m in draw) for draw in moved])
+        held = ratio_batch(x[val], process[val], w[val], [tuple(m[val] for m in draw) for draw in moved])
+        one, history = fit(lambda: RatioNet(x.shape[1], n_processes, settings.hidden, settings.degree, size, mean, std),
+                           RatioBCE(), train, held, settings.training(),
+                           settings.seed + 1 + k + 1000 * member)  # fmt: skip
+        net.nets[member].load_state_dict(one.nets[0].state_dict())
+        histories.append(history)
     points = settings.yield_points(k, n_nuisances)
     if len(points):
         yield_calibration(net, x, process, weight, lambda a: move(x, process, k, np.full(len(x), a))[1], points)
-    return net, history
+    return net, histories[0]
 
 
 def learned_yields(net: RatioNet, x: np.ndarray, process: np.ndarray, weight: np.ndarray, alpha: float,

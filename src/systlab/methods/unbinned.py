@@ -32,7 +32,7 @@ from systlab.samples.vary import features_everywhere, share_events, soft_met_dra
 
 #: Default settings (``method_settings.unbinned`` overrides any of them).
 DEFAULTS = {"hidden": [64, 64], "epochs": 30, "batch_size": 2048, "learning_rate": 0.003, "patience": 5,
-            "degree": 4, "draws": 1, "range": 3.0, "yield_step": 0.5}  # fmt: skip
+            "degree": 4, "draws": 1, "ensemble": 1, "range": 3.0, "yield_step": 0.5}  # fmt: skip
 
 
 @dataclass
@@ -145,7 +145,7 @@ def train_unbinned(samples: Mapping[str, Any], features: Sequence[str], settings
     ratio_settings = DensityRatioSettings(
         hidden=tuple(opts["hidden"]), epochs=int(opts["epochs"]), batch_size=int(opts["batch_size"]),
         learning_rate=float(opts["learning_rate"]), patience=int(opts["patience"]), degree=int(opts["degree"]),
-        ranges=data.ranges, draws=int(opts["draws"]),
+        ranges=data.ranges, draws=int(opts["draws"]), ensemble=int(opts["ensemble"]),
         yield_step=float(opts["yield_step"]), seed=int(seed), threads=int(settings.threads),
     )  # fmt: skip
 
