@@ -287,6 +287,34 @@ def test_prior_shift_calibrates_the_fractions_on_the_template_events_and_the_inp
     np.testing.assert_array_equal(back.sets["template"].label, label)
 
 
+def test_the_yield_correction_makes_the_models_yields_the_simulated_ones_without_moving_a_shape():
+    """A simulated yield change the learned ratios do not have (signal x exp(0.1 a - 0.02 a^2), background flat): after
+    the correction the model's own yield ratio at the simulated points is the simulated one, and every event's log R
+    of a process moved by the same amount (no shape change)."""
+    from systlab.likelihood.unbinned_inputs import EventSet, simulated_yield_correction, with_correction
+
+    rng = np.random.default_rng(12)
+    x, label, weight = _sample(rng, 5_000, 1.0)
+    template = EventSet(_exact_tables(x), weight, np.where(label == 1, 0, 1), label)
+    mixture = weight[:, None] * template.tables.fractions
+
+    def yield_ratio(events, p, a):
+        log_r = polynomial_terms(events.tables.coef[:, p, 0], np.full(len(x), a))[0]
+        return (mixture[:, p] * np.exp(log_r)).sum() / mixture[:, p].sum()
+
+    points = np.array([-2.0, -1.0, 1.0, 2.0])
+    wanted = {0: np.exp(0.1 * points - 0.02 * points**2) * [yield_ratio(template, 0, a) for a in points],
+              1: np.array([yield_ratio(template, 1, a) for a in points])}  # fmt: skip
+    correction = simulated_yield_correction(template, {(p, 0): (points, wanted[p]) for p in (0, 1)}, degree=5)
+    corrected = with_correction(template, correction)
+    for p in (0, 1):
+        np.testing.assert_allclose([yield_ratio(corrected, p, a) for a in points], wanted[p], rtol=1e-9)
+    np.testing.assert_allclose(correction[1], 0.0, atol=1e-9)  # already right: untouched
+    assert abs(correction[0, 0, 0] - 0.1) < 0.01 and abs(correction[0, 0, 1] + 0.02) < 0.005
+    moved = polynomial_terms(corrected.tables.coef[:, 0, 0] - template.tables.coef[:, 0, 0], np.full(len(x), 1.5))[0]
+    np.testing.assert_allclose(moved, moved[0])  # the same shift for every event: no shape change
+
+
 def test_the_model_closes_on_its_own_asimov_data_whatever_its_learning_errors():
     """Fractions with a learning error (an overconfident classifier; the exact ratios): the yields
     as the integral of the model's own density (fractions as weights) put μ̂ = 1 and Z at nominal on the template

@@ -25,11 +25,13 @@ rule workspace_grid:
 
 # Unbinned models: the learned per-event tables (process fractions, log-ratio polynomials per shape NP) of the template
 # split at nominal (the model's expectation), the toy split at nominal and every truth's toy split, and the replica's
-# unbinned model (nominal yields, per-axis yield polynomials; systlab.likelihood.unbinned_inputs).
+# unbinned model (nominal yields, per-axis yield polynomials; systlab.likelihood.unbinned_inputs), its yields following
+# the simulated one-NP variations of the template split.
 rule unbinned_inputs:
     input:
         model="results/models/{method}/{replica}/model.onnx",
-        samples=samples_of(PROCESSES, ["nominal", *(f"truth_{t.name}" for t in CFG.truths)]),
+        samples=samples_of(PROCESSES, ["nominal", *(f"truth_{t.name}" for t in CFG.truths),
+                                       *(name for *_, name in CFG.shape_variations())]),
     output:
         events="results/unbinned/{method}/{replica}/events.npz",
         model="results/unbinned/{method}/{replica}/model.json",

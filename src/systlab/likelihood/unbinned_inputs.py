@@ -9,6 +9,9 @@ fractions, log-ratio polynomials) is evaluated on the events of
 - ``toy``: the toy split at nominal — the held-out toys;
 - ``truth_<t>``: the toy split of every pseudo-data truth — the ``expected_<t>`` and ``truth_<t>`` datasets.
 
+The model's yields follow the simulated variation samples of the template split where they exist (a per-process
+shift of each log R, :func:`simulated_yield_correction`), as the binned templates' do.
+
 Each set is stored as flat arrays (fractions, coefficients, weight, process index, label) in one ``.npz`` beside a
 JSON of the :class:`systlab.likelihood.unbinned.UnbinnedModel` (written by the rule ``unbinned_inputs``). The
 inputs hold no score binning: what the binned methods do with templates, this route does per event.
@@ -28,7 +31,7 @@ import pyarrow.parquet as pq
 
 from systlab.atomic import atomic_path, write_json
 from systlab.events import SPLITS
-from systlab.likelihood.unbinned import EventTables, UnbinnedModel, prior_shift, yield_polynomials
+from systlab.likelihood.unbinned import EventTables, UnbinnedModel, polynomial_terms, prior_shift, yield_polynomials
 
 FORMAT = "systlab.unbinned_inputs/1"
 #: Degree of the per-axis yield polynomials and the points of a they are fitted on. The yield is a sum of exponentials
@@ -87,6 +90,38 @@ def shifted(events: EventSet, delta: np.ndarray) -> EventSet:
     """``events`` with fractions c_p ∝ c_p e^{δ_p}."""
     c = events.tables.fractions * np.exp(delta)[None]
     return events._replace(tables=events.tables._replace(fractions=c / c.sum(axis=1, keepdims=True)))
+
+
+def simulated_yield_correction(template: EventSet, simulated: Mapping[tuple[int, int], tuple[np.ndarray, np.ndarray]],
+                               degree: int) -> np.ndarray:  # fmt: skip
+    """(P, K, degree) per-process polynomials in a (no constant term) to add to every event's log R_pk so that the
+    model's own yield of process p, Σ_j w_j c_jp R_jp(a), equals the simulated one at the simulated points of NP k.
+
+    ``simulated[(p, k)]`` = (points a, yield ratios Y_p(a)/Y_p(0)) of the template split of NP k's simulated variation
+    samples, the yields the binned templates take. A constant shift of log R_pk changes no shape, so the model stays
+    the integral of its own density (it still closes on its own Asimov data) while its yields follow the simulation
+    rather than the ratio nets' yield calibration on the training events (which left the default r0's Z yield at
+    TES ±1σ 1-3 % off on the template split). With n points a polynomial of degree min(n, ``degree``) is fitted."""
+    n_p, n_k = template.tables.coef.shape[1:3]
+    out = np.zeros((n_p, n_k, degree))
+    mixture = template.weight[:, None] * template.tables.fractions
+    for (p, k), (points, ratios) in simulated.items():
+        points, ratios = np.asarray(points, float), np.asarray(ratios, float)
+        points, ratios = points[ratios > 0], ratios[ratios > 0]
+        if not len(points):
+            continue
+        log_r = polynomial_terms(template.tables.coef[:, p, k][:, None, :], points[None, :])[0]  # (E, points)
+        shift = log_r.max(axis=0)
+        learned = np.log((mixture[:, p, None] * np.exp(log_r - shift)).sum(axis=0) / mixture[:, p].sum()) + shift
+        used = min(len(points), degree)
+        design = np.stack([points ** (d + 1) for d in range(used)], axis=1)
+        out[p, k, :used] = np.linalg.lstsq(design, np.log(ratios) - learned, rcond=None)[0]
+    return out
+
+
+def with_correction(events: EventSet, correction: np.ndarray) -> EventSet:
+    """``events`` with ``correction`` (P, K, D) added to every event's log-ratio coefficients."""
+    return events._replace(tables=events.tables._replace(coef=events.tables.coef + correction[None]))
 
 
 def region_edges(template: EventSet, regions: int) -> np.ndarray:
@@ -173,12 +208,14 @@ def write_inputs(model: UnbinnedModel, sets: Mapping[str, EventSet], events_path
 
 
 class UnbinnedInputs(NamedTuple):
-    """A replica's unbinned model, its event sets by name and the prior shift its fractions took
-    (:func:`template_prior_shift`; the stored fractions have it applied)."""
+    """A replica's unbinned model, its event sets by name, the prior shift its fractions took
+    (:func:`template_prior_shift`) and the yield correction its coefficients took (:func:`simulated_yield_correction`);
+    the stored tables have both applied."""
 
     model: UnbinnedModel
     sets: dict[str, EventSet]
     prior_shift: np.ndarray | None = None
+    yield_correction: np.ndarray | None = None
 
 
 def read_inputs(events_path: str | os.PathLike, model_path: str | os.PathLike) -> UnbinnedInputs:
@@ -215,6 +252,27 @@ def onnx_tables(scorer) -> tuple[TablesOf, tuple[str, ...], tuple[str, ...], tup
     return tables_of, tuple(json.loads(meta[PROCESSES_KEY])), tuple(json.loads(meta[SHAPE_NPS_KEY])), bounds
 
 
+def simulated_yields(cfg, processes: Sequence[str], shape_nps: Sequence[str],
+                     sample_paths: Mapping[tuple[str, str], str | os.PathLike]
+                     ) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:  # fmt: skip
+    """(process index, NP index) -> (points, Y(a)/Y(0)) from the template split of every simulated one-NP variation
+    of the config (:meth:`systlab.config.model.Config.shape_variations`) whose sample is given."""
+    def template_yield(process: str, variation: str) -> float:
+        table = pd.read_parquet(sample_paths[(process, variation)], columns=["weight", "split"])
+        return float(table["weight"][table["split"] == SPLITS["template"]].sum())
+
+    out = {}
+    for p, process in enumerate(processes):
+        nominal = template_yield(process, "nominal")
+        for k, name in enumerate(shape_nps):
+            points = [(a, sample) for np_name, a, sample in cfg.shape_variations()
+                      if np_name == name and (process, sample) in sample_paths]  # fmt: skip
+            if points and nominal > 0:
+                out[(p, k)] = (np.array([a for a, _ in points]),
+                               np.array([template_yield(process, sample) for _, sample in points]) / nominal)
+    return out
+
+
 def build_inputs(cfg, onnx_path: str | os.PathLike,
                  sample_paths: Mapping[tuple[str, str], str | os.PathLike]) -> UnbinnedInputs:  # fmt: skip
     """A replica's unbinned model and event sets from its ONNX model and the sample tables ((process, variation) ->
@@ -240,9 +298,12 @@ def build_inputs(cfg, onnx_path: str | os.PathLike,
             for name, (variation, split) in event_sets_wanted([t.name for t in cfg.truths]).items()}  # fmt: skip
     delta = template_prior_shift(sets["template"], len(processes))
     sets = {name: shifted(s, delta) for name, s in sets.items()}
+    correction = simulated_yield_correction(sets["template"], simulated_yields(cfg, processes, shape_nps, sample_paths),
+                                            sets["template"].tables.coef.shape[-1])  # fmt: skip
+    sets = {name: with_correction(s, correction) for name, s in sets.items()}
     edges = region_edges(sets["template"], cfg.bins)
     sets = {name: with_regions(s, edges) for name, s in sets.items()}
     norm = {n.name: (n.sigma, n.processes) for n in cfg.norm_nps}
     model = unbinned_model(sets["template"], processes, shape_nps, bounds, norm, cfg.lumi_sigma, cfg.mu_range,
                            mc_statistics=True)
-    return UnbinnedInputs(model, sets, delta)
+    return UnbinnedInputs(model, sets, delta, correction)
