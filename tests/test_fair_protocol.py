@@ -355,6 +355,56 @@ def test_every_replica_kind_is_evaluated_on_the_same_pseudo_experiments(analysis
     assert both["r0"] == both["r1"] == payloads["baseline"]
 
 
+def test_an_unbinned_replica_is_fitted_on_its_own_tables_of_the_same_pseudo_experiments(analysis, tmp_path):
+    """An (untrained) density-ratio model through unbinned_inputs and the protocol: the same PEs as the binned
+    replicas, each PE's events tabulated as the event sets were, and the batched fit of all PEs equal to fitting each
+    PE alone (fit_events on its tables and multiplicities)."""
+    import dataclasses
+
+    from systlab.infer.pipeline import read_unbinned
+    from systlab.infer.unbinned import expectation, fit_events
+    from systlab.likelihood.unbinned_inputs import (
+        PROCESSES_KEY,
+        SHAPE_BOUNDS_KEY,
+        SHAPE_NPS_KEY,
+        build_inputs,
+        write_inputs,
+    )
+    from systlab.methods.density_ratio import DensityRatioModel, ProcessClassifier, RatioNet, export_density_ratio
+
+    cfg, canonical, samples, fixed, _ = analysis
+    cfg = load_config({**copy.deepcopy(dict(cfg.raw)), "methods": ["baseline", "unbinned"]})
+    torch.manual_seed(0)
+    names, bounds = [n.name for n in cfg.shape_nps], [[-3.0, 3.0]] * len(cfg.shape_nps)
+    model = DensityRatioModel(ProcessClassifier(len(FEATURES), 3, (8,)),
+                              [RatioNet(len(FEATURES), 3, (8,), 4, 3.0) for _ in names]).eval()
+    x = pd.read_parquet(samples["htautau", "nominal"], columns=list(FEATURES)).to_numpy(np.float32)[:500]
+    onnx = export_density_ratio(model, FEATURES, tmp_path / "unbinned.onnx",
+                                {PROCESSES_KEY: json.dumps(list(EVENTS)), SHAPE_NPS_KEY: json.dumps(names),
+                                 SHAPE_BOUNDS_KEY: json.dumps(bounds)}, x)  # fmt: skip
+    built = build_inputs(cfg, onnx, samples)
+    write_inputs(built.model, built.sets, tmp_path / "events.npz", tmp_path / "model.json", built.tabulation)
+    inputs = {"model": str(onnx), "events": fixed["events"], "tables": str(tmp_path / "events.npz"),
+              "unbinned": str(tmp_path / "model.json")}  # fmt: skip
+    payload = evaluate_replica(cfg, "unbinned", inputs)
+    baseline = evaluate_replica(cfg, "baseline", fixed)
+    assert payload["kind"] == "unbinned"
+    for prior in ("challenge", "systlab"):
+        a, b = payload["priors"][prior]["pseudo_experiments"], baseline["priors"][prior]["pseudo_experiments"]
+        assert a["mu_true"] == b["mu_true"] and a["shifts_sigma"] == b["shifts_sigma"]
+    observer, fit, kind = fp.replica_binning_and_fit(cfg, "unbinned", inputs, fp.protocol_seed(cfg))
+    pes = fp.pseudo_experiments(cfg, cfg.fair_protocol, "systlab", fp.protocol_seed(cfg))
+    held = fp.held_out_events(cfg, canonical)
+    observed = [observer.observe(fp.pe_events(held, pe)) for pe in pes]
+    batch = fit(observed, np.array([pe.mu for pe in pes]))
+    one_model = dataclasses.replace(read_unbinned(inputs).model, mu_range=tuple(cfg.mu_range))
+    assert kind == "unbinned" and batch.converged.all()
+    for i, (tables, multiplicity) in enumerate(observed):
+        one = fit_events(one_model, expectation(tables, multiplicity, one_model.auxdata), f"pe{i}", 3)
+        assert batch.mu_hat[i] == pytest.approx(one.mu_hat, abs=1e-4)
+        assert (batch.lo[i], batch.hi[i]) == pytest.approx(one.interval_68, abs=1e-3)
+
+
 # ---- config and summary ----------------------------------------------------------------------------------------
 def test_the_config_section_defaults_and_bad_values():
     assert protocol_config().fair_protocol == Settings(2, 3, ("challenge", "systlab"), (0.1, 3.0))

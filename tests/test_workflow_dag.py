@@ -168,11 +168,11 @@ def test_studies_train_and_read_only_their_replicas(tmp_path):
 
 def test_an_unbinned_model_is_fitted_through_its_per_event_tables(tmp_path):
     """Method unbinned in the tiny config: one unbinned_inputs job per replica feeds its fit and toys (no grid, no
-    histosys workspace input), its score job still writes templates for the metrics; the FAIR protocol (which bins
-    every pseudo-experiment) leaves it out; its ratio closure (study replica r0) feeds figure ratio_closure_unbinned."""
+    histosys workspace input), its score job still writes templates for the metrics; its FAIR-protocol job reads every
+    replica's ONNX and tables; its ratio closure (study replica r0) feeds figure ratio_closure_unbinned."""
     workdir = _workdir(tmp_path)
     (workdir / "unbinned.yaml").write_text(yaml.safe_dump({
-        "methods": ["baseline", "unbinned"], "fair_protocol": {"models": ["baseline"]},
+        "methods": ["baseline", "unbinned"], "fair_protocol": {"models": ["baseline", "unbinned"]},
         "generator_check": {"methods": [], "closure_models": ["baseline"]}}))  # fmt: skip
     run = subprocess.run([*SNAKEMAKE, "-n", "--cores", "1", *TINY, "unbinned.yaml"], cwd=workdir,
                          capture_output=True, text=True, timeout=120)  # fmt: skip
@@ -182,7 +182,10 @@ def test_an_unbinned_model_is_fitted_through_its_per_event_tables(tmp_path):
     fits = {w: outputs for w, outputs in jobs["fit"]}
     assert "results/inference/unbinned/r0/limit.json" in fits["method=unbinned, replica=r0"]
     assert "method=unbinned, replica=r0" in [w for w, _ in jobs["score"]]
-    assert all("unbinned" not in w for w, _ in jobs.get("fair_protocol", []))
+    (fair,) = [b for b in run.stdout.split("\n\n") if "rule fair_protocol:" in b and "method=unbinned" in b]
+    for want in ("results/models/unbinned/r1/model.onnx", "results/unbinned/unbinned/r1/events.npz",
+                 "results/unbinned/unbinned/r1/model.json"):  # fmt: skip
+        assert want in re.search(r"input: (.*)", fair).group(1)
     wanted = "wildcards: method=unbinned, replica=r0"
     (block,) = [b for b in run.stdout.split("\n\n") if "rule fit:" in b and wanted in b]
     inputs = re.search(r"input: (.*)", block).group(1)

@@ -126,9 +126,9 @@ def likelihood_inputs(wildcards, templates=True):
     if method in GRID_MODELS:
         return {"workspaces": f"results/grid/{method}/{replica}/workspaces.json",
                 "scores": grid_scores_of(method, replica)}  # fmt: skip
-    if method in UNBINNED_MODELS:
-        return {"events": f"results/unbinned/{method}/{replica}/events.npz",
-                "model": f"results/unbinned/{method}/{replica}/model.json"}  # fmt: skip
+    if method in UNBINNED_MODELS:  # (not "model": the FAIR protocol's inputs name each replica's ONNX so)
+        return {"tables": f"results/unbinned/{method}/{replica}/events.npz",
+                "unbinned": f"results/unbinned/{method}/{replica}/model.json"}  # fmt: skip
     inputs = {"workspace": f"results/workspaces/{method}/{replica}.json"}
     if templates:
         inputs["templates"] = f"results/templates/{method}/{replica}.json"
@@ -162,8 +162,7 @@ def all_metrics():
 
 INFERENCE_RESULTS = inference_results()
 # the FAIR-Universe protocol's evaluation of every model replica (rule fair_protocol in infer.smk, one job per model; summary table and figure)
-# (the unbinned models are not evaluated by the FAIR protocol yet: it bins every pseudo-experiment)
-FAIR_MODELS = [m for m in MODELS if m in (CFG.fair_protocol.models or MODELS) and m not in UNBINNED_MODELS]
+FAIR_MODELS = [m for m in MODELS if m in (CFG.fair_protocol.models or MODELS)]
 FAIR_PROTOCOL_RESULTS = [f"results/fair_protocol/{m}/{r}.json" for m in FAIR_MODELS for r in REPLICAS]
 
 # ---- studies ---------------------------------------------------------------------------------------------------

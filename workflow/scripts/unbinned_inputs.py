@@ -8,14 +8,14 @@ from systlab.runtime import log, start
 smk = snakemake  # noqa: F821
 cfg = start(smk)
 paths = {(Path(p).parent.name, Path(p).stem): p for p in smk.input.samples}
-model, sets, delta, correction = build_inputs(cfg, smk.input.model, paths)
-write_inputs(model, sets, smk.output.events, smk.output.model)
+model, sets, tabulation = build_inputs(cfg, smk.input.model, paths)
+write_inputs(model, sets, smk.output.events, smk.output.model, tabulation)
 for name, s in sets.items():
     log.info("%s: %d events, %.1f expected", name, len(s.weight), s.weight.sum())
-log.info("fractions calibrated on the template events: log prior shifts %s", delta.round(4).tolist())
+log.info("fractions calibrated on the template events: log prior shifts %s", tabulation.prior_shift.round(4).tolist())
 for p, process in enumerate(model.processes):
     log.info("%s: log-yield corrections to the simulated variations, per NP (coefficients of a, a^2, ...): %s",
-             process, dict(zip(model.shape_nps, correction[p].round(4).tolist(), strict=True)))
+             process, dict(zip(model.shape_nps, tabulation.yield_correction[p].round(4).tolist(), strict=True)))
 log.info("yields %s in %d MC-statistics regions (relative MC errors %s)",
          dict(zip(model.processes, model.yields.sum(axis=1).round(2).tolist(), strict=True)), model.regions,
          None if model.stat_sigma is None else model.stat_sigma.round(4).tolist())

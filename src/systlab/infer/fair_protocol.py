@@ -20,6 +20,7 @@ replica sees the same PEs (one seed stream for the protocol), so methods compare
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -216,6 +217,24 @@ class Binning(NamedTuple):
     parameters: tuple[dict[str, float], ...]
     edges: tuple[np.ndarray, ...]
 
+    def observe(self, table: pd.DataFrame) -> list[np.ndarray]:
+        return pe_counts(self, table)
+
+
+class Tabulating(NamedTuple):
+    """How an unbinned replica observes a PE: its events' tables (the learned outputs as its event sets were
+    tabulated, :class:`systlab.likelihood.unbinned_inputs.Tabulation`) and multiplicities; no binning."""
+
+    scorer: Any  # systlab.methods.onnx_io.OnnxScorer of a density-ratio model
+    tabulation: Any
+
+    def observe(self, table: pd.DataFrame) -> tuple[Any, np.ndarray]:
+        from systlab.likelihood.unbinned import EventTables
+
+        _, fractions, coef = self.scorer.outputs(table[list(self.scorer.features)].to_numpy(np.float32))
+        tables = EventTables(fractions.astype(np.float64), coef.astype(np.float64))
+        return self.tabulation.tables(tables), table["multiplicity"].to_numpy(dtype=float)
+
 
 def pe_counts(binning: Binning, table: pd.DataFrame) -> list[np.ndarray]:
     """The PE's counts at every point of ``binning``: the same events (weighted by multiplicity) scored with f(x; α_k)
@@ -239,17 +258,18 @@ class ProtocolResult(NamedTuple):
     seconds_fit: float
 
 
-def run_protocol(cfg: Config, settings: Settings, replicas: Sequence[tuple[Binning, Any]], held: HeldOut,
+def run_protocol(cfg: Config, settings: Settings, replicas: Sequence[tuple[Any, Any]], held: HeldOut,
                  prior: str, seed: int) -> list[ProtocolResult]:  # fmt: skip
-    """Build every PE of ``prior`` once, bin it with each replica's binning and fit each replica's PEs all at once
-    with its ``fit(observed, mus)`` (observed: per PE the counts per binning point) -> one result per replica."""
+    """Build every PE of ``prior`` once, observe it with each replica's observer (:class:`Binning`: the counts per
+    binning point; :class:`Tabulating`: the events' tables) and fit each replica's PEs all at once with its
+    ``fit(observed, mus)`` -> one result per replica."""
     pes = pseudo_experiments(cfg, settings, prior, seed)
     t0 = time.perf_counter()
     observed: list[list[list[np.ndarray]]] = [[] for _ in replicas]
     for pe in pes:
         table = pe_events(held, pe)
-        for counts, (binning, _) in zip(observed, replicas, strict=True):
-            counts.append(pe_counts(binning, table))
+        for counts, (observer, _) in zip(observed, replicas, strict=True):
+            counts.append(observer.observe(table))
     built = time.perf_counter() - t0
     mus = np.array([pe.mu for pe in pes])
     out = []
@@ -289,14 +309,40 @@ def grid_fitter(grid, events, mu_range: tuple[float, float], seed: int, morph):
     return fit
 
 
-def replica_binning_and_fit(cfg: Config, model: str, inputs: Mapping[str, Any], seed: int) -> tuple[Binning, Any, str]:
-    """(binning, fit, kind) of one replica from its ONNX ``model`` and likelihood inputs (those of
+def unbinned_fitter(model, seed: int):
+    """``fit(observed, mus)`` of an unbinned model: every PE's (tables, multiplicities) as one batch of datasets
+    (:func:`systlab.infer.unbinned.fit_unbinned_datasets`)."""
+    from systlab.infer.unbinned import fit_unbinned_datasets
+    from systlab.likelihood.unbinned import EventTables, UnbinnedData
+
+    def fit(observed: Sequence[tuple[Any, np.ndarray]], mus: np.ndarray) -> ToyChunk:
+        t0 = time.perf_counter()
+        tables = EventTables(*(np.concatenate([getattr(t, f) for t, _ in observed]) for f in EventTables._fields))
+        weights = np.concatenate([m for _, m in observed])
+        offsets = np.concatenate([[0], np.cumsum([len(m) for _, m in observed])])
+        aux = np.broadcast_to(model.auxdata, (len(observed), model.npars - 1)).copy()
+        return fit_unbinned_datasets(model, UnbinnedData(tables, weights, offsets, aux), mus, 0, seed, t0)
+
+    return fit
+
+
+def replica_binning_and_fit(cfg: Config, model: str, inputs: Mapping[str, Any], seed: int) -> tuple[Any, Any, str]:
+    """(observer, fit, kind) of one replica from its ONNX ``model`` and likelihood inputs (those of
     :mod:`systlab.infer.pipeline`: a fixed classifier's ``workspace`` and ``templates``, a parameterized one's
-    ``workspaces`` and per-point ``scores``; the route is the pipeline's)."""
-    from systlab.infer.pipeline import is_parameterized, read_grid
+    ``workspaces`` and per-point ``scores``, an unbinned one's ``tables`` and ``unbinned`` model; the route is the
+    pipeline's)."""
+    from systlab.infer.pipeline import is_parameterized, is_unbinned, read_grid
     from systlab.methods.onnx_io import OnnxScorer
 
     scorer = OnnxScorer(inputs["model"])
+    if is_unbinned(cfg, model):
+        from systlab.infer.pipeline import read_unbinned
+
+        unbinned = read_unbinned(inputs)
+        if unbinned.tabulation is None:
+            raise ValueError(f"{inputs['unbinned']}: no tabulation (written before 2026-12-07): rerun unbinned_inputs")
+        fitted = dataclasses.replace(unbinned.model, mu_range=tuple(cfg.mu_range))
+        return Tabulating(scorer, unbinned.tabulation), unbinned_fitter(fitted, seed), "unbinned"
     if not is_parameterized(cfg, model):
         from systlab.likelihood.workspace import read_workspace
         from systlab.templates.histograms import read_templates

@@ -49,7 +49,7 @@ def read_unbinned(inputs: Inputs):
     """The unbinned model and event sets of an unbinned model's inputs (:mod:`systlab.likelihood.unbinned_inputs`)."""
     from systlab.likelihood.unbinned_inputs import read_inputs
 
-    return read_inputs(inputs["events"], inputs["model"])
+    return read_inputs(inputs["tables"], inputs["unbinned"])
 
 
 def toy_count(cfg: Config, model: str) -> int:

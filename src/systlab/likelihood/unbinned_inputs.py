@@ -140,6 +140,33 @@ def with_regions(events: EventSet, edges: np.ndarray) -> EventSet:
     return events._replace(tables=events.tables._replace(region=region))
 
 
+class Tabulation(NamedTuple):
+    """How a replica turns the learned model's outputs on any events into the tables its likelihood reads: the
+    fractions' prior shift (P,), the log-ratio yield correction (P, K, D) and the MC-statistics region edges (B − 1,),
+    all fixed on the template events. Stored with the model, so pseudo-experiments built later (the FAIR protocol)
+    are tabulated exactly as the event sets were."""
+
+    prior_shift: np.ndarray
+    yield_correction: np.ndarray
+    region_edges: np.ndarray
+
+    def apply(self, events: EventSet) -> EventSet:
+        return with_regions(with_correction(shifted(events, self.prior_shift), self.yield_correction),
+                            self.region_edges)  # fmt: skip
+
+    def tables(self, tables: EventTables) -> EventTables:
+        """The same on bare tables (no weights or labels)."""
+        n = len(tables.fractions)
+        return self.apply(EventSet(tables, np.zeros(n), np.zeros(n, int), np.zeros(n, int))).tables
+
+    def payload(self) -> dict:
+        return {name: np.asarray(value).tolist() for name, value in self._asdict().items()}
+
+    @classmethod
+    def from_payload(cls, payload: Mapping) -> Tabulation:
+        return cls(*(np.asarray(payload[name], dtype=float) for name in cls._fields))
+
+
 def unbinned_model(template: EventSet, processes: Sequence[str], shape_nps: Sequence[str],
                    shape_bounds: Sequence[tuple[float, float]], norm_nps: Mapping[str, tuple[float, Sequence[str]]],
                    lumi_sigma: float | None, mu_range: tuple[float, float],
@@ -192,8 +219,8 @@ def model_from_payload(payload: Mapping) -> UnbinnedModel:
 
 
 def write_inputs(model: UnbinnedModel, sets: Mapping[str, EventSet], events_path: str | os.PathLike,
-                 model_path: str | os.PathLike) -> None:  # fmt: skip
-    """The event sets to one ``.npz`` (``<set>/<array>``) and the model to JSON, atomically."""
+                 model_path: str | os.PathLike, tabulation: Tabulation | None = None) -> None:  # fmt: skip
+    """The event sets to one ``.npz`` (``<set>/<array>``) and the model (with its tabulation) to JSON, atomically."""
     arrays = {}
     for name, s in sets.items():
         arrays.update({f"{name}/fractions": s.tables.fractions.astype(np.float32),
@@ -204,23 +231,24 @@ def write_inputs(model: UnbinnedModel, sets: Mapping[str, EventSet], events_path
             arrays[f"{name}/region"] = s.tables.region.astype(np.int16)
     with atomic_path(Path(events_path)) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, **arrays)
-    write_json(model_path, model_payload(model))
+    write_json(model_path, {**model_payload(model),
+                            **({"tabulation": tabulation.payload()} if tabulation is not None else {})})
 
 
 class UnbinnedInputs(NamedTuple):
-    """A replica's unbinned model, its event sets by name, the prior shift its fractions took
-    (:func:`template_prior_shift`) and the yield correction its coefficients took (:func:`simulated_yield_correction`);
-    the stored tables have both applied."""
+    """A replica's unbinned model, its event sets by name and how their tables were made from the learned model's
+    outputs (:class:`Tabulation`; the stored tables have it applied)."""
 
     model: UnbinnedModel
     sets: dict[str, EventSet]
-    prior_shift: np.ndarray | None = None
-    yield_correction: np.ndarray | None = None
+    tabulation: Tabulation | None = None
 
 
 def read_inputs(events_path: str | os.PathLike, model_path: str | os.PathLike) -> UnbinnedInputs:
     """What :func:`write_inputs` wrote (tables back in float64)."""
-    model = model_from_payload(json.loads(Path(model_path).read_text()))
+    payload = json.loads(Path(model_path).read_text())
+    model = model_from_payload(payload)
+    tabulation = Tabulation.from_payload(payload["tabulation"]) if "tabulation" in payload else None
     with np.load(events_path) as data:
         names = sorted({key.partition("/")[0] for key in data.files})
         sets = {name: EventSet(EventTables(data[f"{name}/fractions"].astype(float), data[f"{name}/coef"].astype(float),
@@ -228,7 +256,7 @@ def read_inputs(events_path: str | os.PathLike, model_path: str | os.PathLike) -
                                            else None),
                                data[f"{name}/weight"], data[f"{name}/process"].astype(int),
                                data[f"{name}/label"].astype(int)) for name in names}  # fmt: skip
-    return UnbinnedInputs(model, sets)
+    return UnbinnedInputs(model, sets, tabulation)
 
 
 #: ONNX metadata keys of an unbinned model (JSON lists): its processes (signal first), shape NPs and their ranges.
@@ -297,13 +325,12 @@ def build_inputs(cfg, onnx_path: str | os.PathLike,
     sets = {name: event_set(tables_of, {p: sample(p, variation) for p in processes}, processes, scorer.features, split)
             for name, (variation, split) in event_sets_wanted([t.name for t in cfg.truths]).items()}  # fmt: skip
     delta = template_prior_shift(sets["template"], len(processes))
-    sets = {name: shifted(s, delta) for name, s in sets.items()}
-    correction = simulated_yield_correction(sets["template"], simulated_yields(cfg, processes, shape_nps, sample_paths),
-                                            sets["template"].tables.coef.shape[-1])  # fmt: skip
-    sets = {name: with_correction(s, correction) for name, s in sets.items()}
-    edges = region_edges(sets["template"], cfg.bins)
-    sets = {name: with_regions(s, edges) for name, s in sets.items()}
+    template = shifted(sets["template"], delta)
+    correction = simulated_yield_correction(template, simulated_yields(cfg, processes, shape_nps, sample_paths),
+                                            template.tables.coef.shape[-1])  # fmt: skip
+    tabulation = Tabulation(delta, correction, region_edges(with_correction(template, correction), cfg.bins))
+    sets = {name: tabulation.apply(s) for name, s in sets.items()}
     norm = {n.name: (n.sigma, n.processes) for n in cfg.norm_nps}
     model = unbinned_model(sets["template"], processes, shape_nps, bounds, norm, cfg.lumi_sigma, cfg.mu_range,
                            mc_statistics=True)
-    return UnbinnedInputs(model, sets, delta, correction)
+    return UnbinnedInputs(model, sets, tabulation)
