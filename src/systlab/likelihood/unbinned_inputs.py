@@ -100,8 +100,8 @@ def simulated_yield_correction(template: EventSet, simulated: Mapping[tuple[int,
     ``simulated[(p, k)]`` = (points a, yield ratios Y_p(a)/Y_p(0)) of the template split of NP k's simulated variation
     samples, the yields the binned templates take. A constant shift of log R_pk changes no shape, so the model stays
     the integral of its own density (it still closes on its own Asimov data) while its yields follow the simulation
-    rather than the ratio nets' yield calibration on the training events (which left the default r0's Z yield at
-    TES ±1σ 1-3 % off on the template split). With n points a polynomial of degree min(n, ``degree``) is fitted."""
+    rather than the ratio nets' yield calibration on the training events (on the default r0 the corrections are up
+    to 1.2 % at ±1σ). With n points a polynomial of degree min(n, ``degree``) is fitted."""
     n_p, n_k = template.tables.coef.shape[1:3]
     out = np.zeros((n_p, n_k, degree))
     mixture = template.weight[:, None] * template.tables.fractions

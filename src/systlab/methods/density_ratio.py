@@ -193,10 +193,6 @@ class DensityRatioModel(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.fractions(x), torch.stack([ratio.coefficients(x) for ratio in self.ratios], dim=2)
 
-    def log_ratio(self, x: torch.Tensor, process: torch.Tensor, k: int, alpha: torch.Tensor) -> torch.Tensor:
-        """The network's log R_pk(x; a) per event (before the polynomial projection)."""
-        return self.ratios[k].log_ratio(x, process, alpha)
-
 
 class RatioBCE:
     """Weighted BCE of moved (label 1) vs nominal (label 0) events on the logit log R(x, p, a)."""
