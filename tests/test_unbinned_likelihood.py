@@ -9,7 +9,6 @@ import math
 
 import numpy as np
 import pytest
-import scipy.optimize
 import scipy.stats
 
 from systlab.infer.intervals import profile_intervals
@@ -22,6 +21,7 @@ from systlab.likelihood.unbinned import (
     polynomial_terms,
     yield_polynomials,
 )
+from systlab.papertoys.density_ratio import true_interval, true_profiled
 from systlab.papertoys.toys import RotatingGaussiansToy
 
 WIDTH, SIGNAL, BACKGROUND = RotatingGaussiansToy.width, 100.0, 1000.0
@@ -118,24 +118,10 @@ def _model(yield_coef):
                          mu_range=(0.0, 2.5))  # fmt: skip
 
 
-def _true_twice_nll(mu, a, x, w, aux=0.0):
-    z = 1.0 + a / 2.0
-    m = _direction(z)
-    log_s = -((x - m) ** 2).sum(axis=1) / (2 * WIDTH**2)
-    log_b = -((x + m) ** 2).sum(axis=1) / (2 * WIDTH**2)
-    dens = mu * SIGNAL * np.exp(log_s) + BACKGROUND * np.exp(log_b)
-    return 2.0 * (mu * SIGNAL + BACKGROUND - (w * np.log(dens)).sum()) + (a - aux) ** 2
-
-
 def _true_interval(x, w):
-    def profiled(mu):
-        return scipy.optimize.minimize_scalar(lambda a: _true_twice_nll(mu, a, x, w), bounds=A_BOUNDS,
-                                              method="bounded", options={"xatol": 1e-7}).fun  # fmt: skip
-
-    best = scipy.optimize.minimize_scalar(profiled, bounds=(0.01, 2.5), method="bounded", options={"xatol": 1e-7})
-    ends = [scipy.optimize.brentq(lambda m: profiled(m) - best.fun - 1.0, lo, hi, xtol=1e-7)
-            for lo, hi in ((0.01, best.x), (best.x, 2.5))]  # fmt: skip
-    return best.x, ends
+    """The toy's exact likelihood (:mod:`systlab.papertoys.density_ratio`, the same rotating Gaussians): μ̂, ends."""
+    mu_hat, lo, hi = true_interval(x, w, A_BOUNDS, (SIGNAL, BACKGROUND), (0.01, 2.5))
+    return mu_hat, [lo, hi]
 
 
 def test_yield_polynomials_vanish_when_the_nuisance_only_moves_shapes():
@@ -218,8 +204,7 @@ def test_significance_and_limit_equal_the_true_likelihoods():
     found = unbinned_significance(model, expectation(tables, weight), high=2.5)
 
     def profiled(mu, w):
-        return scipy.optimize.minimize_scalar(lambda a: _true_twice_nll(mu, a, x, w), bounds=A_BOUNDS,
-                                              method="bounded", options={"xatol": 1e-7}).fun  # fmt: skip
+        return true_profiled(mu, x, w, A_BOUNDS, (SIGNAL, BACKGROUND))
 
     q0 = profiled(0.0, weight) - profiled(1.0, weight)  # Asimov at μ = 1, a = 0: the minimum is there
     assert found.z0 == pytest.approx(math.sqrt(q0), rel=2e-3)

@@ -20,7 +20,6 @@ replica sees the same PEs (one seed stream for the protocol), so methods compare
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import os
@@ -265,7 +264,7 @@ def run_protocol(cfg: Config, settings: Settings, replicas: Sequence[tuple[Any, 
     ``fit(observed, mus)`` -> one result per replica."""
     pes = pseudo_experiments(cfg, settings, prior, seed)
     t0 = time.perf_counter()
-    observed: list[list[list[np.ndarray]]] = [[] for _ in replicas]
+    observed: list[list[Any]] = [[] for _ in replicas]  # per replica, per PE: its observer's observation
     for pe in pes:
         table = pe_events(held, pe)
         for counts, (observer, _) in zip(observed, replicas, strict=True):
@@ -337,11 +336,12 @@ def replica_binning_and_fit(cfg: Config, model: str, inputs: Mapping[str, Any], 
     scorer = OnnxScorer(inputs["model"])
     if is_unbinned(cfg, model):
         from systlab.infer.pipeline import read_unbinned
+        from systlab.infer.unbinned import with_mu_range
 
         unbinned = read_unbinned(inputs)
         if unbinned.tabulation is None:
             raise ValueError(f"{inputs['unbinned']}: no tabulation (written before 2026-12-07): rerun unbinned_inputs")
-        fitted = dataclasses.replace(unbinned.model, mu_range=tuple(cfg.mu_range))
+        fitted = with_mu_range(unbinned.model, cfg.mu_range)
         return Tabulating(scorer, unbinned.tabulation), unbinned_fitter(fitted, seed), "unbinned"
     if not is_parameterized(cfg, model):
         from systlab.likelihood.workspace import read_workspace

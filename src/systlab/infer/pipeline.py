@@ -146,13 +146,11 @@ def unbinned_dataset(cfg: Config, sets, dataset: str):
 
 
 def _fit_unbinned(cfg: Config, inputs: Inputs, datasets: Sequence[str]) -> dict[str, dict]:
-    import dataclasses
-
     from systlab.infer.fit import fit_result_payload
-    from systlab.infer.unbinned import fit_events
+    from systlab.infer.unbinned import fit_events, with_mu_range
 
     model, sets = read_unbinned(inputs)[:2]
-    model = dataclasses.replace(model, mu_range=tuple(cfg.mu_range))
+    model = with_mu_range(model, cfg.mu_range)
     out = {}
     t0 = time.perf_counter()
     for dataset in datasets:
@@ -226,12 +224,10 @@ def _toys_grid(cfg: Config, inputs: Inputs, truth, first: int, stop: int, seed: 
 
 
 def _toys_unbinned(cfg: Config, inputs: Inputs, truth, first: int, stop: int, seed: int):
-    import dataclasses
-
-    from systlab.infer.unbinned import run_unbinned_toys
+    from systlab.infer.unbinned import run_unbinned_toys, with_mu_range
 
     model, sets = read_unbinned(inputs)[:2]
-    model = dataclasses.replace(model, mu_range=tuple(cfg.mu_range))
+    model = with_mu_range(model, cfg.mu_range)
     pools = {"held_out": sets["toy"], "model": sets["template"]}
     centre = model.auxdata.copy()
     for j, name in enumerate(model.names[1:]):
@@ -322,9 +318,13 @@ def _inference_grid(cfg: Config, inputs: Inputs, high: float):
 
 
 def _inference_unbinned(cfg: Config, inputs: Inputs, high: float):
-    import dataclasses
-
-    from systlab.infer.unbinned import expectation, unbinned_impacts, unbinned_significance, unbinned_upper_limit
+    from systlab.infer.unbinned import (
+        expectation,
+        unbinned_impacts,
+        unbinned_significance,
+        unbinned_upper_limit,
+        with_mu_range,
+    )
 
     model, sets = read_unbinned(inputs)[:2]
     template = sets["template"]
@@ -337,7 +337,7 @@ def _inference_unbinned(cfg: Config, inputs: Inputs, high: float):
     significance = unbinned_significance(model, asimov, high)
     _log_significance(significance, t1)
     t2 = time.perf_counter()
-    result = unbinned_impacts(dataclasses.replace(model, mu_range=tuple(cfg.mu_range)), asimov)
+    result = unbinned_impacts(with_mu_range(model, cfg.mu_range), asimov)
     _log_impacts(result, t2)
     return limit, significance, result
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -113,7 +114,8 @@ def fit_unbinned_datasets(model: UnbinnedModel, data: UnbinnedData, mu_true: np.
                     found.q_mu * nan, 0)  # fmt: skip
 
 
-def _with_range(model: UnbinnedModel, mu_range: tuple[float, float]) -> UnbinnedModel:
+def with_mu_range(model: UnbinnedModel, mu_range: Sequence[float]) -> UnbinnedModel:
+    """``model`` with μ bounded to ``mu_range`` (the config's, or a limit's scan range)."""
     return dataclasses.replace(model, mu_range=(float(mu_range[0]), float(mu_range[1])))
 
 
@@ -123,7 +125,7 @@ def unbinned_upper_limit(model: UnbinnedModel, observed: UnbinnedData, backgroun
     μ bound doubles from ``high`` while a limit sits at it."""
 
     def limit_at(hi: float) -> UpperLimit:
-        m = _with_range(model, (0.0, hi))
+        m = with_mu_range(model, (0.0, hi))
         data = UnbinnedProfileLikelihood(UnbinnedBatch(m, _with_aux(m, observed)))
         asimov = UnbinnedProfileLikelihood(UnbinnedBatch(m, _with_aux(m, background)), minimum_at=0.0)
         return profile_upper_limit(data, asimov, cl)
@@ -133,7 +135,7 @@ def unbinned_upper_limit(model: UnbinnedModel, observed: UnbinnedData, backgroun
 
 def unbinned_significance(model: UnbinnedModel, observed: UnbinnedData, high: float) -> Significance:
     """q0, p0, Z0 of ``observed`` (the μ = 1 Asimov events: observed and expected are the same number)."""
-    m = _with_range(model, (0.0, high))
+    m = with_mu_range(model, (0.0, high))
     return profile_significance(UnbinnedProfileLikelihood(UnbinnedBatch(m, _with_aux(m, observed))))
 
 

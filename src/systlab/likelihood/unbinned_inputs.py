@@ -280,24 +280,24 @@ def onnx_tables(scorer) -> tuple[TablesOf, tuple[str, ...], tuple[str, ...], tup
     return tables_of, tuple(json.loads(meta[PROCESSES_KEY])), tuple(json.loads(meta[SHAPE_NPS_KEY])), bounds
 
 
-def simulated_yields(cfg, processes: Sequence[str], shape_nps: Sequence[str],
+def simulated_yields(cfg, processes: Sequence[str], shape_nps: Sequence[str], nominal: np.ndarray,
                      sample_paths: Mapping[tuple[str, str], str | os.PathLike]
                      ) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:  # fmt: skip
     """(process index, NP index) -> (points, Y(a)/Y(0)) from the template split of every simulated one-NP variation
-    of the config (:meth:`systlab.config.model.Config.shape_variations`) whose sample is given."""
+    of the config (:meth:`systlab.config.model.Config.shape_variations`) whose sample is given; ``nominal``: each
+    process's template-split yield at nominal (from the template event set, not read again)."""
     def template_yield(process: str, variation: str) -> float:
         table = pd.read_parquet(sample_paths[(process, variation)], columns=["weight", "split"])
         return float(table["weight"][table["split"] == SPLITS["template"]].sum())
 
     out = {}
     for p, process in enumerate(processes):
-        nominal = template_yield(process, "nominal")
         for k, name in enumerate(shape_nps):
             points = [(a, sample) for np_name, a, sample in cfg.shape_variations()
                       if np_name == name and (process, sample) in sample_paths]  # fmt: skip
-            if points and nominal > 0:
+            if points and nominal[p] > 0:
                 out[(p, k)] = (np.array([a for a, _ in points]),
-                               np.array([template_yield(process, sample) for _, sample in points]) / nominal)
+                               np.array([template_yield(process, sample) for _, sample in points]) / nominal[p])
     return out
 
 
@@ -326,8 +326,9 @@ def build_inputs(cfg, onnx_path: str | os.PathLike,
             for name, (variation, split) in event_sets_wanted([t.name for t in cfg.truths]).items()}  # fmt: skip
     delta = template_prior_shift(sets["template"], len(processes))
     template = shifted(sets["template"], delta)
-    correction = simulated_yield_correction(template, simulated_yields(cfg, processes, shape_nps, sample_paths),
-                                            template.tables.coef.shape[-1])  # fmt: skip
+    nominal = np.bincount(template.process, weights=template.weight, minlength=len(processes))
+    simulated = simulated_yields(cfg, processes, shape_nps, nominal, sample_paths)
+    correction = simulated_yield_correction(template, simulated, template.tables.coef.shape[-1])
     tabulation = Tabulation(delta, correction, region_edges(with_correction(template, correction), cfg.bins))
     sets = {name: tabulation.apply(s) for name, s in sets.items()}
     norm = {n.name: (n.sigma, n.processes) for n in cfg.norm_nps}

@@ -223,22 +223,33 @@ class IntervalCheck(NamedTuple):
         return (self.learned[2] - self.learned[1]) / (self.exact[2] - self.exact[1])
 
 
-def _true_twice_nll(mu: float, alpha: float, x: np.ndarray, weight: np.ndarray, yields: Sequence[float]) -> float:
-    """-2 ln L of the toy's exact extended likelihood (signal strength ``mu``, Z at ``alpha`` sigma) plus the prior."""
+def true_twice_nll(mu: float, alpha: float, x: np.ndarray, weight: np.ndarray, yields: Sequence[float] = YIELDS,
+                   aux: float = 0.0) -> float:  # fmt: skip
+    """-2 ln L of the toy's exact extended likelihood (signal strength ``mu``, Z at ``alpha`` sigma, events ``x`` with
+    multiplicities ``weight``) plus the Gaussian constraint around ``aux``."""
     m = TOY.direction(z_of(alpha))
     log_s = -((x - m) ** 2).sum(axis=1) / (2 * TOY.width**2)
     log_b = -((x + m) ** 2).sum(axis=1) / (2 * TOY.width**2)
     density = mu * yields[0] * np.exp(log_s) + yields[1] * np.exp(log_b)
-    return 2.0 * (mu * yields[0] + yields[1] - float((weight * np.log(density)).sum())) + alpha**2
+    return 2.0 * (mu * yields[0] + yields[1] - float((weight * np.log(density)).sum())) + (alpha - aux) ** 2
 
 
-def _true_interval(x: np.ndarray, weight: np.ndarray, bounds: tuple[float, float], yields: Sequence[float],
-                   mu_range: tuple[float, float]) -> tuple[float, float, float]:  # fmt: skip
+def true_profiled(mu: float, x: np.ndarray, weight: np.ndarray, bounds: tuple[float, float],
+                  yields: Sequence[float] = YIELDS) -> float:  # fmt: skip
+    """:func:`true_twice_nll` at ``mu``, minimised over Z's ``bounds`` (sigma units)."""
+    import scipy.optimize
+
+    return scipy.optimize.minimize_scalar(lambda a: true_twice_nll(mu, a, x, weight, yields), bounds=bounds,
+                                          method="bounded", options={"xatol": 1e-7}).fun  # fmt: skip
+
+
+def true_interval(x: np.ndarray, weight: np.ndarray, bounds: tuple[float, float], yields: Sequence[float],
+                  mu_range: tuple[float, float]) -> tuple[float, float, float]:  # fmt: skip
+    """(mu-hat, lower, upper) of the toy's exact likelihood profiled over Z: the 68 % crossings inside ``mu_range``."""
     import scipy.optimize
 
     def profiled(mu: float) -> float:
-        return scipy.optimize.minimize_scalar(lambda a: _true_twice_nll(mu, a, x, weight, yields), bounds=bounds,
-                                              method="bounded", options={"xatol": 1e-7}).fun  # fmt: skip
+        return true_profiled(mu, x, weight, bounds, yields)
 
     best = scipy.optimize.minimize_scalar(profiled, bounds=mu_range, method="bounded", options={"xatol": 1e-7})
     ends = [scipy.optimize.brentq(lambda m: profiled(m) - best.fun - 1.0, lo, hi, xtol=1e-7)
@@ -273,4 +284,4 @@ def interval_check(model: DensityRatioModel, settings: DensityRatioSettings = RO
     data = expectation(EventTables(fractions.astype(float), coef.astype(float)), weight, unbinned.auxdata)
     found = profile_intervals(UnbinnedBatch(unbinned, data), unbinned.init)
     learned = (float(found.mu_hat[0]), float(found.lo[0]), float(found.hi[0]))
-    return IntervalCheck(float(true_z), learned, _true_interval(x, weight, bounds, yields, mu_range))
+    return IntervalCheck(float(true_z), learned, true_interval(x, weight, bounds, yields, mu_range))
