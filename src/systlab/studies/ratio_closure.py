@@ -91,11 +91,12 @@ def chi2(a: np.ndarray, b: np.ndarray, variance: np.ndarray) -> tuple[float, int
     return float(((a - b)[used] ** 2 / variance[used]).sum()), int(used.sum())
 
 
-def feature_closure(feature: str, nominal: Events, varied: Events, ratio: np.ndarray,
-                    bins: int = CLOSURE_BINS) -> FeatureClosure:  # fmt: skip
-    """The closure of one variable: ``ratio`` is the learned R of every nominal row."""
+def feature_closure(feature: str, nominal: Events, varied: Events, ratio: np.ndarray, bins: int = CLOSURE_BINS,
+                    edges: np.ndarray | None = None) -> FeatureClosure:  # fmt: skip
+    """The closure of one variable: ``ratio`` is the learned R of every nominal row; ``edges`` (default: the nominal
+    events' weighted quantiles) may be given once for every variation."""
     x, y = nominal.values[feature], varied.values[feature]
-    edges = quantile_edges(x, nominal.weight, bins)
+    edges = quantile_edges(x, nominal.weight, bins) if edges is None else edges
     n = len(edges) - 1
     bx, by = bin_index(x, edges), bin_index(y, edges)
     hist = {name: np.bincount(b, w, minlength=n) for name, b, w in
@@ -119,14 +120,16 @@ def template_events(table: pd.DataFrame, variables: Mapping[str, np.ndarray] | N
 
 
 def process_closure(process: str, nuisance: str, alpha: float, sample: str, nominal: Events, varied: Events,
-                    log_ratio: np.ndarray, features: Sequence[str],
-                    bins: int = CLOSURE_BINS) -> ProcessClosure:  # fmt: skip
-    """Every variable's closure of one process at one variation (``log_ratio``: log R_p(x; alpha) per nominal row)."""
+                    log_ratio: np.ndarray, features: Sequence[str], bins: int = CLOSURE_BINS,
+                    edges: Mapping[str, np.ndarray] | None = None) -> ProcessClosure:  # fmt: skip
+    """Every variable's closure of one process at one variation (``log_ratio``: log R_p(x; alpha) per nominal row;
+    ``edges``: per variable, as :func:`feature_closure`'s)."""
     ratio = np.exp(log_ratio)
     yields = {"nominal": float(nominal.weight.sum()), "varied": float(varied.weight.sum()),
               "learned": float((nominal.weight * ratio).sum())}  # fmt: skip
     return ProcessClosure(process, nuisance, float(alpha), sample, yields,
-                          [feature_closure(f, nominal, varied, ratio, bins) for f in features])  # fmt: skip
+                          [feature_closure(f, nominal, varied, ratio, bins, (edges or {}).get(f))
+                           for f in features])  # fmt: skip
 
 
 def ratio_closure(cfg, onnx_path: str | os.PathLike, sample_paths: Mapping[tuple[str, str], str | os.PathLike],
@@ -150,6 +153,8 @@ def ratio_closure(cfg, onnx_path: str | os.PathLike, sample_paths: Mapping[tuple
         score = np.zeros(len(table))
         score[template] = tables.fractions[:, 0]
         nominal = template_events(table, {SCORE: score})
+        variables = [SCORE, *features]
+        edges = {v: quantile_edges(nominal.values[v], nominal.weight, bins) for v in variables}  # once per process
         for nuisance, alpha, sample in cfg.shape_variations():
             k = shape_nps.index(nuisance)
             log_r = polynomial_log_ratio(tables.coef[:, p, k], alpha)
@@ -159,8 +164,8 @@ def ratio_closure(cfg, onnx_path: str | os.PathLike, sample_paths: Mapping[tuple
             varied_score = np.zeros(len(varied_table))
             varied_score[in_template] = scorer.outputs(varied_x[in_template])[0].reshape(-1)
             varied = template_events(varied_table, {SCORE: varied_score})
-            out.append(process_closure(process, nuisance, alpha, sample, nominal, varied, log_r, [SCORE, *features],
-                                       bins))  # fmt: skip
+            out.append(process_closure(process, nuisance, alpha, sample, nominal, varied, log_r, variables, bins,
+                                       edges))  # fmt: skip
     return out
 
 
