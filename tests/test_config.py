@@ -105,6 +105,14 @@ def test_oracle_points_default_to_the_truths_and_tes_is_required(raw):
         load_config(deep_update(yaml.safe_load(DEFAULT.read_text()), {"method_settings": {"pivot": {"lamda": 1}}}))
 
 
+def test_unbinned_region_nps_must_be_shape_nps(raw):
+    """method_settings.unbinned.region_nps names shape NPs; a typo stops the run at load, naming the key."""
+    ok = load_config(deep_update(raw, {"method_settings": {"unbinned": {"region_nps": ["jes", "soft_met"]}}}))
+    assert ok.method_settings.extra["unbinned"]["region_nps"] == ["jes", "soft_met"]
+    with pytest.raises(ConfigError, match=r"method_settings.unbinned.region_nps.*\['jse'\] are not shape NPs"):
+        load_config(deep_update(raw, {"method_settings": {"unbinned": {"region_nps": ["jes", "jse"]}}}))
+
+
 def test_the_target_np_is_one_config_key(raw):
     """systematics.target moves every method's NP: oracle names and points, draws, the grid, the metric samples."""
     raw["systematics"]["target"] = "jes"

@@ -168,6 +168,28 @@ def test_sum_of_weighted_ratios_over_nominal_events_is_the_varied_yield():
             assert not np.sum(base[selected][mine]) == pytest.approx(want, rel=0.04)  # R = 1 would fail
 
 
+def test_a_yield_only_nuisance_has_no_per_event_shape_but_its_yields():
+    """``yield_only``: no ratio net is trained for the nuisance; every event of a process gets the same log R (the
+    calibrated yield polynomial), which still gives the moved sample's yield of each process."""
+    rng = np.random.default_rng(3)
+    n = 4_000
+    process = np.repeat([0, 1], n)
+    x = rng.standard_normal((2 * n, 2))
+    weight = np.ones(2 * n)
+
+    def move(xs, proc, k, alpha):  # a shape change (shift) and a yield change of process 1 (exp(0.2 a))
+        return xs + np.asarray(alpha)[:, None] * 0.3, np.where(proc == 1, np.exp(0.2 * alpha), 1.0)
+
+    settings = replace(SMALL, ranges=((-2.0, 2.0),), yield_only=(0,))
+    fit = train_density_ratio(x, process, weight, move, 1, settings)
+    assert fit.ratio_histories == [None]
+    coef = torch_outputs(fit.model, x)[1][:, :, 0, :]  # (events, P, D)
+    np.testing.assert_allclose(coef, np.broadcast_to(coef[:1], coef.shape))  # no event dependence
+    for alpha in (-1.5, 1.0):
+        ratios = np.exp(polynomial_log_ratio(coef[0], alpha))
+        np.testing.assert_allclose(ratios, [1.0, np.exp(0.2 * alpha)], rtol=1e-4)
+
+
 def test_onnx_graph_returns_fractions_and_coefficients_equal_to_torch(rotating_fit, tmp_path):
     x = rotating.evaluation_sample(rotating.TOY, 2_000, 5).features
     metadata = {"processes": ["signal", "background"], "nuisances": ["Z"], "degree": 4}

@@ -272,32 +272,55 @@ def test_prior_shift_calibrates_the_fractions_on_the_template_events_and_the_inp
     np.testing.assert_array_equal(back.sets["template"].label, label)
 
 
-def test_the_yield_correction_makes_the_models_yields_the_simulated_ones_without_moving_a_shape():
-    """A simulated yield change the learned ratios do not have (signal x exp(0.1 a - 0.02 a^2), background flat): after
-    the correction the model's own yield ratio at the simulated points is the simulated one, and every event's log R
-    of a process moved by the same amount (no shape change)."""
+def test_the_yield_correction_makes_each_regions_yields_the_simulated_ones_without_moving_a_shape_inside_it():
+    """A simulated yield change the learned ratios do not have, different in each of 3 regions (signal x
+    exp(s_b a - 0.02 a^2) in region b, background flat): after the correction the model's own yield ratio of each
+    (process, region) at the simulated points is the simulated one, and inside a region every event's log R moved
+    by the same amount (no shape change there). A region without events of a process at nominal takes the
+    process total's ratio."""
     from systlab.likelihood.unbinned_inputs import EventSet, simulated_yield_correction, with_correction
 
     rng = np.random.default_rng(12)
-    x, label, weight = _sample(rng, 5_000, 1.0)
-    template = EventSet(_exact_tables(x), weight, np.where(label == 1, 0, 1), label)
+    x, label, weight = _sample(rng, 6_000, 1.0)
+    process = np.where(label == 1, 0, 1)
+    region = rng.integers(0, 3, len(x))
+    region[(process == 0) & (region == 2)] = 1  # no signal in region 2
+    template = EventSet(_exact_tables(x)._replace(region=region), weight, process, label)
     mixture = weight[:, None] * template.tables.fractions
 
-    def yield_ratio(events, p, a):
-        log_r = polynomial_terms(events.tables.coef[:, p, 0], np.full(len(x), a))[0]
-        return (mixture[:, p] * np.exp(log_r)).sum() / mixture[:, p].sum()
+    def yield_ratio(events, p, a, b):
+        rows = events.tables.region == b
+        log_r = polynomial_terms(events.tables.coef[rows, p, 0], np.full(rows.sum(), a))[0]
+        return (mixture[rows, p] * np.exp(log_r)).sum() / mixture[rows, p].sum()
 
-    points = np.array([-2.0, -1.0, 1.0, 2.0])
-    wanted = {0: np.exp(0.1 * points - 0.02 * points**2) * [yield_ratio(template, 0, a) for a in points],
-              1: np.array([yield_ratio(template, 1, a) for a in points])}  # fmt: skip
-    correction = simulated_yield_correction(template, {(p, 0): (points, wanted[p]) for p in (0, 1)}, degree=5)
+    points, slopes = np.array([-2.0, -1.0, 1.0, 2.0]), np.array([0.1, -0.05, 0.3])
+    nominal = np.array([[(weight * (process == p) * (region == b)).sum() for b in range(3)] for p in (0, 1)])
+    wanted = {0: np.array([[math.exp(slopes[b] * a - 0.02 * a * a) * yield_ratio(template, 0, a, b) if b < 2 else 0.0
+                            for b in range(3)] for a in points]),
+              1: np.array([[yield_ratio(template, 1, a, b) for b in range(3)] for a in points])}  # fmt: skip
+    simulated = {(p, 0): (points, wanted[p] * nominal[p]) for p in (0, 1)}
+    correction = simulated_yield_correction(template, simulated, degree=5)
+    assert correction.shape == (2, 3, 1, 5)
     corrected = with_correction(template, correction)
-    for p in (0, 1):
-        np.testing.assert_allclose([yield_ratio(corrected, p, a) for a in points], wanted[p], rtol=1e-9)
+    for b in (0, 1):
+        np.testing.assert_allclose([yield_ratio(corrected, 0, a, b) for a in points], wanted[0][:, b], rtol=1e-9)
+        assert abs(correction[0, b, 0, 0] - slopes[b]) < 0.01 and abs(correction[0, b, 0, 1] + 0.02) < 0.005
+    for b in range(3):
+        np.testing.assert_allclose([yield_ratio(corrected, 1, a, b) for a in points], wanted[1][:, b], rtol=1e-9)
     np.testing.assert_allclose(correction[1], 0.0, atol=1e-9)  # already right: untouched
-    assert abs(correction[0, 0, 0] - 0.1) < 0.01 and abs(correction[0, 0, 1] + 0.02) < 0.005
-    moved = polynomial_terms(corrected.tables.coef[:, 0, 0] - template.tables.coef[:, 0, 0], np.full(len(x), 1.5))[0]
-    np.testing.assert_allclose(moved, moved[0])  # the same shift for every event: no shape change
+    # the signal-free region 2 takes the signal total's ratio (here the mix of regions 0 and 1)
+    total = wanted[0][:, :2] @ nominal[0, :2] / nominal[0].sum()
+    total_learned = np.array([(mixture[:, 0] * np.exp(polynomial_terms(template.tables.coef[:, 0, 0],
+                                                                       np.full(len(x), a))[0])).sum()
+                              for a in points]) / mixture[:, 0].sum()  # fmt: skip
+    np.testing.assert_allclose(polynomial_terms(correction[0, 2, 0], points)[0], np.log(total / total_learned),
+                               atol=1e-9)  # fmt: skip
+    for b in range(3):
+        rows = region == b
+        moved = polynomial_terms(corrected.tables.coef[rows, 0, 0] - template.tables.coef[rows, 0, 0],
+                                 np.full(rows.sum(), 1.5))[0]  # fmt: skip
+        np.testing.assert_allclose(moved, moved[0])  # the same shift for every event of a region
+    assert len({round(polynomial_terms(correction[0, b, 0], np.array(1.5))[0].item(), 6) for b in range(3)}) == 3
 
 
 def test_the_model_closes_on_its_own_asimov_data_whatever_its_learning_errors():

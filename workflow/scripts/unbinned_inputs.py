@@ -2,6 +2,9 @@
 
 from pathlib import Path
 
+import numpy as np
+
+from systlab.likelihood.unbinned import polynomial_terms
 from systlab.likelihood.unbinned_inputs import build_inputs, write_inputs
 from systlab.runtime import log, start
 
@@ -14,8 +17,9 @@ for name, s in sets.items():
     log.info("%s: %d events, %.1f expected", name, len(s.weight), s.weight.sum())
 log.info("fractions calibrated on the template events: log prior shifts %s", tabulation.prior_shift.round(4).tolist())
 for p, process in enumerate(model.processes):
-    log.info("%s: log-yield corrections to the simulated variations, per NP (coefficients of a, a^2, ...): %s",
-             process, dict(zip(model.shape_nps, tabulation.yield_correction[p].round(4).tolist(), strict=True)))
+    log.info("%s: log-yield corrections to the simulated variations per region at a = -1 / +1, per NP: %s", process,
+             {name: [polynomial_terms(tabulation.yield_correction[p][..., k, :], np.array(a))[0].round(3).tolist()
+                     for a in (-1.0, 1.0)] for k, name in enumerate(model.shape_nps)})  # fmt: skip
 log.info("yields %s in %d MC-statistics regions (relative MC errors %s)",
          dict(zip(model.processes, model.yields.sum(axis=1).round(2).tolist(), strict=True)), model.regions,
          None if model.stat_sigma is None else model.stat_sigma.round(4).tolist())

@@ -94,34 +94,57 @@ def shifted(events: EventSet, delta: np.ndarray) -> EventSet:
 
 def simulated_yield_correction(template: EventSet, simulated: Mapping[tuple[int, int], tuple[np.ndarray, np.ndarray]],
                                degree: int) -> np.ndarray:  # fmt: skip
-    """(P, K, degree) per-process polynomials in a (no constant term) to add to every event's log R_pk so that the
-    model's own yield of process p, Σ_j w_j c_jp R_jp(a), equals the simulated one at the simulated points of NP k.
+    """(P, B, K, degree) per-process, per-region polynomials in a (no constant term) to add to the log R_pk of every
+    event in region b so that the model's own yield ratio of process p in region b, Σ_{j∈b} w_j c_jp R_jp(a) over its
+    value at a = 0, is the simulated one at the simulated points of NP k: what a histosys does for a binned template,
+    on the MC-statistics regions.
 
-    ``simulated[(p, k)]`` = (points a, yield ratios Y_p(a)/Y_p(0)) of the template split of NP k's simulated variation
-    samples, the yields the binned templates take. A constant shift of log R_pk changes no shape, so the model stays
-    the integral of its own density (it still closes on its own Asimov data) while its yields follow the simulation
-    rather than the ratio nets' yield calibration on the training events (on the default r0 the corrections are up
-    to 1.2 % at ±1σ). With n points a polynomial of degree min(n, ``degree``) is fitted."""
+    ``simulated[(p, k)]`` = (points a (n,), simulated yields Y_pb(a) (n, B)) of the template split of NP k's varied
+    samples, their events put in regions by the model itself (:func:`simulated_yields`); Y_pb(0) is the template
+    events' own (labelled) yield in region b. A region without events of p at nominal or at some point takes the
+    process total's ratio. A shift of log R constant within a region keeps the model the integral of its own density
+    (it still closes on its own Asimov data); within a region the learned shape stays. With n points a polynomial of
+    degree min(n, ``degree``) is fitted."""
     n_p, n_k = template.tables.coef.shape[1:3]
-    out = np.zeros((n_p, n_k, degree))
+    region = template.tables.region if template.tables.region is not None else np.zeros(len(template.weight), int)
+    n_b = int(region.max()) + 1
+    out = np.zeros((n_p, n_b, n_k, degree))
     mixture = template.weight[:, None] * template.tables.fractions
-    for (p, k), (points, ratios) in simulated.items():
-        points, ratios = np.asarray(points, float), np.asarray(ratios, float)
-        points, ratios = points[ratios > 0], ratios[ratios > 0]
-        if not len(points):
-            continue
+    for (p, k), (points, varied) in simulated.items():
+        points, varied = np.asarray(points, float), np.asarray(varied, float).reshape(len(points), -1)
+        if varied.shape[1] != n_b:
+            raise ValueError(f"simulated yields of (process {p}, NP {k}) have {varied.shape[1]} regions, not {n_b}")
+        nominal = np.bincount(region, template.weight * (template.process == p), minlength=n_b)
         log_r = polynomial_terms(template.tables.coef[:, p, k][:, None, :], points[None, :])[0]  # (E, points)
         shift = log_r.max(axis=0)
-        learned = np.log((mixture[:, p, None] * np.exp(log_r - shift)).sum(axis=0) / mixture[:, p].sum()) + shift
-        used = min(len(points), degree)
-        design = np.stack([points ** (d + 1) for d in range(used)], axis=1)
-        out[p, k, :used] = np.linalg.lstsq(design, np.log(ratios) - learned, rcond=None)[0]
+        terms = mixture[:, p, None] * np.exp(log_r - shift)
+        learned = np.stack([np.bincount(region, terms[:, i], minlength=n_b) for i in range(len(points))])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_learned = np.log(learned / np.bincount(region, mixture[:, p], minlength=n_b)) + shift[:, None]
+            log_wanted = np.log(varied / nominal)
+        whole_learned = np.log(terms.sum(axis=0) / mixture[:, p].sum()) + shift
+        whole_wanted = np.log(varied.sum(axis=1) / nominal.sum())
+        for b in range(n_b):
+            wanted, have = log_wanted[:, b], log_learned[:, b]
+            if not (np.isfinite(wanted).all() and np.isfinite(have).all()):
+                wanted, have = whole_wanted, whole_learned
+            keep = np.isfinite(wanted)
+            used = min(int(keep.sum()), degree)
+            if used:
+                design = np.stack([points[keep] ** (d + 1) for d in range(used)], axis=1)
+                out[p, b, k, :used] = np.linalg.lstsq(design, wanted[keep] - have[keep], rcond=None)[0]
     return out
 
 
 def with_correction(events: EventSet, correction: np.ndarray) -> EventSet:
-    """``events`` with ``correction`` (P, K, D) added to every event's log-ratio coefficients."""
-    return events._replace(tables=events.tables._replace(coef=events.tables.coef + correction[None]))
+    """``events`` with ``correction`` (P, B, K, D) of each event's region added to its log-ratio coefficients
+    ((P, K, D): the same for every event)."""
+    correction = np.asarray(correction, float)
+    if correction.ndim == 3:
+        return events._replace(tables=events.tables._replace(coef=events.tables.coef + correction[None]))
+    region = events.tables.region if events.tables.region is not None else np.zeros(len(events.weight), int)
+    return events._replace(tables=events.tables._replace(
+        coef=events.tables.coef + np.moveaxis(correction, 1, 0)[region]))
 
 
 def region_edges(template: EventSet, regions: int) -> np.ndarray:
@@ -142,8 +165,9 @@ def with_regions(events: EventSet, edges: np.ndarray) -> EventSet:
 
 class Tabulation(NamedTuple):
     """How a replica turns the learned model's outputs on any events into the tables its likelihood reads: the
-    fractions' prior shift (P,), the log-ratio yield correction (P, K, D) and the MC-statistics region edges (B − 1,),
-    all fixed on the template events. Stored with the model, so pseudo-experiments built later (the FAIR protocol)
+    fractions' prior shift (P,), the MC-statistics region edges (B − 1,) and the per-region log-ratio yield
+    correction (P, B, K, D; (P, K, D) from before 2026-12-07 acts on every region alike), all fixed on the template
+    events. Stored with the model, so pseudo-experiments built later (the FAIR protocol)
     are tabulated exactly as the event sets were."""
 
     prior_shift: np.ndarray
@@ -151,8 +175,8 @@ class Tabulation(NamedTuple):
     region_edges: np.ndarray
 
     def apply(self, events: EventSet) -> EventSet:
-        return with_regions(with_correction(shifted(events, self.prior_shift), self.yield_correction),
-                            self.region_edges)  # fmt: skip
+        return with_correction(with_regions(shifted(events, self.prior_shift), self.region_edges),
+                               self.yield_correction)  # fmt: skip
 
     def tables(self, tables: EventTables) -> EventTables:
         """The same on bare tables (no weights or labels)."""
@@ -280,24 +304,23 @@ def onnx_tables(scorer) -> tuple[TablesOf, tuple[str, ...], tuple[str, ...], tup
     return tables_of, tuple(json.loads(meta[PROCESSES_KEY])), tuple(json.loads(meta[SHAPE_NPS_KEY])), bounds
 
 
-def simulated_yields(cfg, processes: Sequence[str], shape_nps: Sequence[str], nominal: np.ndarray,
-                     sample_paths: Mapping[tuple[str, str], str | os.PathLike]
-                     ) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:  # fmt: skip
-    """(process index, NP index) -> (points, Y(a)/Y(0)) from the template split of every simulated one-NP variation
-    of the config (:meth:`systlab.config.model.Config.shape_variations`) whose sample is given; ``nominal``: each
-    process's template-split yield at nominal (from the template event set, not read again)."""
-    def template_yield(process: str, variation: str) -> float:
-        table = pd.read_parquet(sample_paths[(process, variation)], columns=["weight", "split"])
-        return float(table["weight"][table["split"] == SPLITS["template"]].sum())
-
+def simulated_yields(cfg, processes: Sequence[str], shape_nps: Sequence[str],
+                     varied: Callable[[str, str], EventSet | None]) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
+    """(process index, NP index) -> (points (n,), yields per MC-statistics region (n, B)) of the template split of
+    every simulated one-NP variation of the config (:meth:`systlab.config.model.Config.shape_variations`);
+    ``varied(process, sample)``: that sample's template-split events tabulated like the template (their regions by
+    the model), None where the sample is not given."""
     out = {}
     for p, process in enumerate(processes):
         for k, name in enumerate(shape_nps):
-            points = [(a, sample) for np_name, a, sample in cfg.shape_variations()
-                      if np_name == name and (process, sample) in sample_paths]  # fmt: skip
-            if points and nominal[p] > 0:
-                out[(p, k)] = (np.array([a for a, _ in points]),
-                               np.array([template_yield(process, sample) for _, sample in points]) / nominal[p])
+            points, yields = [], []
+            for np_name, a, sample in cfg.shape_variations():
+                events = varied(process, sample) if np_name == name else None
+                if events is not None:
+                    points.append(a)
+                    yields.append(np.bincount(events.tables.region, events.weight, minlength=cfg.bins))
+            if points:
+                out[(p, k)] = (np.array(points), np.array(yields))
     return out
 
 
@@ -325,11 +348,20 @@ def build_inputs(cfg, onnx_path: str | os.PathLike,
     sets = {name: event_set(tables_of, {p: sample(p, variation) for p in processes}, processes, scorer.features, split)
             for name, (variation, split) in event_sets_wanted([t.name for t in cfg.truths]).items()}  # fmt: skip
     delta = template_prior_shift(sets["template"], len(processes))
-    template = shifted(sets["template"], delta)
-    nominal = np.bincount(template.process, weights=template.weight, minlength=len(processes))
-    simulated = simulated_yields(cfg, processes, shape_nps, nominal, sample_paths)
-    correction = simulated_yield_correction(template, simulated, template.tables.coef.shape[-1])
-    tabulation = Tabulation(delta, correction, region_edges(with_correction(template, correction), cfg.bins))
+    edges = region_edges(shifted(sets["template"], delta), cfg.bins)
+    uncorrected = Tabulation(delta, np.zeros((len(processes), len(shape_nps), 1)), edges)
+    template = uncorrected.apply(sets["template"])
+
+    def varied(process: str, variation: str) -> EventSet | None:
+        if (process, variation) not in sample_paths:
+            return None
+        table = pd.read_parquet(sample_paths[(process, variation)], columns=columns)
+        return uncorrected.apply(event_set(tables_of, {process: table}, [process], scorer.features,
+                                           SPLITS["template"]))  # fmt: skip
+
+    simulated = simulated_yields(cfg, processes, shape_nps, varied)
+    tabulation = Tabulation(delta, simulated_yield_correction(template, simulated, template.tables.coef.shape[-1]),
+                            edges)  # fmt: skip
     sets = {name: tabulation.apply(s) for name, s in sets.items()}
     norm = {n.name: (n.sigma, n.processes) for n in cfg.norm_nps}
     model = unbinned_model(sets["template"], processes, shape_nps, bounds, norm, cfg.lumi_sigma, cfg.mu_range,

@@ -63,6 +63,9 @@ class DensityRatioSettings:
     averaged (the variance of a small learned effect falls as 1 / ensemble).
     ``yield_step``: spacing of the points where the learned yields are calibrated (0 = no calibration, see
     :func:`yield_calibration`).
+    ``yield_only``: indices of nuisances without a trained ratio net: their log R_pk is the per-process yield
+    polynomial alone (no per-event shape; a consumer may add a binned shape, as
+    :func:`systlab.likelihood.unbinned_inputs.simulated_yield_correction` does per region).
     """
 
     hidden: tuple[int, ...] = (64, 64)
@@ -75,6 +78,7 @@ class DensityRatioSettings:
     draws: int = 1
     ensemble: int = 1
     yield_step: float = 0.5
+    yield_only: tuple[int, ...] = ()
     validation_fraction: float = 0.2
     seed: int = 0
     threads: int = 1
@@ -82,6 +86,7 @@ class DensityRatioSettings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
         object.__setattr__(self, "ranges", tuple((float(lo), float(hi)) for lo, hi in self.ranges))
+        object.__setattr__(self, "yield_only", tuple(int(k) for k in self.yield_only))
         if self.degree < 1 or self.draws < 1 or self.ensemble < 1 or not 0 < self.validation_fraction < 1:
             raise ValueError(f"degree, draws and ensemble must be >= 1, 0 < validation_fraction < 1: {self}")
         if self.yield_step < 0:
@@ -212,11 +217,12 @@ class ProcessCE:
 
 
 class DensityRatioFit(NamedTuple):
-    """The trained module, the training histories (fractions, then one per nuisance) and the wall time."""
+    """The trained module, the training histories (fractions, then one per nuisance; None: yield-only) and the wall
+    time."""
 
     model: DensityRatioModel
     fraction_history: TrainingHistory
-    ratio_histories: list[TrainingHistory]
+    ratio_histories: list[TrainingHistory | None]
     seconds: float
 
 
@@ -303,9 +309,9 @@ def ratio_batch(x: np.ndarray, process: np.ndarray, weight: np.ndarray, moved: S
 
 def train_ratio(x: np.ndarray, process: np.ndarray, weight: np.ndarray, move: Move, k: int, n_nuisances: int,
                 n_processes: int, settings: DensityRatioSettings,
-                validation: np.ndarray | None = None) -> tuple[RatioNet, TrainingHistory]:  # fmt: skip
+                validation: np.ndarray | None = None) -> tuple[RatioNet, TrainingHistory | None]:  # fmt: skip
     """The ratio net of nuisance ``k`` (``settings.ensemble`` members, trained one by one): a uniform over its range,
-    ``settings.draws`` draws per event; the history returned is the first member's.
+    ``settings.draws`` draws per event; the history returned is the first member's (None: ``k`` is yield-only).
 
     Weights are rescaled per process (moved and nominal alike) to a mean nominal weight of 1: a common factor per
     process leaves the optimum log R_p unchanged and keeps small processes from being ignored."""
@@ -317,6 +323,15 @@ def train_ratio(x: np.ndarray, process: np.ndarray, weight: np.ndarray, move: Mo
     val = validation_mask(len(x), settings.validation_fraction, settings.seed) if validation is None else validation
     mean, std = feature_statistics(x[~val], weight[~val])
     size = max(-lo, hi)
+    if k in settings.yield_only:  # no per-event shape: the last layer zero, only the yield calibration below
+        net = RatioNet(x.shape[1], n_processes, settings.hidden, settings.degree, size, mean, std)
+        with torch.no_grad():
+            net.nets[0][-1].weight.zero_()
+            net.nets[0][-1].bias.zero_()
+        points = settings.yield_points(k, n_nuisances)
+        if len(points):
+            yield_calibration(net, x, process, weight, lambda a: move(x, process, k, np.full(len(x), a))[1], points)
+        return net, None
     net = RatioNet(x.shape[1], n_processes, settings.hidden, settings.degree, size, mean, std, settings.ensemble)
     histories = []
     for member in range(settings.ensemble):

@@ -32,7 +32,7 @@ from systlab.samples.vary import features_everywhere, share_events, soft_met_dra
 
 #: Default settings (``method_settings.unbinned`` overrides any of them).
 DEFAULTS = {"hidden": [64, 64], "epochs": 30, "batch_size": 2048, "learning_rate": 0.003, "patience": 5,
-            "degree": 4, "draws": 1, "ensemble": 1, "range": 3.0, "yield_step": 0.5}  # fmt: skip
+            "degree": 4, "draws": 1, "ensemble": 1, "range": 3.0, "yield_step": 0.5, "region_nps": []}  # fmt: skip
 
 
 @dataclass
@@ -147,6 +147,7 @@ def train_unbinned(samples: Mapping[str, Any], features: Sequence[str], settings
         learning_rate=float(opts["learning_rate"]), patience=int(opts["patience"]), degree=int(opts["degree"]),
         ranges=data.ranges, draws=int(opts["draws"]), ensemble=int(opts["ensemble"]),
         yield_step=float(opts["yield_step"]), seed=int(seed), threads=int(settings.threads),
+        yield_only=tuple(names.index(name) for name in opts["region_nps"]),
     )  # fmt: skip
 
     def move(_x: np.ndarray, _process: np.ndarray, k: int, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -165,8 +166,8 @@ def train_unbinned(samples: Mapping[str, Any], features: Sequence[str], settings
     onnx_path = export_density_ratio(fit.model, features, out / "model.onnx", metadata, sample=x[passing[:4096]])
     history: TrainingHistory = fit.fraction_history
     write_json(out / "history.json", {**history.to_dict(),
-                                       "ratio_histories": {n: h.to_dict() for n, h in zip(names, fit.ratio_histories,
-                                                                                          strict=True)}})  # fmt: skip
+                                       "ratio_histories": {n: None if h is None else h.to_dict()
+                                                           for n, h in zip(names, fit.ratio_histories, strict=True)}})
     write_json(out / "meta.json", {**identity, "training_hash": digest, "systlab_version": __version__,
                                     "torch_version": torch.__version__, "device": history.device,
                                     "n_events": int(len(x)), "n_passing_nominal": int(passing.size)})  # fmt: skip
