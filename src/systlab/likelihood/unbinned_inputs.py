@@ -305,7 +305,7 @@ def onnx_tables(scorer) -> tuple[TablesOf, tuple[str, ...], tuple[str, ...], tup
 
 
 def simulated_yields(cfg, processes: Sequence[str], shape_nps: Sequence[str],
-                     varied: Callable[[str, str], EventSet | None]) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
+                     varied: Callable[[str, str], EventSet | None]) -> dict[tuple[int, int], tuple[np.ndarray, ...]]:
     """(process index, NP index) -> (points (n,), yields per MC-statistics region (n, B)) of the template split of
     every simulated one-NP variation of the config (:meth:`systlab.config.model.Config.shape_variations`);
     ``varied(process, sample)``: that sample's template-split events tabulated like the template (their regions by
