@@ -80,7 +80,7 @@ def test_pseudo_data_shift_of_unconfigured_np_is_refused(raw):
 def test_model_names_and_method_settings():
     cfg = load_config_files(DEFAULT)
     assert cfg.model_names() == ("baseline", "augmented", "pivot", "disco", "grl", "aware", "oracle_tes_-1sd",
-                                 "oracle_tes_0sd", "oracle_tes_+1sd", "inferno")  # fmt: skip
+                                 "oracle_tes_0sd", "oracle_tes_+1sd", "inferno", "unbinned")  # fmt: skip
     assert (cfg.method_settings.inferno_bins, cfg.method_settings.inferno_temperature) == (10, 0.1)
     assert cfg.model("oracle_tes_-1sd").point == -1.0 and cfg.model("pivot").method == "pivot"
     assert cfg.training.replicas == 10 and cfg.training.study_replica_count == 3
@@ -89,7 +89,7 @@ def test_model_names_and_method_settings():
     assert cfg.variation_shifts("truth_above") == {"tes": 1.0} and cfg.variation_shifts("jes_-1sd") == {"jes": -1.0}
     assert cfg.variation_shifts("nominal") == {}
     tiny = load_config_files(DEFAULT, ROOT / "config" / "tiny.yaml")
-    assert tiny.training.replicas == 2 and len(tiny.model_names()) == 10
+    assert tiny.training.replicas == 2 and len(tiny.model_names()) == 11
 
 
 def test_oracle_points_default_to_the_truths_and_tes_is_required(raw):

@@ -260,7 +260,7 @@ def load_config(mapping: Mapping[str, Any], source: str = "config", schema_check
             raise _fail(source, field, f"{unknown} are not fixed classifiers of this run {sorted(fixed)}")
     unknown = sorted(set(cfg.method_settings.extra.get("unbinned", {}).get("region_nps", ()))
                      - {np_.name for np_ in cfg.shape_nps})  # fmt: skip
-    if unknown:
+    if unknown and "unbinned" in cfg.methods:  # (settings of a method the run does not train are not read)
         raise _fail(source, "method_settings.unbinned.region_nps",
                     f"{unknown} are not shape NPs of this run {[np_.name for np_ in cfg.shape_nps]}")
     unknown = sorted(set(cfg.fair_protocol.models or ()) - set(cfg.model_names()))
