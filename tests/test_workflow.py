@@ -33,7 +33,7 @@ FIGURES = ("features", "roc", "decorrelation", "calibration", "templates_baselin
            "generator_check", "generator_closure", "aware_interpolation", "sensitivity", "jes_granularity",
            "toy_decision_boundary",
            "toy_likelihood_ratio", "toy_pivot_outputs", "theory_pulls", "theory_per_particle", "theory_tails",
-           "fair_protocol")
+           "fair_protocol", "ratio_closure_unbinned")
 #: What the kill-and-resume run builds: a slice of the tiny DAG with two trainings, two toy studies, an inference and
 #: a figure (every kind of result file: tables, models, JSON, PDF and PNG). The figure is one whose ancestors are the
 #: samples only: templates_<model> is drawn with its family, which needs every model's templates.
@@ -180,6 +180,8 @@ def test_tiny_config_end_to_end(tiny_run):
     aware_limit = json.loads((results / "inference" / "aware" / "r0" / "limit.json").read_text())
     bands = [aware_limit["expected"][k] for k in ("-2", "-1", "0", "+1", "+2")]
     assert bands == sorted(bands) and 0 < bands[0] and aware_limit["observed"] > bands[2]  # Asimov data hold mu = 1
+    unbinned = json.loads((results / "fits" / "unbinned" / "r0" / "asimov.json").read_text())
+    assert unbinned["mu_hat"] == pytest.approx(1.0, abs=1e-3)  # the unbinned model closes on its own Asimov data
     figures = sorted((results / "figures").glob("*.pdf"))
     assert {f.stem for f in figures} >= set(FIGURES), sorted(set(FIGURES) - {f.stem for f in figures})
     for figure in figures:

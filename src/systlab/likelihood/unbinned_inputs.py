@@ -349,7 +349,7 @@ def build_inputs(cfg, onnx_path: str | os.PathLike,
             for name, (variation, split) in event_sets_wanted([t.name for t in cfg.truths]).items()}  # fmt: skip
     delta = template_prior_shift(sets["template"], len(processes))
     edges = region_edges(shifted(sets["template"], delta), cfg.bins)
-    uncorrected = Tabulation(delta, np.zeros((len(processes), len(shape_nps), 1)), edges)
+    uncorrected = Tabulation(delta, np.zeros((len(processes), len(shape_nps), 1)), edges)  # (a correction of 0)
     template = uncorrected.apply(sets["template"])
 
     def varied(process: str, variation: str) -> EventSet | None:
