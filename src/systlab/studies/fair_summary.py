@@ -18,8 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-from systlab.infer.toys import fair_score
-
 #: The table's value columns, in order: each with a standard error ``<name>_se``.
 COLUMNS = ("coverage", "mean_width", "score")
 BOOTSTRAP_SAMPLES = 200
@@ -66,6 +64,8 @@ def binomial_se(coverage: float, n: int) -> float:
 def method_stats(replicas: Sequence[Mapping], seed: int = 0) -> dict:
     """Coverage, mean width and score (means over replicas) with standard errors, from one prior setting's payloads
     of every replica of one method (the same PEs in each)."""
+    from systlab.infer.toys import fair_score  # here: the figure jobs that import this module need no pyhf/scipy
+
     arrays = [_arrays(r) for r in replicas]
     n = {a[0].size for a in arrays}
     if len(n) != 1:

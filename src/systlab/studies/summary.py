@@ -23,7 +23,6 @@ import numpy as np
 
 from systlab.atomic import atomic_path, write_json
 from systlab.infer.significance import WILKS_P_MIN, scan_interval, toy_critical_value, wilks_check
-from systlab.infer.toys import SCORE_SOURCE
 from systlab.studies.fair_summary import NOTE as FAIR_NOTE
 from systlab.studies.fair_summary import fair_protocol_markdown, fair_protocol_table
 from systlab.studies.headline import headline_payload, headline_table
@@ -369,6 +368,10 @@ def summary_from_files(
         summary["fair_protocol"] = fair_protocol_table(fair_paths)
         summary["notes"].setdefault("fair_protocol", FAIR_NOTE)
     if toy_paths:
+        # here, not at the top: systlab.infer.toys brings pyhf and scipy.stats (~1 s of start-up) into every figure
+        # job that reads results through this module (systlab.visualize.inference_inputs)
+        from systlab.infer.toys import SCORE_SOURCE
+
         summary["notes"].setdefault("score", SCORE_SOURCE)
     note = wilks_note(summary)
     if note:
