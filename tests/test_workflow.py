@@ -120,7 +120,8 @@ def test_an_edited_config_section_reruns_the_jobs_that_read_it_and_no_others(tin
 ANALYSIS_FIGURE_RULES = {f"figure_{name}" for name in (
     "templates", "features", "roc", "decorrelation", "calibration", "profile_curves", "width_vs_alpha", "coverage",
     "impacts", "asymptotics", "aware_likelihood_surface", "lambda_scan", "sensitivity", "jes_granularity",
-    "generator_check", "generator_closure", "histosys_check", "aware_interpolation", "fair_protocol")}  # fmt: skip
+    "generator_check", "generator_closure", "histosys_check", "aware_interpolation", "fair_protocol",
+    "ratio_closure")}  # fmt: skip
 TOY_FIGURE_RULES = {"figure_toy_decision_boundary", "figure_toy_likelihood_ratio", "figure_toy_pivot_outputs"}
 THEORY_RULES = {"theory_figure_pulls", "theory_figure_per_particle", "theory_figure_tails"}
 #: config edit -> exactly the rules a dry run of the finished tiny run lists (rule all aside)
@@ -132,7 +133,7 @@ STUDY_EDITS = {
         "generator_closure", "figure_generator_closure", "generator_check", "figure_generator_check"},
     "theory: {loop_induced: []}": {"theory_pulls", *THEORY_RULES},
     "run_id: renamed": ANALYSIS_FIGURE_RULES | TOY_FIGURE_RULES | THEORY_RULES | {"generator_check",
-                                                                                "interpolation_check"},
+                                                                                "interpolation_check", "ratio_closure"},
     # simulate held fixed (--allowed-rules, below): the luminosity is then only the figures' label
     "simulate: {luminosity_fb: 20.0}": ANALYSIS_FIGURE_RULES,
 }
@@ -436,7 +437,11 @@ def check_profile_curve_and_width_figure_data(results: Path) -> None:
                 mu = np.asarray(fit["scan"]["mu"])
                 q = np.array([np.nan if v is None else v for v in fit["scan"]["twice_dnll"]])
                 inside, defined = (mu > lo) & (mu < hi), np.isfinite(q)
-                assert np.all(q[inside] < 1.0) and np.all(q[defined & ~inside] > 1.0), where
+                # an open end is the range's bound, not a crossing: the scan point on it may lie below 1
+                bound = np.zeros(mu.size, bool)
+                for end, open_ in zip((lo, hi), fit["interval_open"], strict=True):
+                    bound |= bool(open_) & np.isclose(mu, end)
+                assert np.all(q[inside] < 1.0) and np.all(q[defined & ~inside & ~bound] > 1.0), where
                 row = dense.q[k]
                 pairs = np.isfinite(row[:-1]) & np.isfinite(row[1:])
                 crossings = dense.mu[:-1][pairs & ((row[:-1] - 1.0) * (row[1:] - 1.0) <= 0)]

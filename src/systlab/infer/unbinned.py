@@ -48,15 +48,47 @@ def _with_aux(model: UnbinnedModel, data: UnbinnedData) -> UnbinnedData:
 
 def fit_events(model: UnbinnedModel, data: UnbinnedData, dataset: str, scan_points: int) -> FitResult:
     """The MLE, 68 % interval, pulls and a −2ΔlnL scan (for the figures; each side stops past ``Q_STOP``) of one
-    weighted event list, as a :class:`systlab.infer.fit.FitResult`."""
+    weighted event list, as a :class:`systlab.infer.fit.FitResult`. Where the scan finds a point below the MLE, the
+    fit starts once more from that point's parameters (μ free): the Newton from the nominal start can stop in a
+    local minimum (the tiny run's MC-starved unbinned model on its +1σ truth did, 449 units of −2lnL above the
+    global one)."""
     data = _with_aux(model, data)
     batch = UnbinnedBatch(model, data)
-    found = profile_intervals(batch, model.init)
-    profile = UnbinnedProfileLikelihood(batch)
+    found, profile, grid, q = _fit_and_scan(batch, model.init, scan_points)
+    restarted = None
+    if np.nanmin(q, initial=0.0) < -10 * Q_TOL:
+        j = int(np.nanargmin(q))
+        restarted = float(grid[j])
+        found, profile, grid, q = _fit_and_scan(batch, profile.fits[restarted].pars[0], scan_points)
     best = profile.minimum()
     notes = list(profile.notes)
+    if restarted is not None:
+        notes.append(f"the MLE from the nominal start was a local minimum: refitted from the scan's point at mu = "
+                     f"{restarted:g}")  # fmt: skip
     if found.fallback[0]:
         notes.append("the batched interval search did not converge")
+    if np.nanmin(q, initial=0.0) < -10 * Q_TOL:
+        notes.append(f"scan found a point {-np.nanmin(q):.3g} below the MLE: minimum not global")
+    opens = (bool(found.open_lo[0]), bool(found.open_hi[0]))
+    for end, flag in zip(("lower", "upper"), opens, strict=True):
+        if flag:
+            notes.append(f"{end} 68% crossing outside mu_range {list(map(float, model.mu_range))}: interval open")
+    pulls = {model.names[j]: (float(best.pars[0, j]), float(best.errors[0, j])) for j in model.constrained}
+    return FitResult(
+        dataset=dataset, mu_hat=float(found.mu_hat[0]), interval_68=(float(found.lo[0]), float(found.hi[0])),
+        twice_dnll=(grid, q), pulls=pulls,
+        converged=bool(best.converged[0] and not found.fallback[0] and profile.converged),
+        nll_min=0.5 * float(best.twice_nll[0]), mu_error=float(best.errors[0, 0]), interval_open=opens,
+        notes=tuple(dict.fromkeys(notes)),
+    )  # fmt: skip
+
+
+def _fit_and_scan(batch: UnbinnedBatch, start: np.ndarray, scan_points: int):
+    """The batched MLE and interval of dataset 0 from ``start``, its profile and the −2ΔlnL scan outwards from μ̂."""
+    model = batch.model
+    found = profile_intervals(batch, start)
+    profile = UnbinnedProfileLikelihood(batch, start=start)
+    best = profile.minimum()
     grid = np.linspace(*map(float, model.mu_range), int(scan_points))
     q = np.full(grid.size, np.nan)
     mu_hat = float(found.mu_hat[0])
@@ -66,20 +98,7 @@ def fit_events(model: UnbinnedModel, data: UnbinnedData, dataset: str, scan_poin
             q[j] = profile.profiled(grid[j]) - float(best.twice_nll[0])
             if q[j] > Q_STOP:
                 break
-    notes.extend(n for n in profile.notes if n not in notes)
-    if np.nanmin(q, initial=0.0) < -10 * Q_TOL:
-        notes.append(f"scan found a point {-np.nanmin(q):.3g} below the MLE: minimum not global")
-    opens = (bool(found.open_lo[0]), bool(found.open_hi[0]))
-    for end, flag in zip(("lower", "upper"), opens, strict=True):
-        if flag:
-            notes.append(f"{end} 68% crossing outside mu_range {list(map(float, model.mu_range))}: interval open")
-    pulls = {model.names[j]: (float(best.pars[0, j]), float(best.errors[0, j])) for j in model.constrained}
-    return FitResult(
-        dataset=dataset, mu_hat=mu_hat, interval_68=(float(found.lo[0]), float(found.hi[0])), twice_dnll=(grid, q),
-        pulls=pulls, converged=bool(best.converged[0] and not found.fallback[0] and profile.converged),
-        nll_min=0.5 * float(best.twice_nll[0]), mu_error=float(best.errors[0, 0]), interval_open=opens,
-        notes=tuple(dict.fromkeys(notes)),
-    )  # fmt: skip
+    return found, profile, grid, q
 
 
 def run_unbinned_toys(model: UnbinnedModel, tables: EventTables, weights: np.ndarray, mu_true: float, start: int,

@@ -592,10 +592,13 @@ def _is_positive_definite(matrix: np.ndarray) -> bool:
 class UnbinnedProfileLikelihood:
     """One dataset of an :class:`UnbinnedBatch` as a :class:`systlab.likelihood.profile.ProfileLikelihood`: the
     limits, Z0 and impacts of the binned models run on it unchanged. σ_post and σ_μ come from the exact Hessian at
-    the MLE; ``minimum_at``: μ where the minimum is known to sit (the background-only Asimov data at μ = 0)."""
+    the MLE; ``minimum_at``: μ where the minimum is known to sit (the background-only Asimov data at μ = 0);
+    ``start``: where the MLE starts (default the model's initial values)."""
 
-    def __init__(self, batch: UnbinnedBatch, row: int = 0, minimum_at: float | None = None) -> None:
+    def __init__(self, batch: UnbinnedBatch, row: int = 0, minimum_at: float | None = None,
+                 start: np.ndarray | None = None) -> None:  # fmt: skip
         self.batch, self.row, self.minimum_at = batch, int(row), minimum_at
+        self.start = batch.model.init if start is None else np.asarray(start, dtype=float)
         self.model = batch.model
         self.notes: list[str] = []
         self.fits: dict[float, BatchMinimum] = {}
@@ -614,7 +617,7 @@ class UnbinnedProfileLikelihood:
     def minimum(self) -> BatchMinimum:
         """The MLE (all parameters free, or μ held at ``minimum_at``), computed once."""
         if self._best is None:
-            start = self.model.init.copy()
+            start = self.start.copy()
             fixed = self.model.fixed.copy()
             if self.minimum_at is not None:
                 start[0], fixed[0] = self.minimum_at, True
