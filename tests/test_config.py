@@ -106,10 +106,13 @@ def test_oracle_points_default_to_the_truths_and_tes_is_required(raw):
 
 
 def test_unbinned_region_nps_must_be_shape_nps(raw):
-    """method_settings.unbinned.region_nps names shape NPs; a typo stops the run at load, naming the key."""
+    """method_settings.unbinned.region_nps names shape systematics; a typo stops the run at load, naming the key; a
+    known systematic the run does not vary does not apply."""
     ok = load_config(deep_update(raw, {"method_settings": {"unbinned": {"region_nps": ["jes", "soft_met"]}}}))
     assert ok.method_settings.extra["unbinned"]["region_nps"] == ["jes", "soft_met"]
-    with pytest.raises(ConfigError, match=r"method_settings.unbinned.region_nps.*\['jse'\] are not shape NPs"):
+    raw["systematics"]["shape"].pop("jes")
+    load_config(raw)  # the default's region_nps name jes: not varied here, no error
+    with pytest.raises(ConfigError, match=r"method_settings.unbinned.region_nps.*\['jse'\] are not shape system"):
         load_config(deep_update(raw, {"method_settings": {"unbinned": {"region_nps": ["jes", "jse"]}}}))
 
 

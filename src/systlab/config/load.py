@@ -258,11 +258,11 @@ def load_config(mapping: Mapping[str, Any], source: str = "config", schema_check
         unknown = sorted(set(names) - fixed)
         if unknown:
             raise _fail(source, field, f"{unknown} are not fixed classifiers of this run {sorted(fixed)}")
-    unknown = sorted(set(cfg.method_settings.extra.get("unbinned", {}).get("region_nps", ()))
-                     - {np_.name for np_ in cfg.shape_nps})  # fmt: skip
-    if unknown and "unbinned" in cfg.methods:  # (settings of a method the run does not train are not read)
+    # a registered systematic this run does not vary simply does not apply (the default names JES and soft MET)
+    unknown = sorted(set(cfg.method_settings.extra.get("unbinned", {}).get("region_nps", ())) - set(KNOWN_SHAPE_NPS))
+    if unknown:
         raise _fail(source, "method_settings.unbinned.region_nps",
-                    f"{unknown} are not shape NPs of this run {[np_.name for np_ in cfg.shape_nps]}")
+                    f"{unknown} are not shape systematics systlab knows {sorted(KNOWN_SHAPE_NPS)}")
     unknown = sorted(set(cfg.fair_protocol.models or ()) - set(cfg.model_names()))
     if unknown:
         raise _fail(source, "fair_protocol.models", f"{unknown} are not models of this run {list(cfg.model_names())}")

@@ -147,7 +147,7 @@ def train_unbinned(samples: Mapping[str, Any], features: Sequence[str], settings
         learning_rate=float(opts["learning_rate"]), patience=int(opts["patience"]), degree=int(opts["degree"]),
         ranges=data.ranges, draws=int(opts["draws"]), ensemble=int(opts["ensemble"]),
         yield_step=float(opts["yield_step"]), seed=int(seed), threads=int(settings.threads),
-        yield_only=tuple(names.index(name) for name in opts["region_nps"]),
+        yield_only=tuple(names.index(name) for name in opts["region_nps"] if name in names),
     )  # fmt: skip
 
     def move(_x: np.ndarray, _process: np.ndarray, k: int, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
