@@ -224,14 +224,12 @@ class Tabulating(NamedTuple):
     """How an unbinned replica observes a PE: its events' tables (the learned outputs as its event sets were
     tabulated, :class:`systlab.likelihood.unbinned_inputs.Tabulation`) and multiplicities; no binning."""
 
-    scorer: Any  # systlab.methods.onnx_io.OnnxScorer of a density-ratio model
+    tables_of: Any  # raw feature rows -> EventTables (systlab.likelihood.unbinned_inputs.onnx_tables)
+    features: tuple[str, ...]
     tabulation: Any
 
     def observe(self, table: pd.DataFrame) -> tuple[Any, np.ndarray]:
-        from systlab.likelihood.unbinned import EventTables
-
-        _, fractions, coef = self.scorer.outputs(table[list(self.scorer.features)].to_numpy(np.float32))
-        tables = EventTables(fractions.astype(np.float64), coef.astype(np.float64))
+        tables = self.tables_of(table[list(self.features)].to_numpy(np.float32))
         return self.tabulation.tables(tables), table["multiplicity"].to_numpy(dtype=float)
 
 
@@ -337,12 +335,14 @@ def replica_binning_and_fit(cfg: Config, model: str, inputs: Mapping[str, Any], 
     if is_unbinned(cfg, model):
         from systlab.infer.pipeline import read_unbinned
         from systlab.infer.unbinned import with_mu_range
+        from systlab.likelihood.unbinned_inputs import onnx_tables
 
         unbinned = read_unbinned(inputs)
         if unbinned.tabulation is None:
             raise ValueError(f"{inputs['unbinned']}: no tabulation (written before 2026-12-07): rerun unbinned_inputs")
         fitted = with_mu_range(unbinned.model, cfg.mu_range)
-        return Tabulating(scorer, unbinned.tabulation), unbinned_fitter(fitted, seed), "unbinned"
+        observer = Tabulating(onnx_tables(scorer)[0], tuple(scorer.features), unbinned.tabulation)
+        return observer, unbinned_fitter(fitted, seed), "unbinned"
     if not is_parameterized(cfg, model):
         from systlab.likelihood.workspace import read_workspace
         from systlab.templates.histograms import read_templates

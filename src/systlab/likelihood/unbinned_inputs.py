@@ -336,28 +336,31 @@ def build_inputs(cfg, onnx_path: str | os.PathLike,
     if processes != expected:
         raise ValueError(f"{onnx_path}: processes {list(processes)} differ from the config's {list(expected)}")
     columns = ["event_id", "weight", "split", "label", *scorer.features]
-    read: dict[tuple[str, str], pd.DataFrame] = {}  # each sample read once (nominal serves two event sets)
+    read: dict[tuple[str, str], pd.DataFrame] = {}  # each sample of the event sets read once (nominal serves two)
+
+    def table_of(process: str, variation: str) -> pd.DataFrame:
+        path = sample_paths[(process, variation)]
+        scorer.check_columns(pq.read_schema(path).names, path)
+        return pd.read_parquet(path, columns=columns)
 
     def sample(process: str, variation: str) -> pd.DataFrame:
         if (process, variation) not in read:
-            path = sample_paths[(process, variation)]
-            scorer.check_columns(pq.read_schema(path).names, path)
-            read[(process, variation)] = pd.read_parquet(path, columns=columns)
+            read[(process, variation)] = table_of(process, variation)
         return read[(process, variation)]
 
     sets = {name: event_set(tables_of, {p: sample(p, variation) for p in processes}, processes, scorer.features, split)
             for name, (variation, split) in event_sets_wanted([t.name for t in cfg.truths]).items()}  # fmt: skip
     delta = template_prior_shift(sets["template"], len(processes))
     edges = region_edges(shifted(sets["template"], delta), cfg.bins)
-    uncorrected = Tabulation(delta, np.zeros((len(processes), len(shape_nps), 1)), edges)  # (a correction of 0)
-    template = uncorrected.apply(sets["template"])
+    template = with_regions(shifted(sets["template"], delta), edges)
 
     def varied(process: str, variation: str) -> EventSet | None:
+        """A varied sample's template split in the model's regions (its yields per region are all that is read)."""
         if (process, variation) not in sample_paths:
             return None
-        table = pd.read_parquet(sample_paths[(process, variation)], columns=columns)
-        return uncorrected.apply(event_set(tables_of, {process: table}, [process], scorer.features,
-                                           SPLITS["template"]))  # fmt: skip
+        events = event_set(tables_of, {process: table_of(process, variation)}, [process], scorer.features,
+                           SPLITS["template"])  # fmt: skip
+        return with_regions(shifted(events, delta), edges)
 
     simulated = simulated_yields(cfg, processes, shape_nps, varied)
     tabulation = Tabulation(delta, simulated_yield_correction(template, simulated, template.tables.coef.shape[-1]),
