@@ -30,7 +30,8 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 from common import Figure, print_figures  # noqa: E402
 
-STAGES = ("simulate", "ingest", "vary", "train", "score", "expected", "fit", "limits", "workflow", "startup")
+STAGES = ("simulate", "ingest", "vary", "train", "score", "expected", "fit", "unbinned", "limits", "workflow",
+          "startup")
 
 
 def machine() -> dict:

@@ -85,6 +85,27 @@ def test_gradient_and_hessian_are_the_derivatives_of_twice_nll(regions):
     assert np.all(np.isfinite(f)) and model.names[-1] == ("mc_stat[3]" if regions else "lumi")
 
 
+def test_the_event_sums_survive_an_overflowing_density():
+    """A log-ratio term common to every process (1,000 a_tes) overflows exp; ln s then shifts by exactly 1,000 a_tes
+    per event: −2lnL by −2·1,000·a·Σw, its tes slope by −2·1,000·Σw, the Hessian not at all."""
+    rng = np.random.default_rng(4)
+    model, data = _random_problem(rng, regions=4)
+    coef = data.tables.coef.copy()
+    coef[:, :, 0, 0] += 1000.0
+    shifted = data._replace(tables=data.tables._replace(coef=coef))
+    rows = np.array([0, 1, 2])
+    x = np.column_stack([[1.1, 0.8, 0.3], rng.uniform(-0.5, 0.5, (3, model.npars - 1))])
+    x[:, 1] = [1.0, 0.9, -0.7]
+    f0, g0, h0 = UnbinnedBatch(model, data).derivatives(x, rows)
+    f1, g1, h1 = UnbinnedBatch(model, shifted).derivatives(x, rows)
+    sum_w = np.array([data.weights[data.offsets[r] : data.offsets[r + 1]].sum() for r in rows])
+    assert np.all(np.isfinite(f1))
+    np.testing.assert_allclose(f1, f0 - 2000.0 * x[:, 1] * sum_w, rtol=1e-10)
+    np.testing.assert_allclose(g1[:, 1], g0[:, 1] - 2000.0 * sum_w, rtol=1e-10)
+    np.testing.assert_allclose(np.delete(g1, 1, axis=1), np.delete(g0, 1, axis=1), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(h1, h0, rtol=1e-7, atol=1e-7)
+
+
 # ---- rotating Gaussians: signal N(m(Z), 0.7² I), background N(-m(Z), 0.7² I), m = (cos Zπ/4, sin Zπ/4) -------
 
 

@@ -367,12 +367,18 @@ class UnbinnedData(NamedTuple):
         """Datasets from one event pool: row i of ``multiplicities`` (datasets, events) weights the pool's events
         (zeros dropped)."""
         multiplicities = np.atleast_2d(multiplicities)
-        nonzero = [np.flatnonzero(m) for m in multiplicities]
-        index = np.concatenate(nonzero) if nonzero else np.zeros(0, int)
-        which = np.repeat(np.arange(len(multiplicities)), [len(n) for n in nonzero])
-        offsets = np.concatenate([[0], np.cumsum([len(n) for n in nonzero])])
-        return cls(tables.take(index), multiplicities[which, index].astype(float), offsets,
-                   np.atleast_2d(np.asarray(aux, dtype=float)))  # fmt: skip
+        index = [np.flatnonzero(m) for m in multiplicities]
+        return cls.from_events(tables, index, [m[i] for m, i in zip(multiplicities, index, strict=True)], aux)
+
+    @classmethod
+    def from_events(cls, tables: EventTables, index: Sequence[np.ndarray], counts: Sequence[np.ndarray],
+                    aux: np.ndarray) -> UnbinnedData:  # fmt: skip
+        """Datasets from one event pool: dataset i holds the pool's events ``index[i]`` with multiplicities
+        ``counts[i]``."""
+        offsets = np.concatenate([[0], np.cumsum([len(i) for i in index])]).astype(int)
+        flat = np.concatenate(index) if len(index) else np.zeros(0, int)
+        weights = np.concatenate(counts).astype(float) if len(counts) else np.zeros(0)
+        return cls(tables.take(flat), weights, offsets, np.atleast_2d(np.asarray(aux, dtype=float)))
 
     @property
     def n_datasets(self) -> int:
@@ -389,7 +395,10 @@ class UnbinnedBatch:
 
     def __init__(self, model: UnbinnedModel, data: UnbinnedData) -> None:
         self.model = self.lik = model
-        self.data = data
+        tables = data.tables._replace(coef=np.ascontiguousarray(data.tables.coef, dtype=float))
+        self.data = data._replace(tables=tables)
+        with np.errstate(divide="ignore"):
+            self._log_fractions_t = np.ascontiguousarray(np.log(tables.fractions).T)  # (P, E): events last
         self.counts = np.zeros((data.n_datasets, 0))  # one row per dataset: what profile_intervals counts
         self.reference = model.init.copy()
         self.bounds = model.bounds
@@ -398,18 +407,15 @@ class UnbinnedBatch:
     def mu_range(self) -> tuple[float, float]:
         return self.model.mu_range
 
-    def _events(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Indices into the flat event list of datasets ``rows`` (repeats allowed) and each event's row position."""
-        starts, stops = self.data.offsets[rows], self.data.offsets[rows + 1]
-        lengths = stops - starts
-        position = np.repeat(np.arange(len(rows)), lengths)
-        index = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(lengths.sum())
-        return index, position
-
     def derivatives(self, x: np.ndarray, rows: np.ndarray, hessian: bool = True):
-        """(−2lnL, gradient, Hessian) of dataset ``rows[i]`` at ``x[i]``; NaN where the model is undefined."""
+        """(−2lnL, gradient, Hessian) of dataset ``rows[i]`` at ``x[i]``; NaN where the model is undefined.
+
+        One dataset at a time, vectorised over its events: its events are contiguous, so every per-event polynomial
+        is one matrix product with the row's power basis and every sum over events a dot or matrix product (BLAS),
+        without per-event (parameters × parameters) arrays or scattered sums (5× faster than vectorising across
+        datasets on the default toys, benchmarks/README.md)."""
         model, data = self.model, self.data
-        n, k = len(x), len(model.shape_nps)
+        k = len(model.shape_nps)
         rows = np.asarray(rows, dtype=int)
         total, t_grad, t_hess = model.expected_total(x)
         lm, lm1, lm2 = model.log_multipliers(x)
@@ -420,47 +426,26 @@ class UnbinnedBatch:
         # the MC-statistics parameters (the last ones) act on the events through their region's γ only (below): the
         # per-event derivatives need the first m columns (μ, shapes, normalisations, lumi), 8 of 18 on H→ττ
         m = model.stat_index
-        lm1m, lm2m = lm1[:, :, :m], lm2[:, :, :m]
-        index, position = self._events(rows)
-        for a in range(0, len(index), BLOCK):
-            idx, pos = index[a : a + BLOCK], position[a : a + BLOCK]
-            w = data.weights[idx]
-            q, q1, q2 = polynomial_terms(data.tables.coef[idx], x[pos][:, None, 1 : 1 + k])  # (E, P, K)
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                u = np.log(data.tables.fractions[idx]) + lm[pos] + q.sum(axis=2)  # (E, P), μ aside
-                top = u.max(axis=1, keepdims=True)
-                top = np.where(np.isfinite(top), top, 0.0)
-                e = np.exp(u - top)
-                scaled = scale[pos] * e
-                s = scaled.sum(axis=1)
-                lse = np.log(s) + top[:, 0]  # NaN where the density is not positive (μ < 0 too far)
-                pi = scaled / s[:, None]  # each process's share of the event's density (signed if μ < 0)
-                rho = e[:, 0] / s  # ∂ ln s/∂μ
-            du = lm1m[pos]  # (E, P, m): the parameters every process's density depends on, μ column 0
-            du[:, :, 1 : 1 + k] += q1
-            g = np.einsum("ep,epj->ej", pi, du)
-            g[:, 0] = rho
-            starts, at = _segments(pos)
-            value -= 2.0 * _segment_sum(w * lse, starts, at, n)
-            grad[:, :m] -= 2.0 * _segment_sum(w[:, None] * g, starts, at, n)
-            if hessian:
-                d2 = lm2m[pos]
-                d2[:, :, 1 : 1 + k] += q2
-                h = np.matmul(np.swapaxes(pi[:, :, None] * du, 1, 2), du)  # Σ_p π_p ∂u_p ∂u_pᵀ, (E, m, m)
-                h[:, np.arange(m), np.arange(m)] += np.einsum("ep,epj->ej", pi, d2)
-                h[:, 0, :] = h[:, :, 0] = rho[:, None] * du[:, 0, :]  # ∂²ln s/∂μ∂θ = ρ(∂u_s/∂θ) − ρ g (below)
-                h -= g[:, :, None] * g[:, None, :]
-                hess[:, :m, :m] -= 2.0 * _segment_sum(w[:, None, None] * h, starts, at, n)
-            if model.stat_sigma is not None:  # ln γ_b of each event's region: ∂ = σ_b/γ_b, ∂² = −σ_b²/γ_b²
-                region = data.tables.region[idx]
-                sig = model.stat_sigma[region]
-                gamma = 1.0 + sig * x[pos, model.stat_index + region]
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    value -= 2.0 * np.bincount(pos, w * np.log(gamma), minlength=n)
-                    cols = model.stat_index + region
-                    np.add.at(grad, (pos, cols), -2.0 * w * sig / gamma)
-                    if hessian:
-                        np.add.at(hess, (pos, cols, cols), 2.0 * w * sig**2 / gamma**2)
+        basis = _power_basis(x[:, 1 : 1 + k], data.tables.coef.shape[-1])  # (n, K·D, 1 + 2K)
+        for i, r in enumerate(rows):
+            for a in range(int(data.offsets[r]), int(data.offsets[r + 1]), BLOCK):
+                events = slice(a, min(a + BLOCK, int(data.offsets[r + 1])))
+                v, g, h = self._event_sums(events, basis[i], lm[i], lm1[i, :, :m], lm2[i, :, :m], scale[i], hessian)
+                value[i] -= 2.0 * v
+                grad[i, :m] -= 2.0 * g
+                if hessian:
+                    hess[i, :m, :m] -= 2.0 * h
+                if model.stat_sigma is not None:  # ln γ_b of each event's region: ∂ = σ_b/γ_b, ∂² = −σ_b²/γ_b²
+                    region, w = data.tables.region[events], data.weights[events]
+                    sig = model.stat_sigma[region]
+                    gamma = 1.0 + sig * x[i, model.stat_index + region]
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        value[i] -= 2.0 * (w @ np.log(gamma))
+                        grad[i, m:] -= 2.0 * np.bincount(region, w * sig / gamma, minlength=model.n_stat)
+                        if hessian:
+                            stat = np.arange(m, model.npars)
+                            hess[i, stat, stat] += 2.0 * np.bincount(region, w * sig**2 / gamma**2,
+                                                                     minlength=model.n_stat)  # fmt: skip
         con = model.constrained
         pull = x[:, con] - data.aux[rows]
         value += (pull**2).sum(axis=1)
@@ -468,6 +453,64 @@ class UnbinnedBatch:
         if hessian:
             hess[:, con, con] += 2.0
         return value, grad, hess
+
+    def _event_sums(self, events: slice, basis: np.ndarray, lm: np.ndarray, lm1: np.ndarray, lm2: np.ndarray,
+                    scale: np.ndarray, hessian: bool) -> tuple[float, np.ndarray, np.ndarray | None]:  # fmt: skip
+        """Σ_i w_i ln s_i and its gradient and Hessian in the first m parameters over the contiguous ``events`` of
+        one dataset at one parameter point, s_i = Σ_p m_p c_p(x_i) Π_k R_pk(x_i; a_k) (γ aside)."""
+        data, k = self.data, len(self.model.shape_nps)
+        coef = data.tables.coef[events]  # (E, P, K, D)
+        e_count, p = coef.shape[:2]
+        m = lm1.shape[1]
+        # events last: every per-event array is (quantity, E), so the elementwise work runs along contiguous rows
+        terms = [basis.T @ coef[:, j].reshape(e_count, -1).T for j in range(p)]  # per process (1 + 2K, E)
+        w = data.weights[events]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+            u = self._log_fractions_t[:, events] + lm[:, None] + np.stack([t[0] for t in terms])  # (P, E), μ aside
+            e = np.exp(u)
+            s = scale @ e
+            lse = np.log(s)
+            if not np.isfinite(lse).all():  # overflow or underflow of exp: shift by each event's largest term
+                top = u.max(axis=0)
+                top = np.where(np.isfinite(top), top, 0.0)
+                e = np.exp(u - top)
+                s = scale @ e
+                lse = np.log(s) + top  # NaN where the density is not positive (μ < 0 too far)
+            pi = e * (scale[:, None] / s)  # each process's share of the event's density (signed if μ < 0)
+            rho = e[0] / s  # ∂ ln s/∂μ
+        # ∂u_p/∂θ is 0 for μ, q1_pk for the shapes and the row's log-multiplier slopes ``norm`` (P, R) for the norm
+        # and lumi parameters: no event-dependence there, so their sums need only Σ_i w_i π_ip
+        norm = lm1[:, 1 + k :]
+        g = np.empty((m, e_count))  # ∂ ln s/∂θ = Σ_p π_p ∂u_p (μ: ρ)
+        g[0] = rho
+        g[1 : 1 + k] = sum(pi[j] * terms[j][1 : 1 + k] for j in range(p))
+        g[1 + k :] = norm.T @ pi
+        value, grad = float(lse @ w), g @ w
+        if not hessian:
+            return value, grad, None
+        wpi = pi * w
+        weight = wpi.sum(axis=1)  # Σ_i w_i π_ip
+        h = np.zeros((m, m))  # Σ_i w_i Σ_p π_p ∂u_p ∂u_pᵀ by blocks
+        shape_norm = np.empty((p, k))  # Σ_i w_i π_ip q1_ipk
+        diagonal = weight @ lm2  # Σ_i w_i Σ_p π_p ∂²u_p (diagonal: one additive term per parameter)
+        for j in range(p):
+            q1, q2 = terms[j][1 : 1 + k], terms[j][1 + k :]
+            h[1 : 1 + k, 1 : 1 + k] += (q1 * wpi[j]) @ q1.T
+            shape_norm[j] = q1 @ wpi[j]
+            diagonal[1 : 1 + k] += q2 @ wpi[j]
+        h[1 : 1 + k, 1 + k :] = shape_norm.T @ norm
+        h[1 + k :, 1 : 1 + k] = h[1 : 1 + k, 1 + k :].T
+        h[1 + k :, 1 + k :] = norm.T @ (weight[:, None] * norm)
+        h[np.arange(m), np.arange(m)] += diagonal
+        gg = (g * w) @ g.T
+        wrho = w * rho
+        cross = np.zeros(m)  # Σ_i w_i ρ_i ∂u_signal/∂θ: ∂²ln s/∂μ∂θ = ρ(∂u_s/∂θ) − ρ g
+        cross[1 : 1 + k] = terms[0][1 : 1 + k] @ wrho
+        cross[1 + k :] = wrho.sum() * norm[0]
+        h -= gg
+        h[0, :] = cross - gg[0]
+        h[:, 0] = cross - gg[:, 0]
+        return value, grad, h
 
     def twice_nll(self, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """−2lnL of dataset ``rows[i]`` at ``x[i]`` (up to a constant per dataset)."""
@@ -532,18 +575,19 @@ class UnbinnedBatch:
         return BatchMinimum(x, errors, f, converged, cov)
 
 
-def _segments(position: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Starts of the runs of equal values in the sorted ``position`` and the value of each run."""
-    starts = np.concatenate([[0], np.flatnonzero(np.diff(position)) + 1]) if position.size else np.zeros(0, int)
-    return starts, position[starts]
-
-
-def _segment_sum(values: np.ndarray, starts: np.ndarray, at: np.ndarray, n: int) -> np.ndarray:
-    """Sums of ``values`` over the runs (rows ``at``), scattered into n rows (zeros elsewhere)."""
-    out = np.zeros((n, *values.shape[1:]))
-    if starts.size:
-        out[at] = np.add.reduceat(values, starts, axis=0)
-    return out
+def _power_basis(a: np.ndarray, degree: int) -> np.ndarray:
+    """(rows, K·D, 1 + 2K): for each row of shape nuisances ``a`` (rows, K), the matrix that turns an event's
+    log-ratio coefficients (P, K·D; column k·D + d the power d + 1 of a_k) into Σ_k q_pk, then q_pk' and q_pk''
+    (the derivatives of :func:`polynomial_terms`) for each k."""
+    rows, k = a.shape
+    power = np.arange(1, degree + 1)
+    at = a[:, :, None]
+    out = np.zeros((rows, k, degree, 1 + 2 * k))
+    out[:, :, :, 0] = at**power
+    for j in range(k):
+        out[:, j, :, 1 + j] = power * at[:, j] ** (power - 1)
+        out[:, j, 1:, 1 + k + j] = (power * (power - 1))[1:] * at[:, j] ** (power - 2)[1:]
+    return out.reshape(rows, k * degree, 1 + 2 * k)
 
 
 def _newton_steps(grad: np.ndarray, hess: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
