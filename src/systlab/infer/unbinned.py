@@ -113,7 +113,7 @@ def run_unbinned_toys(model: UnbinnedModel, tables: EventTables, weights: np.nda
     t0 = time.perf_counter()
     centre = model.auxdata if aux_centre is None else np.asarray(aux_centre, dtype=float)
     chunks = []
-    for first in range(start, stop, TOY_BATCH):
+    for first in range(start, stop, TOY_BATCH) or [start]:  # no toys: one empty chunk
         last = min(first + TOY_BATCH, stop)
         index, counts, aux = [], [], np.zeros((last - first, centre.size))
         for j, toy in enumerate(range(first, last)):
