@@ -168,9 +168,10 @@ def test_sum_of_weighted_ratios_over_nominal_events_is_the_varied_yield():
             assert not np.sum(base[selected][mine]) == pytest.approx(want, rel=0.04)  # R = 1 would fail
 
 
-def test_a_yield_only_nuisance_has_no_per_event_shape_but_its_yields():
-    """``yield_only``: no ratio net is trained for the nuisance; every event of a process gets the same log R (the
-    calibrated yield polynomial), which still gives the moved sample's yield of each process."""
+def test_a_yield_only_nuisance_has_no_per_event_shape_but_its_yields(tmp_path):
+    """``yield_only``: no ratio net is trained (or evaluated, in torch or ONNX) for the nuisance; every event of a
+    process gets the same log R (the calibrated yield polynomial), which still gives the moved sample's yield of
+    each process."""
     rng = np.random.default_rng(3)
     n = 4_000
     process = np.repeat([0, 1], n)
@@ -188,6 +189,9 @@ def test_a_yield_only_nuisance_has_no_per_event_shape_but_its_yields():
     for alpha in (-1.5, 1.0):
         ratios = np.exp(polynomial_log_ratio(coef[0], alpha))
         np.testing.assert_allclose(ratios, [1.0, np.exp(0.2 * alpha)], rtol=1e-4)
+    assert len(fit.model.ratios[0].nets) == 0
+    path = export_density_ratio(fit.model, ["x1", "x2"], tmp_path / "ratio.onnx", {"processes": ["a", "b"]}, x[:500])
+    np.testing.assert_allclose(OnnxScorer(path).outputs(x[:500])[2][:, :, 0, :], coef[:500], rtol=1e-6)
 
 
 def test_onnx_graph_returns_fractions_and_coefficients_equal_to_torch(rotating_fit, tmp_path):

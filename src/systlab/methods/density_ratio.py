@@ -152,13 +152,14 @@ class RatioNet(nn.Module):
     -1 sigma by 3 % on the default r0: its ReLUs made it piecewise linear in a.) The outputs are scaled by
     scale^-(d+1) (scale: the range's larger end) so every term is O(1) over the range; ``yield_coef`` is the
     per-process correction of :func:`yield_calibration`, zero until it is set. With ``members`` > 1 the coefficients
-    are the mean of that many networks (an ensemble, trained one by one: :func:`train_ratio`)."""
+    are the mean of that many networks (an ensemble, trained one by one: :func:`train_ratio`); with 0 there is no
+    network and log R_p is the yield polynomial alone, the same for every event (a yield-only nuisance)."""
 
     def __init__(self, n_features: int, n_processes: int, hidden: tuple[int, ...], degree: int, scale: float = 1.0,
                  mean: np.ndarray | None = None, std: np.ndarray | None = None, members: int = 1) -> None:  # fmt: skip
         super().__init__()
-        if degree < 1 or not scale > 0 or members < 1:
-            raise ValueError(f"a ratio net needs degree >= 1, scale > 0, members >= 1: {degree}, {scale}, {members}")
+        if degree < 1 or not scale > 0 or members < 0:
+            raise ValueError(f"a ratio net needs degree >= 1, scale > 0, members >= 0: {degree}, {scale}, {members}")
         self.n_features, self.n_processes, self.degree = n_features, n_processes, degree
         self.register_buffer("mean", torch.zeros(n_features) if mean is None else torch.as_tensor(mean).float())
         self.register_buffer("std", torch.ones(n_features) if std is None else torch.as_tensor(std).float())
@@ -175,6 +176,8 @@ class RatioNet(nn.Module):
 
     def coefficients(self, x: torch.Tensor) -> torch.Tensor:
         """(n, P, D) polynomial coefficients of log R in a, yield correction included."""
+        if not self.nets:  # yield-only: no per-event shape
+            return self.yield_coef.expand(x.shape[0], self.n_processes, self.degree)
         z = self.standardise(x)
         raw = self.nets[0](z) if len(self.nets) == 1 else torch.stack([net(z) for net in self.nets]).mean(dim=0)
         return raw.reshape(-1, self.n_processes, self.degree) * self.scale + self.yield_coef
@@ -323,11 +326,8 @@ def train_ratio(x: np.ndarray, process: np.ndarray, weight: np.ndarray, move: Mo
     val = validation_mask(len(x), settings.validation_fraction, settings.seed) if validation is None else validation
     mean, std = feature_statistics(x[~val], weight[~val])
     size = max(-lo, hi)
-    if k in settings.yield_only:  # no per-event shape: the last layer zero, only the yield calibration below
-        net = RatioNet(x.shape[1], n_processes, settings.hidden, settings.degree, size, mean, std)
-        with torch.no_grad():
-            net.nets[0][-1].weight.zero_()
-            net.nets[0][-1].bias.zero_()
+    if k in settings.yield_only:  # no per-event shape: no network, only the yield calibration below
+        net = RatioNet(x.shape[1], n_processes, settings.hidden, settings.degree, size, mean, std, members=0)
         points = settings.yield_points(k, n_nuisances)
         if len(points):
             yield_calibration(net, x, process, weight, lambda a: move(x, process, k, np.full(len(x), a))[1], points)
