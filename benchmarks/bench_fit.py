@@ -43,9 +43,9 @@ import numpy as np
 import pyhf
 
 try:
-    from benchmarks.common import Figure, check, interleave, main_for, median, time_call
+    from benchmarks.common import ONE_THREAD, Figure, check, interleave, main_for, median, time_call
 except ImportError:
-    from common import Figure, check, interleave, main_for, median, time_call
+    from common import ONE_THREAD, Figure, check, interleave, main_for, median, time_call
 
 from systlab.infer.fit import asimov_counts, fit_dataset, profile_interval
 from systlab.infer.toys import aux_widths, model_expectation, q_at, run_toys, toy_auxdata, toy_counts
@@ -53,8 +53,6 @@ from systlab.likelihood.binned import Likelihood, Minimum, quiet_pyhf_failures, 
 from systlab.likelihood.workspace import build_workspace, workspace_model
 from systlab.templates.histograms import NOMINAL, Templates, shape_variation
 
-#: thread settings of the toys' child process (the issue's "one core")
-ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 TOY_SEED = 123
 MU_TRUE = 1.0
 TARGET_SECONDS_PER_1000 = 10.0

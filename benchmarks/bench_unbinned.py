@@ -26,14 +26,13 @@ from pathlib import Path
 import numpy as np
 
 try:
-    from benchmarks.common import Figure, check, main_for, median, time_call
+    from benchmarks.common import ONE_THREAD, Figure, check, main_for, median, time_call
 except ImportError:
-    from common import Figure, check, main_for, median, time_call
+    from common import ONE_THREAD, Figure, check, main_for, median, time_call
 
 from systlab.infer.unbinned import run_unbinned_toys
 from systlab.likelihood.unbinned import EventTables, UnbinnedModel, yield_polynomials
 
-ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 TARGET_SECONDS_PER_1000 = 60.0
 MU_TRUE = 1.0
 SEED = 321

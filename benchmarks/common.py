@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+#: the environment of a child process timed on "one core" (set before it imports numpy)
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 if str(ROOT / "src") not in sys.path:  # runnable without `pip install -e .`
     sys.path.insert(0, str(ROOT / "src"))
 
