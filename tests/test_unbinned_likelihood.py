@@ -86,8 +86,9 @@ def test_gradient_and_hessian_are_the_derivatives_of_twice_nll(regions):
 
 
 def test_the_event_sums_survive_an_overflowing_density():
-    """A log-ratio term common to every process (1,000 a_tes) overflows exp; ln s then shifts by exactly 1,000 a_tes
-    per event: −2lnL by −2·1,000·a·Σw, its tes slope by −2·1,000·Σw, the Hessian not at all."""
+    """A log-ratio term common to every process (1,000 a_tes) overflows exp (a_tes = 1, 0.9) or leaves it subnormal
+    (−0.735); ln s then shifts by exactly 1,000 a_tes per event: −2lnL by −2·1,000·a·Σw, its tes slope by
+    −2·1,000·Σw, the Hessian not at all."""
     rng = np.random.default_rng(4)
     model, data = _random_problem(rng, regions=4)
     coef = data.tables.coef.copy()
@@ -95,7 +96,7 @@ def test_the_event_sums_survive_an_overflowing_density():
     shifted = data._replace(tables=data.tables._replace(coef=coef))
     rows = np.array([0, 1, 2])
     x = np.column_stack([[1.1, 0.8, 0.3], rng.uniform(-0.5, 0.5, (3, model.npars - 1))])
-    x[:, 1] = [1.0, 0.9, -0.7]
+    x[:, 1] = [1.0, 0.9, -0.735]
     f0, g0, h0 = UnbinnedBatch(model, data).derivatives(x, rows)
     f1, g1, h1 = UnbinnedBatch(model, shifted).derivatives(x, rows)
     sum_w = np.array([data.weights[data.offsets[r] : data.offsets[r + 1]].sum() for r in rows])

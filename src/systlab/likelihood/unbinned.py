@@ -470,7 +470,8 @@ class UnbinnedBatch:
             e = np.exp(u)
             s = scale @ e
             lse = np.log(s)
-            if not np.isfinite(lse).all():  # overflow or underflow of exp: shift by each event's largest term
+            if not (np.isfinite(lse).all() and (np.abs(s) >= np.finfo(float).tiny).all()):
+                # overflow or (subnormal) underflow of exp: shift by each event's largest term
                 top = u.max(axis=0)
                 top = np.where(np.isfinite(top), top, 0.0)
                 e = np.exp(u - top)
@@ -518,9 +519,10 @@ class UnbinnedBatch:
 
     def minimise(self, start: np.ndarray, rows: np.ndarray, fixed: np.ndarray | None = None) -> BatchMinimum:
         """Minimise −2lnL of dataset ``rows[i]`` from ``start[i]`` with ``fixed`` parameters held at their start
-        values. Newton steps with the exact Hessian (a Levenberg shift where it is not positive definite), halved
-        until −2lnL falls; bounds by projection, a parameter at its bound with the gradient pushing out held for the
-        step. Converged: the expected decrease below :data:`EDM`."""
+        values. Newton steps with the exact Hessian (saddle-free where it has negative curvature:
+        :func:`_newton_steps`), halved until −2lnL falls; bounds by projection, a parameter at its bound with the
+        gradient pushing out held for the step. Converged: the expected decrease below :data:`EDM`; a row whose
+        gradient or Hessian is not finite stops there, not converged."""
         model = self.model
         rows = np.asarray(rows, dtype=int)
         fixed = model.fixed if fixed is None else np.asarray(fixed, dtype=bool)
@@ -531,6 +533,7 @@ class UnbinnedBatch:
         f, grad, hess = self.derivatives(x, rows)
         todo = np.flatnonzero(np.isfinite(f))
         for _ in range(MAX_ITER):
+            todo = todo[np.isfinite(grad[todo]).all(axis=1) & np.isfinite(hess[todo]).all(axis=(1, 2))]
             if not todo.size:
                 break
             g, h, xt = grad[todo], hess[todo], x[todo]
@@ -597,7 +600,8 @@ def _newton_steps(grad: np.ndarray, hess: np.ndarray, active: np.ndarray) -> tup
     (soft MET's smearing) starts on one wherever the data want more of it, its slope 0 at nominal by symmetry, and a
     shifted Newton crawled there or stopped on it (FAIR pseudo-experiments). It takes the saddle-free Newton step
     −V|Λ|⁻¹Vᵀg (Dauphin et al. 2014) with at least one unit downhill along the most negative curvature, and no
-    expected decrease (inf: not converged there)."""
+    expected decrease where the curvature is negative (inf: not converged there); a singular Hessian without
+    negative curvature takes the step of its floored spectrum and that step's expected decrease."""
     n, npars = grad.shape
     g = np.where(active, grad, 0.0)
     h = np.where(active[:, :, None] & active[:, None, :], hess, 0.0)
@@ -624,8 +628,11 @@ def _newton_steps(grad: np.ndarray, hess: np.ndarray, active: np.ndarray) -> tup
         along = np.einsum("rji,rj->ri", v, g[bad])  # gradient components along the eigenvectors
         coef = -along / np.maximum(np.abs(w), floor)
         downhill = np.where(along[:, 0] > 0, -1.0, 1.0)
-        coef[:, 0] = np.where(w[:, 0] < 0, downhill * np.maximum(np.abs(coef[:, 0]), 1.0), coef[:, 0])
+        negative = w[:, 0] < -floor[:, 0]
+        coef[:, 0] = np.where(negative, downhill * np.maximum(np.abs(coef[:, 0]), 1.0), coef[:, 0])
         step[bad] = np.where(active[bad], np.einsum("rji,ri->rj", v, coef), 0.0)
+        # singular but not negative (a flat direction): the step of the floored spectrum, its decrease as usual
+        edm[bad] = np.where(negative, np.inf, -0.5 * (g[bad] * step[bad]).sum(axis=1))
     return step, edm
 
 
