@@ -583,13 +583,13 @@ def _power_basis(a: np.ndarray, degree: int) -> np.ndarray:
     log-ratio coefficients (P, K·D; column k·D + d the power d + 1 of a_k) into Σ_k q_pk, then q_pk' and q_pk''
     (the derivatives of :func:`polynomial_terms`) for each k."""
     rows, k = a.shape
-    power = np.arange(1, degree + 1)
-    at = a[:, :, None]
+    # the polynomial of each unit coefficient vector: a^(d+1) and its two derivatives, (rows, K, D) each
+    value, d1, d2 = polynomial_terms(np.eye(degree), a[:, :, None])
     out = np.zeros((rows, k, degree, 1 + 2 * k))
-    out[:, :, :, 0] = at**power
+    out[:, :, :, 0] = value
     for j in range(k):
-        out[:, j, :, 1 + j] = power * at[:, j] ** (power - 1)
-        out[:, j, 1:, 1 + k + j] = (power * (power - 1))[1:] * at[:, j] ** (power - 2)[1:]
+        out[:, j, :, 1 + j] = d1[:, j]
+        out[:, j, :, 1 + k + j] = d2[:, j]
     return out.reshape(rows, k * degree, 1 + 2 * k)
 
 
