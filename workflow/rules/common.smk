@@ -36,8 +36,12 @@ def config_of(*entries, ignore=()):
 
 
 def method_settings_of(wildcards):
-    """The method_settings entry of a model's method (e.g. pivot for pivot_lambda_10): its training options."""
-    return config.get("method_settings", {}).get(CFG.model(wildcards.method).method)
+    """The method_settings entry of a model's method (e.g. pivot for pivot_lambda_10): its training options (without
+    the keys its registry entry reads after training)."""
+    method = CFG.model(wildcards.method).method
+    settings = config.get("method_settings", {}).get(method)
+    after = REGISTRY[method].after_training
+    return {k: v for k, v in settings.items() if k not in after} if settings and after else settings
 
 # ---- samples and models ----------------------------------------------------------------------------------------
 PROCESSES = list(CFG.processes)

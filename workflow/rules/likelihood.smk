@@ -38,7 +38,8 @@ rule unbinned_inputs:
     wildcard_constraints:
         method=one_of(UNBINNED_MODELS),
     params:
-        config=config_of("systematics", "pseudo_data", "processes", "fit.mu_range", "templates.bins"),
+        config=config_of("systematics", "pseudo_data", "processes", "fit.mu_range", "templates.bins",
+                         "method_settings.unbinned.calibrate_spread"),
     threads: 1
     log:
         "results/logs/unbinned_inputs/{method}/{replica}.log",

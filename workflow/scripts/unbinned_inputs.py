@@ -6,13 +6,20 @@ import numpy as np
 
 from systlab.likelihood.unbinned import polynomial_terms
 from systlab.likelihood.unbinned_inputs import build_inputs, write_inputs
+from systlab.methods.unbinned import calibrated_nps
 from systlab.runtime import log, start
 
 smk = snakemake  # noqa: F821
 cfg = start(smk)
 paths = {(Path(p).parent.name, Path(p).stem): p for p in smk.input.samples}
-model, sets, tabulation = build_inputs(cfg, smk.input.model, paths)
+model, sets, tabulation, calibration = build_inputs(cfg, smk.input.model, paths, calibrate=calibrated_nps(cfg))
 write_inputs(model, sets, smk.output.events, smk.output.model, tabulation)
+if calibration.tuned:
+    log.info("within-region spread factors %s; mu-hat on the template split's simulated variations %s -> %s",
+             {f"{model.processes[p]}/{model.shape_nps[k]}": round(float(calibration.factors[p, k]), 4)
+              for p, k in calibration.tuned},
+             {k: round(v, 4) for k, v in calibration.before.items()},
+             {k: round(v, 4) for k, v in calibration.after.items()})  # fmt: skip
 for name, s in sets.items():
     log.info("%s: %d events, %.1f expected", name, len(s.weight), s.weight.sum())
 log.info("fractions calibrated on the template events: log prior shifts %s", tabulation.prior_shift.round(4).tolist())

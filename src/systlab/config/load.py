@@ -259,10 +259,11 @@ def load_config(mapping: Mapping[str, Any], source: str = "config", schema_check
         if unknown:
             raise _fail(source, field, f"{unknown} are not fixed classifiers of this run {sorted(fixed)}")
     # a registered systematic this run does not vary simply does not apply (the default names JES and soft MET)
-    unknown = sorted(set(cfg.method_settings.extra.get("unbinned", {}).get("region_nps", ())) - set(KNOWN_SHAPE_NPS))
-    if unknown:
-        raise _fail(source, "method_settings.unbinned.region_nps",
-                    f"{unknown} are not shape systematics systlab knows {sorted(KNOWN_SHAPE_NPS)}")
+    for key in ("region_nps", "calibrate_spread"):
+        unknown = sorted(set(cfg.method_settings.extra.get("unbinned", {}).get(key, ())) - set(KNOWN_SHAPE_NPS))
+        if unknown:
+            raise _fail(source, f"method_settings.unbinned.{key}",
+                        f"{unknown} are not shape systematics systlab knows {sorted(KNOWN_SHAPE_NPS)}")
     unknown = sorted(set(cfg.fair_protocol.models or ()) - set(cfg.model_names()))
     if unknown:
         raise _fail(source, "fair_protocol.models", f"{unknown} are not models of this run {list(cfg.model_names())}")

@@ -333,15 +333,16 @@ def yield_polynomials(tables: EventTables, weights: np.ndarray, bounds: Sequence
     for j, (lo, hi) in enumerate(bounds):
         grid = np.linspace(lo, hi, points)
         design = np.stack([grid ** (d + 1) for d in range(degree)], axis=1)
+        powers = np.stack([grid ** (d + 1) for d in range(tables.coef.shape[-1])])  # (event degree, points)
         for p in range(n_processes):
             for b in range(n_regions):
                 rows = (region == b) & (weights[:, p] > 0)
                 if not rows.any():
                     continue
                 w = weights[rows, p]
-                log_r, _, _ = polynomial_terms(tables.coef[rows, p, j][:, None, :], grid[None, :])  # (events, points)
+                log_r = tables.coef[rows, p, j] @ powers  # (events, points): one matrix product
                 shift = log_r.max(axis=0)
-                log_yield = np.log((w[:, None] * np.exp(log_r - shift)).sum(axis=0) / w.sum()) + shift
+                log_yield = np.log(w @ np.exp(log_r - shift) / w.sum()) + shift
                 # the slope at nominal exact (the weighted mean of the events' slopes), the rest least squares: the
                 # nuisance's score then vanishes at nominal on the events the yields come from
                 slope = float((w * tables.coef[rows, p, j, 0]).sum() / w.sum())

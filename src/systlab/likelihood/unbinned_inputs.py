@@ -19,6 +19,7 @@ inputs hold no score binning: what the binned methods do with templates, this ro
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -31,7 +32,15 @@ import pyarrow.parquet as pq
 
 from systlab.atomic import atomic_path, write_json
 from systlab.events import SPLITS
-from systlab.likelihood.unbinned import EventTables, UnbinnedModel, polynomial_terms, prior_shift, yield_polynomials
+from systlab.likelihood.unbinned import (
+    EventTables,
+    UnbinnedBatch,
+    UnbinnedData,
+    UnbinnedModel,
+    polynomial_terms,
+    prior_shift,
+    yield_polynomials,
+)
 
 FORMAT = "systlab.unbinned_inputs/1"
 #: Degree of the per-axis yield polynomials and the points of a they are fitted on. The yield is a sum of exponentials
@@ -147,6 +156,35 @@ def with_correction(events: EventSet, correction: np.ndarray) -> EventSet:
         coef=events.tables.coef + np.moveaxis(correction, 1, 0)[region]))
 
 
+def spread_centres(template: EventSet) -> np.ndarray:
+    """(P, B, K, D): each process's mean log-ratio coefficients in each MC-statistics region over the template events,
+    weighted as the model's yields are (w_j c_p(x_j)): the centre about which :func:`with_spread` scales."""
+    region = template.tables.region if template.tables.region is not None else np.zeros(len(template.weight), int)
+    coef = template.tables.coef
+    n_b = int(region.max()) + 1 if region.size else 1
+    mixture = template.weight[:, None] * template.tables.fractions
+    out = np.zeros((coef.shape[1], n_b, *coef.shape[2:]))
+    for b in range(n_b):
+        rows = region == b
+        total = mixture[rows].sum(axis=0)
+        summed = np.einsum("ep,epkd->pkd", mixture[rows], coef[rows])
+        out[:, b] = summed / np.where(total > 0, total, 1.0)[:, None, None]
+    return out
+
+
+def with_spread(events: EventSet, factors: np.ndarray, centres: np.ndarray) -> EventSet:
+    """``events`` with the log-ratio coefficients of process p and NP k scaled by ``factors[p, k]`` about their
+    region's centre (``centres``, :func:`spread_centres`): a learned shape within a region made stronger (> 1) or
+    weaker (< 1), the region's mean log-ratio kept."""
+    factors = np.asarray(factors, float)
+    if np.all(factors == 1.0):
+        return events
+    region = events.tables.region if events.tables.region is not None else np.zeros(len(events.weight), int)
+    centre = np.moveaxis(np.asarray(centres, float), 1, 0)[region]  # (E, P, K, D)
+    coef = centre + factors[None, :, :, None] * (events.tables.coef - centre)
+    return events._replace(tables=events.tables._replace(coef=coef))
+
+
 def region_edges(template: EventSet, regions: int) -> np.ndarray:
     """Inner edges (regions − 1) of the learned signal fraction c_s that split the template signal into equal
     parts: the MC-statistics regions (as the binned templates' signal quantiles)."""
@@ -165,18 +203,23 @@ def with_regions(events: EventSet, edges: np.ndarray) -> EventSet:
 
 class Tabulation(NamedTuple):
     """How a replica turns the learned model's outputs on any events into the tables its likelihood reads: the
-    fractions' prior shift (P,), the MC-statistics region edges (B − 1,) and the per-region log-ratio yield
-    correction (P, B, K, D; (P, K, D) from before 2026-12-07 acts on every region alike), all fixed on the template
-    events. Stored with the model, so pseudo-experiments built later (the FAIR protocol)
+    fractions' prior shift (P,), the MC-statistics region edges (B − 1,), the within-region spread factors (P, K) of
+    the log-ratios about their region centres (P, B, K, D; :func:`calibrate_spread`; none before 2026-12-08) and the
+    per-region log-ratio yield correction (P, B, K, D; (P, K, D) from before 2026-12-07 acts on every region alike),
+    all fixed on the template events. Stored with the model, so pseudo-experiments built later (the FAIR protocol)
     are tabulated exactly as the event sets were."""
 
     prior_shift: np.ndarray
     yield_correction: np.ndarray
     region_edges: np.ndarray
+    spread: np.ndarray | None = None
+    spread_centres: np.ndarray | None = None
 
     def apply(self, events: EventSet) -> EventSet:
-        return with_correction(with_regions(shifted(events, self.prior_shift), self.region_edges),
-                               self.yield_correction)  # fmt: skip
+        events = with_regions(shifted(events, self.prior_shift), self.region_edges)
+        if self.spread is not None:
+            events = with_spread(events, self.spread, self.spread_centres)
+        return with_correction(events, self.yield_correction)
 
     def tables(self, tables: EventTables) -> EventTables:
         """The same on bare tables (no weights or labels)."""
@@ -184,11 +227,11 @@ class Tabulation(NamedTuple):
         return self.apply(EventSet(tables, np.zeros(n), np.zeros(n, int), np.zeros(n, int))).tables
 
     def payload(self) -> dict:
-        return {name: np.asarray(value).tolist() for name, value in self._asdict().items()}
+        return {name: np.asarray(value).tolist() for name, value in self._asdict().items() if value is not None}
 
     @classmethod
     def from_payload(cls, payload: Mapping) -> Tabulation:
-        return cls(*(np.asarray(payload[name], dtype=float) for name in cls._fields))
+        return cls(*(np.asarray(payload[name], dtype=float) if name in payload else None for name in cls._fields))
 
 
 def unbinned_model(template: EventSet, processes: Sequence[str], shape_nps: Sequence[str],
@@ -220,6 +263,19 @@ def unbinned_model(template: EventSet, processes: Sequence[str], shape_nps: Sequ
     return UnbinnedModel(tuple(processes), yields, tuple(shape_nps), coef, tuple(map(tuple, shape_bounds)),
                          {name: (float(s), tuple(p)) for name, (s, p) in norm_nps.items()}, lumi_sigma,
                          tuple(mu_range), stat)  # fmt: skip
+
+
+def with_yields_of(model: UnbinnedModel, template: EventSet, pairs: Sequence[tuple[int, int]]) -> UnbinnedModel:
+    """``model`` with the yield polynomials of the (process, NP) ``pairs`` refitted on the (tabulated) ``template``
+    as :func:`unbinned_model` fits them: what changes when only those pairs' log-ratios do."""
+    mixture = template.weight[:, None] * template.tables.fractions
+    coef = model.yield_coef.copy()
+    for p, k in pairs:
+        weights = np.zeros_like(mixture)
+        weights[:, p] = mixture[:, p]
+        tables = template.tables._replace(coef=template.tables.coef[:, :, [k]])
+        coef[p, :, k] = yield_polynomials(tables, weights, [model.shape_bounds[k]], YIELD_DEGREE, YIELD_POINTS)[p, :, 0]
+    return dataclasses.replace(model, yield_coef=coef)
 
 
 def model_payload(model: UnbinnedModel) -> dict:
@@ -261,11 +317,12 @@ def write_inputs(model: UnbinnedModel, sets: Mapping[str, EventSet], events_path
 
 class UnbinnedInputs(NamedTuple):
     """A replica's unbinned model, its event sets by name and how their tables were made from the learned model's
-    outputs (:class:`Tabulation`; the stored tables have it applied)."""
+    outputs (:class:`Tabulation`; the stored tables have it applied), and when built here, its spread calibration."""
 
     model: UnbinnedModel
     sets: dict[str, EventSet]
     tabulation: Tabulation | None = None
+    calibration: SpreadCalibration | None = None
 
 
 def read_inputs(events_path: str | os.PathLike, model_path: str | os.PathLike) -> UnbinnedInputs:
@@ -324,10 +381,56 @@ def simulated_yields(cfg, processes: Sequence[str], shape_nps: Sequence[str],
     return out
 
 
-def build_inputs(cfg, onnx_path: str | os.PathLike,
-                 sample_paths: Mapping[tuple[str, str], str | os.PathLike]) -> UnbinnedInputs:  # fmt: skip
+#: Search range of the spread factors (:func:`calibrate_spread`; 0: no shape within a region, the region's yield
+#: alone) and the largest simulated shift (σ) they close on: every simulated point 0 < |a| ≤ CLOSURE_RANGE.
+SPREAD_RANGE, CLOSURE_RANGE = (0.0, 2.0), 2.0
+
+
+class SpreadCalibration(NamedTuple):
+    """The spread factors (P, K) chosen by :func:`calibrate_spread`, the (process, NP) pairs it searched, and μ̂ on
+    each closure sample (name -> value) with every factor 1 and with the chosen ones."""
+
+    factors: np.ndarray
+    tuned: tuple[tuple[int, int], ...]
+    before: dict[str, float]
+    after: dict[str, float]
+
+
+def calibrate_spread(closure: Callable[[np.ndarray], dict[str, float]], shifts: Mapping[str, float],
+                     tuned: Sequence[tuple[int, int]], shape: tuple[int, int]) -> SpreadCalibration:  # fmt: skip
+    """The spread factors of the ``tuned`` (process, NP) pairs (the others 1) that minimise Σ ((μ̂ − 1)/a)² over the
+    closure samples, ``closure(factors)`` -> {sample: μ̂} (the model rebuilt with those factors, fitted on the
+    template split's simulated variations), ``shifts``: sample -> its NP's shift a (σ). A learned within-region shape
+    that is too weak or too strong biases μ̂ where the NP is shifted, and this is the statistic that sees it
+    (Nelder–Mead in :data:`SPREAD_RANGE`)."""
+    from scipy.optimize import minimize
+
+    def factors_of(x: np.ndarray) -> np.ndarray:
+        factors = np.ones(shape)
+        for (p, k), value in zip(tuned, x, strict=True):
+            factors[p, k] = value
+        return factors
+
+    def objective(x: np.ndarray) -> float:
+        return float(sum(((mu - 1.0) / shifts[name]) ** 2 for name, mu in closure(factors_of(x)).items()))
+
+    before = closure(np.ones(shape))
+    if not tuned:
+        return SpreadCalibration(np.ones(shape), (), before, before)
+    start = np.ones(len(tuned))
+    simplex = np.vstack([start, start + 0.1 * np.eye(len(tuned))])
+    best = minimize(objective, start, method="Nelder-Mead", bounds=[SPREAD_RANGE] * len(tuned),
+                    options={"initial_simplex": simplex, "xatol": 0.01, "fatol": 1e-7})  # fmt: skip
+    factors = factors_of(best.x) if best.fun < objective(start) else np.ones(shape)
+    return SpreadCalibration(factors, tuple(tuned), before, closure(factors))
+
+
+def build_inputs(cfg, onnx_path: str | os.PathLike, sample_paths: Mapping[tuple[str, str], str | os.PathLike],
+                 calibrate: Sequence[str] = ()) -> UnbinnedInputs:  # fmt: skip
     """A replica's unbinned model and event sets from its ONNX model and the sample tables ((process, variation) ->
-    parquet): every event set of :func:`event_sets_wanted` of the config's truths."""
+    parquet): every event set of :func:`event_sets_wanted` of the config's truths. For each shape NP in
+    ``calibrate`` the spread of the signal's and the largest background's learned log-ratios within their regions
+    is calibrated (:func:`calibrate_spread`) on the template split's simulated ±1σ samples of that NP."""
     from systlab.methods.onnx_io import OnnxScorer
 
     scorer = OnnxScorer(onnx_path)
@@ -352,7 +455,9 @@ def build_inputs(cfg, onnx_path: str | os.PathLike,
             for name, (variation, split) in event_sets_wanted([t.name for t in cfg.truths]).items()}  # fmt: skip
     delta = template_prior_shift(sets["template"], len(processes))
     edges = region_edges(shifted(sets["template"], delta), cfg.bins)
-    template = with_regions(shifted(sets["template"], delta), edges)
+    closure_samples = {sample for name, a, sample in cfg.shape_variations()
+                       if name in calibrate and 0 < abs(a) <= CLOSURE_RANGE}  # fmt: skip
+    varied_events: dict[tuple[str, str], EventSet] = {}  # the raw template-split events of those samples
 
     def varied(process: str, variation: str) -> EventSet | None:
         """A varied sample's template split in the model's regions (its yields per region are all that is read)."""
@@ -360,13 +465,89 @@ def build_inputs(cfg, onnx_path: str | os.PathLike,
             return None
         events = event_set(tables_of, {process: table_of(process, variation)}, [process], scorer.features,
                            SPLITS["template"])  # fmt: skip
+        if variation in closure_samples:
+            varied_events[(process, variation)] = events._replace(process=np.full(len(events.weight),
+                                                                                  processes.index(process)))
         return with_regions(shifted(events, delta), edges)
 
     simulated = simulated_yields(cfg, processes, shape_nps, varied)
-    tabulation = Tabulation(delta, simulated_yield_correction(template, simulated, template.tables.coef.shape[-1]),
-                            edges)  # fmt: skip
-    sets = {name: tabulation.apply(s) for name, s in sets.items()}
+    closure_sets = {}  # name -> (NP index, shift, that variation's template-split events of every process)
+    for k, name in enumerate(shape_nps):
+        for np_name, a, sample in cfg.shape_variations():
+            if np_name == name and sample in closure_samples and all((p, sample) in varied_events
+                                                                     for p in processes):
+                closure_sets[sample] = (k, a, concatenated([varied_events[(p, sample)] for p in processes]))
+    yields = np.bincount(sets["template"].process, sets["template"].weight, minlength=len(processes))
+    largest = 1 + int(np.argmax(yields[1:])) if len(processes) > 1 else 0
+    tuned = [(p, k) for k, name in enumerate(shape_nps) if name in calibrate for p in sorted({0, largest})
+             if any(sk == k for sk, _, _ in closure_sets.values())]  # fmt: skip
     norm = {n.name: (n.sigma, n.processes) for n in cfg.norm_nps}
-    model = unbinned_model(sets["template"], processes, shape_nps, bounds, norm, cfg.lumi_sigma, cfg.mu_range,
-                           mc_statistics=True)
-    return UnbinnedInputs(model, sets, tabulation)
+
+    def model_of(template: EventSet) -> UnbinnedModel:
+        return unbinned_model(template, processes, shape_nps, bounds, norm, cfg.lumi_sigma, cfg.mu_range,
+                              mc_statistics=True)  # fmt: skip
+
+    tabulation, calibration = calibrated_tabulation(sets["template"], delta, edges, simulated, closure_sets, tuned,
+                                                    model_of)  # fmt: skip
+    sets = {name: tabulation.apply(s) for name, s in sets.items()}
+    return UnbinnedInputs(model_of(sets["template"]), sets, tabulation, calibration)
+
+
+def concatenated(parts: Sequence[EventSet]) -> EventSet:
+    """One event set of ``parts`` in order (their tables without regions)."""
+    tables = EventTables(*(np.concatenate([getattr(e.tables, f) for e in parts]) for f in ("fractions", "coef")))
+    return EventSet(tables, *(np.concatenate([getattr(e, f) for e in parts]) for f in ("weight", "process", "label")))
+
+
+def calibrated_tabulation(template: EventSet, prior_shift: np.ndarray, edges: np.ndarray,
+                          simulated: Mapping[tuple[int, int], tuple[np.ndarray, np.ndarray]],
+                          closure_sets: Mapping[str, tuple[int, float, EventSet]], tuned: Sequence[tuple[int, int]],
+                          model_of: Callable[[EventSet], UnbinnedModel]) -> tuple[Tabulation, SpreadCalibration]:
+    """The tabulation of a replica from its raw template events (the learned model's outputs), the fractions'
+    ``prior_shift``, the region ``edges`` and the ``simulated`` yields per region (:func:`simulated_yields`): with
+    the spread factors of the ``tuned`` (process, NP) pairs calibrated (:func:`calibrate_spread`) on the raw
+    ``closure_sets`` (name -> (NP index, shift in σ, events)); ``model_of`` builds the model from tabulated template
+    events. For any factors the yield correction is refitted on the scaled template, so every region's yields follow
+    the simulated variations and the factors change only the shape within a region."""
+    regioned = with_regions(shifted(template, prior_shift), edges)
+    centres = spread_centres(regioned)
+    shape = template.tables.coef.shape[1:3]
+
+    def tabulation_for(spread: np.ndarray) -> Tabulation:
+        correction = simulated_yield_correction(with_spread(regioned, spread, centres), simulated,
+                                                template.tables.coef.shape[-1])  # fmt: skip
+        return Tabulation(prior_shift, correction, edges, spread, centres)
+
+    if not tuned:
+        return tabulation_for(np.ones(shape)), SpreadCalibration(np.ones(shape), (), {}, {})
+    unscaled = model_of(tabulation_for(np.ones(shape)).apply(template))
+
+    def closure(spread: np.ndarray) -> dict[str, float]:
+        """μ̂ of the model with these factors on each closure sample's expectation at μ = 1 (only the tuned pairs'
+        yield polynomials change with them: the others are the unscaled model's)."""
+        tabulation = tabulation_for(spread)
+        return closure_fits(with_yields_of(unscaled, tabulation.apply(template), tuned), tabulation, closure_sets)
+
+    shifts = {name: a for name, (_, a, _) in closure_sets.items()}
+    calibration = calibrate_spread(closure, shifts, tuned, shape)
+    return tabulation_for(calibration.factors), calibration
+
+
+def closure_fits(model: UnbinnedModel, tabulation: Tabulation,
+                 samples: Mapping[str, tuple[int, float, EventSet]]) -> dict[str, float]:  # fmt: skip
+    """μ̂ of ``model`` on each sample's expectation at μ = 1 (``samples``: name -> (shape NP index, its shift in σ,
+    raw events)), tabulated by ``tabulation``, the NP's auxiliary datum at the shift, all in one batch."""
+    if not samples:
+        return {}
+    tabulated = [tabulation.apply(events) for _, _, events in samples.values()]
+    aux = np.tile(model.auxdata, (len(samples), 1))
+    for i, (k, a, _) in enumerate(samples.values()):
+        aux[i, k] = a
+    offsets = np.concatenate([[0], np.cumsum([len(e.weight) for e in tabulated])])
+    tables = EventTables(*(np.concatenate([getattr(e.tables, f) for e in tabulated]) for f in EventTables._fields))
+    data = UnbinnedData(tables, np.concatenate([e.expected_weights(1.0) for e in tabulated]), offsets, aux)
+    rows = np.arange(len(samples))
+    start = np.tile(model.init, (len(samples), 1))
+    start[rows, 1 + np.array([k for k, _, _ in samples.values()])] = [a for _, a, _ in samples.values()]  # at the shift
+    fit = UnbinnedBatch(model, data).minimise(start, rows)
+    return {name: float(mu) for name, mu in zip(samples, fit.pars[:, model.poi], strict=True)}

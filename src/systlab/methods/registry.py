@@ -39,6 +39,7 @@ class Method:
     lambda_scan: bool = False  # a decorrelation strength λ that the λ-scan study varies
     decorrelates: bool = False  # shown in the decorrelation figure beside the baseline
     one_per_point: bool = False  # one model per point of method_settings.oracle.points (the oracle)
+    after_training: tuple[str, ...] = ()  # its method_settings keys read after training (not a retraining)
     colour: str = "#777777"
 
     def __post_init__(self) -> None:
@@ -120,4 +121,5 @@ register(Method("oracle", _T + "oracle:train_oracle", draws="fixed_point", optio
 register(Method("inferno", _T + "inferno:train_inferno", options=_T + "setup:inferno_options",
                 tables=_T + "setup:inferno_tables", targets=True, colour="#56B4E9"))
 register(Method("unbinned", _T + "unbinned:train_unbinned", options=_T + "unbinned:unbinned_options",
-                tables=_T + "unbinned:unbinned_tables", unbinned=True, colour="#8C564B"))
+                tables=_T + "unbinned:unbinned_tables", unbinned=True, after_training=("calibrate_spread",),
+                colour="#8C564B"))

@@ -78,8 +78,16 @@ class UnbinnedTrainingData:
 
 
 def unbinned_settings(cfg: Config) -> dict[str, Any]:
-    """:data:`DEFAULTS` with ``method_settings.unbinned`` over them."""
-    return {**DEFAULTS, **dict(cfg.method_settings.extra.get("unbinned", {}))}
+    """The training settings: :data:`DEFAULTS` with ``method_settings.unbinned`` over them (without the keys read
+    after training, :func:`calibrated_nps`)."""
+    return {**DEFAULTS, **{k: v for k, v in cfg.method_settings.extra.get("unbinned", {}).items()
+                           if k != "calibrate_spread"}}  # fmt: skip
+
+
+def calibrated_nps(cfg: Config) -> tuple[str, ...]:
+    """The shape NPs whose learned within-region shapes the unbinned inputs calibrate
+    (``method_settings.unbinned.calibrate_spread``; :func:`systlab.likelihood.unbinned_inputs.calibrate_spread`)."""
+    return tuple(cfg.method_settings.extra.get("unbinned", {}).get("calibrate_spread", ()))
 
 
 def training_ranges(cfg: Config, half_width: float) -> tuple[tuple[float, float], ...]:
