@@ -105,15 +105,16 @@ def test_oracle_points_default_to_the_truths_and_tes_is_required(raw):
         load_config(deep_update(yaml.safe_load(DEFAULT.read_text()), {"method_settings": {"pivot": {"lamda": 1}}}))
 
 
-def test_unbinned_region_nps_must_be_shape_nps(raw):
-    """method_settings.unbinned.region_nps names shape systematics; a typo stops the run at load, naming the key; a
-    known systematic the run does not vary does not apply."""
-    ok = load_config(deep_update(raw, {"method_settings": {"unbinned": {"region_nps": ["jes", "soft_met"]}}}))
-    assert ok.method_settings.extra["unbinned"]["region_nps"] == ["jes", "soft_met"]
+@pytest.mark.parametrize("key", ["region_nps", "calibrate_spread"])
+def test_unbinned_region_and_calibrated_nps_must_be_shape_nps(raw, key):
+    """method_settings.unbinned.region_nps and calibrate_spread name shape systematics; a typo stops the run at load,
+    naming the key; a known systematic the run does not vary does not apply."""
+    ok = load_config(deep_update(raw, {"method_settings": {"unbinned": {key: ["jes", "soft_met"]}}}))
+    assert ok.method_settings.extra["unbinned"][key] == ["jes", "soft_met"]
     raw["systematics"]["shape"].pop("jes")
     load_config(raw)  # the default's region_nps name jes: not varied here, no error
-    with pytest.raises(ConfigError, match=r"method_settings.unbinned.region_nps.*\['jse'\] are not shape system"):
-        load_config(deep_update(raw, {"method_settings": {"unbinned": {"region_nps": ["jes", "jse"]}}}))
+    with pytest.raises(ConfigError, match=rf"method_settings.unbinned.{key}.*\['jse'\] are not shape system"):
+        load_config(deep_update(raw, {"method_settings": {"unbinned": {key: ["jes", "jse"]}}}))
 
 
 def test_the_target_np_is_one_config_key(raw):

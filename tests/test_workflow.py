@@ -89,6 +89,9 @@ EDITS = {
     "fit: {scan_points: 15}": ({"fit", "toys"}, {"simulate", "vary", "train", "score", "score_grid"}),
     "training: {epochs: 14}": ({"train", "score", "fit", "toys"}, {"simulate", "ingest", "vary"}),
     "method_settings: {disco: {lambda: 2.5}}": ({"train"}, {"simulate", "vary"}),
+    # read after training: the unbinned inputs (and what reads them) rerun, the unbinned model is not retrained
+    "method_settings: {unbinned: {calibrate_spread: []}}": ({"unbinned_inputs", "fit", "toys"},
+                                                            {"simulate", "vary", "train", "score"}),
     "templates: {bins: 4}": ({"score", "fit", "toys"}, {"simulate", "vary", "train"}),
     "training: {replicas: 3}": ({"train", "score", "fit", "toys"}, {"simulate", "ingest", "vary"}),
 }
