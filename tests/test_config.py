@@ -109,12 +109,16 @@ def test_oracle_points_default_to_the_truths_and_tes_is_required(raw):
 def test_unbinned_region_and_calibrated_nps_must_be_shape_nps(raw, key):
     """method_settings.unbinned.region_nps and calibrate_spread name shape systematics; a typo stops the run at load,
     naming the key; a known systematic the run does not vary does not apply."""
-    ok = load_config(deep_update(raw, {"method_settings": {"unbinned": {key: ["jes", "soft_met"]}}}))
-    assert ok.method_settings.extra["unbinned"][key] == ["jes", "soft_met"]
+    valid = {"region_nps": ["jes", "soft_met"], "calibrate_spread": ["tes"]}[key]  # the default's region_nps: JES, MET
+    ok = load_config(deep_update(raw, {"method_settings": {"unbinned": {key: valid}}}))
+    assert ok.method_settings.extra["unbinned"][key] == valid
     raw["systematics"]["shape"].pop("jes")
     load_config(raw)  # the default's region_nps name jes: not varied here, no error
     with pytest.raises(ConfigError, match=rf"method_settings.unbinned.{key}.*\['jse'\] are not shape system"):
         load_config(deep_update(raw, {"method_settings": {"unbinned": {key: ["jes", "jse"]}}}))
+    with pytest.raises(ConfigError, match=r"calibrate_spread.*\['tes'\] are also region_nps"):
+        load_config(deep_update(raw, {"method_settings": {"unbinned": {"region_nps": ["tes"],
+                                                                       "calibrate_spread": ["tes"]}}}))
 
 
 def test_the_target_np_is_one_config_key(raw):

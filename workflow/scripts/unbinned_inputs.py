@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from systlab.likelihood.unbinned import polynomial_terms
-from systlab.likelihood.unbinned_inputs import build_inputs, write_inputs
+from systlab.likelihood.unbinned_inputs import SPREAD_RANGE, build_inputs, write_inputs
 from systlab.methods.unbinned import calibrated_nps
 from systlab.runtime import log, start
 
@@ -20,6 +20,10 @@ if calibration.tuned:
               for p, k in calibration.tuned},
              {k: round(v, 4) for k, v in calibration.before.items()},
              {k: round(v, 4) for k, v in calibration.after.items()})  # fmt: skip
+    bound = [f"{model.processes[p]}/{model.shape_nps[k]}" for p, k in calibration.tuned
+             if calibration.factors[p, k] in SPREAD_RANGE]  # fmt: skip
+    if bound:
+        log.warning("spread factor(s) of %s at the search bound %s: the closure wants more", bound, SPREAD_RANGE)
 for name, s in sets.items():
     log.info("%s: %d events, %.1f expected", name, len(s.weight), s.weight.sum())
 log.info("fractions calibrated on the template events: log prior shifts %s", tabulation.prior_shift.round(4).tolist())

@@ -259,11 +259,16 @@ def load_config(mapping: Mapping[str, Any], source: str = "config", schema_check
         if unknown:
             raise _fail(source, field, f"{unknown} are not fixed classifiers of this run {sorted(fixed)}")
     # a registered systematic this run does not vary simply does not apply (the default names JES and soft MET)
+    unbinned = cfg.method_settings.extra.get("unbinned", {})
     for key in ("region_nps", "calibrate_spread"):
-        unknown = sorted(set(cfg.method_settings.extra.get("unbinned", {}).get(key, ())) - set(KNOWN_SHAPE_NPS))
+        unknown = sorted(set(unbinned.get(key, ())) - set(KNOWN_SHAPE_NPS))
         if unknown:
             raise _fail(source, f"method_settings.unbinned.{key}",
                         f"{unknown} are not shape systematics systlab knows {sorted(KNOWN_SHAPE_NPS)}")
+    both = sorted(set(unbinned.get("region_nps", ())) & set(unbinned.get("calibrate_spread", ())))
+    if both:  # a region NP has no shape within a region to scale
+        raise _fail(source, "method_settings.unbinned.calibrate_spread",
+                    f"{both} are also region_nps (no learned shape inside a region to calibrate)")
     unknown = sorted(set(cfg.fair_protocol.models or ()) - set(cfg.model_names()))
     if unknown:
         raise _fail(source, "fair_protocol.models", f"{unknown} are not models of this run {list(cfg.model_names())}")

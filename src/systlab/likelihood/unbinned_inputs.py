@@ -181,7 +181,8 @@ def with_spread(events: EventSet, factors: np.ndarray, centres: np.ndarray) -> E
         return events
     region = events.tables.region if events.tables.region is not None else np.zeros(len(events.weight), int)
     centre = np.moveaxis(np.asarray(centres, float), 1, 0)[region]  # (E, P, K, D)
-    coef = centre + factors[None, :, :, None] * (events.tables.coef - centre)
+    scaled = centre + factors[None, :, :, None] * (events.tables.coef - centre)
+    coef = np.where((factors == 1.0)[None, :, :, None], events.tables.coef, scaled)  # a factor of 1: untouched
     return events._replace(tables=events.tables._replace(coef=coef))
 
 
@@ -412,7 +413,8 @@ def calibrate_spread(closure: Callable[[np.ndarray], dict[str, float]], shifts: 
         return factors
 
     def objective(x: np.ndarray) -> float:
-        return float(sum(((mu - 1.0) / shifts[name]) ** 2 for name, mu in closure(factors_of(x)).items()))
+        value = float(sum(((mu - 1.0) / shifts[name]) ** 2 for name, mu in closure(factors_of(x)).items()))
+        return value if np.isfinite(value) else np.inf  # a closure fit that did not converge: not a candidate
 
     before = closure(np.ones(shape))
     if not tuned:
@@ -430,7 +432,8 @@ def build_inputs(cfg, onnx_path: str | os.PathLike, sample_paths: Mapping[tuple[
     """A replica's unbinned model and event sets from its ONNX model and the sample tables ((process, variation) ->
     parquet): every event set of :func:`event_sets_wanted` of the config's truths. For each shape NP in
     ``calibrate`` the spread of the signal's and the largest background's learned log-ratios within their regions
-    is calibrated (:func:`calibrate_spread`) on the template split's simulated ±1σ samples of that NP."""
+    is calibrated (:func:`calibrate_spread`) on the template split's simulated samples of that NP with
+    0 < |a| ≤ :data:`CLOSURE_RANGE`."""
     from systlab.methods.onnx_io import OnnxScorer
 
     scorer = OnnxScorer(onnx_path)
@@ -550,4 +553,5 @@ def closure_fits(model: UnbinnedModel, tabulation: Tabulation,
     start = np.tile(model.init, (len(samples), 1))
     start[rows, 1 + np.array([k for k, _, _ in samples.values()])] = [a for _, a, _ in samples.values()]  # at the shift
     fit = UnbinnedBatch(model, data).minimise(start, rows)
-    return {name: float(mu) for name, mu in zip(samples, fit.pars[:, model.poi], strict=True)}
+    mu_hat = np.where(fit.converged, fit.pars[:, model.poi], np.nan)  # NaN: that fit did not converge
+    return {name: float(mu) for name, mu in zip(samples, mu_hat, strict=True)}

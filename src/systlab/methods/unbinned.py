@@ -80,8 +80,11 @@ class UnbinnedTrainingData:
 def unbinned_settings(cfg: Config) -> dict[str, Any]:
     """The training settings: :data:`DEFAULTS` with ``method_settings.unbinned`` over them (without the keys read
     after training, :func:`calibrated_nps`)."""
+    from systlab.methods.registry import get
+
+    after = get("unbinned").after_training
     return {**DEFAULTS, **{k: v for k, v in cfg.method_settings.extra.get("unbinned", {}).items()
-                           if k != "calibrate_spread"}}  # fmt: skip
+                           if k not in after}}  # fmt: skip
 
 
 def calibrated_nps(cfg: Config) -> tuple[str, ...]:
