@@ -412,8 +412,8 @@ def calibrate_spread(closure: Callable[[np.ndarray], dict[str, float]], shifts: 
             factors[p, k] = value
         return factors
 
-    def objective(x: np.ndarray) -> float:
-        value = float(sum(((mu - 1.0) / shifts[name]) ** 2 for name, mu in closure(factors_of(x)).items()))
+    def loss(mu_hat: Mapping[str, float]) -> float:
+        value = float(sum(((mu - 1.0) / shifts[name]) ** 2 for name, mu in mu_hat.items()))
         return value if np.isfinite(value) else np.inf  # a closure fit that did not converge: not a candidate
 
     before = closure(np.ones(shape))
@@ -421,9 +421,10 @@ def calibrate_spread(closure: Callable[[np.ndarray], dict[str, float]], shifts: 
         return SpreadCalibration(np.ones(shape), (), before, before)
     start = np.ones(len(tuned))
     simplex = np.vstack([start, start + 0.1 * np.eye(len(tuned))])
-    best = minimize(objective, start, method="Nelder-Mead", bounds=[SPREAD_RANGE] * len(tuned),
+    best = minimize(lambda x: loss(closure(factors_of(x))), start, method="Nelder-Mead",
+                    bounds=[SPREAD_RANGE] * len(tuned),
                     options={"initial_simplex": simplex, "xatol": 0.01, "fatol": 1e-7})  # fmt: skip
-    factors = factors_of(best.x) if best.fun < objective(start) else np.ones(shape)
+    factors = factors_of(best.x) if best.fun < loss(before) else np.ones(shape)
     return SpreadCalibration(factors, tuple(tuned), before, closure(factors))
 
 
