@@ -456,3 +456,25 @@ def test_a_learned_shape_too_strong_inside_its_regions_is_calibrated_until_mu_cl
     assert min(bias["plain"].values()) < 0.92 and max(abs(m - 1) for m in bias["calibrated"].values()) < 0.01, bias
     exact, _ = run(1.0)
     assert exact.factors[0, 0] == pytest.approx(1.0, abs=0.03) and max(abs(m - 1) for m in exact.before.values()) < 0.01
+
+
+def test_calibrate_spread_finds_the_closing_factors_skips_failed_fits_and_keeps_one_when_nothing_helps():
+    """The search on a known closure: μ̂ − 1 linear in two factors, zero at (0.6, 1.3); where the closure fits fail
+    (NaN: beyond 1.25 in the second factor, the optimum among them) the search stays out and stops at the edge; a
+    closure the factors do not move leaves every factor at 1."""
+    from systlab.likelihood.unbinned_inputs import calibrate_spread
+
+    def closure(f, edge):
+        if f[1, 0] > edge:
+            return {"-1": math.nan, "+1": math.nan}
+        return {"-1": 1 + 0.3 * (f[0, 0] - 0.6) - 0.1 * (f[1, 0] - 1.3), "+1": 1 + 0.2 * (f[1, 0] - 1.3)}
+
+    shifts, tuned = {"-1": -1.0, "+1": 1.0}, [(0, 0), (1, 0)]
+    found = calibrate_spread(lambda f: closure(f, 9.0), shifts, tuned, (3, 2))
+    assert found.factors[0, 0] == pytest.approx(0.6, abs=0.02) and found.factors[1, 0] == pytest.approx(1.3, abs=0.02)
+    assert np.all(found.factors[2] == 1.0) and np.all(found.factors[:, 1] == 1.0)
+    assert max(abs(m - 1) for m in found.after.values()) < 0.005 < max(abs(m - 1) for m in found.before.values())
+    fenced = calibrate_spread(lambda f: closure(f, 1.25), shifts, tuned, (3, 2))
+    assert 1.2 < fenced.factors[1, 0] <= 1.25 and all(np.isfinite(list(fenced.after.values()))), fenced
+    flat = calibrate_spread(lambda f: {"+1": 1.02}, {"+1": 1.0}, [(0, 0)], (2, 1))
+    assert np.all(flat.factors == 1.0) and flat.after == flat.before
