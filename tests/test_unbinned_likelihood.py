@@ -403,6 +403,7 @@ def test_a_learned_shape_too_strong_inside_its_regions_is_calibrated_until_mu_cl
     bias is gone; with the exact ratios it leaves the factor at 1."""
     from systlab.likelihood.unbinned_inputs import (
         EventSet,
+        SpreadCalibration,
         Tabulation,
         calibrated_tabulation,
         closure_fits,
@@ -450,6 +451,10 @@ def test_a_learned_shape_too_strong_inside_its_regions_is_calibrated_until_mu_cl
         return calibration, bias
 
     calibration, bias = run(1.5)
+    back = SpreadCalibration.from_payload(json.loads(json.dumps(calibration._replace(
+        before={**calibration.before, "nan": math.nan}).payload(), allow_nan=False)))  # stored with the model
+    np.testing.assert_array_equal(back.factors, calibration.factors)
+    assert back.tuned == calibration.tuned and back.after == calibration.after and math.isnan(back.before["nan"])
     assert calibration.tuned == ((0, 0),) and calibration.factors[1, 0] == 1.0
     assert calibration.factors[0, 0] == pytest.approx(2 / 3, abs=0.03), calibration
     assert min(calibration.before.values()) < 0.95 and max(abs(m - 1) for m in calibration.after.values()) < 0.01

@@ -13,7 +13,7 @@ smk = snakemake  # noqa: F821
 cfg = start(smk)
 paths = {(Path(p).parent.name, Path(p).stem): p for p in smk.input.samples}
 model, sets, tabulation, calibration = build_inputs(cfg, smk.input.model, paths, calibrate=calibrated_nps(cfg))
-write_inputs(model, sets, smk.output.events, smk.output.model, tabulation)
+write_inputs(model, sets, smk.output.events, smk.output.model, tabulation, calibration)
 if calibration.tuned:
     log.info("within-region spread factors %s; mu-hat on the template split's simulated variations %s -> %s",
              {f"{model.processes[p]}/{model.shape_nps[k]}": round(float(calibration.factors[p, k]), 4)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -300,8 +301,10 @@ def model_from_payload(payload: Mapping) -> UnbinnedModel:
 
 
 def write_inputs(model: UnbinnedModel, sets: Mapping[str, EventSet], events_path: str | os.PathLike,
-                 model_path: str | os.PathLike, tabulation: Tabulation | None = None) -> None:  # fmt: skip
-    """The event sets to one ``.npz`` (``<set>/<array>``) and the model (with its tabulation) to JSON, atomically."""
+                 model_path: str | os.PathLike, tabulation: Tabulation | None = None,
+                 calibration: SpreadCalibration | None = None) -> None:  # fmt: skip
+    """The event sets to one ``.npz`` (``<set>/<array>``) and the model (with its tabulation and spread calibration)
+    to JSON, atomically."""
     arrays = {}
     for name, s in sets.items():
         arrays.update({f"{name}/fractions": s.tables.fractions.astype(np.float32),
@@ -313,7 +316,8 @@ def write_inputs(model: UnbinnedModel, sets: Mapping[str, EventSet], events_path
     with atomic_path(Path(events_path)) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, **arrays)
     write_json(model_path, {**model_payload(model),
-                            **({"tabulation": tabulation.payload()} if tabulation is not None else {})})
+                            **({"tabulation": tabulation.payload()} if tabulation is not None else {}),
+                            **({"spread_calibration": calibration.payload()} if calibration is not None else {})})
 
 
 class UnbinnedInputs(NamedTuple):
@@ -331,6 +335,8 @@ def read_inputs(events_path: str | os.PathLike, model_path: str | os.PathLike) -
     payload = json.loads(Path(model_path).read_text())
     model = model_from_payload(payload)
     tabulation = Tabulation.from_payload(payload["tabulation"]) if "tabulation" in payload else None
+    calibration = (SpreadCalibration.from_payload(payload["spread_calibration"]) if "spread_calibration" in payload
+                   else None)  # fmt: skip
     with np.load(events_path) as data:
         names = sorted({key.partition("/")[0] for key in data.files})
         sets = {name: EventSet(EventTables(data[f"{name}/fractions"].astype(float), data[f"{name}/coef"].astype(float),
@@ -338,7 +344,7 @@ def read_inputs(events_path: str | os.PathLike, model_path: str | os.PathLike) -
                                            else None),
                                data[f"{name}/weight"], data[f"{name}/process"].astype(int),
                                data[f"{name}/label"].astype(int)) for name in names}  # fmt: skip
-    return UnbinnedInputs(model, sets, tabulation)
+    return UnbinnedInputs(model, sets, tabulation, calibration)
 
 
 #: ONNX metadata keys of an unbinned model (JSON lists): its processes (signal first), shape NPs and their ranges.
@@ -395,6 +401,22 @@ class SpreadCalibration(NamedTuple):
     tuned: tuple[tuple[int, int], ...]
     before: dict[str, float]
     after: dict[str, float]
+
+    def payload(self) -> dict:
+        """JSON-ready; a closure fit that did not converge (NaN) as null."""
+        def finite(mu_hat: Mapping[str, float]) -> dict:
+            return {name: float(mu) if np.isfinite(mu) else None for name, mu in mu_hat.items()}
+
+        return {"factors": self.factors.tolist(), "tuned": [list(pair) for pair in self.tuned],
+                "before": finite(self.before), "after": finite(self.after)}  # fmt: skip
+
+    @classmethod
+    def from_payload(cls, payload: Mapping) -> SpreadCalibration:
+        def floats(mu_hat: Mapping) -> dict[str, float]:
+            return {name: math.nan if mu is None else float(mu) for name, mu in mu_hat.items()}
+
+        return cls(np.asarray(payload["factors"], float), tuple(tuple(pair) for pair in payload["tuned"]),
+                   floats(payload["before"]), floats(payload["after"]))  # fmt: skip
 
 
 def calibrate_spread(closure: Callable[[np.ndarray], dict[str, float]], shifts: Mapping[str, float],
